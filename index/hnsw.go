@@ -1,0 +1,338 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"rosetta/kernels"
+)
+
+// Config describes an HNSW index. Zero fields take the defaults of
+// DefaultConfig when passed to NewHNSW.
+type Config struct {
+	// Dim is the vector dimension (required, 1..65536).
+	Dim int
+	// Metric is the comparison (default cosine).
+	Metric kernels.Metric
+	// M is the number of links per node on upper layers; layer 0 keeps 2M.
+	M int
+	// EfConstruction is the candidate list size while inserting.
+	EfConstruction int
+	// EfSearch is the default per-query ef when a query gives none.
+	EfSearch int
+	// Seed makes level assignment reproducible.
+	Seed uint64
+	// ExactScanMax: a filtered query whose allow-list has at most this many
+	// ids is answered by an exact scan of those ids instead of a graph
+	// traversal. See index/doc.go for how the default was measured.
+	ExactScanMax int
+	// CompactRatio: when tombstones exceed this fraction of the node slots,
+	// Delete starts a background compaction. 0 means the default; a
+	// negative value disables automatic compaction (Compact still works).
+	CompactRatio float64
+}
+
+// DefaultConfig returns the defaults for a dimension: cosine, M=16,
+// efConstruction=200, efSearch=64.
+func DefaultConfig(dim int) Config {
+	return Config{
+		Dim:            dim,
+		Metric:         kernels.MetricCosine,
+		M:              16,
+		EfConstruction: 200,
+		EfSearch:       64,
+		Seed:           42,
+		ExactScanMax:   defaultExactScanMax,
+		CompactRatio:   0.2,
+	}
+}
+
+// defaultExactScanMax is the allow-list size below which an exact scan
+// beats a filtered graph traversal (measured; see doc.go).
+const defaultExactScanMax = 2000
+
+const maxDim = 65536
+
+// ensureDefaults fills zero fields and validates, reporting every problem.
+func (c *Config) ensureDefaults() error {
+	d := DefaultConfig(c.Dim)
+	if c.Metric == 0 {
+		c.Metric = d.Metric
+	}
+	if c.M == 0 {
+		c.M = d.M
+	}
+	if c.EfConstruction == 0 {
+		c.EfConstruction = d.EfConstruction
+	}
+	if c.EfSearch == 0 {
+		c.EfSearch = d.EfSearch
+	}
+	if c.ExactScanMax == 0 {
+		c.ExactScanMax = d.ExactScanMax
+	}
+	if c.CompactRatio == 0 {
+		c.CompactRatio = d.CompactRatio
+	}
+	var errs []error
+	if c.Dim < 1 || c.Dim > maxDim {
+		errs = append(errs, fmt.Errorf("dim %d not in 1..%d", c.Dim, maxDim))
+	}
+	if !c.Metric.Valid() {
+		errs = append(errs, fmt.Errorf("metric %d unknown", c.Metric))
+	}
+	if c.M < 2 || c.M > 256 {
+		errs = append(errs, fmt.Errorf("M %d not in 2..256", c.M))
+	}
+	if c.EfConstruction < 1 || c.EfConstruction > MaxK {
+		errs = append(errs, fmt.Errorf("efConstruction %d not in 1..%d", c.EfConstruction, MaxK))
+	}
+	if c.EfSearch < 1 || c.EfSearch > MaxK {
+		errs = append(errs, fmt.Errorf("efSearch %d not in 1..%d", c.EfSearch, MaxK))
+	}
+	if c.ExactScanMax < 0 {
+		errs = append(errs, fmt.Errorf("exactScanMax %d negative", c.ExactScanMax))
+	}
+	if c.CompactRatio > 1 || math.IsNaN(c.CompactRatio) {
+		errs = append(errs, fmt.Errorf("compactRatio %v > 1", c.CompactRatio))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrBadConfig, errors.Join(errs...))
+	}
+	return nil
+}
+
+// Node states, kept in HNSW.state for lock-free reads on the search path.
+const (
+	stateLive    uint32 = 0
+	stateDeleted uint32 = 1 // tombstoned: routes searches, never returned
+	stateFree    uint32 = 2 // unlinked by compaction, slot reusable
+)
+
+const noNode = math.MaxUint32
+
+// maxLevel caps the layer count; with M >= 2 a level above 30 has
+// probability < 2^-30 per node.
+const maxLevelCap = 30
+
+// lockStripes is the number of striped node locks guarding neighbour lists
+// against concurrent writers.
+const lockStripes = 1024
+
+// HNSW is a hierarchical navigable small world graph (Malkov & Yashunin,
+// 2018) over float32 vectors. See doc.go for the layout and locking.
+type HNSW struct {
+	cfg    Config
+	dist   kernels.DistanceFunc
+	maxL0  int     // 2M
+	maxUp  int     // M
+	levelM float64 // 1/ln(M)
+
+	// mu guards the slab sizes: searches and inserts hold it shared; growth
+	// and compaction hold it exclusively. No slice below is reallocated
+	// while mu is held shared.
+	mu sync.RWMutex
+
+	// Node storage, indexed by internal id; len == capacity in nodes.
+	vecs   []float32  // capacity*Dim, vector of node i at i*Dim
+	ext    []uint64   // internal → external id
+	levels []uint8    // top layer of each node
+	l0     []uint32   // capacity*(maxL0+1): count then ids, layer 0
+	upper  [][]uint32 // per node: level*(maxUp+1) for layers 1..level
+	state  []uint32   // stateLive/Deleted/Free, atomic
+
+	// links guards writes to a node's neighbour lists (stripe id%lockStripes).
+	// Readers load list entries atomically and take no lock.
+	links [lockStripes]sync.Mutex
+
+	// idMu guards the id maps, the allocation cursor, the tombstone and free
+	// bitmaps and the level RNG.
+	idMu       sync.Mutex
+	ids        map[uint64]uint32 // external → internal, live nodes only
+	next       uint32            // next never-used slot
+	free       *roaring.Bitmap   // slots unlinked by compaction
+	tombstones *roaring.Bitmap   // deleted but still linked
+	rng        *rand.Rand
+
+	// epMu guards the entry point and top level. An insert that raises the
+	// top level holds it for its whole insertion (as hnswlib does).
+	epMu     sync.RWMutex
+	entry    uint32
+	topLevel int
+
+	// compactMu serialises compactions; bg tracks a background one.
+	compactMu sync.Mutex
+	bg        sync.WaitGroup
+}
+
+var _ Index = (*HNSW)(nil)
+
+// NewHNSW returns an empty index. cfg is copied; zero fields take defaults.
+func NewHNSW(cfg Config) (*HNSW, error) {
+	if err := cfg.ensureDefaults(); err != nil {
+		return nil, err
+	}
+	h := &HNSW{
+		cfg:        cfg,
+		dist:       cfg.Metric.Distance(),
+		maxL0:      2 * cfg.M,
+		maxUp:      cfg.M,
+		levelM:     1 / math.Log(float64(cfg.M)),
+		ids:        make(map[uint64]uint32),
+		free:       roaring.New(),
+		tombstones: roaring.New(),
+		rng:        rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		entry:      noNode,
+		topLevel:   -1,
+	}
+	return h, nil
+}
+
+// Config returns the configuration in use (defaults filled).
+func (h *HNSW) Config() Config { return h.cfg }
+
+// Dim implements Index.
+func (h *HNSW) Dim() int { return h.cfg.Dim }
+
+// Metric implements Index.
+func (h *HNSW) Metric() kernels.Metric { return h.cfg.Metric }
+
+// Len implements Index: the number of live vectors.
+func (h *HNSW) Len() int {
+	h.idMu.Lock()
+	defer h.idMu.Unlock()
+	return len(h.ids)
+}
+
+// Contains implements Index.
+func (h *HNSW) Contains(id uint64) bool {
+	h.idMu.Lock()
+	defer h.idMu.Unlock()
+	_, ok := h.ids[id]
+	return ok
+}
+
+// Tombstones returns a copy of the internal ids that are deleted but still
+// linked into the graph (waiting for compaction).
+func (h *HNSW) Tombstones() *roaring.Bitmap {
+	h.idMu.Lock()
+	defer h.idMu.Unlock()
+	return h.tombstones.Clone()
+}
+
+// Slots is the number of node slots in use (live, tombstoned and free).
+func (h *HNSW) Slots() int {
+	h.idMu.Lock()
+	defer h.idMu.Unlock()
+	return int(h.next)
+}
+
+// capacity in node slots; callers hold mu.
+func (h *HNSW) capacity() int { return len(h.ext) }
+
+// grow makes room for at least want slots. It takes mu exclusively.
+func (h *HNSW) grow(want int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if want <= h.capacity() {
+		return
+	}
+	nc := max(want, 2*h.capacity(), 1024)
+	d := h.cfg.Dim
+	vecs := make([]float32, nc*d)
+	copy(vecs, h.vecs)
+	h.vecs = vecs
+	ext := make([]uint64, nc)
+	copy(ext, h.ext)
+	h.ext = ext
+	levels := make([]uint8, nc)
+	copy(levels, h.levels)
+	h.levels = levels
+	l0 := make([]uint32, nc*(h.maxL0+1))
+	copy(l0, h.l0)
+	h.l0 = l0
+	upper := make([][]uint32, nc)
+	copy(upper, h.upper)
+	h.upper = upper
+	state := make([]uint32, nc)
+	copy(state, h.state)
+	h.state = state
+}
+
+// vector returns node i's stored vector (aliases the slab; read-only).
+func (h *HNSW) vector(i uint32) []float32 {
+	d := h.cfg.Dim
+	return h.vecs[int(i)*d : int(i)*d+d]
+}
+
+// list returns the neighbour list storage of node i at layer l: element 0
+// is the count, then the ids. Entries are read with atomic loads and
+// written under the node's stripe lock with atomic stores.
+func (h *HNSW) list(i uint32, l int) []uint32 {
+	if l == 0 {
+		s := h.maxL0 + 1
+		return h.l0[int(i)*s : int(i)*s+s]
+	}
+	s := h.maxUp + 1
+	return h.upper[i][(l-1)*s : l*s]
+}
+
+func (h *HNSW) maxLinks(l int) int {
+	if l == 0 {
+		return h.maxL0
+	}
+	return h.maxUp
+}
+
+// neighbours copies node i's layer-l neighbour ids into buf.
+func (h *HNSW) neighbours(i uint32, l int, buf []uint32) []uint32 {
+	ls := h.list(i, l)
+	n := int(atomic.LoadUint32(&ls[0]))
+	if n > len(ls)-1 {
+		n = len(ls) - 1
+	}
+	buf = buf[:0]
+	for j := 1; j <= n; j++ {
+		buf = append(buf, atomic.LoadUint32(&ls[j]))
+	}
+	return buf
+}
+
+// setNeighbours overwrites node i's layer-l list. The caller holds the
+// node's stripe lock (or mu exclusively).
+func (h *HNSW) setNeighbours(i uint32, l int, ids []uint32) {
+	ls := h.list(i, l)
+	for j, id := range ids {
+		atomic.StoreUint32(&ls[j+1], id)
+	}
+	atomic.StoreUint32(&ls[0], uint32(len(ids)))
+}
+
+func (h *HNSW) lockNode(i uint32)   { h.links[i%lockStripes].Lock() }
+func (h *HNSW) unlockNode(i uint32) { h.links[i%lockStripes].Unlock() }
+
+func (h *HNSW) isLive(i uint32) bool { return atomic.LoadUint32(&h.state[i]) == stateLive }
+
+// randomLevel draws a layer from the exponential distribution with
+// normalisation factor 1/ln(M). The caller holds idMu.
+func (h *HNSW) randomLevel() int {
+	u := h.rng.Float64()
+	for u == 0 {
+		u = h.rng.Float64()
+	}
+	l := int(-math.Log(u) * h.levelM)
+	return min(l, maxLevelCap)
+}
+
+// Close waits for a background compaction to finish. The index stays
+// usable; Close exists so that owners can stop cleanly.
+func (h *HNSW) Close() error {
+	h.bg.Wait()
+	return nil
+}

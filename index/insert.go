@@ -1,0 +1,218 @@
+package index
+
+import (
+	"fmt"
+	"sort"
+	"sync/atomic"
+)
+
+// Add implements Index. Concurrent Adds proceed in parallel: each holds mu
+// shared and locks one node's neighbour lists at a time.
+func (h *HNSW) Add(id uint64, vec []float32) error {
+	v, err := prepareVector(vec, h.cfg.Dim, h.cfg.Metric, nil)
+	if err != nil {
+		return err
+	}
+	// Reserve a slot, growing the slabs if there is none.
+	var slot uint32
+	var level int
+	for {
+		h.mu.RLock()
+		h.idMu.Lock()
+		var ok bool
+		slot, ok, err = h.allocSlot()
+		if ok || err != nil {
+			level = h.randomLevel()
+		}
+		need := int(h.next) + 1
+		h.idMu.Unlock()
+		if err != nil {
+			h.mu.RUnlock()
+			return err
+		}
+		if ok {
+			break
+		}
+		h.mu.RUnlock()
+		h.grow(need)
+	}
+	defer h.mu.RUnlock()
+
+	// The slot is private until it is published in ids and linked.
+	copy(h.vector(slot), v)
+	h.ext[slot] = id
+	h.levels[slot] = uint8(level)
+	h.setNeighbours(slot, 0, nil)
+	if level > 0 {
+		h.upper[slot] = make([]uint32, level*(h.maxUp+1))
+	} else {
+		h.upper[slot] = nil
+	}
+	atomic.StoreUint32(&h.state[slot], stateLive)
+
+	h.idMu.Lock()
+	if old, ok := h.ids[id]; ok {
+		h.tombstoneLocked(old)
+	}
+	h.ids[id] = slot
+	h.idMu.Unlock()
+
+	h.link(slot, level)
+	h.maybeCompact()
+	return nil
+}
+
+// allocSlot takes a free slot or the next unused one. ok is false when the
+// slabs are full and must grow. The caller holds idMu and mu (shared).
+func (h *HNSW) allocSlot() (slot uint32, ok bool, err error) {
+	if !h.free.IsEmpty() {
+		slot = h.free.Minimum()
+		h.free.Remove(slot)
+		return slot, true, nil
+	}
+	if h.next == noNode {
+		return 0, false, ErrTooMany
+	}
+	if int(h.next) >= h.capacity() {
+		return 0, false, nil
+	}
+	slot = h.next
+	h.next++
+	return slot, true, nil
+}
+
+// link connects a written, published node into every layer up to level.
+// The caller holds mu shared.
+func (h *HNSW) link(slot uint32, level int) {
+	h.epMu.Lock()
+	ep, top := h.entry, h.topLevel
+	if ep == noNode {
+		h.entry, h.topLevel = slot, level
+		h.epMu.Unlock()
+		return
+	}
+	raises := level > top
+	if !raises {
+		h.epMu.Unlock()
+	}
+
+	q := h.vector(slot)
+	s := getScratch(h.capacity())
+	defer putScratch(s)
+	var evals int
+	cur := item{h.dist(q, h.vector(ep)), ep}
+	cur = h.greedy(q, cur, top, level, &evals)
+	eps := append(s.sel[:0], cur)
+	for l := min(level, top); l >= 0; l-- {
+		h.searchLayer(q, eps, h.cfg.EfConstruction, l, s, h.isLive, &evals)
+		cands := sortedResults(&s.res, eps[:0])
+		chosen := h.selectNeighbours(cands, h.maxUp, nil)
+		ids := make([]uint32, len(chosen))
+		for i, c := range chosen {
+			ids[i] = c.id
+		}
+		h.lockNode(slot)
+		h.setNeighbours(slot, l, ids)
+		h.unlockNode(slot)
+		for _, c := range chosen {
+			h.addLink(c.id, slot, c.dist, l)
+		}
+		if len(cands) > 0 {
+			eps = cands
+		} else {
+			eps = append(eps[:0], cur)
+		}
+	}
+	s.sel = eps[:0]
+
+	if raises {
+		h.entry, h.topLevel = slot, level
+		h.epMu.Unlock()
+	}
+}
+
+// sortedResults drains the result heap into buf in ascending distance.
+func sortedResults(res *maxHeap, buf []item) []item {
+	n := len(*res)
+	if cap(buf) < n {
+		buf = make([]item, n)
+	}
+	buf = buf[:n]
+	for i := n - 1; i >= 0; i-- {
+		buf[i] = res.pop()
+	}
+	return buf
+}
+
+// selectNeighbours is the heuristic of Malkov & Yashunin's Algorithm 4
+// (without extending candidates or keeping pruned ones, as hnswlib does):
+// walking candidates from the closest, keep one only if it is closer to the
+// base than to every neighbour kept so far. This spreads links across
+// directions and keeps clusters connected. cands must be sorted ascending.
+func (h *HNSW) selectNeighbours(cands []item, m int, out []item) []item {
+	out = out[:0]
+	if len(cands) <= m {
+		return append(out, cands...)
+	}
+	for _, c := range cands {
+		if len(out) >= m {
+			break
+		}
+		cv := h.vector(c.id)
+		good := true
+		for _, r := range out {
+			if h.dist(cv, h.vector(r.id)) < c.dist {
+				good = false
+				break
+			}
+		}
+		if good {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// addLink adds a back-link from node e to node n at layer l, shrinking e's
+// list with the heuristic when it is full.
+func (h *HNSW) addLink(e, n uint32, d float32, l int) {
+	h.lockNode(e)
+	defer h.unlockNode(e)
+	ls := h.list(e, l)
+	cnt := int(atomic.LoadUint32(&ls[0]))
+	for j := 1; j <= cnt; j++ {
+		if ls[j] == n {
+			return
+		}
+	}
+	maxN := h.maxLinks(l)
+	if cnt < maxN {
+		atomic.StoreUint32(&ls[cnt+1], n)
+		atomic.StoreUint32(&ls[0], uint32(cnt+1))
+		return
+	}
+	ev := h.vector(e)
+	cands := make([]item, 0, cnt+1)
+	cands = append(cands, item{d, n})
+	for j := 1; j <= cnt; j++ {
+		x := ls[j]
+		cands = append(cands, item{h.dist(ev, h.vector(x)), x})
+	}
+	sort.Slice(cands, func(a, b int) bool { return cands[a].dist < cands[b].dist })
+	chosen := h.selectNeighbours(cands, maxN, make([]item, 0, maxN))
+	ids := make([]uint32, len(chosen))
+	for i, c := range chosen {
+		ids[i] = c.id
+	}
+	h.setNeighbours(e, l, ids)
+}
+
+// tombstoneLocked marks slot deleted. The caller holds idMu.
+func (h *HNSW) tombstoneLocked(slot uint32) {
+	atomic.StoreUint32(&h.state[slot], stateDeleted)
+	h.tombstones.Add(slot)
+}
+
+func (h *HNSW) String() string {
+	return fmt.Sprintf("HNSW(dim=%d, metric=%v, M=%d, efC=%d, live=%d)", h.cfg.Dim, h.cfg.Metric, h.cfg.M, h.cfg.EfConstruction, h.Len())
+}

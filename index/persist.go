@@ -1,0 +1,232 @@
+package index
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+
+
+	"rosetta/kernels"
+)
+
+// HNSW body (after the common header of codec.go):
+//
+//	dim u32, metric u8, M u32, efConstruction u32, efSearch u32, seed u64,
+//	exactScanMax u32, compactRatio f64
+//	slots u32, entry u32 (0xFFFFFFFF = empty), topLevel i32 (as u32)
+//	ext    [slots]u64
+//	state  [slots]u8   live / tombstoned / free
+//	levels [slots]u8
+//	vecs   [slots*dim]f32
+//	layer0 [slots*(2M+1)]u32   count then ids, per node
+//	upper  per node with level > 0: level*(M+1) u32
+//
+// Tombstone and free bitmaps are derived from state on load.
+
+// WriteTo implements Index and io.WriterTo. It holds the index exclusively
+// while writing, so the file is a consistent snapshot.
+func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.idMu.Lock()
+	defer h.idMu.Unlock()
+	h.epMu.RLock()
+	defer h.epMu.RUnlock()
+
+	e := newEncoder(w, kindHNSW)
+	c := h.cfg
+	e.u32(uint32(c.Dim))
+	e.u8(uint8(c.Metric))
+	e.u32(uint32(c.M))
+	e.u32(uint32(c.EfConstruction))
+	e.u32(uint32(c.EfSearch))
+	e.u64(c.Seed)
+	e.u32(uint32(c.ExactScanMax))
+	e.f64(c.CompactRatio)
+	n := int(h.next)
+	e.u32(uint32(n))
+	e.u32(h.entry)
+	e.u32(uint32(int32(h.topLevel)))
+	e.u64s(h.ext[:n])
+	for i := 0; i < n; i++ {
+		e.u8(uint8(h.state[i]))
+	}
+	for i := 0; i < n; i++ {
+		e.u8(h.levels[i])
+	}
+	e.f32s(h.vecs[:n*c.Dim])
+	e.u32s(h.l0[:n*(h.maxL0+1)])
+	for i := 0; i < n; i++ {
+		if h.levels[i] > 0 {
+			e.u32s(h.upper[i])
+		}
+	}
+	return e.finish()
+}
+
+// ReadHNSW reads an index written by (*HNSW).WriteTo. A corrupt,
+// truncated or foreign file returns an error wrapping ErrCorrupt,
+// ErrVersion or ErrKind; it never panics.
+func ReadHNSW(r io.Reader) (*HNSW, error) {
+	h := new(HNSW)
+	if _, err := h.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// ReadFrom implements io.ReaderFrom: it replaces h's whole content with the
+// index in r. h must not be in use by other goroutines while it loads (use
+// ReadHNSW for a fresh index).
+func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
+	data, n, err := readAll(r)
+	if err != nil {
+		return n, err
+	}
+	d, err := openFile(data, kindHNSW)
+	if err != nil {
+		return n, err
+	}
+	var c Config
+	c.Dim = int(d.u32())
+	c.Metric = kernels.Metric(d.u8())
+	c.M = int(d.u32())
+	c.EfConstruction = int(d.u32())
+	c.EfSearch = int(d.u32())
+	c.Seed = d.u64()
+	c.ExactScanMax = int(d.u32())
+	c.CompactRatio = d.f64()
+	if d.err != nil {
+		return n, d.err
+	}
+	if c.CompactRatio == 0 || c.ExactScanMax == 0 {
+		return n, fmt.Errorf("%w: zero field in stored config", ErrCorrupt)
+	}
+	if err := c.ensureDefaults(); err != nil {
+		return n, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	nh, err := NewHNSW(c)
+	if err != nil {
+		return n, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	slots := d.u32()
+	entry := d.u32()
+	top := int(int32(d.u32()))
+	// Every slot needs at least ext + state + level + its vector and list.
+	perSlot := 8 + 1 + 1 + 4*c.Dim + 4*(nh.maxL0+1)
+	if !d.count(uint64(slots), perSlot) {
+		return n, d.err
+	}
+	ns := int(slots)
+	nh.grow(ns)
+	nh.next = slots
+	d.u64s(nh.ext[:ns])
+	for i := 0; i < ns; i++ {
+		s := uint32(d.u8())
+		if s > stateFree {
+			d.fail("slot %d has state %d", i, s)
+		}
+		nh.state[i] = s
+	}
+	for i := 0; i < ns; i++ {
+		l := d.u8()
+		if l > maxLevelCap {
+			d.fail("slot %d has level %d", i, l)
+		}
+		nh.levels[i] = l
+	}
+	d.f32s(nh.vecs[:ns*c.Dim])
+	d.u32s(nh.l0[:ns*(nh.maxL0+1)])
+	for i := 0; i < ns && d.err == nil; i++ {
+		if l := int(nh.levels[i]); l > 0 {
+			sz := l * (nh.maxUp + 1)
+			if !d.count(uint64(sz), 4) {
+				break
+			}
+			nh.upper[i] = make([]uint32, sz)
+			d.u32s(nh.upper[i])
+		}
+	}
+	if err := d.done(); err != nil {
+		return n, err
+	}
+	if err := nh.validate(entry, top); err != nil {
+		return n, err
+	}
+	nh.entry, nh.topLevel = entry, top
+
+	// Adopt the loaded state; h's own locks stay as they are.
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cfg, h.dist, h.maxL0, h.maxUp, h.levelM = nh.cfg, nh.dist, nh.maxL0, nh.maxUp, nh.levelM
+	h.vecs, h.ext, h.levels, h.l0, h.upper, h.state = nh.vecs, nh.ext, nh.levels, nh.l0, nh.upper, nh.state
+	h.ids, h.next, h.free, h.tombstones = nh.ids, nh.next, nh.free, nh.tombstones
+	h.rng = rand.New(rand.NewPCG(c.Seed^uint64(slots), c.Seed^0x9e3779b97f4a7c15))
+	h.entry, h.topLevel = nh.entry, nh.topLevel
+	return n, nil
+}
+
+// validate checks the structural invariants a search relies on, so that a
+// file that passes cannot make a search index out of range.
+func (h *HNSW) validate(entry uint32, top int) error {
+	n := h.next
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
+	}
+	live := 0
+	for i := uint32(0); i < n; i++ {
+		switch h.state[i] {
+		case stateLive:
+			live++
+			if _, dup := h.ids[h.ext[i]]; dup {
+				return bad("external id %d stored twice", h.ext[i])
+			}
+			h.ids[h.ext[i]] = i
+		case stateDeleted:
+			h.tombstones.Add(i)
+		case stateFree:
+			h.free.Add(i)
+			if h.levels[i] != 0 {
+				return bad("free slot %d has level %d", i, h.levels[i])
+			}
+		}
+		for l := 0; l <= int(h.levels[i]); l++ {
+			ls := h.list(i, l)
+			cnt := ls[0]
+			if int(cnt) > h.maxLinks(l) {
+				return bad("slot %d layer %d has %d links (max %d)", i, l, cnt, h.maxLinks(l))
+			}
+			if h.state[i] == stateFree && cnt != 0 {
+				return bad("free slot %d has links", i)
+			}
+			for _, e := range ls[1 : 1+cnt] {
+				if e >= n {
+					return bad("slot %d links to %d of %d slots", i, e, n)
+				}
+				if int(h.levels[e]) < l {
+					return bad("slot %d links at layer %d to slot %d of level %d", i, l, e, h.levels[e])
+				}
+				if h.state[e] == stateFree {
+					return bad("slot %d links to free slot %d", i, e)
+				}
+			}
+		}
+		for _, x := range h.vector(i) {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return bad("slot %d has a non-finite vector", i)
+			}
+		}
+	}
+	if entry == noNode {
+		if live > 0 || top != -1 {
+			return bad("no entry point but %d live nodes", live)
+		}
+		return nil
+	}
+	if entry >= n || h.state[entry] == stateFree || int(h.levels[entry]) != top {
+		return bad("entry point %d (top level %d) is invalid", entry, top)
+	}
+	return nil
+}
+

@@ -1,0 +1,175 @@
+package index
+
+import (
+	"github.com/RoaringBitmap/roaring/v2/roaring64"
+
+	"rosetta/kernels"
+)
+
+// greedy descends from layer from to layer to+1, moving to the closest
+// neighbour until no neighbour is closer (ef = 1).
+func (h *HNSW) greedy(q []float32, cur item, from, to int, evals *int) item {
+	var buf [257]uint32
+	for l := from; l > to; l-- {
+		for changed := true; changed; {
+			changed = false
+			nb := h.neighbours(cur.id, l, buf[:0])
+			for _, e := range nb {
+				d := h.dist(q, h.vector(e))
+				*evals++
+				if d < cur.dist {
+					cur = item{d, e}
+					changed = true
+				}
+			}
+		}
+	}
+	return cur
+}
+
+// searchLayer is Algorithm 2 of the paper on one layer: a best-first search
+// from eps keeping the ef closest accepted nodes in s.res. Every node routes
+// the search; only nodes for which accept returns true (nil accepts all)
+// enter the results, so tombstones and filtered-out nodes keep the graph
+// connected without being returned.
+func (h *HNSW) searchLayer(q []float32, eps []item, ef, l int, s *searchScratch, accept func(uint32) bool, evals *int) {
+	s.visited.reset(h.capacity())
+	s.cand = s.cand[:0]
+	s.res = s.res[:0]
+	for _, ep := range eps {
+		if s.visited.visit(ep.id) {
+			continue
+		}
+		s.cand.push(ep)
+		if accept == nil || accept(ep.id) {
+			s.res.push(ep)
+			if len(s.res) > ef {
+				s.res.pop()
+			}
+		}
+	}
+	var buf [513]uint32
+	for len(s.cand) > 0 {
+		c := s.cand.pop()
+		if len(s.res) >= ef && c.dist > s.res.top().dist {
+			break
+		}
+		nb := h.neighbours(c.id, l, buf[:0])
+		for _, e := range nb {
+			if s.visited.visit(e) {
+				continue
+			}
+			d := h.dist(q, h.vector(e))
+			*evals++
+			if len(s.res) < ef || d < s.res.top().dist {
+				s.cand.push(item{d, e})
+				if accept == nil || accept(e) {
+					s.res.push(item{d, e})
+					if len(s.res) > ef {
+						s.res.pop()
+					}
+				}
+			}
+		}
+	}
+}
+
+// Search implements Index.
+func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
+	ef, err := checkKEf(o.K, o.Ef, h.cfg.EfSearch)
+	if err != nil {
+		return nil, err
+	}
+	s := getScratch(0)
+	defer putScratch(s)
+	qv, err := prepareVector(q, h.cfg.Dim, h.cfg.Metric, s.vec)
+	if err != nil {
+		return nil, err
+	}
+	s.vec = qv
+	var stats SearchStats
+	if o.Stats != nil {
+		defer func() { *o.Stats = stats }()
+	}
+
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if o.Allow != nil {
+		card := o.Allow.GetCardinality()
+		if card == 0 {
+			return []Result{}, nil
+		}
+		if card <= uint64(h.cfg.ExactScanMax) {
+			stats.Exact = true
+			return h.exactScan(qv, o.K, o.Allow, &stats.DistanceEvals), nil
+		}
+	}
+	h.epMu.RLock()
+	ep, top := h.entry, h.topLevel
+	h.epMu.RUnlock()
+	if ep == noNode {
+		return []Result{}, nil
+	}
+	accept := h.isLive
+	if o.Allow != nil {
+		allow := o.Allow
+		accept = func(i uint32) bool { return h.isLive(i) && allow.Contains(h.ext[i]) }
+	}
+	live := h.Len()
+	cur := h.greedy(qv, item{h.dist(qv, h.vector(ep)), ep}, top, 0, &stats.DistanceEvals)
+	for {
+		h.searchLayer(qv, []item{cur}, ef, 0, s, accept, &stats.DistanceEvals)
+		if len(s.res) >= o.K || ef >= live {
+			break
+		}
+		// Fewer than k passed the filter or tombstones within ef: widen.
+		ef = min(ef*4, max(live, o.K))
+		stats.Retries++
+	}
+	if len(s.res) < o.K && len(s.res) < live {
+		// The graph did not reach k accepted nodes even with ef >= live
+		// (only possible if part of it is unreachable): scan exactly.
+		stats.Exact = true
+		return h.exactScan(qv, o.K, o.Allow, &stats.DistanceEvals), nil
+	}
+	for len(s.res) > o.K {
+		s.res.pop()
+	}
+	items := sortedResults(&s.res, s.sel[:0])
+	s.sel = items[:0]
+	out := make([]Result, len(items))
+	for i, it := range items {
+		out[i] = Result{ID: h.ext[it.id], Distance: it.dist, Score: h.cfg.Metric.Similarity(it.dist)}
+	}
+	return out, nil
+}
+
+// exactScan scores q against every live node in allow (or every live node
+// when allow is nil). The caller holds mu shared.
+func (h *HNSW) exactScan(q []float32, k int, allow *roaring64.Bitmap, evals *int) []Result {
+	var slots []uint32
+	h.idMu.Lock()
+	if allow != nil {
+		it := allow.Iterator()
+		for it.HasNext() {
+			if s, ok := h.ids[it.Next()]; ok {
+				slots = append(slots, s)
+			}
+		}
+	} else {
+		slots = make([]uint32, 0, len(h.ids))
+		for _, s := range h.ids {
+			slots = append(slots, s)
+		}
+	}
+	h.idMu.Unlock()
+	top := kernels.NewTopK(k)
+	for _, s := range slots {
+		if !h.isLive(s) {
+			continue
+		}
+		top.Push(h.ext[s], h.dist(q, h.vector(s)))
+	}
+	*evals += len(slots)
+	return toResults(h.cfg.Metric, top.Sorted())
+}

@@ -1,0 +1,78 @@
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+//go:noescape
+func dotAVX512(a, b *float32, n int) float32
+
+//go:noescape
+func squaredL2AVX512(a, b *float32, n int) float32
+
+//go:noescape
+func dotAVX2(a, b *float32, n int) float32
+
+//go:noescape
+func squaredL2AVX2(a, b *float32, n int) float32
+
+var (
+	hasAVX512 = cpu.X86.HasAVX512F
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+)
+
+func init() { selectImpl(hasAVX512, hasAVX2) }
+
+// selectImpl installs the fastest kernels the CPU supports. Tests call it to
+// force each path in turn.
+func selectImpl(avx512, avx2 bool) {
+	switch {
+	case avx512:
+		impl, dotImpl, squaredL2Impl = "avx512", dotAVX512Go, squaredL2AVX512Go
+	case avx2:
+		impl, dotImpl, squaredL2Impl = "avx2", dotAVX2Go, squaredL2AVX2Go
+	default:
+		impl, dotImpl, squaredL2Impl = "generic", dotGeneric, squaredL2Generic
+	}
+}
+
+func dotAVX512Go(a, b []float32) float32 {
+	if len(a) == 0 {
+		return 0
+	}
+	b = b[:len(a)]
+	return dotAVX512(&a[0], &b[0], len(a))
+}
+
+func squaredL2AVX512Go(a, b []float32) float32 {
+	if len(a) == 0 {
+		return 0
+	}
+	b = b[:len(a)]
+	return squaredL2AVX512(&a[0], &b[0], len(a))
+}
+
+func dotAVX2Go(a, b []float32) float32 {
+	b = b[:len(a)]
+	n := len(a) &^ 7
+	var s float32
+	if n > 0 {
+		s = dotAVX2(&a[0], &b[0], n)
+	}
+	for i := n; i < len(a); i++ {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+func squaredL2AVX2Go(a, b []float32) float32 {
+	b = b[:len(a)]
+	n := len(a) &^ 7
+	var s float32
+	if n > 0 {
+		s = squaredL2AVX2(&a[0], &b[0], n)
+	}
+	for i := n; i < len(a); i++ {
+		d := a[i] - b[i]
+		s += d * d
+	}
+	return s
+}
