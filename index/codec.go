@@ -79,6 +79,13 @@ func (e *encoder) u32s(v []uint32) {
 	}
 }
 
+func (e *encoder) u16s(v []uint16) {
+	for _, x := range v {
+		e.room(2)
+		e.buf = binary.LittleEndian.AppendUint16(e.buf, x)
+	}
+}
+
 func (e *encoder) f32s(v []float32) {
 	for _, x := range v {
 		e.u32(math.Float32bits(x))
@@ -204,6 +211,16 @@ func (d *decoder) u32s(dst []uint32) {
 	for i := range dst {
 		dst[i] = binary.LittleEndian.Uint32(d.b[d.off:])
 		d.off += 4
+	}
+}
+
+func (d *decoder) u16s(dst []uint16) {
+	if !d.count(uint64(len(dst)), 2) {
+		return
+	}
+	for i := range dst {
+		dst[i] = binary.LittleEndian.Uint16(d.b[d.off:])
+		d.off += 2
 	}
 }
 

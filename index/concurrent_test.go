@@ -14,9 +14,15 @@ import (
 // TestConcurrentInsertSearchDelete runs inserts, searches, deletes and
 // compactions at once. Run it with -race.
 func TestConcurrentInsertSearchDelete(t *testing.T) {
+	for _, st := range []Storage{StorageFloat32, StorageFloat16} {
+		t.Run(st.String(), func(t *testing.T) { testConcurrent(t, st) })
+	}
+}
+
+func testConcurrent(t *testing.T, st Storage) {
 	const n, dim = 3000, 16
 	set := vecgen.Clustered(n, 50, dim, 20, 0.2, 13)
-	h, err := NewHNSW(Config{Dim: dim, M: 8, EfConstruction: 64, CompactRatio: 0.05})
+	h, err := NewHNSW(Config{Dim: dim, M: 8, EfConstruction: 64, CompactRatio: 0.05, Storage: st})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,6 +96,8 @@ func (h *HNSW) compact(ctx context.Context) (CompactStats, error) {
 			var nb, nb2, nb3 []uint32
 			seen := make(map[uint32]struct{})
 			var cands, chosen []item
+			scr := new(searchScratch)
+			var ubuf []float32
 			for {
 				u := next.Add(1) - 1
 				if u >= n {
@@ -107,7 +109,7 @@ func (h *HNSW) compact(ctx context.Context) (CompactStats, error) {
 				if atomic.LoadUint32(&h.state[u]) != stateLive {
 					continue
 				}
-				uv := h.vector(u)
+				uv := h.load(u, &ubuf)
 				for l := 0; l <= int(h.levels[u]); l++ {
 					nb = h.neighbours(u, l, nb[:0])
 					hasDead := false
@@ -130,7 +132,7 @@ func (h *HNSW) compact(ctx context.Context) (CompactStats, error) {
 							return
 						}
 						seen[e] = struct{}{}
-						cands = append(cands, item{h.dist(uv, h.vector(e)), e})
+						cands = append(cands, item{h.distQ(uv, e), e})
 					}
 					for _, e := range nb {
 						if !isDead(e) {
@@ -150,7 +152,7 @@ func (h *HNSW) compact(ctx context.Context) (CompactStats, error) {
 						}
 					}
 					sort.Slice(cands, func(a, b int) bool { return cands[a].dist < cands[b].dist })
-					chosen = h.selectNeighbours(cands, h.maxLinks(l), chosen[:0])
+					chosen = h.selectNeighbours(cands, h.maxLinks(l), chosen[:0], scr)
 					ids := make([]uint32, len(chosen))
 					for i, c := range chosen {
 						ids[i] = c.id

@@ -22,7 +22,11 @@ func fixCRC(b []byte) {
 func seedFiles(f *testing.F) {
 	for _, n := range []int{0, 1, 40} {
 		set := vecgen.Sphere(n, 1, 4, uint64(n))
-		h, _ := NewHNSW(Config{Dim: 4, M: 2, EfConstruction: 8})
+		st := StorageFloat32
+		if n == 40 {
+			st = StorageFloat16
+		}
+		h, _ := NewHNSW(Config{Dim: 4, M: 2, EfConstruction: 8, Storage: st})
 		fl, _ := NewFlat(4, kernels.MetricDot)
 		for i := 0; i < n; i++ {
 			h.Add(uint64(i), vecgen.Row(set.Base, 4, i))

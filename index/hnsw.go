@@ -32,6 +32,14 @@ type Config struct {
 	// ids is answered by an exact scan of those ids instead of a graph
 	// traversal. See index/doc.go for how the default was measured.
 	ExactScanMax int
+	// Storage is how the graph keeps vectors: float32 (default, exact) or
+	// float16 (half the memory and memory traffic; distances carry the
+	// rounding of the stored side, relative error <= 2^-11 per component).
+	Storage Storage
+	// Capacity reserves node slots up front so that a bulk build of a known
+	// size neither copies the slabs while growing nor keeps growth slack.
+	// It is a hint, not a limit; it is not persisted.
+	Capacity int
 	// CompactRatio: when tombstones exceed this fraction of the node slots,
 	// Delete starts a background compaction. 0 means the default; a
 	// negative value disables automatic compaction (Compact still works).
@@ -65,6 +73,9 @@ func (c *Config) ensureDefaults() error {
 	if c.Metric == 0 {
 		c.Metric = d.Metric
 	}
+	if c.Storage == 0 {
+		c.Storage = StorageFloat32
+	}
 	if c.M == 0 {
 		c.M = d.M
 	}
@@ -95,6 +106,12 @@ func (c *Config) ensureDefaults() error {
 	}
 	if c.EfSearch < 1 || c.EfSearch > MaxK {
 		errs = append(errs, fmt.Errorf("efSearch %d not in 1..%d", c.EfSearch, MaxK))
+	}
+	if c.Storage != StorageFloat32 && c.Storage != StorageFloat16 {
+		errs = append(errs, fmt.Errorf("storage %d unknown", c.Storage))
+	}
+	if c.Capacity < 0 {
+		errs = append(errs, fmt.Errorf("capacity %d negative", c.Capacity))
 	}
 	if c.ExactScanMax < 0 {
 		errs = append(errs, fmt.Errorf("exactScanMax %d negative", c.ExactScanMax))
@@ -128,11 +145,13 @@ const lockStripes = 1024
 // HNSW is a hierarchical navigable small world graph (Malkov & Yashunin,
 // 2018) over float32 vectors. See doc.go for the layout and locking.
 type HNSW struct {
-	cfg    Config
-	dist   kernels.DistanceFunc
-	maxL0  int     // 2M
-	maxUp  int     // M
-	levelM float64 // 1/ln(M)
+	cfg     Config
+	dist    kernels.DistanceFunc
+	distF16 kernels.DistanceF16Func
+	half    bool    // vectors stored as float16 in vecs16
+	maxL0   int     // 2M
+	maxUp   int     // M
+	levelM  float64 // 1/ln(M)
 
 	// mu guards the slab sizes: searches and inserts hold it shared; growth
 	// and compaction hold it exclusively. No slice below is reallocated
@@ -140,7 +159,8 @@ type HNSW struct {
 	mu sync.RWMutex
 
 	// Node storage, indexed by internal id; len == capacity in nodes.
-	vecs   []float32  // capacity*Dim, vector of node i at i*Dim
+	vecs   []float32  // capacity*Dim, vector of node i at i*Dim (float32 storage)
+	vecs16 []uint16   // the same in binary16 (float16 storage)
 	ext    []uint64   // internal → external id
 	levels []uint8    // top layer of each node
 	l0     []uint32   // capacity*(maxL0+1): count then ids, layer 0
@@ -166,6 +186,10 @@ type HNSW struct {
 	entry    uint32
 	topLevel int
 
+	// exactScanMax mirrors cfg.ExactScanMax so that an operator (or the
+	// benchmark that measures the switch point) can tune it at run time.
+	exactScanMax atomic.Int64
+
 	// compactMu serialises compactions; bg tracks a background one.
 	compactMu sync.Mutex
 	bg        sync.WaitGroup
@@ -181,6 +205,8 @@ func NewHNSW(cfg Config) (*HNSW, error) {
 	h := &HNSW{
 		cfg:        cfg,
 		dist:       cfg.Metric.Distance(),
+		distF16:    cfg.Metric.DistanceF16(),
+		half:       cfg.Storage == StorageFloat16,
 		maxL0:      2 * cfg.M,
 		maxUp:      cfg.M,
 		levelM:     1 / math.Log(float64(cfg.M)),
@@ -191,11 +217,24 @@ func NewHNSW(cfg Config) (*HNSW, error) {
 		entry:      noNode,
 		topLevel:   -1,
 	}
+	h.exactScanMax.Store(int64(cfg.ExactScanMax))
+	if cfg.Capacity > 0 {
+		h.grow(cfg.Capacity)
+	}
 	return h, nil
 }
 
 // Config returns the configuration in use (defaults filled).
-func (h *HNSW) Config() Config { return h.cfg }
+func (h *HNSW) Config() Config {
+	c := h.cfg
+	c.ExactScanMax = int(h.exactScanMax.Load())
+	return c
+}
+
+// SetExactScanMax changes the allow-list size at or below which filtered
+// queries are answered by an exact scan. It is an index-wide tuning knob,
+// safe to call at any time; n <= 0 always uses the graph.
+func (h *HNSW) SetExactScanMax(n int) { h.exactScanMax.Store(int64(max(n, 0))) }
 
 // Dim implements Index.
 func (h *HNSW) Dim() int { return h.cfg.Dim }
@@ -243,11 +282,17 @@ func (h *HNSW) grow(want int) {
 	if want <= h.capacity() {
 		return
 	}
-	nc := max(want, 2*h.capacity(), 1024)
+	nc := max(want, h.capacity()+h.capacity()/2, 1024)
 	d := h.cfg.Dim
-	vecs := make([]float32, nc*d)
-	copy(vecs, h.vecs)
-	h.vecs = vecs
+	if h.half {
+		vecs := make([]uint16, nc*d)
+		copy(vecs, h.vecs16)
+		h.vecs16 = vecs
+	} else {
+		vecs := make([]float32, nc*d)
+		copy(vecs, h.vecs)
+		h.vecs = vecs
+	}
 	ext := make([]uint64, nc)
 	copy(ext, h.ext)
 	h.ext = ext
@@ -265,10 +310,49 @@ func (h *HNSW) grow(want int) {
 	h.state = state
 }
 
-// vector returns node i's stored vector (aliases the slab; read-only).
-func (h *HNSW) vector(i uint32) []float32 {
+// distQ is the distance from a prepared float32 vector q to node i.
+func (h *HNSW) distQ(q []float32, i uint32) float32 {
 	d := h.cfg.Dim
+	if h.half {
+		return h.distF16(q, h.vecs16[int(i)*d:int(i)*d+d])
+	}
+	return h.dist(q, h.vecs[int(i)*d:int(i)*d+d])
+}
+
+// load returns node i's vector as float32: an alias of the slab (float32
+// storage, read-only) or a decoding into *buf (float16 storage, growing
+// *buf when needed). The result must not be written or kept.
+func (h *HNSW) load(i uint32, buf *[]float32) []float32 {
+	d := h.cfg.Dim
+	if h.half {
+		if cap(*buf) < d {
+			*buf = make([]float32, d)
+		}
+		b := (*buf)[:d]
+		kernels.DecodeF16(b, h.vecs16[int(i)*d:int(i)*d+d])
+		return b
+	}
 	return h.vecs[int(i)*d : int(i)*d+d]
+}
+
+// store writes a prepared vector into node i's slot.
+func (h *HNSW) store(i uint32, v []float32) {
+	d := h.cfg.Dim
+	if h.half {
+		kernels.EncodeF16(h.vecs16[int(i)*d:int(i)*d+d], v)
+		return
+	}
+	copy(h.vecs[int(i)*d:int(i)*d+d], v)
+}
+
+// prefetch starts loading the first cache line of node i's vector.
+func (h *HNSW) prefetch(i uint32) {
+	d := h.cfg.Dim
+	if h.half {
+		kernels.PrefetchF16(h.vecs16[int(i)*d : int(i)*d+min(d, 32)])
+		return
+	}
+	kernels.Prefetch(h.vecs[int(i)*d : int(i)*d+min(d, 16)])
 }
 
 // list returns the neighbour list storage of node i at layer l: element 0
@@ -335,4 +419,36 @@ func (h *HNSW) randomLevel() int {
 func (h *HNSW) Close() error {
 	h.bg.Wait()
 	return nil
+}
+
+// Storage is the element type of the vectors held in the graph.
+type Storage uint8
+
+const (
+	// StorageFloat32 keeps vectors exactly.
+	StorageFloat32 Storage = iota + 1
+	// StorageFloat16 keeps IEEE binary16 vectors: half the memory.
+	StorageFloat16
+)
+
+// String returns "float32" or "float16".
+func (s Storage) String() string {
+	switch s {
+	case StorageFloat32:
+		return "float32"
+	case StorageFloat16:
+		return "float16"
+	}
+	return fmt.Sprintf("Storage(%d)", uint8(s))
+}
+
+// ParseStorage accepts "float32"/"f32" and "float16"/"f16"/"half".
+func ParseStorage(s string) (Storage, error) {
+	switch s {
+	case "float32", "f32", "":
+		return StorageFloat32, nil
+	case "float16", "f16", "fp16", "half":
+		return StorageFloat16, nil
+	}
+	return 0, fmt.Errorf("%w: unknown storage %q (want float32 or float16)", ErrBadConfig, s)
 }

@@ -144,4 +144,3 @@ func toResults(m kernels.Metric, c []kernels.Candidate) []Result {
 	}
 	return out
 }
-

@@ -73,17 +73,19 @@ func recallAt(t testing.TB, idx, truth Index, queries []float32, dim, k, ef int,
 
 func TestRecallSmallSeeded(t *testing.T) {
 	set := vecgen.Clustered(5000, 200, 64, 50, 0.2, 7)
-	for _, m := range []kernels.Metric{kernels.MetricCosine, kernels.MetricDot, kernels.MetricL2} {
-		t.Run(m.String(), func(t *testing.T) {
-			cfg := DefaultConfig(64)
-			cfg.Metric = m
-			h, f := buildBoth(t, set, cfg)
-			r := recallAt(t, h, f, set.Queries, 64, 10, 64, nil)
-			t.Logf("recall@10 at ef=64: %.4f", r)
-			if r < 0.95 {
-				t.Fatalf("recall@10 = %.4f < 0.95", r)
-			}
-		})
+	for _, st := range []Storage{StorageFloat32, StorageFloat16} {
+		for _, m := range []kernels.Metric{kernels.MetricCosine, kernels.MetricDot, kernels.MetricL2} {
+			t.Run(st.String()+"/"+m.String(), func(t *testing.T) {
+				cfg := DefaultConfig(64)
+				cfg.Metric, cfg.Storage = m, st
+				h, f := buildBoth(t, set, cfg)
+				r := recallAt(t, h, f, set.Queries, 64, 10, 64, nil)
+				t.Logf("recall@10 at ef=64: %.4f", r)
+				if r < 0.95 {
+					t.Fatalf("recall@10 = %.4f < 0.95", r)
+				}
+			})
+		}
 	}
 }
 
@@ -140,6 +142,10 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%T: rejected adds changed Len to %d", idx, idx.Len())
 		}
 		// Zero vectors are fine under L2.
+	}
+	half, _ := NewHNSW(Config{Dim: 2, Metric: kernels.MetricDot, Storage: StorageFloat16})
+	if err := half.Add(1, []float32{1e6, 1}); !errors.Is(err, ErrNonFinite) {
+		t.Errorf("float16 overflow: %v", err)
 	}
 	l2, _ := NewHNSW(Config{Dim: 2, Metric: kernels.MetricL2})
 	if err := l2.Add(1, []float32{0, 0}); err != nil {
@@ -385,8 +391,14 @@ func TestFilteredSearchGraphPath(t *testing.T) {
 }
 
 func TestPersistRoundTrip(t *testing.T) {
+	for _, st := range []Storage{StorageFloat32, StorageFloat16} {
+		t.Run(st.String(), func(t *testing.T) { testPersistRoundTrip(t, st) })
+	}
+}
+
+func testPersistRoundTrip(t *testing.T, st Storage) {
 	set := vecgen.Clustered(3000, 100, 24, 30, 0.05, 8)
-	h, f := buildBoth(t, set, Config{Dim: 24, Metric: kernels.MetricL2, CompactRatio: -1})
+	h, f := buildBoth(t, set, Config{Dim: 24, Metric: kernels.MetricL2, CompactRatio: -1, Storage: st})
 	for i := 0; i < 3000; i += 3 {
 		h.Delete(uint64(i))
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"sync/atomic"
+
+	"rosetta/kernels"
 )
 
 // Add implements Index. Concurrent Adds proceed in parallel: each holds mu
@@ -12,6 +14,11 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 	v, err := prepareVector(vec, h.cfg.Dim, h.cfg.Metric, nil)
 	if err != nil {
 		return err
+	}
+	if h.half {
+		if err := kernels.CheckFloat16Range(v); err != nil {
+			return fmt.Errorf("%w: %v", ErrNonFinite, err)
+		}
 	}
 	// Reserve a slot, growing the slabs if there is none.
 	var slot uint32
@@ -39,7 +46,7 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 	defer h.mu.RUnlock()
 
 	// The slot is private until it is published in ids and linked.
-	copy(h.vector(slot), v)
+	h.store(slot, v)
 	h.ext[slot] = id
 	h.levels[slot] = uint8(level)
 	h.setNeighbours(slot, 0, nil)
@@ -57,7 +64,7 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 	h.ids[id] = slot
 	h.idMu.Unlock()
 
-	h.link(slot, level)
+	h.link(slot, v, level)
 	h.maybeCompact()
 	return nil
 }
@@ -83,7 +90,7 @@ func (h *HNSW) allocSlot() (slot uint32, ok bool, err error) {
 
 // link connects a written, published node into every layer up to level.
 // The caller holds mu shared.
-func (h *HNSW) link(slot uint32, level int) {
+func (h *HNSW) link(slot uint32, q []float32, level int) {
 	h.epMu.Lock()
 	ep, top := h.entry, h.topLevel
 	if ep == noNode {
@@ -96,17 +103,16 @@ func (h *HNSW) link(slot uint32, level int) {
 		h.epMu.Unlock()
 	}
 
-	q := h.vector(slot)
 	s := getScratch(h.capacity())
 	defer putScratch(s)
 	var evals int
-	cur := item{h.dist(q, h.vector(ep)), ep}
+	cur := item{h.distQ(q, ep), ep}
 	cur = h.greedy(q, cur, top, level, &evals)
 	eps := append(s.sel[:0], cur)
 	for l := min(level, top); l >= 0; l-- {
 		h.searchLayer(q, eps, h.cfg.EfConstruction, l, s, h.isLive, &evals)
 		cands := sortedResults(&s.res, eps[:0])
-		chosen := h.selectNeighbours(cands, h.maxUp, nil)
+		chosen := h.selectNeighbours(cands, h.maxUp, nil, s)
 		ids := make([]uint32, len(chosen))
 		for i, c := range chosen {
 			ids[i] = c.id
@@ -149,7 +155,7 @@ func sortedResults(res *maxHeap, buf []item) []item {
 // walking candidates from the closest, keep one only if it is closer to the
 // base than to every neighbour kept so far. This spreads links across
 // directions and keeps clusters connected. cands must be sorted ascending.
-func (h *HNSW) selectNeighbours(cands []item, m int, out []item) []item {
+func (h *HNSW) selectNeighbours(cands []item, m int, out []item, s *searchScratch) []item {
 	out = out[:0]
 	if len(cands) <= m {
 		return append(out, cands...)
@@ -158,10 +164,10 @@ func (h *HNSW) selectNeighbours(cands []item, m int, out []item) []item {
 		if len(out) >= m {
 			break
 		}
-		cv := h.vector(c.id)
+		cv := h.load(c.id, &s.tmp)
 		good := true
 		for _, r := range out {
-			if h.dist(cv, h.vector(r.id)) < c.dist {
+			if h.distQ(cv, r.id) < c.dist {
 				good = false
 				break
 			}
@@ -191,15 +197,17 @@ func (h *HNSW) addLink(e, n uint32, d float32, l int) {
 		atomic.StoreUint32(&ls[0], uint32(cnt+1))
 		return
 	}
-	ev := h.vector(e)
+	s := scratchPool.Get().(*searchScratch)
+	defer scratchPool.Put(s)
+	ev := h.load(e, &s.tmp2)
 	cands := make([]item, 0, cnt+1)
 	cands = append(cands, item{d, n})
 	for j := 1; j <= cnt; j++ {
 		x := ls[j]
-		cands = append(cands, item{h.dist(ev, h.vector(x)), x})
+		cands = append(cands, item{h.distQ(ev, x), x})
 	}
 	sort.Slice(cands, func(a, b int) bool { return cands[a].dist < cands[b].dist })
-	chosen := h.selectNeighbours(cands, maxN, make([]item, 0, maxN))
+	chosen := h.selectNeighbours(cands, maxN, make([]item, 0, maxN), s)
 	ids := make([]uint32, len(chosen))
 	for i, c := range chosen {
 		ids[i] = c.id

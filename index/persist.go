@@ -6,19 +6,18 @@ import (
 	"math"
 	"math/rand/v2"
 
-
 	"rosetta/kernels"
 )
 
 // HNSW body (after the common header of codec.go):
 //
-//	dim u32, metric u8, M u32, efConstruction u32, efSearch u32, seed u64,
+//	dim u32, metric u8, storage u8, M u32, efConstruction u32, efSearch u32, seed u64,
 //	exactScanMax u32, compactRatio f64
 //	slots u32, entry u32 (0xFFFFFFFF = empty), topLevel i32 (as u32)
 //	ext    [slots]u64
 //	state  [slots]u8   live / tombstoned / free
 //	levels [slots]u8
-//	vecs   [slots*dim]f32
+//	vecs   [slots*dim]f32, or u16 (binary16) with float16 storage
 //	layer0 [slots*(2M+1)]u32   count then ids, per node
 //	upper  per node with level > 0: level*(M+1) u32
 //
@@ -35,9 +34,10 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	defer h.epMu.RUnlock()
 
 	e := newEncoder(w, kindHNSW)
-	c := h.cfg
+	c := h.Config()
 	e.u32(uint32(c.Dim))
 	e.u8(uint8(c.Metric))
+	e.u8(uint8(c.Storage))
 	e.u32(uint32(c.M))
 	e.u32(uint32(c.EfConstruction))
 	e.u32(uint32(c.EfSearch))
@@ -55,7 +55,11 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	for i := 0; i < n; i++ {
 		e.u8(h.levels[i])
 	}
-	e.f32s(h.vecs[:n*c.Dim])
+	if h.half {
+		e.u16s(h.vecs16[:n*c.Dim])
+	} else {
+		e.f32s(h.vecs[:n*c.Dim])
+	}
 	e.u32s(h.l0[:n*(h.maxL0+1)])
 	for i := 0; i < n; i++ {
 		if h.levels[i] > 0 {
@@ -91,6 +95,7 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	var c Config
 	c.Dim = int(d.u32())
 	c.Metric = kernels.Metric(d.u8())
+	c.Storage = Storage(d.u8())
 	c.M = int(d.u32())
 	c.EfConstruction = int(d.u32())
 	c.EfSearch = int(d.u32())
@@ -100,7 +105,8 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	if d.err != nil {
 		return n, d.err
 	}
-	if c.CompactRatio == 0 || c.ExactScanMax == 0 {
+	rawExact := c.ExactScanMax // 0 is a valid run-time setting: never scan
+	if c.CompactRatio == 0 || c.Storage == 0 {
 		return n, fmt.Errorf("%w: zero field in stored config", ErrCorrupt)
 	}
 	if err := c.ensureDefaults(); err != nil {
@@ -114,7 +120,11 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	entry := d.u32()
 	top := int(int32(d.u32()))
 	// Every slot needs at least ext + state + level + its vector and list.
-	perSlot := 8 + 1 + 1 + 4*c.Dim + 4*(nh.maxL0+1)
+	elem := 4
+	if nh.half {
+		elem = 2
+	}
+	perSlot := 8 + 1 + 1 + elem*c.Dim + 4*(nh.maxL0+1)
 	if !d.count(uint64(slots), perSlot) {
 		return n, d.err
 	}
@@ -136,7 +146,11 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 		}
 		nh.levels[i] = l
 	}
-	d.f32s(nh.vecs[:ns*c.Dim])
+	if nh.half {
+		d.u16s(nh.vecs16[:ns*c.Dim])
+	} else {
+		d.f32s(nh.vecs[:ns*c.Dim])
+	}
 	d.u32s(nh.l0[:ns*(nh.maxL0+1)])
 	for i := 0; i < ns && d.err == nil; i++ {
 		if l := int(nh.levels[i]); l > 0 {
@@ -159,11 +173,12 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	// Adopt the loaded state; h's own locks stay as they are.
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.cfg, h.dist, h.maxL0, h.maxUp, h.levelM = nh.cfg, nh.dist, nh.maxL0, nh.maxUp, nh.levelM
-	h.vecs, h.ext, h.levels, h.l0, h.upper, h.state = nh.vecs, nh.ext, nh.levels, nh.l0, nh.upper, nh.state
+	h.cfg, h.dist, h.distF16, h.half, h.maxL0, h.maxUp, h.levelM = nh.cfg, nh.dist, nh.distF16, nh.half, nh.maxL0, nh.maxUp, nh.levelM
+	h.vecs, h.vecs16, h.ext, h.levels, h.l0, h.upper, h.state = nh.vecs, nh.vecs16, nh.ext, nh.levels, nh.l0, nh.upper, nh.state
 	h.ids, h.next, h.free, h.tombstones = nh.ids, nh.next, nh.free, nh.tombstones
 	h.rng = rand.New(rand.NewPCG(c.Seed^uint64(slots), c.Seed^0x9e3779b97f4a7c15))
 	h.entry, h.topLevel = nh.entry, nh.topLevel
+	h.exactScanMax.Store(int64(rawExact))
 	return n, nil
 }
 
@@ -175,6 +190,7 @@ func (h *HNSW) validate(entry uint32, top int) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
 	}
 	live := 0
+	var buf []float32
 	for i := uint32(0); i < n; i++ {
 		switch h.state[i] {
 		case stateLive:
@@ -212,7 +228,7 @@ func (h *HNSW) validate(entry uint32, top int) error {
 				}
 			}
 		}
-		for _, x := range h.vector(i) {
+		for _, x := range h.load(i, &buf) {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 				return bad("slot %d has a non-finite vector", i)
 			}
@@ -229,4 +245,3 @@ func (h *HNSW) validate(entry uint32, top int) error {
 	}
 	return nil
 }
-

@@ -15,7 +15,7 @@ func (h *HNSW) greedy(q []float32, cur item, from, to int, evals *int) item {
 			changed = false
 			nb := h.neighbours(cur.id, l, buf[:0])
 			for _, e := range nb {
-				d := h.dist(q, h.vector(e))
+				d := h.distQ(q, e)
 				*evals++
 				if d < cur.dist {
 					cur = item{d, e}
@@ -55,11 +55,19 @@ func (h *HNSW) searchLayer(q []float32, eps []item, ef, l int, s *searchScratch,
 			break
 		}
 		nb := h.neighbours(c.id, l, buf[:0])
+		// Keep the unvisited neighbours and start loading the first cache
+		// line of each before scoring any, so the misses overlap (as
+		// hnswlib does); the hardware prefetcher streams the rest.
+		m := 0
 		for _, e := range nb {
-			if s.visited.visit(e) {
-				continue
+			if !s.visited.visit(e) {
+				nb[m] = e
+				m++
+				h.prefetch(e)
 			}
-			d := h.dist(q, h.vector(e))
+		}
+		for _, e := range nb[:m] {
+			d := h.distQ(q, e)
 			*evals++
 			if len(s.res) < ef || d < s.res.top().dist {
 				s.cand.push(item{d, e})
@@ -99,7 +107,7 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 		if card == 0 {
 			return []Result{}, nil
 		}
-		if card <= uint64(h.cfg.ExactScanMax) {
+		if card <= uint64(h.exactScanMax.Load()) {
 			stats.Exact = true
 			return h.exactScan(qv, o.K, o.Allow, &stats.DistanceEvals), nil
 		}
@@ -116,7 +124,7 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 		accept = func(i uint32) bool { return h.isLive(i) && allow.Contains(h.ext[i]) }
 	}
 	live := h.Len()
-	cur := h.greedy(qv, item{h.dist(qv, h.vector(ep)), ep}, top, 0, &stats.DistanceEvals)
+	cur := h.greedy(qv, item{h.distQ(qv, ep), ep}, top, 0, &stats.DistanceEvals)
 	for {
 		h.searchLayer(qv, []item{cur}, ef, 0, s, accept, &stats.DistanceEvals)
 		if len(s.res) >= o.K || ef >= live {
@@ -168,7 +176,7 @@ func (h *HNSW) exactScan(q []float32, k int, allow *roaring64.Bitmap, evals *int
 		if !h.isLive(s) {
 			continue
 		}
-		top.Push(h.ext[s], h.dist(q, h.vector(s)))
+		top.Push(h.ext[s], h.distQ(q, s))
 	}
 	*evals += len(slots)
 	return toResults(h.cfg.Metric, top.Sorted())

@@ -39,7 +39,9 @@ type searchScratch struct {
 	cand    minHeap
 	res     maxHeap
 	sel     []item
-	vec     []float32
+	vec     []float32 // the prepared query
+	tmp     []float32 // decoding buffer for neighbour selection (float16)
+	tmp2    []float32 // decoding buffer for back-link pruning (float16)
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(searchScratch) }}

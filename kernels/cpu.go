@@ -12,3 +12,8 @@ var (
 	dotImpl       = dotGeneric
 	squaredL2Impl = squaredL2Generic
 )
+
+var (
+	dotF16Impl       = dotF16Generic
+	squaredL2F16Impl = squaredL2F16Generic
+)

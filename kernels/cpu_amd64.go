@@ -14,10 +14,38 @@ func dotAVX2(a, b *float32, n int) float32
 //go:noescape
 func squaredL2AVX2(a, b *float32, n int) float32
 
+//go:noescape
+func dotF16AVX512(a *float32, b *uint16, n int) float32
+
+//go:noescape
+func squaredL2F16AVX512(a *float32, b *uint16, n int) float32
+
+//go:noescape
+func prefetchF16Lines(p *uint16, lines int)
+
 var (
-	hasAVX512 = cpu.X86.HasAVX512F
+	// The float16 kernels also use AVX512BW (16-bit masked loads).
+	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW
 	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 )
+
+func prefetchF16(v []uint16) { prefetchF16Lines(&v[0], (len(v)*2+63)/64) }
+
+func dotF16AVX512Go(a []float32, b []uint16) float32 {
+	if len(a) == 0 {
+		return 0
+	}
+	b = b[:len(a)]
+	return dotF16AVX512(&a[0], &b[0], len(a))
+}
+
+func squaredL2F16AVX512Go(a []float32, b []uint16) float32 {
+	if len(a) == 0 {
+		return 0
+	}
+	b = b[:len(a)]
+	return squaredL2F16AVX512(&a[0], &b[0], len(a))
+}
 
 func init() { selectImpl(hasAVX512, hasAVX2) }
 
@@ -27,11 +55,14 @@ func selectImpl(avx512, avx2 bool) {
 	switch {
 	case avx512:
 		impl, dotImpl, squaredL2Impl = "avx512", dotAVX512Go, squaredL2AVX512Go
+		dotF16Impl, squaredL2F16Impl = dotF16AVX512Go, squaredL2F16AVX512Go
+		return
 	case avx2:
 		impl, dotImpl, squaredL2Impl = "avx2", dotAVX2Go, squaredL2AVX2Go
 	default:
 		impl, dotImpl, squaredL2Impl = "generic", dotGeneric, squaredL2Generic
 	}
+	dotF16Impl, squaredL2F16Impl = dotF16Generic, squaredL2F16Generic
 }
 
 func dotAVX512Go(a, b []float32) float32 {

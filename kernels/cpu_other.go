@@ -10,3 +10,5 @@ var (
 	hasAVX512 = false
 	hasAVX2   = false
 )
+
+func prefetchF16(v []uint16) {}

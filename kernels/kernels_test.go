@@ -13,7 +13,7 @@ import (
 // impls lists the implementations this CPU can run, so every path is
 // compared against the plain Go reference.
 func impls() []struct {
-	name        string
+	name         string
 	avx512, avx2 bool
 } {
 	all := []struct {

@@ -1,0 +1,564 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2/roaring64"
+
+	"rosetta/index"
+	"rosetta/internal/vecgen"
+	"rosetta/kernels"
+)
+
+// DataSpec says where the vectors come from: a synthetic generator
+// ("clustered", "sphere", "crossmodal") or files ("files": Base, Queries and
+// optionally GT in .fvecs/.bvecs/.npy and .ivecs/.npy).
+type DataSpec struct {
+	Kind     string
+	N        int     // base vectors (synthetic)
+	Queries  int     // queries (synthetic)
+	Dim      int     // dimension (synthetic)
+	Clusters int     // mixture components (clustered, crossmodal)
+	Sigma    float64 // per-component noise (clustered, crossmodal)
+	Shift    float64 // norm of the query offset (crossmodal)
+	Seed     uint64
+	Base     string // files
+	Query    string // files
+	GT       string // files, optional: computed when empty
+}
+
+// ANNOptions configures one `rosetta bench ann` run.
+type ANNOptions struct {
+	Data           DataSpec
+	Metric         kernels.Metric
+	K              int
+	M              []int
+	EfConstruction []int
+	Storage        []index.Storage
+	Ef             []int
+	BuildThreads   []int   // each is a separate timed build; the last is searched
+	Threads        int     // for all-thread QPS and ground truth
+	MinSeconds     float64 // each timed search pass repeats the queries until this long
+	Selectivities  []float64
+	FilterEf       []int
+	SwitchSizes    []int // allow-list sizes at which exact scan and graph are compared
+	Brute          bool
+	Coder          bool
+	CoderMax       int // coder/hnsw is slow to build; cap its base size (0 = all)
+	Log            io.Writer
+}
+
+// DefaultANNOptions is the run used for bench/RESULTS.md at a smaller size.
+func DefaultANNOptions() ANNOptions {
+	return ANNOptions{
+		Data:           DataSpec{Kind: "clustered", N: 100_000, Queries: 1000, Dim: 512, Clusters: 100, Sigma: 0.05, Shift: 0.8, Seed: 1},
+		Metric:         kernels.MetricCosine,
+		K:              10,
+		M:              []int{16},
+		EfConstruction: []int{200},
+		Storage:        []index.Storage{index.StorageFloat32, index.StorageFloat16},
+		Ef:             []int{10, 16, 24, 32, 48, 64, 96, 128, 192, 256},
+		BuildThreads:   []int{1, runtime.GOMAXPROCS(0)},
+		Threads:        runtime.GOMAXPROCS(0),
+		MinSeconds:     1,
+		Selectivities:  []float64{0.5, 0.1, 0.01, 0.001},
+		FilterEf:       []int{64, 128},
+		Brute:          true,
+		Coder:          true,
+		CoderMax:       20_000,
+	}
+}
+
+// BuildResult is one timed index build.
+type BuildResult struct {
+	Index          string  `json:"index"`
+	Storage        string  `json:"storage,omitempty"`
+	M              int     `json:"m"`
+	EfConstruction int     `json:"ef_construction"`
+	Threads        int     `json:"threads"`
+	N              int     `json:"n"`
+	Seconds        float64 `json:"seconds"`
+	InsertsPerSec  float64 `json:"inserts_per_sec"`
+	BytesPerVector float64 `json:"bytes_per_vector"`
+}
+
+// SearchRow is one point of a sweep.
+type SearchRow struct {
+	Index          string  `json:"index"`
+	Storage        string  `json:"storage,omitempty"`
+	M              int     `json:"m"`
+	EfConstruction int     `json:"ef_construction"`
+	Ef             int     `json:"ef"`
+	Selectivity    float64 `json:"selectivity"` // 1 = unfiltered
+	AllowSize      int     `json:"allow_size"`
+	Recall1        float64 `json:"recall_at_1"`
+	Recall10       float64 `json:"recall_at_10"`
+	Recall100      float64 `json:"recall_at_100"` // -1 when ef < 100
+	QPS1           float64 `json:"qps_1_thread"`
+	QPSAll         float64 `json:"qps_all_threads"`
+	P50us          float64 `json:"p50_us"`
+	P95us          float64 `json:"p95_us"`
+	P99us          float64 `json:"p99_us"`
+	DistEvals      float64 `json:"distance_evals_per_query"`
+	ExactFraction  float64 `json:"exact_fraction"`
+}
+
+// ANNReport is everything one run measured.
+type ANNReport struct {
+	Date      string        `json:"date"`
+	Machine   Machine       `json:"machine"`
+	Dataset   string        `json:"dataset"`
+	N         int           `json:"n"`
+	Queries   int           `json:"queries"`
+	Dim       int           `json:"dim"`
+	Metric    string        `json:"metric"`
+	K         int           `json:"k"`
+	GTSeconds float64       `json:"ground_truth_seconds"`
+	Builds    []BuildResult `json:"builds"`
+	Rows      []SearchRow   `json:"rows"`
+	Notes     []string      `json:"notes,omitempty"`
+}
+
+// Machine identifies where a report was measured.
+type Machine struct {
+	CPU     string `json:"cpu"`
+	Cores   int    `json:"cores"`
+	Go      string `json:"go"`
+	Kernels string `json:"kernels"`
+}
+
+func thisMachine() Machine {
+	return Machine{CPU: cpuModel(), Cores: runtime.NumCPU(), Go: runtime.Version(), Kernels: kernels.Impl()}
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
+
+// LoadData builds or reads the base and query sets and the name to report.
+func LoadData(d DataSpec) (base, queries *Matrix, gt *IDMatrix, name string, err error) {
+	var set *vecgen.Set
+	switch d.Kind {
+	case "clustered":
+		set = vecgen.Clustered(d.N, d.Queries, d.Dim, d.Clusters, d.Sigma, d.Seed)
+		name = fmt.Sprintf("clustered(%d clusters, sigma %.3g)", d.Clusters, d.Sigma)
+	case "crossmodal":
+		set = vecgen.CrossModal(d.N, d.Queries, d.Dim, d.Clusters, d.Sigma, d.Shift, d.Seed)
+		name = fmt.Sprintf("crossmodal(%d clusters, sigma %.3g, query shift %.2g)", d.Clusters, d.Sigma, d.Shift)
+	case "sphere":
+		set = vecgen.Sphere(d.N, d.Queries, d.Dim, d.Seed)
+		name = "sphere(uniform)"
+	case "files":
+		if d.Base == "" || d.Query == "" {
+			return nil, nil, nil, "", errors.New("bench: --base and --queries are required for file datasets")
+		}
+		if base, err = ReadVectors(d.Base); err != nil {
+			return nil, nil, nil, "", err
+		}
+		if queries, err = ReadVectors(d.Query); err != nil {
+			return nil, nil, nil, "", err
+		}
+		if base.Dim != queries.Dim {
+			return nil, nil, nil, "", fmt.Errorf("bench: base dimension %d != query dimension %d", base.Dim, queries.Dim)
+		}
+		if d.GT != "" {
+			if gt, err = ReadIDs(d.GT); err != nil {
+				return nil, nil, nil, "", err
+			}
+			if gt.Rows != queries.Rows {
+				return nil, nil, nil, "", fmt.Errorf("bench: ground truth has %d rows for %d queries", gt.Rows, queries.Rows)
+			}
+		}
+		return base, queries, gt, d.Base, nil
+	default:
+		return nil, nil, nil, "", fmt.Errorf("bench: unknown dataset %q (want clustered, crossmodal, sphere or files)", d.Kind)
+	}
+	base = &Matrix{Rows: set.NBase(), Dim: set.Dim, Data: set.Base}
+	queries = &Matrix{Rows: set.NQueries(), Dim: set.Dim, Data: set.Queries}
+	return base, queries, nil, name, nil
+}
+
+func (o *ANNOptions) logf(format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format+"\n", args...)
+	}
+}
+
+// searcher is what a sweep needs from an index under test.
+type searcher interface {
+	search(q []float32, k, ef int, allow *roaring64.Bitmap, st *index.SearchStats) ([]uint64, error)
+}
+
+type ourSearcher struct{ idx index.Index }
+
+func (s ourSearcher) search(q []float32, k, ef int, allow *roaring64.Bitmap, st *index.SearchStats) ([]uint64, error) {
+	res, err := s.idx.Search(q, index.SearchOptions{K: k, Ef: ef, Allow: allow, Stats: st})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uint64, len(res))
+	for i, r := range res {
+		ids[i] = r.ID
+	}
+	return ids, nil
+}
+
+// RunANN runs the whole benchmark.
+func RunANN(ctx context.Context, o ANNOptions) (*ANNReport, error) {
+	if o.K <= 0 {
+		return nil, errors.New("bench: k must be positive")
+	}
+	if o.Threads < 1 {
+		o.Threads = runtime.GOMAXPROCS(0)
+	}
+	if len(o.BuildThreads) == 0 {
+		o.BuildThreads = []int{o.Threads}
+	}
+	base, queries, fileGT, name, err := LoadData(o.Data)
+	if err != nil {
+		return nil, err
+	}
+	rep := &ANNReport{
+		Date: time.Now().Format("2006-01-02"), Machine: thisMachine(), Dataset: name,
+		N: base.Rows, Queries: queries.Rows, Dim: base.Dim, Metric: o.Metric.String(), K: o.K,
+	}
+	o.logf("dataset %s: %d base, %d queries, dim %d, metric %v", name, base.Rows, queries.Rows, base.Dim, o.Metric)
+	pb := prepared(base, o.Metric)
+	pq := prepared(queries, o.Metric)
+	gtK := max(100, o.K)
+	start := time.Now()
+	var gt [][]uint64
+	if fileGT != nil {
+		gt = make([][]uint64, fileGT.Rows)
+		for i := range gt {
+			row := fileGT.Data[i*fileGT.Cols : (i+1)*fileGT.Cols]
+			gt[i] = make([]uint64, len(row))
+			for j, v := range row {
+				gt[i][j] = uint64(v)
+			}
+		}
+		rep.Notes = append(rep.Notes, "ground truth read from "+o.Data.GT)
+	} else {
+		gt = GroundTruth(pb, pq, base.Dim, o.Metric, gtK, o.Threads, nil)
+		rep.GTSeconds = time.Since(start).Seconds()
+		o.logf("ground truth (k=%d, %d threads): %.2fs", gtK, o.Threads, rep.GTSeconds)
+	}
+
+	if o.Brute {
+		flat, err := index.NewFlat(base.Dim, o.Metric)
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i < base.Rows; i++ {
+			if err := flat.Add(uint64(i), base.Data[i*base.Dim:(i+1)*base.Dim]); err != nil {
+				return nil, fmt.Errorf("bench: base row %d: %w", i, err)
+			}
+		}
+		row, err := o.sweepPoint(ctx, ourSearcher{flat}, queries, gt, o.K, nil)
+		if err != nil {
+			return nil, err
+		}
+		row.Index, row.Selectivity = "brute-force", 1
+		rep.Rows = append(rep.Rows, row)
+		o.logf("brute force: %.1f QPS (1 thread), %.1f QPS (%d threads)", row.QPS1, row.QPSAll, o.Threads)
+	}
+
+	if len(o.Storage) == 0 {
+		o.Storage = []index.Storage{index.StorageFloat32}
+	}
+	for _, st := range o.Storage {
+		for _, m := range o.M {
+			for _, efc := range o.EfConstruction {
+				var h *index.HNSW
+				for _, bt := range o.BuildThreads {
+					h = nil
+					runtime.GC()
+					var before runtime.MemStats
+					runtime.ReadMemStats(&before)
+					cfg := index.DefaultConfig(base.Dim)
+					cfg.Metric, cfg.M, cfg.EfConstruction, cfg.Storage = o.Metric, m, efc, st
+					cfg.CompactRatio = -1
+					cfg.Capacity = base.Rows
+					h, err = index.NewHNSW(cfg)
+					if err != nil {
+						return nil, err
+					}
+					t0 := time.Now()
+					if err := buildParallel(ctx, h, base, bt); err != nil {
+						return nil, err
+					}
+					secs := time.Since(t0).Seconds()
+					runtime.GC()
+					var after runtime.MemStats
+					runtime.ReadMemStats(&after)
+					b := BuildResult{Index: "rosetta-hnsw", Storage: st.String(), M: m, EfConstruction: efc, Threads: bt, N: base.Rows,
+						Seconds: secs, InsertsPerSec: float64(base.Rows) / secs,
+						BytesPerVector: float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(base.Rows)}
+					rep.Builds = append(rep.Builds, b)
+					o.logf("build %v M=%d efC=%d threads=%d: %.1fs, %.0f inserts/s, %.0f B/vector", st, m, efc, bt, secs, b.InsertsPerSec, b.BytesPerVector)
+				}
+				for _, ef := range o.Ef {
+					if ef < o.K {
+						continue
+					}
+					row, err := o.sweepPoint(ctx, ourSearcher{h}, queries, gt, ef, nil)
+					if err != nil {
+						return nil, err
+					}
+					row.Index, row.Storage, row.M, row.EfConstruction, row.Ef, row.Selectivity = "rosetta-hnsw", st.String(), m, efc, ef, 1
+					rep.Rows = append(rep.Rows, row)
+					o.logf("  ef=%-4d recall@10 %.4f  QPS %8.0f (1t) %8.0f (%dt)  p50 %6.0fµs p99 %6.0fµs  evals %5.0f",
+						ef, row.Recall10, row.QPS1, row.QPSAll, o.Threads, row.P50us, row.P99us, row.DistEvals)
+				}
+				rows, err := o.filtered(ctx, h, pb, pq, base.Dim, m, efc)
+				if err != nil {
+					return nil, err
+				}
+				srows, err := o.switchPoint(ctx, h, pb, queries, m, efc)
+				if err != nil {
+					return nil, err
+				}
+				for _, r := range append(rows, srows...) {
+					r.Storage = st.String()
+					rep.Rows = append(rep.Rows, r)
+				}
+			}
+		}
+	}
+
+	if o.Coder {
+		rows, b, note, err := o.coderBaseline(ctx, base, queries, pb, pq)
+		if err != nil {
+			return nil, err
+		}
+		rep.Builds = append(rep.Builds, b)
+		rep.Rows = append(rep.Rows, rows...)
+		if note != "" {
+			rep.Notes = append(rep.Notes, note)
+		}
+	}
+	return rep, nil
+}
+
+// buildParallel inserts every base row using `threads` goroutines.
+func buildParallel(ctx context.Context, h index.Index, base *Matrix, threads int) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr error
+	var once sync.Once
+	for w := 0; w < threads; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= base.Rows {
+					return
+				}
+				if i%1024 == 0 && ctx.Err() != nil {
+					once.Do(func() { firstErr = ctx.Err() })
+					return
+				}
+				if err := h.Add(uint64(i), base.Data[i*base.Dim:(i+1)*base.Dim]); err != nil {
+					once.Do(func() { firstErr = fmt.Errorf("bench: base row %d: %w", i, err) })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// sweepPoint measures one (index, ef, allow) point: recall from one pass,
+// single-thread QPS and latency from repeated timed passes, all-thread QPS
+// from concurrent passes.
+func (o *ANNOptions) sweepPoint(ctx context.Context, s searcher, queries *Matrix, gt [][]uint64, ef int, allow *roaring64.Bitmap) (SearchRow, error) {
+	var row SearchRow
+	nq, dim := queries.Rows, queries.Dim
+	q := func(i int) []float32 { return queries.Data[i*dim : (i+1)*dim] }
+	// Recall pass (untimed), also counting distance evaluations.
+	var r1, r10, r100 float64
+	var evals, exact int
+	for i := 0; i < nq; i++ {
+		var st index.SearchStats
+		ids, err := s.search(q(i), o.K, ef, allow, &st)
+		if err != nil {
+			return row, fmt.Errorf("bench: query %d: %w", i, err)
+		}
+		r1 += recall(ids, gt[i], 1)
+		r10 += recall(ids, gt[i], o.K)
+		evals += st.DistanceEvals
+		if st.Exact {
+			exact++
+		}
+	}
+	row.Recall1, row.Recall10 = r1/float64(nq), r10/float64(nq)
+	row.DistEvals = float64(evals) / float64(nq)
+	row.ExactFraction = float64(exact) / float64(nq)
+	row.Recall100 = -1
+	if ef >= 100 && len(gt) > 0 && len(gt[0]) >= 100 {
+		for i := 0; i < nq; i++ {
+			ids, err := s.search(q(i), 100, ef, allow, nil)
+			if err != nil {
+				return row, err
+			}
+			r100 += recall(ids, gt[i], 100)
+		}
+		row.Recall100 = r100 / float64(nq)
+	}
+	if err := ctx.Err(); err != nil {
+		return row, err
+	}
+	// Single thread: repeat the query set until MinSeconds have passed.
+	lat := make([]time.Duration, 0, nq)
+	t0 := time.Now()
+	done := 0
+	for pass := 0; pass == 0 || time.Since(t0).Seconds() < o.MinSeconds; pass++ {
+		for i := 0; i < nq; i++ {
+			s0 := time.Now()
+			if _, err := s.search(q(i), o.K, ef, allow, nil); err != nil {
+				return row, err
+			}
+			lat = append(lat, time.Since(s0))
+		}
+		done += nq
+	}
+	row.QPS1 = float64(done) / time.Since(t0).Seconds()
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Nanoseconds()) / 1e3
+	}
+	row.P50us, row.P95us, row.P99us = pct(0.50), pct(0.95), pct(0.99)
+	// All threads.
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	total := int64(max(done, nq*o.Threads))
+	t1 := time.Now()
+	for w := 0; w < o.Threads; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= total {
+					return
+				}
+				s.search(q(int(i%int64(nq))), o.K, ef, allow, nil)
+			}
+		}()
+	}
+	wg.Wait()
+	row.QPSAll = float64(total) / time.Since(t1).Seconds()
+	return row, ctx.Err()
+}
+
+// filtered runs the filtered sweep: a random allow-list per selectivity,
+// its own exact ground truth, and the HNSW searched at each FilterEf.
+func (o *ANNOptions) filtered(ctx context.Context, h *index.HNSW, pb, pq []float32, dim, m, efc int) ([]SearchRow, error) {
+	var rows []SearchRow
+	n := len(pb) / dim
+	queries := &Matrix{Rows: len(pq) / dim, Dim: dim, Data: pq}
+	for si, sel := range o.Selectivities {
+		r := rand.New(rand.NewPCG(uint64(si)+100, 7))
+		allow := roaring64.New()
+		for i := 0; i < n; i++ {
+			if r.Float64() < sel {
+				allow.Add(uint64(i))
+			}
+		}
+		gt := GroundTruth(pb, pq, dim, o.Metric, o.K, o.Threads, allow)
+		for _, ef := range o.FilterEf {
+			if ef < o.K {
+				continue
+			}
+			row, err := o.sweepPoint(ctx, ourSearcher{h}, queries, gt, ef, allow)
+			if err != nil {
+				return nil, err
+			}
+			row.Index, row.M, row.EfConstruction, row.Ef = "rosetta-hnsw", m, efc, ef
+			row.Selectivity, row.AllowSize = sel, int(allow.GetCardinality())
+			rows = append(rows, row)
+			o.logf("  filter %.3g (%d ids) ef=%d: recall@10 %.4f  QPS %8.0f  evals %6.0f  exact %.0f%%",
+				sel, row.AllowSize, ef, row.Recall10, row.QPS1, row.DistEvals, 100*row.ExactFraction)
+		}
+	}
+	return rows, nil
+}
+
+// switchPoint measures, for allow-lists of fixed sizes, the exact scan
+// against the filtered graph traversal, which is how the default
+// ExactScanMax was chosen. Rows are labelled "switch-exact"/"switch-graph".
+func (o *ANNOptions) switchPoint(ctx context.Context, h *index.HNSW, pb []float32, queries *Matrix, m, efc int) ([]SearchRow, error) {
+	n := len(pb) / queries.Dim
+	if len(o.SwitchSizes) == 0 {
+		return nil, nil
+	}
+	saved := h.Config().ExactScanMax
+	defer h.SetExactScanMax(saved)
+	pq := prepared(queries, o.Metric)
+	var rows []SearchRow
+	for si, size := range o.SwitchSizes {
+		if size > n {
+			continue
+		}
+		r := rand.New(rand.NewPCG(uint64(si)+900, 3))
+		allow := roaring64.New()
+		for _, i := range r.Perm(n)[:size] {
+			allow.Add(uint64(i))
+		}
+		gt := GroundTruth(pb, pq, queries.Dim, o.Metric, o.K, o.Threads, allow)
+		for _, mode := range []string{"exact", "graph"} {
+			if mode == "exact" {
+				h.SetExactScanMax(math.MaxInt32)
+			} else {
+				h.SetExactScanMax(0)
+			}
+			row, err := o.sweepPoint(ctx, ourSearcher{h}, queries, gt, 64, allow)
+			if err != nil {
+				return nil, err
+			}
+			row.Index, row.M, row.EfConstruction, row.Ef = "switch-"+mode, m, efc, 64
+			row.Selectivity, row.AllowSize = float64(size)/float64(n), size
+			rows = append(rows, row)
+			o.logf("  switch %s with %d allowed: %.0f QPS, recall@10 %.4f", mode, size, row.QPS1, row.Recall10)
+		}
+	}
+	return rows, nil
+}
+
+// sortRows orders a report for display.
+func sortRows(rows []SearchRow) {
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.Index != b.Index {
+			return a.Index < b.Index
+		}
+		if a.Selectivity != b.Selectivity {
+			return a.Selectivity > b.Selectivity
+		}
+		return a.Ef < b.Ef
+	})
+}

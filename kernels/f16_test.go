@@ -1,0 +1,89 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestF16Conversion checks every binary16 value round-trips through
+// float32 and that encoding rounds to the nearest representable value.
+func TestF16Conversion(t *testing.T) {
+	for h := 0; h < 1<<16; h++ {
+		f := f16ToF32(uint16(h))
+		if math.IsNaN(float64(f)) {
+			if g := f32ToF16(f); g&0x7c00 != 0x7c00 || g&0x3ff == 0 {
+				t.Fatalf("NaN %04x encoded as %04x", h, g)
+			}
+			continue
+		}
+		if g := f32ToF16(f); g != uint16(h) {
+			t.Fatalf("%04x -> %v -> %04x", h, f, g)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 200000; i++ {
+		x := float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(10)-6)))
+		h := f32ToF16(x)
+		got := float64(f16ToF32(h))
+		// No other binary16 is closer to x than the one chosen.
+		for _, nb := range []uint16{h - 1, h + 1} {
+			alt := float64(f16ToF32(nb))
+			if math.IsNaN(alt) || math.IsInf(alt, 0) || (nb^h)&0x8000 != 0 {
+				continue
+			}
+			if math.Abs(alt-float64(x)) < math.Abs(got-float64(x)) {
+				t.Fatalf("%v encoded as %v, but %v is closer", x, got, alt)
+			}
+		}
+	}
+	if f32ToF16(70000) != 0x7c00 || f32ToF16(-70000) != 0xfc00 {
+		t.Fatal("overflow does not give infinity")
+	}
+	if err := CheckFloat16Range([]float32{1, 65504, -65504}); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckFloat16Range([]float32{1, 65505}); err == nil {
+		t.Fatal("65505 accepted")
+	}
+}
+
+func TestF16KernelsDifferential(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, im := range impls() {
+		t.Run(im.name, func(t *testing.T) {
+			withImpl(t, im.avx512, im.avx2)
+			for n := 0; n <= 1100; n++ {
+				a, bf := randVec(r, n), randVec(r, n)
+				b := make([]uint16, n)
+				EncodeF16(b, bf)
+				DecodeF16(bf, b) // bf now holds exactly the stored values
+				scale := math.Sqrt(refDot(a, a)*refDot(bf, bf)) + 1
+				if got, want := dotF16Impl(a, b), refDot(a, bf); !close32(got, want, scale) {
+					t.Fatalf("n=%d dotF16 %v want %v", n, got, want)
+				}
+				if got, want := squaredL2F16Impl(a, b), refL2(a, bf); !close32(got, want, want+1) {
+					t.Fatalf("n=%d l2F16 %v want %v", n, got, want)
+				}
+			}
+		})
+	}
+}
+
+var sinkF16 float32
+
+func BenchmarkDotF16(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, d := range []int{128, 512, 768, 1024} {
+		x := randVec(r, d)
+		y := make([]uint16, d)
+		EncodeF16(y, randVec(r, d))
+		b.Run(fmt.Sprintf("d=%d", d), func(b *testing.B) {
+			for b.Loop() {
+				sinkF16 += dotF16Impl(x, y)
+			}
+			b.ReportMetric(2*float64(d)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+	}
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test suite: formatting, vet, all tests, and the race detector on the
+# packages with concurrent code. Takes a few minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:" $unformatted >&2
+  exit 1
+fi
+go vet ./...
+go test -count=1 ./...
+# Concurrent code under the race detector (the whole index suite under -race
+# takes minutes; these tests are the ones that exercise concurrency).
+go test -count=1 -race -run 'Concurrent|Compact|Churn|Persist' -short ./index/...
+go test -count=1 -race ./kernels/... ./internal/...
