@@ -556,6 +556,9 @@ func sortRows(rows []SearchRow) {
 		if a.Index != b.Index {
 			return a.Index < b.Index
 		}
+		if a.Storage != b.Storage {
+			return a.Storage > b.Storage // float32 first
+		}
 		if a.Selectivity != b.Selectivity {
 			return a.Selectivity > b.Selectivity
 		}

@@ -51,8 +51,11 @@
 // # Filtered search
 //
 // SearchOptions.Allow is a roaring64 bitmap of external ids. At or below
-// Config.ExactScanMax allowed ids (default 2000, see below) the query is
-// answered by an exact scan of those ids. Otherwise the layer-0 search
+// Config.ExactScanMax allowed ids (default 1000), or when the allow-list is
+// small enough that card² <= 10·ef·n (the measured crossover: an exact
+// scan costs one distance per allowed id, a filtered traversal about
+// ef/selectivity and more as the filter tightens), the query is answered by
+// an exact scan of those ids. Otherwise the layer-0 search
 // routes through every node but only collects allowed live ones; if fewer
 // than k were found, ef is widened (x4) and the search repeated, and as a
 // last resort the allowed ids are scanned exactly, so whenever k live ids

@@ -314,6 +314,17 @@ func TestFilteredSearch(t *testing.T) {
 	const n, dim, k = 8000, 32, 10
 	set := vecgen.Clustered(n, 100, dim, 40, 0.2, 5)
 	h, f := buildBoth(t, set, Config{Dim: dim, ExactScanMax: 50})
+	h.SetExactScanMax(0) // the graph path at every selectivity first
+	for _, mode := range []string{"graph", "adaptive"} {
+		if mode == "adaptive" {
+			h.SetExactScanMax(50)
+		}
+		testFiltered(t, h, f, set, mode)
+	}
+}
+
+func testFiltered(t *testing.T, h *HNSW, f *Flat, set *vecgen.Set, mode string) {
+	const n, dim, k = 8000, 32, 10
 	r := rand.New(rand.NewPCG(9, 9))
 	for _, sel := range []float64{0.5, 0.1, 0.01, 0.001} {
 		allow := roaring64.New()
@@ -342,7 +353,10 @@ func TestFilteredSearch(t *testing.T) {
 			}
 		}
 		rec := recallAt(t, h, f, set.Queries, dim, k, 64, allow)
-		t.Logf("selectivity %v (%d ids, exact=%v): recall@10 %.4f", sel, allow.GetCardinality(), stats.Exact, rec)
+		t.Logf("%s: selectivity %v (%d ids, exact=%v): recall@10 %.4f", mode, sel, allow.GetCardinality(), stats.Exact, rec)
+		if mode == "graph" && stats.Exact {
+			t.Fatalf("graph mode answered by an exact scan")
+		}
 		if rec < 0.95 {
 			t.Fatalf("filtered recall at %v = %.4f", sel, rec)
 		}
@@ -366,7 +380,8 @@ func TestFilteredSearch(t *testing.T) {
 func TestFilteredSearchGraphPath(t *testing.T) {
 	const n, dim, k = 4000, 16, 10
 	set := vecgen.Clustered(n, 30, dim, 20, 0.2, 6)
-	h, f := buildBoth(t, set, Config{Dim: dim, ExactScanMax: 1, CompactRatio: -1})
+	h, f := buildBoth(t, set, Config{Dim: dim, CompactRatio: -1})
+	h.SetExactScanMax(0) // never scan: exercise the filtered traversal
 	allow := roaring64.New()
 	for i := 0; i < n; i += 97 {
 		allow.Add(uint64(i))

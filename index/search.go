@@ -1,6 +1,8 @@
 package index
 
 import (
+	"slices"
+
 	"github.com/RoaringBitmap/roaring/v2/roaring64"
 
 	"rosetta/kernels"
@@ -107,7 +109,7 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 		if card == 0 {
 			return []Result{}, nil
 		}
-		if card <= uint64(h.exactScanMax.Load()) {
+		if h.preferExact(card, ef) {
 			stats.Exact = true
 			return h.exactScan(qv, o.K, o.Allow, &stats.DistanceEvals), nil
 		}
@@ -124,17 +126,24 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 		accept = func(i uint32) bool { return h.isLive(i) && allow.Contains(h.ext[i]) }
 	}
 	live := h.Len()
+	// At most this many results can exist: the live nodes, or fewer when an
+	// allow-list is smaller (it may also name ids the index lacks).
+	avail := live
+	if o.Allow != nil {
+		avail = int(min(uint64(live), o.Allow.GetCardinality()))
+	}
+	want := min(o.K, avail)
 	cur := h.greedy(qv, item{h.distQ(qv, ep), ep}, top, 0, &stats.DistanceEvals)
 	for {
 		h.searchLayer(qv, []item{cur}, ef, 0, s, accept, &stats.DistanceEvals)
-		if len(s.res) >= o.K || ef >= live {
+		if len(s.res) >= want || ef >= live {
 			break
 		}
 		// Fewer than k passed the filter or tombstones within ef: widen.
 		ef = min(ef*4, max(live, o.K))
 		stats.Retries++
 	}
-	if len(s.res) < o.K && len(s.res) < live {
+	if len(s.res) < want {
 		// The graph did not reach k accepted nodes even with ef >= live
 		// (only possible if part of it is unreachable): scan exactly.
 		stats.Exact = true
@@ -150,6 +159,31 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 		out[i] = Result{ID: h.ext[it.id], Distance: it.dist, Score: h.cfg.Metric.Similarity(it.dist)}
 	}
 	return out, nil
+}
+
+// exactScanFactor sets the adaptive switch between an exact scan of an
+// allow-list and a filtered graph traversal. A scan costs about one
+// distance per allowed id; the traversal must find ef allowed nodes among
+// routing nodes, which costs roughly ef/selectivity distances and more as
+// the filter tightens. Equating the two gives card² ≈ factor·ef·n. The
+// factor was measured with `rosetta bench ann --switch-sizes` on 100k × 512
+// and 20k × 128 clustered vectors (crossovers at about 8% and 20%
+// selectivity, ef = 64): see bench/RESULTS.md.
+const exactScanFactor = 10
+
+// preferExact decides whether a filtered query scans its allow-list: always
+// at or below ExactScanMax ids (0 disables the scan entirely, for
+// measurement), otherwise by the adaptive rule above.
+func (h *HNSW) preferExact(card uint64, ef int) bool {
+	limit := h.exactScanMax.Load()
+	if limit <= 0 {
+		return false
+	}
+	if card <= uint64(limit) {
+		return true
+	}
+	live := uint64(h.Len())
+	return card*card <= exactScanFactor*uint64(ef)*live
 }
 
 // exactScan scores q against every live node in allow (or every live node
@@ -171,8 +205,15 @@ func (h *HNSW) exactScan(q []float32, k int, allow *roaring64.Bitmap, evals *int
 		}
 	}
 	h.idMu.Unlock()
+	// Visit the slab in address order and prefetch ahead: the allow-list's
+	// order is the external ids', which says nothing about where the
+	// vectors lie.
+	slices.Sort(slots)
 	top := kernels.NewTopK(k)
-	for _, s := range slots {
+	for i, s := range slots {
+		if i+2 < len(slots) {
+			h.prefetch(slots[i+2])
+		}
 		if !h.isLive(s) {
 			continue
 		}

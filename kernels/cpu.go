@@ -16,4 +16,5 @@ var (
 var (
 	dotF16Impl       = dotF16Generic
 	squaredL2F16Impl = squaredL2F16Generic
+	decodeF16Impl    = decodeF16Generic
 )

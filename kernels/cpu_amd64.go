@@ -23,6 +23,17 @@ func squaredL2F16AVX512(a *float32, b *uint16, n int) float32
 //go:noescape
 func prefetchF16Lines(p *uint16, lines int)
 
+//go:noescape
+func decodeF16AVX512(dst *float32, src *uint16, n int)
+
+func decodeF16AVX512Go(dst []float32, src []uint16) {
+	if len(src) == 0 {
+		return
+	}
+	dst = dst[:len(src)]
+	decodeF16AVX512(&dst[0], &src[0], len(src))
+}
+
 var (
 	// The float16 kernels also use AVX512BW (16-bit masked loads).
 	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW
@@ -47,6 +58,12 @@ func squaredL2F16AVX512Go(a []float32, b []uint16) float32 {
 	return squaredL2F16AVX512(&a[0], &b[0], len(a))
 }
 
+//go:noescape
+func sgemmKernelAVX512(kc int, a, b, c *float32, ldc int)
+
+//go:noescape
+func sgemmKernelAVX2(kc int, a, b, c *float32, ldc int)
+
 func init() { selectImpl(hasAVX512, hasAVX2) }
 
 // selectImpl installs the fastest kernels the CPU supports. Tests call it to
@@ -56,13 +73,18 @@ func selectImpl(avx512, avx2 bool) {
 	case avx512:
 		impl, dotImpl, squaredL2Impl = "avx512", dotAVX512Go, squaredL2AVX512Go
 		dotF16Impl, squaredL2F16Impl = dotF16AVX512Go, squaredL2F16AVX512Go
+		decodeF16Impl = decodeF16AVX512Go
+		gemmKernel = microKernel{"avx512-12x32", 12, 32, sgemmKernelAVX512}
 		return
 	case avx2:
 		impl, dotImpl, squaredL2Impl = "avx2", dotAVX2Go, squaredL2AVX2Go
+		gemmKernel = microKernel{"avx2-6x16", 6, 16, sgemmKernelAVX2}
 	default:
 		impl, dotImpl, squaredL2Impl = "generic", dotGeneric, squaredL2Generic
+		gemmKernel = microKernel{"generic", 4, 8, sgemmKernelGeneric}
 	}
 	dotF16Impl, squaredL2F16Impl = dotF16Generic, squaredL2F16Generic
+	decodeF16Impl = decodeF16Generic
 }
 
 func dotAVX512Go(a, b []float32) float32 {

@@ -37,7 +37,9 @@ func EncodeF16(dst []uint16, src []float32) {
 }
 
 // DecodeF16 converts binary16 src to float32 into dst (len(dst) >= len(src)).
-func DecodeF16(dst []float32, src []uint16) {
+func DecodeF16(dst []float32, src []uint16) { decodeF16Impl(dst, src) }
+
+func decodeF16Generic(dst []float32, src []uint16) {
 	dst = dst[:len(src)]
 	for i, h := range src {
 		dst[i] = f16ToF32(h)

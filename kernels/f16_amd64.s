@@ -144,3 +144,34 @@ pf_loop:
 	JNZ  pf_loop
 pf_done:
 	RET
+
+// func decodeF16AVX512(dst *float32, src *uint16, n int)
+TEXT ·decodeF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+dec_loop16:
+	CMPQ CX, $16
+	JL   dec_tail
+	VCVTPH2PS (SI), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  dec_loop16
+
+dec_tail:
+	TESTQ CX, CX
+	JZ    dec_done
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVDQU16.Z (SI), K1, Y0
+	VCVTPH2PS Y0, Z0
+	VMOVUPS Z0, K1, (DI)
+
+dec_done:
+	VZEROUPPER
+	RET

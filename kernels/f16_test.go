@@ -59,6 +59,11 @@ func TestF16KernelsDifferential(t *testing.T) {
 				b := make([]uint16, n)
 				EncodeF16(b, bf)
 				DecodeF16(bf, b) // bf now holds exactly the stored values
+				for i, h := range b {
+					if bf[i] != f16ToF32(h) {
+						t.Fatalf("n=%d: DecodeF16[%d] = %v, want %v", n, i, bf[i], f16ToF32(h))
+					}
+				}
 				scale := math.Sqrt(refDot(a, a)*refDot(bf, bf)) + 1
 				if got, want := dotF16Impl(a, b), refDot(a, bf); !close32(got, want, scale) {
 					t.Fatalf("n=%d dotF16 %v want %v", n, got, want)

@@ -1,0 +1,86 @@
+package nn
+
+import (
+	"math"
+
+	"rosetta/kernels"
+)
+
+// Attention is multi-head scaled dot-product self-attention with separate
+// or fused q/k/v projections and an output projection.
+type Attention struct {
+	Dim, Heads  int
+	Q, K, V     *Linear // separate projections (HF layout), or nil with QKV
+	QKV         *Linear // fused [3*Dim, Dim] (open_clip in_proj), or nil
+	Out         *Linear
+	ScaleQuery  bool // scale q by head_dim^-0.5 (always true for CLIP/BERT)
+	headDimInvS float32
+}
+
+// Init finishes construction after the projections are set.
+func (a *Attention) Init() {
+	a.headDimInvS = float32(1 / math.Sqrt(float64(a.Dim/a.Heads)))
+}
+
+// Mask says which keys a query may attend to.
+type Mask struct {
+	Causal bool
+	// KeyValid, when non-nil, marks the valid key positions of the
+	// sequence (padding mask); invalid keys are ignored.
+	KeyValid []bool
+}
+
+// Forward runs attention over batch sequences of t tokens each: x and y
+// are [batch*t*Dim]. mask(i) gives sequence i's mask. scratch is reused
+// between calls when it is large enough.
+func (a *Attention) Forward(x []float32, batch, t int, mask func(seq int) Mask, y []float32, scratch *[]float32) {
+	d, h := a.Dim, a.Heads
+	hd := d / h
+	rows := batch * t
+	need := 3*rows*d + t*t + rows*d
+	if cap(*scratch) < need {
+		*scratch = make([]float32, need)
+	}
+	buf := (*scratch)[:need]
+	qkv := buf[:3*rows*d]
+	scores := buf[3*rows*d : 3*rows*d+t*t]
+	ctx := buf[3*rows*d+t*t:]
+	var q, k, v []float32
+	var ld int
+	if a.QKV != nil {
+		a.QKV.Forward(x, rows, qkv)
+		q, k, v, ld = qkv[0:], qkv[d:], qkv[2*d:], 3*d
+	} else {
+		a.Q.Forward(x, rows, qkv[:rows*d])
+		a.K.Forward(x, rows, qkv[rows*d:2*rows*d])
+		a.V.Forward(x, rows, qkv[2*rows*d:])
+		q, k, v, ld = qkv[:rows*d], qkv[rows*d:2*rows*d], qkv[2*rows*d:], d
+	}
+	ninf := float32(math.Inf(-1))
+	for s := 0; s < batch; s++ {
+		var m Mask
+		if mask != nil {
+			m = mask(s)
+		}
+		base := s * t * ld
+		for head := 0; head < h; head++ {
+			off := base + head*hd
+			// scores = (q·scale)·kᵀ
+			kernels.Gemm(false, true, t, t, hd, a.headDimInvS, q[off:], ld, k[off:], ld, 0, scores, t)
+			if m.Causal || m.KeyValid != nil {
+				for i := 0; i < t; i++ {
+					row := scores[i*t : (i+1)*t]
+					for j := range row {
+						if (m.Causal && j > i) || (m.KeyValid != nil && !m.KeyValid[j]) {
+							row[j] = ninf
+						}
+					}
+				}
+			}
+			SoftmaxRows(scores, t, t)
+			// ctx[s, :, head] = scores·v
+			kernels.Gemm(false, false, t, hd, t, 1, scores, t, v[off:], ld, 0, ctx[s*t*d+head*hd:], d)
+		}
+	}
+	a.Out.Forward(ctx, rows, y)
+}

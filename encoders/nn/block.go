@@ -1,0 +1,41 @@
+package nn
+
+// Block is a pre-norm transformer layer as CLIP uses it:
+//
+//	x = x + Attn(LN1(x));  x = x + FC2(act(FC1(LN2(x))))
+type Block struct {
+	LN1, LN2 LayerNorm
+	Attn     Attention
+	FC1, FC2 *Linear
+	Act      Activation
+}
+
+// BlockScratch holds one forward pass's temporaries; reuse it across calls
+// from the same goroutine.
+type BlockScratch struct {
+	norm, attn, hidden, attnScratch []float32
+}
+
+func grow(b *[]float32, n int) []float32 {
+	if cap(*b) < n {
+		*b = make([]float32, n)
+	}
+	return (*b)[:n]
+}
+
+// Forward updates x ([batch*t*D]) in place.
+func (bl *Block) Forward(x []float32, batch, t int, mask func(int) Mask, s *BlockScratch) {
+	d := bl.Attn.Dim
+	rows := batch * t
+	norm := grow(&s.norm, rows*d)
+	out := grow(&s.attn, rows*d)
+	bl.LN1.Forward(x, rows, norm)
+	bl.Attn.Forward(norm, batch, t, mask, out, &s.attnScratch)
+	Add(x, out)
+	bl.LN2.Forward(x, rows, norm)
+	hidden := grow(&s.hidden, rows*bl.FC1.Out)
+	bl.FC1.Forward(norm, rows, hidden)
+	bl.Act(hidden)
+	bl.FC2.Forward(hidden, rows, out)
+	Add(x, out)
+}

@@ -1,0 +1,188 @@
+// Package nn holds the transformer and CNN building blocks the encoders are
+// made of, over package kernels: linear layers with pre-packed weights,
+// layer norm, GELU and QuickGELU, softmax, multi-head attention with causal
+// and padding masks, conv2d by im2col + GEMM with batch norm folded in,
+// pooling, and attention pooling. Activations are row-major float32
+// slices: a sequence of T tokens of width D is a [T*D] slice.
+//
+// Layers are immutable after loading and safe for concurrent use; every
+// Forward takes its output buffer from the caller.
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"rosetta/kernels"
+)
+
+// ErrShape is returned when a tensor does not fit a layer.
+var ErrShape = errors.New("nn: shape mismatch")
+
+// Linear is y = x·Wᵀ + b with W stored [Out, In] as PyTorch does, packed
+// once for the GEMM micro-kernel.
+type Linear struct {
+	In, Out int
+	w       *kernels.PackedB
+	Bias    []float32 // nil: no bias
+}
+
+// NewLinear packs weight ([out*in], PyTorch layout) and keeps bias (nil or
+// len out).
+func NewLinear(weight, bias []float32, out, in int) (*Linear, error) {
+	if len(weight) != out*in {
+		return nil, fmt.Errorf("%w: linear weight has %d values, want %d×%d", ErrShape, len(weight), out, in)
+	}
+	if bias != nil && len(bias) != out {
+		return nil, fmt.Errorf("%w: linear bias has %d values, want %d", ErrShape, len(bias), out)
+	}
+	p, err := kernels.PackB(true, in, out, weight, in)
+	if err != nil {
+		return nil, err
+	}
+	return &Linear{In: in, Out: out, w: p, Bias: bias}, nil
+}
+
+// Forward computes rows outputs into y ([rows*Out]) from x ([rows*In]).
+func (l *Linear) Forward(x []float32, rows int, y []float32) {
+	if l.Bias != nil {
+		for r := 0; r < rows; r++ {
+			copy(y[r*l.Out:(r+1)*l.Out], l.Bias)
+		}
+		kernels.GemmPacked(false, rows, 1, x, l.In, l.w, 1, y, l.Out)
+		return
+	}
+	kernels.GemmPacked(false, rows, 1, x, l.In, l.w, 0, y, l.Out)
+}
+
+// LayerNorm normalises each row of width len(Gamma).
+type LayerNorm struct {
+	Gamma, Beta []float32
+	Eps         float32
+}
+
+// Forward normalises x ([rows*D]) into y (may be x).
+func (n *LayerNorm) Forward(x []float32, rows int, y []float32) {
+	d := len(n.Gamma)
+	for r := 0; r < rows; r++ {
+		xr := x[r*d : (r+1)*d]
+		yr := y[r*d : (r+1)*d]
+		var mean float64
+		for _, v := range xr {
+			mean += float64(v)
+		}
+		mean /= float64(d)
+		var vs float64
+		for _, v := range xr {
+			dv := float64(v) - mean
+			vs += dv * dv
+		}
+		inv := 1 / math.Sqrt(vs/float64(d)+float64(n.Eps))
+		m, s := float32(mean), float32(inv)
+		for i, v := range xr {
+			yr[i] = (v-m)*s*n.Gamma[i] + n.Beta[i]
+		}
+	}
+}
+
+// Activation is an element-wise non-linearity applied in place.
+type Activation func(x []float32)
+
+// QuickGELU is x·σ(1.702x), the approximation OpenAI's CLIP was trained with.
+func QuickGELU(x []float32) {
+	for i, v := range x {
+		x[i] = v / (1 + float32(math.Exp(float64(-1.702*v))))
+	}
+}
+
+// GELU is the exact x·Φ(x) = 0.5x(1 + erf(x/√2)).
+func GELU(x []float32) {
+	for i, v := range x {
+		x[i] = float32(0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2)))
+	}
+}
+
+// GELUTanh is the tanh approximation ("gelu_new", "gelu_pytorch_tanh").
+func GELUTanh(x []float32) {
+	const c = 0.7978845608028654 // sqrt(2/pi)
+	for i, v := range x {
+		f := float64(v)
+		x[i] = float32(0.5 * f * (1 + math.Tanh(c*(f+0.044715*f*f*f))))
+	}
+}
+
+// ReLU is max(x, 0).
+func ReLU(x []float32) {
+	for i, v := range x {
+		if v < 0 {
+			x[i] = 0
+		}
+	}
+}
+
+// ParseActivation maps the config names used by transformers and open_clip.
+func ParseActivation(name string) (Activation, error) {
+	switch name {
+	case "quick_gelu":
+		return QuickGELU, nil
+	case "gelu", "gelu_python":
+		return GELU, nil
+	case "gelu_new", "gelu_pytorch_tanh", "gelu_fast":
+		return GELUTanh, nil
+	case "relu":
+		return ReLU, nil
+	}
+	return nil, fmt.Errorf("nn: unsupported activation %q", name)
+}
+
+// SoftmaxRows applies a numerically stable softmax to each row of width d.
+func SoftmaxRows(x []float32, rows, d int) {
+	for r := 0; r < rows; r++ {
+		row := x[r*d : (r+1)*d]
+		m := float32(math.Inf(-1))
+		for _, v := range row {
+			if v > m {
+				m = v
+			}
+		}
+		if math.IsInf(float64(m), -1) {
+			clear(row) // a fully masked row attends to nothing
+			continue
+		}
+		var s float64
+		for i, v := range row {
+			e := math.Exp(float64(v - m))
+			row[i] = float32(e)
+			s += e
+		}
+		inv := float32(1 / s)
+		for i := range row {
+			row[i] *= inv
+		}
+	}
+}
+
+// Add adds b into a element-wise.
+func Add(a, b []float32) {
+	b = b[:len(a)]
+	for i := range a {
+		a[i] += b[i]
+	}
+}
+
+// NewLinearInOut is NewLinear for a weight stored [in, out] (used as x·W,
+// as open_clip's visual.proj and text_projection are).
+func NewLinearInOut(weight, bias []float32, in, out int) (*Linear, error) {
+	if len(weight) != out*in {
+		return nil, fmt.Errorf("%w: projection has %d values, want %d×%d", ErrShape, len(weight), in, out)
+	}
+	if bias != nil && len(bias) != out {
+		return nil, fmt.Errorf("%w: projection bias has %d values, want %d", ErrShape, len(bias), out)
+	}
+	p, err := kernels.PackB(false, in, out, weight, out)
+	if err != nil {
+		return nil, err
+	}
+	return &Linear{In: in, Out: out, w: p, Bias: bias}, nil
+}

@@ -1,0 +1,179 @@
+package kernels
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/viterin/vek/vek32"
+)
+
+func naiveGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				var av, bv float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += float64(av) * float64(bv)
+			}
+			c[i*ldc+j] = alpha*float32(s) + beta*c[i*ldc+j]
+		}
+	}
+}
+
+func TestGemmDifferential(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {12, 32, 1}, {13, 33, 17}, {50, 70, 300}, {97, 65, 257}, {200, 3, 40}, {5, 400, 9}, {130, 100, 600}}
+	for _, im := range impls() {
+		withImpl(t, im.avx512, im.avx2)
+		for _, threads := range []int{1, 2, 3} {
+			for _, sh := range shapes {
+				m, n, k := sh[0], sh[1], sh[2]
+				for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+					name := fmt.Sprintf("%s/t%d/%dx%dx%d/%v", GemmImpl(), threads, m, n, k, tr)
+					lda, ldb, ldc := k+2, n+1, n+3
+					if tr[0] {
+						lda = m + 1
+					}
+					if tr[1] {
+						ldb = k + 3
+					}
+					ar, br := m, k
+					if tr[0] {
+						ar = k
+					}
+					if tr[1] {
+						br = n
+					}
+					a, b := randVec(r, ar*lda), randVec(r, br*ldb)
+					c := randVec(r, m*ldc)
+					want := append([]float32(nil), c...)
+					alpha, beta := float32(0.7), float32(-1.5)
+					if m%2 == 0 {
+						beta = 0
+					}
+					naiveGemm(tr[0], tr[1], m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
+					gemm(threads, tr[0], tr[1], m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+					for i := range c {
+						tol := 1e-4 * (math.Sqrt(float64(k)) + math.Abs(float64(want[i])))
+						if math.Abs(float64(c[i]-want[i])) > tol {
+							t.Fatalf("%s: c[%d] = %v, want %v", name, i, c[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestGemmPackedMatchesGemm(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, im := range impls() {
+		withImpl(t, im.avx512, im.avx2)
+		for _, sh := range [][3]int{{1, 1, 1}, {7, 45, 300}, {50, 200, 600}, {130, 1000, 70}} {
+			m, n, k := sh[0], sh[1], sh[2]
+			for _, trB := range []bool{false, true} {
+				a := randVec(r, m*k)
+				b := randVec(r, n*k)
+				ldb := n
+				if trB {
+					ldb = k
+				}
+				p, err := PackB(trB, k, n, b, ldb)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := make([]float32, m*n)
+				naiveGemm(false, trB, m, n, k, 1, a, k, b, ldb, 0, want, n)
+				for _, threads := range []int{1, 2} {
+					old := SetGemmThreads(threads)
+					got := randVec(r, m*n)
+					if err := GemmPacked(false, m, 1, a, k, p, 0, got, n); err != nil {
+						t.Fatal(err)
+					}
+					SetGemmThreads(old)
+					for i := range got {
+						if math.Abs(float64(got[i]-want[i])) > 1e-4*(math.Sqrt(float64(k))+math.Abs(float64(want[i]))) {
+							t.Fatalf("%s %v trB=%v threads=%d: [%d] %v want %v", GemmImpl(), sh, trB, threads, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+	p, _ := PackB(false, 2, 2, make([]float32, 4), 2)
+	if err := GemmPacked(false, 2, 1, make([]float32, 3), 2, p, 0, make([]float32, 4), 2); !errors.Is(err, ErrBadShape) {
+		t.Errorf("short A: %v", err)
+	}
+	if _, err := PackB(true, 3, 2, make([]float32, 5), 3); !errors.Is(err, ErrBadShape) {
+		t.Errorf("short B: %v", err)
+	}
+}
+
+func TestGemmRejectsBadShapes(t *testing.T) {
+	a, b, c := make([]float32, 6), make([]float32, 6), make([]float32, 4)
+	if err := Gemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2); err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range map[string]error{
+		"negative": Gemm(false, false, -1, 2, 3, 1, a, 3, b, 2, 0, c, 2),
+		"short A":  Gemm(false, false, 3, 2, 3, 1, a, 3, b, 2, 0, c, 2),
+		"small ld": Gemm(false, false, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2),
+		"short C":  Gemm(false, false, 2, 3, 3, 1, a, 3, b, 2, 0, c, 3),
+	} {
+		if !errors.Is(err, ErrBadShape) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if err := Gemm(false, false, 0, 0, 0, 1, nil, 0, nil, 0, 0, nil, 0); err != nil {
+		t.Errorf("empty: %v", err)
+	}
+}
+
+// BenchmarkGemm reports GFLOPS on the anchor shapes: a ViT-B MLP
+// (50×768×3072) and 512³, linear-layer layout (B transposed), 1 and 2
+// threads, with vek32.MatMul as the reference.
+func BenchmarkGemm(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, sh := range [][3]int{{50, 3072, 768}, {512, 512, 512}, {50, 768, 3072}, {77, 2048, 512}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		a, w, c := randVec(r, m*k), randVec(r, n*k), make([]float32, m*n)
+		flops := 2 * float64(m) * float64(n) * float64(k)
+		pw, _ := PackB(true, k, n, w, k)
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dx%dx%d/threads=%d", m, n, k, threads), func(b *testing.B) {
+				for b.Loop() {
+					gemm(threads, false, true, m, n, k, 1, a, k, w, k, 0, c, n)
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+			})
+			b.Run(fmt.Sprintf("%dx%dx%d/packed/threads=%d", m, n, k, threads), func(b *testing.B) {
+				old := SetGemmThreads(threads)
+				defer SetGemmThreads(old)
+				for b.Loop() {
+					GemmPacked(false, m, 1, a, k, pw, 0, c, n)
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+			})
+		}
+		bt := randVec(r, k*n)
+		b.Run(fmt.Sprintf("%dx%dx%d/vek", m, n, k), func(b *testing.B) {
+			for b.Loop() {
+				vek32.MatMul(a, bt, k)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+	}
+}
