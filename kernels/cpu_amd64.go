@@ -24,6 +24,24 @@ func squaredL2F16AVX512(a *float32, b *uint16, n int) float32
 func prefetchF16Lines(p *uint16, lines int)
 
 //go:noescape
+func expAVX512(x *float32, n int)
+
+//go:noescape
+func quickGELUAVX512(x *float32, n int)
+
+func expAVX512Go(x []float32) {
+	if len(x) > 0 {
+		expAVX512(&x[0], len(x))
+	}
+}
+
+func quickGELUAVX512Go(x []float32) {
+	if len(x) > 0 {
+		quickGELUAVX512(&x[0], len(x))
+	}
+}
+
+//go:noescape
 func decodeF16AVX512(dst *float32, src *uint16, n int)
 
 func decodeF16AVX512Go(dst []float32, src []uint16) {
@@ -74,6 +92,7 @@ func selectImpl(avx512, avx2 bool) {
 		impl, dotImpl, squaredL2Impl = "avx512", dotAVX512Go, squaredL2AVX512Go
 		dotF16Impl, squaredL2F16Impl = dotF16AVX512Go, squaredL2F16AVX512Go
 		decodeF16Impl = decodeF16AVX512Go
+		expImpl, quickGELUImpl = expAVX512Go, quickGELUAVX512Go
 		gemmKernel = microKernel{"avx512-12x32", 12, 32, sgemmKernelAVX512}
 		return
 	case avx2:
@@ -85,6 +104,7 @@ func selectImpl(avx512, avx2 bool) {
 	}
 	dotF16Impl, squaredL2F16Impl = dotF16Generic, squaredL2F16Generic
 	decodeF16Impl = decodeF16Generic
+	expImpl, quickGELUImpl = expGeneric, quickGELUGeneric
 }
 
 func dotAVX512Go(a, b []float32) float32 {

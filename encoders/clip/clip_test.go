@@ -155,3 +155,28 @@ func TestGoldenOpenCLIPViT(t *testing.T) {
 	want, _ = g.f32(t, "text_features")
 	near(t, "text_features", to.Embeds, want, 1e-4)
 }
+
+func TestGoldenOpenCLIPResNet(t *testing.T) {
+	dir := fixtures.Dir(t, "clip-resnet")
+	g := openGolden(t, dir)
+	m, err := Load(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ResNet == nil || m.Vision != nil {
+		t.Fatal("clip-resnet did not load as a ResNet model")
+	}
+	px, shape := g.f32(t, "pixel_values")
+	feats, err := m.ResNet.Forward(px, shape[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := g.f32(t, "image_features")
+	near(t, "image_features", feats, want, 1e-4)
+	to, err := m.Text.Forward(g.ids(t, "input_ids"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ = g.f32(t, "text_features")
+	near(t, "text_features", to.Embeds, want, 1e-4)
+}

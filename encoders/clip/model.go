@@ -61,7 +61,8 @@ type Text struct {
 // Model is a loaded CLIP model; safe for concurrent use.
 type Model struct {
 	Cfg        Config
-	Vision     *ViT
+	Vision     *ViT    // the ViT image tower, or nil for a ResNet model
+	ResNet     *ResNet // the ModifiedResNet image tower, or nil
 	Text       *Text
 	LogitScale float32 // exp(logit_scale)
 }

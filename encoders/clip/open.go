@@ -3,6 +3,7 @@ package clip
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 
@@ -42,14 +43,11 @@ func Load(dir string, opt *Options) (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		if resnet != nil {
-			return nil, fmt.Errorf("clip: %s is a ModifiedResNet (RN50-family) checkpoint; the ResNet image tower is not implemented yet", dir)
-		}
 		path, err := weightsPath(dir, o.Weights, "open_clip_model.safetensors", "open_clip_pytorch_model.safetensors")
 		if err != nil {
 			return nil, err
 		}
-		return loadWith(cfg, path, buildOpenCLIP)
+		return loadWith(cfg, path, func(l *loader, c Config) *Model { return buildOpenCLIP(l, c, resnet) })
 	}
 	return nil, fmt.Errorf("%w: %s has neither config.json (transformers layout) nor open_clip_config.json (open_clip layout)", ErrNoModel, dir)
 }
@@ -138,9 +136,27 @@ func hfBlocks(l *loader, prefix string, tc TowerConfig) []nn.Block {
 	return blocks
 }
 
-// buildOpenCLIP maps open_clip's CLIP names (OpenAI/LAION checkpoints).
-func buildOpenCLIP(l *loader, c Config) *Model {
-	vw, tw := c.Vision.Width, c.Text.Width
+// buildOpenCLIP maps open_clip's CLIP names (OpenAI/LAION checkpoints),
+// with a ModifiedResNet image tower when resnet gives its stage depths.
+func buildOpenCLIP(l *loader, c Config, resnet []int) *Model {
+	tw := c.Text.Width
+	t := &Text{cfg: c}
+	t.tokEmb = l.tensor("token_embedding.weight", c.Vocab, tw)
+	t.pos = l.tensor("positional_embedding", c.Context, tw)
+	t.blocks = openCLIPBlocks(l, "transformer.resblocks", c.Text)
+	t.finalLN = l.layerNorm("ln_final", tw, c.Text.Eps)
+	t.proj = projection(l, "text_projection", tw, c.EmbedDim)
+	m := &Model{Cfg: c, Text: t, LogitScale: logitScale(l)}
+	if resnet != nil {
+		m.ResNet = buildResNet(l, c, resnet)
+		return m
+	}
+	m.Vision = buildOpenCLIPViT(l, c)
+	return m
+}
+
+func buildOpenCLIPViT(l *loader, c Config) *ViT {
+	vw := c.Vision.Width
 	g := c.ImageSize / c.Patch
 	v := &ViT{cfg: c, grid: g, channels: 3}
 	pw := l.tensor("visual.conv1.weight", vw, 3, c.Patch, c.Patch)
@@ -151,14 +167,7 @@ func buildOpenCLIP(l *loader, c Config) *Model {
 	v.blocks = openCLIPBlocks(l, "visual.transformer.resblocks", c.Vision)
 	v.postLN = l.layerNorm("visual.ln_post", vw, c.Vision.Eps)
 	v.proj = projection(l, "visual.proj", vw, c.EmbedDim)
-
-	t := &Text{cfg: c}
-	t.tokEmb = l.tensor("token_embedding.weight", c.Vocab, tw)
-	t.pos = l.tensor("positional_embedding", c.Context, tw)
-	t.blocks = openCLIPBlocks(l, "transformer.resblocks", c.Text)
-	t.finalLN = l.layerNorm("ln_final", tw, c.Text.Eps)
-	t.proj = projection(l, "text_projection", tw, c.EmbedDim)
-	return &Model{Cfg: c, Vision: v, Text: t, LogitScale: logitScale(l)}
+	return v
 }
 
 // projection loads an open_clip projection stored [in, out] (x @ P).
@@ -195,3 +204,43 @@ func openCLIPBlocks(l *loader, prefix string, tc TowerConfig) []nn.Block {
 	}
 	return blocks
 }
+
+// NewRandom builds a model of the given shape with random weights, through
+// the same construction code as Load. It is for benchmarks of full-size
+// architectures where no checkpoint can be downloaded; resnet gives the
+// stage depths of a ModifiedResNet image tower (nil for a ViT).
+func NewRandom(cfg Config, resnet []int, seed uint64) (*Model, error) {
+	if resnet == nil {
+		if err := cfg.validate(); err != nil {
+			return nil, err
+		}
+	} else if err := cfg.validateText(); err != nil {
+		return nil, err
+	}
+	l := &loader{rnd: rand.New(rand.NewPCG(seed, 1))}
+	var m *Model
+	if cfg.Layout == "hf" {
+		m = buildHF(l, cfg)
+	} else {
+		m = buildOpenCLIP(l, cfg, resnet)
+	}
+	return m, l.err()
+}
+
+// ViTB32 is the shape of openai/clip-vit-base-patch32 (HF layout).
+func ViTB32() Config {
+	return Config{Layout: "hf", EmbedDim: 512, ImageSize: 224, Patch: 32, Context: 77, Vocab: 49408, EOSArgmax: true,
+		Vision: TowerConfig{Width: 768, Layers: 12, Heads: 12, MLP: 3072, Eps: 1e-5, Act: "quick_gelu"},
+		Text:   TowerConfig{Width: 512, Layers: 12, Heads: 8, MLP: 2048, Eps: 1e-5, Act: "quick_gelu"}}
+}
+
+// RN50 is the shape of OpenAI's RN50 in open_clip's layout; its image
+// tower's stage depths are RN50Layers.
+func RN50() Config {
+	return Config{Layout: "open_clip", EmbedDim: 1024, ImageSize: 224, Context: 77, Vocab: 49408, EOSArgmax: true,
+		Vision: TowerConfig{Width: 64, Heads: 32},
+		Text:   TowerConfig{Width: 512, Layers: 12, Heads: 8, MLP: 2048, Eps: 1e-5, Act: "quick_gelu"}}
+}
+
+// RN50Layers are RN50's bottleneck counts per stage.
+var RN50Layers = []int{3, 4, 6, 3}

@@ -90,11 +90,7 @@ func (n *LayerNorm) Forward(x []float32, rows int, y []float32) {
 type Activation func(x []float32)
 
 // QuickGELU is x·σ(1.702x), the approximation OpenAI's CLIP was trained with.
-func QuickGELU(x []float32) {
-	for i, v := range x {
-		x[i] = v / (1 + float32(math.Exp(float64(-1.702*v))))
-	}
-}
+func QuickGELU(x []float32) { kernels.QuickGELUInPlace(x) }
 
 // GELU is the exact x·Φ(x) = 0.5x(1 + erf(x/√2)).
 func GELU(x []float32) {
@@ -150,13 +146,15 @@ func SoftmaxRows(x []float32, rows, d int) {
 			clear(row) // a fully masked row attends to nothing
 			continue
 		}
-		var s float64
-		for i, v := range row {
-			e := math.Exp(float64(v - m))
-			row[i] = float32(e)
-			s += e
+		for i := range row {
+			row[i] -= m
 		}
-		inv := float32(1 / s)
+		kernels.ExpInPlace(row)
+		var s float32
+		for _, v := range row {
+			s += v
+		}
+		inv := 1 / s
 		for i := range row {
 			row[i] *= inv
 		}
