@@ -7,6 +7,7 @@ require (
 	github.com/coder/hnsw v0.6.1
 	github.com/spf13/cobra v1.10.2
 	github.com/viterin/vek v0.4.3
+	golang.org/x/image v0.48.0
 	golang.org/x/sys v0.50.0
 )
 
@@ -19,5 +20,4 @@ require (
 	github.com/spf13/pflag v1.0.9 // indirect
 	github.com/viterin/partial v1.1.0 // indirect
 	golang.org/x/exp v0.0.0-20240506185415-9bf2ced13842 // indirect
-	golang.org/x/image v0.48.0 // indirect
 )

@@ -29,6 +29,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newBenchCmd())
+	root.AddCommand(newBenchCmd(), newEncodeCmd(), newClassifyCmd())
 	return root
 }

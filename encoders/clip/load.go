@@ -39,7 +39,6 @@ func (l *loader) tensor(name string, shape ...int) []float32 {
 	return v
 }
 
-
 func prod(shape []int) int {
 	n := 1
 	for _, s := range shape {

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"rosetta/encoders/clip"
+	"rosetta/encoders/imageproc"
+)
+
+func newEncodeCmd() *cobra.Command {
+	var model string
+	var texts, images []string
+	cmd := &cobra.Command{
+		Use:   "encode --model DIR (--text T | --image FILE)...",
+		Short: "Print CLIP embeddings of texts and images, one JSON line per input",
+		Long: `Encodes each --text and --image with the CLIP model in --model (a transformers or
+open_clip model directory) and prints one JSON line per input, in the order given:
+{"input": ..., "modality": "text"|"image", "embedding": [...]} (L2-normalised, as stored).`,
+		Example: `  rosetta encode --model ~/models/clip-vit-base-patch32 --text "a cat" --image cat.jpg`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(texts)+len(images) == 0 {
+				return errors.New("give at least one --text or --image")
+			}
+			enc, err := clip.Open(model, nil)
+			if err != nil {
+				return err
+			}
+			type line struct {
+				Input     string    `json:"input"`
+				Modality  string    `json:"modality"`
+				Embedding []float32 `json:"embedding"`
+			}
+			out := json.NewEncoder(cmd.OutOrStdout())
+			if len(texts) > 0 {
+				embs, err := enc.EmbedTexts(cmd.Context(), texts)
+				if err != nil {
+					return err
+				}
+				for i, e := range embs {
+					if err := out.Encode(line{texts[i], "text", e}); err != nil {
+						return err
+					}
+				}
+			}
+			if len(images) > 0 {
+				imgs := make([]image.Image, len(images))
+				for i, p := range images {
+					if imgs[i], err = readImage(p); err != nil {
+						return err
+					}
+				}
+				embs, err := enc.EmbedImages(cmd.Context(), imgs)
+				if err != nil {
+					return err
+				}
+				for i, e := range embs {
+					if err := out.Encode(line{images[i], "image", e}); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&model, "model", "", "model directory (required)")
+	cmd.Flags().StringArrayVar(&texts, "text", nil, "text to encode (repeatable)")
+	cmd.Flags().StringArrayVar(&images, "image", nil, "image file to encode (repeatable)")
+	cmd.MarkFlagRequired("model")
+	return cmd
+}
+
+func readImage(path string) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, _, err := imageproc.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return img, nil
+}
+
+func newClassifyCmd() *cobra.Command {
+	var model, imagePath, labels, template string
+	cmd := &cobra.Command{
+		Use:   "classify --model DIR --image FILE --labels cat,dog,...",
+		Short: "CLIP zero-shot classification of an image",
+		Long: `Scores the image against one prompt per label (--template, default
+"a photo of a {label}.") and prints the softmax probabilities, highest first.`,
+		Example: `  rosetta classify --model ~/models/clip-vit-base-patch32 --image cat.jpg --labels cat,dog,car`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var ls []string
+			for _, l := range strings.Split(labels, ",") {
+				if l = strings.TrimSpace(l); l != "" {
+					ls = append(ls, l)
+				}
+			}
+			if len(ls) == 0 {
+				return errors.New("--labels needs at least one label")
+			}
+			if !strings.Contains(template, "{label}") {
+				return fmt.Errorf("--template %q must contain {label}", template)
+			}
+			enc, err := clip.Open(model, nil)
+			if err != nil {
+				return err
+			}
+			img, err := readImage(imagePath)
+			if err != nil {
+				return err
+			}
+			probs, err := enc.Classify(cmd.Context(), img, ls, template)
+			if err != nil {
+				return err
+			}
+			order := make([]int, len(ls))
+			for i := range order {
+				order[i] = i
+			}
+			sort.SliceStable(order, func(a, b int) bool { return probs[order[a]] > probs[order[b]] })
+			for _, i := range order {
+				fmt.Fprintf(cmd.OutOrStdout(), "%-24s %.4f\n", ls[i], probs[i])
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&model, "model", "", "model directory (required)")
+	cmd.Flags().StringVar(&imagePath, "image", "", "image file (required)")
+	cmd.Flags().StringVar(&labels, "labels", "", "comma-separated labels (required)")
+	cmd.Flags().StringVar(&template, "template", "a photo of a {label}.", "prompt template; {label} is replaced")
+	cmd.MarkFlagRequired("model")
+	cmd.MarkFlagRequired("image")
+	cmd.MarkFlagRequired("labels")
+	return cmd
+}
