@@ -96,7 +96,8 @@ func (r *ANNReport) WritePlot(w io.Writer) error {
 		}
 		series[i].Points = append(series[i].Points, PlotPoint{Recall: x.Recall10, QPS: x.QPS1, Label: fmt.Sprintf("ef=%d", x.Ef)})
 	}
-	title := fmt.Sprintf("%s, %d × %d, k=%d, 1 thread", r.Dataset, r.N, r.Dim, r.K)
+	name, _, _ := strings.Cut(r.Dataset, "(")
+	title := fmt.Sprintf("%s, %d × %d, k=%d, 1 thread", name, r.N, r.Dim, r.K)
 	return WritePlotSVG(w, title, "recall@10", "queries per second (1 thread)", series)
 }
 

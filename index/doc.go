@@ -52,7 +52,7 @@
 //
 // SearchOptions.Allow is a roaring64 bitmap of external ids. At or below
 // Config.ExactScanMax allowed ids (default 1000), or when the allow-list is
-// small enough that card² <= 10·ef·n (the measured crossover: an exact
+// small enough that card² <= 5·ef·n (the measured crossover: an exact
 // scan costs one distance per allowed id, a filtered traversal about
 // ef/selectivity and more as the filter tightens), the query is answered by
 // an exact scan of those ids. Otherwise the layer-0 search

@@ -163,13 +163,14 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 
 // exactScanFactor sets the adaptive switch between an exact scan of an
 // allow-list and a filtered graph traversal. A scan costs about one
-// distance per allowed id; the traversal must find ef allowed nodes among
-// routing nodes, which costs roughly ef/selectivity distances and more as
-// the filter tightens. Equating the two gives card² ≈ factor·ef·n. The
-// factor was measured with `rosetta bench ann --switch-sizes` on 100k × 512
-// and 20k × 128 clustered vectors (crossovers at about 8% and 20%
-// selectivity, ef = 64): see bench/RESULTS.md.
-const exactScanFactor = 10
+// distance (plus an id lookup) per allowed id; the traversal must find ef
+// allowed nodes among routing nodes, which costs roughly ef/selectivity
+// distances and more as the filter tightens. Equating the two gives
+// card² ≈ factor·ef·n. Measured with `rosetta bench ann --switch-sizes` on
+// 100k × 512 clustered vectors at ef = 64 (bench/RESULTS.md): exact beats
+// the graph at 5000 allowed ids (1275 vs 475 QPS) and loses at 7500 (802 vs
+// 1237), a crossover near 6000 ≈ sqrt(5·64·100000).
+const exactScanFactor = 5
 
 // preferExact decides whether a filtered query scans its allow-list: always
 // at or below ExactScanMax ids (0 disables the scan entirely, for

@@ -3,6 +3,9 @@ package clip
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"runtime"
+	"strings"
 	"testing"
 
 	"rosetta/kernels"
@@ -79,4 +82,50 @@ func BenchmarkRN50Image(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/image")
 		})
 	}
+}
+
+// BenchmarkModelMemory reports the heap a loaded model keeps (after GC) and
+// the process's peak resident set, for ViT-B/32 and RN50 shapes.
+func BenchmarkModelMemory(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		cfg    Config
+		resnet []int
+	}{{"ViT-B-32", ViTB32(), nil}, {"RN50", RN50(), RN50Layers}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var m *Model
+			for b.Loop() {
+				runtime.GC()
+				var before runtime.MemStats
+				runtime.ReadMemStats(&before)
+				var err error
+				m, err = NewRandom(tc.cfg, tc.resnet, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				runtime.GC()
+				var after runtime.MemStats
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MB-kept")
+			}
+			b.ReportMetric(float64(vmHWM())/(1<<20), "MB-peak-RSS")
+			runtime.KeepAlive(m)
+		})
+	}
+}
+
+// vmHWM is the process's peak resident set in bytes (Linux), or 0.
+func vmHWM() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(rest), "%d", &kb)
+			return kb << 10
+		}
+	}
+	return 0
 }

@@ -2,7 +2,9 @@ package clip
 
 import (
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"rosetta/encoders/safetensors"
@@ -179,4 +181,42 @@ func TestGoldenOpenCLIPResNet(t *testing.T) {
 	}
 	want, _ = g.f32(t, "text_features")
 	near(t, "text_features", to.Embeds, want, 1e-4)
+}
+
+func TestEOSPooling(t *testing.T) {
+	seq := []int{49406, 320, 49407, 0, 0, 49407}
+	legacy := &Text{cfg: Config{EOSArgmax: true}}
+	if p := legacy.eosPosition(seq); p != 2 {
+		t.Fatalf("argmax rule: %d", p)
+	}
+	// transformers' rule for eos_token_id != 2: the first EOS token.
+	first := &Text{cfg: Config{EOSToken: 0}}
+	if p := first.eosPosition(seq); p != 3 {
+		t.Fatalf("first-EOS rule: %d", p)
+	}
+	cfg, err := parseHFConfig([]byte(`{"model_type":"clip","text_config":{"eos_token_id":49407}}`))
+	if err != nil || cfg.EOSArgmax || cfg.EOSToken != 49407 {
+		t.Fatalf("config with eos_token_id 49407: %+v %v", cfg, err)
+	}
+	cfg, err = parseHFConfig([]byte(`{"model_type":"clip","text_config":{"eos_token_id":2}}`))
+	if err != nil || !cfg.EOSArgmax {
+		t.Fatalf("legacy config: %+v %v", cfg, err)
+	}
+	if _, err := parseHFConfig([]byte(`{"model_type":"blip"}`)); err == nil {
+		t.Fatal("non-CLIP config accepted")
+	}
+}
+
+func TestLoadReportsMismatchedCheckpoint(t *testing.T) {
+	src := fixtures.Dir(t, "clip-vit")
+	dir := t.TempDir()
+	b, _ := os.ReadFile(filepath.Join(src, "config.json"))
+	// A config that disagrees with the weights: wider text tower.
+	b = []byte(strings.Replace(string(b), `"hidden_size": 32`, `"hidden_size": 64`, 1))
+	os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644)
+	os.Symlink(filepath.Join(src, "model.safetensors"), filepath.Join(dir, "model.safetensors"))
+	_, err := Load(dir, nil)
+	if err == nil || !strings.Contains(err.Error(), "text_model.embeddings.token_embedding.weight") {
+		t.Fatalf("mismatch not reported by tensor name: %v", err)
+	}
 }

@@ -42,9 +42,14 @@ func main() {
 	for v := 0; v < nrv; v++ {
 		w("\tVMOVUPS %d(BX), Z%d", 64*v, v)
 	}
+	// Broadcast each A value into one of six rotating registers, then two
+	// register-register FMAs: measured faster on Zen 5 than FMAs with an
+	// embedded-broadcast memory operand.
 	for i := 0; i < mr; i++ {
+		br := 2 + i%6
+		w("\tVBROADCASTSS %d(AX), Z%d", 4*i, br)
 		for v := 0; v < nrv; v++ {
-			w("\tVFMADD231PS.BCST %d(AX), Z%d, Z%d", 4*i, v, 8+i*nrv+v)
+			w("\tVFMADD231PS Z%d, Z%d, Z%d", br, v, 8+i*nrv+v)
 		}
 	}
 	w("\tADDQ $%d, AX", 4*mr)
