@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"rosetta/kernels"
 )
 
 // Errors. Check them with errors.Is.
@@ -186,9 +188,11 @@ func (t Tensor) Float32() ([]float32, error) {
 			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 		}
 	case "F16":
-		for i := range out {
-			out[i] = f16(binary.LittleEndian.Uint16(b[2*i:]))
+		h := make([]uint16, n)
+		for i := range h {
+			h[i] = binary.LittleEndian.Uint16(b[2*i:])
 		}
+		kernels.DecodeF16(out, h)
 	case "BF16":
 		for i := range out {
 			out[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*i:])) << 16)
@@ -233,26 +237,6 @@ func (t Tensor) Int64() ([]int64, error) {
 		return nil, fmt.Errorf("%w: tensor %q is %s, want an integer type", ErrDType, t.Name, t.DType)
 	}
 	return out, nil
-}
-
-func f16(h uint16) float32 {
-	sign := uint32(h&0x8000) << 16
-	exp := uint32(h>>10) & 0x1f
-	man := uint32(h & 0x3ff)
-	switch {
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | man<<13)
-	case exp != 0:
-		return math.Float32frombits(sign | (exp+112)<<23 | man<<13)
-	case man == 0:
-		return math.Float32frombits(sign)
-	}
-	e := uint32(113)
-	for man&0x400 == 0 {
-		man <<= 1
-		e--
-	}
-	return math.Float32frombits(sign | e<<23 | (man&0x3ff)<<13)
 }
 
 // Checkpoint is one or more files seen as one set of tensors.
