@@ -1,0 +1,74 @@
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors. Check them with errors.Is.
+var (
+	ErrNotFound      = errors.New("store: not found")
+	ErrExists        = errors.New("store: already exists")
+	ErrInvalid       = errors.New("store: invalid")
+	ErrFormatVersion = errors.New("store: unsupported data format version")
+	ErrClosed        = errors.New("store: closed")
+)
+
+// FormatVersion is the key-layout version this build writes and reads.
+const FormatVersion = 1
+
+// Space is a named vector space of a collection.
+type Space struct {
+	Name   string `json:"name"`
+	Dim    int    `json:"dim"`
+	Metric string `json:"metric"`          // cosine (default), dot, l2
+	Model  string `json:"model,omitempty"` // model that fills it, if any
+}
+
+// IndexParams tune a collection's HNSW indexes (zero = defaults).
+type IndexParams struct {
+	M              int    `json:"m,omitempty"`
+	EfConstruction int    `json:"ef_construction,omitempty"`
+	EfSearch       int    `json:"ef_search,omitempty"`
+	Storage        string `json:"storage,omitempty"` // float32 (default) or float16
+}
+
+// Collection is a collection's schema plus read-only statistics.
+type Collection struct {
+	Name    string      `json:"name"`
+	Spaces  []Space     `json:"spaces"`
+	Index   IndexParams `json:"index"`
+	Created time.Time   `json:"created"`
+	Count   int         `json:"count"` // live objects (output only)
+	CID     uint32      `json:"-"`     // internal id (stored separately)
+}
+
+// Object is one stored item.
+type Object struct {
+	ID       uint64               `json:"id"`
+	Key      string               `json:"key,omitempty"` // unique per collection; upserts by key
+	Modality string               `json:"modality,omitempty"`
+	Source   string               `json:"source,omitempty"`
+	Hash     string               `json:"hash,omitempty"`
+	Metadata map[string]any       `json:"metadata,omitempty"` // JSON object; scalar fields are filterable
+	Text     map[string]string    `json:"text,omitempty"`     // derived text: captions, transcripts
+	Vectors  map[string][]float32 `json:"vectors,omitempty"`  // per space
+	Created  time.Time            `json:"created"`
+	Updated  time.Time            `json:"updated"`
+}
+
+// Op is a change-log operation.
+type Op uint8
+
+const (
+	OpUpsert Op = 1
+	OpDelete Op = 2
+)
+
+// Change is one committed change, as the commit hook and ChangesSince see it.
+type Change struct {
+	Seq     uint64
+	Op      Op
+	ID      uint64
+	Vectors map[string][]float32 // new vectors (upserts; nil when read from the log)
+}
