@@ -7,57 +7,32 @@ package engine
 import (
 	"encoding/json"
 	"errors"
-	"time"
+
+	"rosetta/store"
 )
 
-// Errors returned by the engine; httpapi maps them to status codes.
+// Errors returned by the engine; httpapi maps them to status codes. The
+// store's errors are the same values, so errors.Is works across layers.
 var (
-	ErrNotFound    = errors.New("engine: not found")           // 404
-	ErrExists      = errors.New("engine: already exists")      // 409
-	ErrInvalid     = errors.New("engine: invalid request")     // 400
-	ErrUnsupported = errors.New("engine: unsupported")         // 422: e.g. a text query on a collection without a model
-	ErrNotReady    = errors.New("engine: index is rebuilding") // 503
-	ErrClosed      = errors.New("engine: closed")              // 503
+	ErrNotFound    = store.ErrNotFound                      // 404
+	ErrExists      = store.ErrExists                        // 409
+	ErrInvalid     = store.ErrInvalid                       // 400
+	ErrUnsupported = errors.New("engine: unsupported")      // 422: e.g. a text query on a collection without a model
+	ErrNotReady    = errors.New("engine: index is loading") // 503
+	ErrClosed      = store.ErrClosed                        // 503
 )
 
-// Space is a named vector space of a collection.
-type Space struct {
-	Name   string `json:"name"`
-	Dim    int    `json:"dim"`
-	Metric string `json:"metric"`          // cosine (default), dot, l2
-	Model  string `json:"model,omitempty"` // model that fills it, if any
-}
-
-// IndexParams tune a collection's HNSW indexes (zero = defaults).
-type IndexParams struct {
-	M              int    `json:"m,omitempty"`
-	EfConstruction int    `json:"ef_construction,omitempty"`
-	EfSearch       int    `json:"ef_search,omitempty"`
-	Storage        string `json:"storage,omitempty"` // float32 (default) or float16
-}
-
-// Collection is a collection's schema plus read-only statistics.
-type Collection struct {
-	Name    string      `json:"name"`
-	Spaces  []Space     `json:"spaces"`
-	Index   IndexParams `json:"index"`
-	Created time.Time   `json:"created"`
-	Count   int         `json:"count"` // live objects (output only)
-}
-
-// Object is one stored item.
-type Object struct {
-	ID       uint64               `json:"id"`
-	Key      string               `json:"key,omitempty"` // unique per collection; upserts by key
-	Modality string               `json:"modality,omitempty"`
-	Source   string               `json:"source,omitempty"`
-	Hash     string               `json:"hash,omitempty"`
-	Metadata map[string]any       `json:"metadata,omitempty"` // JSON object; scalar fields are filterable
-	Text     map[string]string    `json:"text,omitempty"`     // derived text: captions, transcripts
-	Vectors  map[string][]float32 `json:"vectors,omitempty"`  // per space
-	Created  time.Time            `json:"created"`
-	Updated  time.Time            `json:"updated"`
-}
+// The data model is the store's.
+type (
+	// Space is a named vector space of a collection.
+	Space = store.Space
+	// IndexParams tune a collection's HNSW indexes (zero = defaults).
+	IndexParams = store.IndexParams
+	// Collection is a collection's schema plus read-only statistics.
+	Collection = store.Collection
+	// Object is one stored item.
+	Object = store.Object
+)
 
 // Query is what a search looks for: exactly one of the fields is set.
 type Query struct {
