@@ -53,8 +53,8 @@ type Object struct {
 	Metadata map[string]any       `json:"metadata,omitempty"` // JSON object; scalar fields are filterable
 	Text     map[string]string    `json:"text,omitempty"`     // derived text: captions, transcripts
 	Vectors  map[string][]float32 `json:"vectors,omitempty"`  // per space
-	Created  time.Time            `json:"created"`
-	Updated  time.Time            `json:"updated"`
+	Created  time.Time            `json:"created,omitzero"`
+	Updated  time.Time            `json:"updated,omitzero"`
 }
 
 // Op is a change-log operation.

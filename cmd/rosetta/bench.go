@@ -16,9 +16,9 @@ import (
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Benchmarks: ann (vector index recall/latency)",
+		Short: "Benchmarks: ann (vector index recall/latency), http (REST load test)",
 	}
-	cmd.AddCommand(newBenchANNCmd())
+	cmd.AddCommand(newBenchANNCmd(), newBenchHTTPCmd())
 	return cmd
 }
 

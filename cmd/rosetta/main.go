@@ -29,6 +29,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newBenchCmd(), newEncodeCmd(), newClassifyCmd())
+	root.AddCommand(newServeCmd(), newBenchCmd(), newEncodeCmd(), newClassifyCmd())
 	return root
 }

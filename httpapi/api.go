@@ -1,0 +1,172 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"rosetta/engine"
+)
+
+// Engine is what the API needs from the database. *engine.Engine implements
+// it; tests use an in-memory fake. Implementations must be safe for
+// concurrent use: the handler calls them from many goroutines at once. Every
+// error they return should wrap one of the engine's sentinel errors
+// (engine.ErrNotFound, ...); anything else is answered 500.
+type Engine interface {
+	CreateCollection(ctx context.Context, c engine.Collection) (engine.Collection, error)
+	GetCollection(ctx context.Context, name string) (engine.Collection, error)
+	ListCollections(ctx context.Context) ([]engine.Collection, error)
+	DropCollection(ctx context.Context, name string) error
+	Upsert(ctx context.Context, collection string, objs []engine.Object) ([]uint64, error) // returns the ids in input order
+	GetObject(ctx context.Context, collection string, id uint64) (engine.Object, error)
+	DeleteObject(ctx context.Context, collection string, id uint64) error
+	Search(ctx context.Context, collection string, req engine.SearchRequest) ([]engine.Hit, error)
+	Ready() bool
+	Stats() engine.Stats
+}
+
+// DefaultMaxBodyBytes bounds a request body unless Options say otherwise.
+const DefaultMaxBodyBytes = 32 << 20
+
+// Options configure the handler that New returns. The zero value is usable:
+// New fills the defaults.
+type Options struct {
+	// APIKey, when not empty, must be sent as "Authorization: Bearer <key>"
+	// on every request except GET /healthz and GET /metrics.
+	APIKey string
+
+	// MaxBodyBytes bounds a request body; a larger one is answered 413.
+	// Zero or negative means DefaultMaxBodyBytes (32 MiB). An upsert of
+	// engine.MaxBatch objects with large vectors in several spaces may need
+	// more: 1000 objects × 1536 floats take about 18 MB of JSON per space.
+	MaxBodyBytes int64
+
+	// Logger receives one debug-level line per request, and panics and
+	// internal errors at error level. Nil discards everything.
+	Logger *slog.Logger
+
+	// Registry receives the HTTP and engine metrics and the Go and process
+	// collectors, and is what GET /metrics exposes. Nil means a new registry
+	// private to this handler. Collectors that are already registered (for
+	// example by an earlier New on the same registry) are reused, not
+	// duplicated.
+	Registry *prometheus.Registry
+}
+
+// DefaultOptions returns the options New uses for zero fields.
+func DefaultOptions() Options {
+	return Options{MaxBodyBytes: DefaultMaxBodyBytes}
+}
+
+// withDefaults returns a copy of o with every unset field filled.
+func (o Options) withDefaults() Options {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	return o
+}
+
+// api holds what the handlers share. It is immutable after newRouter.
+type api struct {
+	e       Engine
+	opts    Options
+	log     *slog.Logger
+	metrics *httpMetrics
+	openapi []byte // the marshalled OpenAPI document, served as is
+}
+
+// New returns the REST API over e as an http.Handler. The handler is safe
+// for concurrent use when e is; it never closes e.
+func New(e Engine, opts Options) http.Handler {
+	return newRouter(e, opts)
+}
+
+// newRouter builds the chi router; tests walk its routes.
+func newRouter(e Engine, opts Options) *chi.Mux {
+	opts = opts.withDefaults()
+	a := &api{
+		e:       e,
+		opts:    opts,
+		log:     opts.Logger,
+		metrics: registerMetrics(opts.Registry, e, opts.Logger),
+		openapi: mustMarshalOpenAPI(opts.APIKey != ""),
+	}
+
+	r := chi.NewRouter()
+	// The recoverer is outermost so that a panic anywhere below, including
+	// in the other middleware, becomes a 500 JSON answer.
+	r.Use(a.recoverer, a.observe, a.authenticate)
+	r.NotFound(a.notFound)
+	r.MethodNotAllowed(a.methodNotAllowed(r))
+
+	r.Get("/healthz", a.healthz)
+	r.Get("/readyz", a.readyz)
+	r.Method(http.MethodGet, "/metrics", promhttp.InstrumentMetricHandler(
+		opts.Registry,
+		promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{
+			ErrorLog:      slog.NewLogLogger(opts.Logger.Handler(), slog.LevelError),
+			ErrorHandling: promhttp.ContinueOnError,
+		}),
+	))
+	r.Get("/openapi.json", a.serveOpenAPI)
+
+	r.Post("/v1/collections", a.createCollection)
+	r.Get("/v1/collections", a.listCollections)
+	r.Get("/v1/collections/{name}", a.getCollection)
+	r.Delete("/v1/collections/{name}", a.dropCollection)
+
+	r.Put("/v1/collections/{c}/objects", a.upsertObjects)
+	r.Get("/v1/collections/{c}/objects/{id}", a.getObject)
+	r.Delete("/v1/collections/{c}/objects/{id}", a.deleteObject)
+
+	r.Post("/v1/collections/{c}/search", a.search)
+	return r
+}
+
+// NewServer returns an *http.Server that serves h on addr with timeouts
+// suited to a database API: ReadHeaderTimeout 10s, ReadTimeout 60s (large
+// upsert bodies), WriteTimeout 120s (slow searches and model encodes),
+// IdleTimeout 120s and MaxHeaderBytes 1 MiB.
+//
+// The caller owns the server's lifecycle. For a graceful shutdown, run
+// ListenAndServe in a goroutine, wait for SIGINT or SIGTERM, then call
+// Shutdown with a deadline: it stops accepting connections and waits for
+// in-flight requests (every acknowledged write is already durable in the
+// engine), after which the caller closes the engine:
+//
+//	srv := httpapi.NewServer(addr, httpapi.New(eng, opts))
+//	errc := make(chan error, 1)
+//	go func() { errc <- srv.ListenAndServe() }()
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	select {
+//	case err := <-errc: // failed to listen
+//		return err
+//	case <-ctx.Done():
+//	}
+//	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+//	defer cancel()
+//	err := srv.Shutdown(shutdownCtx) // then eng.Close()
+func NewServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+	}
+}

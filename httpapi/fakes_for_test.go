@@ -1,0 +1,466 @@
+package httpapi
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"rosetta/engine"
+	"rosetta/store"
+)
+
+// fakeEngine is an in-memory Engine with exact search, good enough to drive
+// every handler. Its validation mirrors what the real engine promises:
+// unknown collections are ErrNotFound, unknown spaces, wrong dimensions and
+// bad filters ErrInvalid, model queries on a space without a model
+// ErrUnsupported. fail and panicWith inject faults.
+type fakeEngine struct {
+	ready atomic.Bool
+
+	mu        sync.Mutex // guards everything below
+	colls     map[string]*fakeCollection
+	nextID    uint64
+	err       error // returned by every call that can fail, when set
+	panicVal  any   // panicked with by every call, when set
+	shortIDs  bool  // Upsert returns one id too few
+	badScores bool  // Search returns a NaN score
+	calls     int   // engine calls that got past the hooks
+}
+
+type fakeCollection struct {
+	c    engine.Collection
+	objs map[uint64]engine.Object
+	keys map[string]uint64
+}
+
+var _ Engine = (*fakeEngine)(nil)
+
+func newFakeEngine() *fakeEngine {
+	f := &fakeEngine{colls: map[string]*fakeCollection{}, nextID: 1}
+	f.ready.Store(true)
+	return f
+}
+
+// fail makes every later call return err (nil restores normal service).
+func (f *fakeEngine) fail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+// panicWith makes every later call panic with v (nil stops it).
+func (f *fakeEngine) panicWith(v any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.panicVal = v
+}
+
+// enter runs the fault hooks; the caller holds f.mu.
+func (f *fakeEngine) enter() error {
+	if f.panicVal != nil {
+		panic(f.panicVal) // the caller's deferred Unlock leaves the fake usable
+	}
+	if f.err != nil {
+		return f.err
+	}
+	f.calls++
+	return nil
+}
+
+func (f *fakeEngine) coll(name string) (*fakeCollection, error) {
+	fc, ok := f.colls[name]
+	if !ok {
+		return nil, fmt.Errorf("collection %q: %w", name, engine.ErrNotFound)
+	}
+	return fc, nil
+}
+
+func (fc *fakeCollection) space(name string) (engine.Space, error) {
+	if name == "" && len(fc.c.Spaces) == 1 {
+		return fc.c.Spaces[0], nil
+	}
+	for _, s := range fc.c.Spaces {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return engine.Space{}, fmt.Errorf("collection %q has no space %q: %w", fc.c.Name, name, engine.ErrInvalid)
+}
+
+func (fc *fakeCollection) snapshot() engine.Collection {
+	c := fc.c
+	c.Spaces = slices.Clone(c.Spaces)
+	c.Count = len(fc.objs)
+	return c
+}
+
+func (f *fakeEngine) CreateCollection(_ context.Context, c engine.Collection) (engine.Collection, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return engine.Collection{}, err
+	}
+	c.Spaces = slices.Clone(c.Spaces)
+	if err := store.ValidateCollection(&c); err != nil { // the real rules and messages
+		return engine.Collection{}, err
+	}
+	if _, ok := f.colls[c.Name]; ok {
+		return engine.Collection{}, fmt.Errorf("collection %q: %w", c.Name, engine.ErrExists)
+	}
+	c.Created = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	c.Count = 0
+	fc := &fakeCollection{c: c, objs: map[uint64]engine.Object{}, keys: map[string]uint64{}}
+	f.colls[c.Name] = fc
+	return fc.snapshot(), nil
+}
+
+func (f *fakeEngine) GetCollection(_ context.Context, name string) (engine.Collection, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return engine.Collection{}, err
+	}
+	fc, err := f.coll(name)
+	if err != nil {
+		return engine.Collection{}, err
+	}
+	return fc.snapshot(), nil
+}
+
+func (f *fakeEngine) ListCollections(context.Context) ([]engine.Collection, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return nil, err
+	}
+	var out []engine.Collection
+	for _, name := range slices.Sorted(maps.Keys(f.colls)) {
+		out = append(out, f.colls[name].snapshot())
+	}
+	return out, nil
+}
+
+func (f *fakeEngine) DropCollection(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return err
+	}
+	if _, err := f.coll(name); err != nil {
+		return err
+	}
+	delete(f.colls, name)
+	return nil
+}
+
+func (f *fakeEngine) Upsert(_ context.Context, collection string, objs []engine.Object) ([]uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return nil, err
+	}
+	fc, err := f.coll(collection)
+	if err != nil {
+		return nil, err
+	}
+	// Validate the whole batch before changing anything.
+	for i, o := range objs {
+		for name, v := range o.Vectors {
+			sp, err := fc.space(name)
+			if err != nil {
+				return nil, fmt.Errorf("objects[%d]: %w", i, err)
+			}
+			if len(v) != sp.Dim {
+				return nil, fmt.Errorf("objects[%d]: space %q has dimension %d, the vector has %d: %w",
+					i, name, sp.Dim, len(v), engine.ErrInvalid)
+			}
+		}
+	}
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	ids := make([]uint64, len(objs))
+	for i, o := range objs {
+		switch {
+		case o.ID != 0:
+		case o.Key != "" && fc.keys[o.Key] != 0:
+			o.ID = fc.keys[o.Key]
+		default:
+			o.ID = f.nextID
+			f.nextID++
+		}
+		if o.Key != "" {
+			fc.keys[o.Key] = o.ID
+		}
+		o.Created, o.Updated = now, now
+		o.Vectors = maps.Clone(o.Vectors)
+		fc.objs[o.ID] = o
+		ids[i] = o.ID
+	}
+	if f.shortIDs {
+		ids = ids[:len(ids)-1]
+	}
+	return ids, nil
+}
+
+func (f *fakeEngine) GetObject(_ context.Context, collection string, id uint64) (engine.Object, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return engine.Object{}, err
+	}
+	fc, err := f.coll(collection)
+	if err != nil {
+		return engine.Object{}, err
+	}
+	o, ok := fc.objs[id]
+	if !ok {
+		return engine.Object{}, fmt.Errorf("object %d: %w", id, engine.ErrNotFound)
+	}
+	return o, nil
+}
+
+func (f *fakeEngine) DeleteObject(_ context.Context, collection string, id uint64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return err
+	}
+	fc, err := f.coll(collection)
+	if err != nil {
+		return err
+	}
+	o, ok := fc.objs[id]
+	if !ok {
+		return fmt.Errorf("object %d: %w", id, engine.ErrNotFound)
+	}
+	delete(fc.objs, id)
+	if o.Key != "" {
+		delete(fc.keys, o.Key)
+	}
+	return nil
+}
+
+func (f *fakeEngine) Search(_ context.Context, collection string, req engine.SearchRequest) ([]engine.Hit, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return nil, err
+	}
+	fc, err := f.coll(collection)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := fc.space(req.Space)
+	if err != nil {
+		return nil, err
+	}
+	if req.K <= 0 || req.K > engine.MaxK {
+		return nil, fmt.Errorf("k %d: %w", req.K, engine.ErrInvalid)
+	}
+	if req.Ef != 0 && (req.Ef < req.K || req.Ef > fakeMaxEf) {
+		return nil, fmt.Errorf("ef must be 0 or in k..%d, got %d: %w", fakeMaxEf, req.Ef, engine.ErrInvalid)
+	}
+	for _, name := range req.Fields {
+		if !fakeFields[name] {
+			return nil, fmt.Errorf("unknown field %q: %w", name, engine.ErrInvalid)
+		}
+	}
+	q, err := fc.queryVector(sp, req.Query)
+	if err != nil {
+		return nil, err
+	}
+	filter, err := store.ParseFilter(req.Filter) // the real filter language
+	if err != nil {
+		return nil, err
+	}
+	var hits []engine.Hit
+	for id, o := range fc.objs {
+		v, ok := o.Vectors[sp.Name]
+		if !ok || !fakeMatch(filter, o.Metadata) {
+			continue
+		}
+		score, dist := fakeDistance(sp.Metric, q, v)
+		h := engine.Hit{ID: id, Score: score, Distance: dist}
+		if len(req.Fields) > 0 {
+			obj := o
+			h.Object = &obj
+		}
+		hits = append(hits, h)
+	}
+	slices.SortFunc(hits, func(a, b engine.Hit) int {
+		return cmp.Or(cmp.Compare(a.Distance, b.Distance), cmp.Compare(a.ID, b.ID))
+	})
+	if len(hits) > req.K {
+		hits = hits[:req.K]
+	}
+	if f.badScores && len(hits) > 0 {
+		hits[0].Score = float32(math.NaN())
+	}
+	return hits, nil
+}
+
+// queryVector resolves a query to a vector in sp. Model queries are
+// "encoded" by hashing, which is deterministic and the right dimension.
+func (fc *fakeCollection) queryVector(sp engine.Space, q engine.Query) ([]float32, error) {
+	switch {
+	case q.Vector != nil:
+		if len(q.Vector) != sp.Dim {
+			return nil, fmt.Errorf("space %q has dimension %d, the query vector has %d: %w",
+				sp.Name, sp.Dim, len(q.Vector), engine.ErrInvalid)
+		}
+		return q.Vector, nil
+	case q.Object != nil:
+		o, ok := fc.objs[*q.Object]
+		if !ok {
+			return nil, fmt.Errorf("query object %d: %w", *q.Object, engine.ErrNotFound)
+		}
+		v, ok := o.Vectors[sp.Name]
+		if !ok {
+			return nil, fmt.Errorf("query object %d has no vector in space %q: %w", *q.Object, sp.Name, engine.ErrInvalid)
+		}
+		return v, nil
+	}
+	if sp.Model == "" {
+		return nil, fmt.Errorf("space %q has no model to encode the query: %w", sp.Name, engine.ErrUnsupported)
+	}
+	h := fnv.New64a()
+	h.Write([]byte(q.Text))
+	h.Write(q.Image)
+	h.Write(q.Audio)
+	seed := h.Sum64()
+	v := make([]float32, sp.Dim)
+	for i := range v {
+		seed = seed*6364136223846793005 + 1442695040888963407
+		v[i] = float32(seed>>40)/float32(1<<24) - 0.5
+	}
+	return v, nil
+}
+
+// fakeMaxEf is the engine's bound on ef (index.MaxK).
+const fakeMaxEf = 100_000
+
+// fakeFields are the names SearchRequest.Fields may hold.
+var fakeFields = map[string]bool{
+	"key": true, "modality": true, "source": true, "hash": true, "metadata": true,
+	"text": true, "vectors": true, "created": true, "updated": true, "*": true,
+}
+
+// fakeMatch evaluates a parsed store filter on metadata, scalars only.
+func fakeMatch(f *store.Filter, md map[string]any) bool {
+	switch {
+	case f == nil:
+		return true
+	case f.And != nil:
+		for _, sub := range f.And {
+			if !fakeMatch(sub, md) {
+				return false
+			}
+		}
+		return true
+	case f.Or != nil:
+		for _, sub := range f.Or {
+			if fakeMatch(sub, md) {
+				return true
+			}
+		}
+		return false
+	case f.Not != nil:
+		return !fakeMatch(f.Not, md)
+	}
+	v, ok := md[f.Field]
+	if f.Exists != nil && ok != *f.Exists {
+		return false
+	}
+	if f.Eq != nil && v != f.Eq {
+		return false
+	}
+	if f.Ne != nil && v == f.Ne {
+		return false
+	}
+	if f.In != nil && !slices.Contains(f.In, v) {
+		return false
+	}
+	x, isNum := v.(float64)
+	for _, b := range []struct {
+		bound *float64
+		ok    func(x, b float64) bool
+	}{
+		{f.Gt, func(x, b float64) bool { return x > b }},
+		{f.Gte, func(x, b float64) bool { return x >= b }},
+		{f.Lt, func(x, b float64) bool { return x < b }},
+		{f.Lte, func(x, b float64) bool { return x <= b }},
+	} {
+		if b.bound != nil && (!isNum || !b.ok(x, *b.bound)) {
+			return false
+		}
+	}
+	return true
+}
+
+// fakeDistance returns the score users see and the index's distance.
+func fakeDistance(metric string, a, b []float32) (score, dist float32) {
+	var dot, na, nb, l2 float64
+	for i := range a {
+		x, y := float64(a[i]), float64(b[i])
+		dot += x * y
+		na += x * x
+		nb += y * y
+		l2 += (x - y) * (x - y)
+	}
+	switch metric {
+	case "dot":
+		return float32(dot), float32(-dot)
+	case "l2":
+		d := math.Sqrt(l2)
+		return float32(d), float32(d)
+	}
+	cos := 0.0
+	if na > 0 && nb > 0 {
+		cos = dot / math.Sqrt(na*nb)
+	}
+	return float32(cos), float32(1 - cos)
+}
+
+func (f *fakeEngine) Ready() bool { return f.ready.Load() }
+
+func (f *fakeEngine) Stats() engine.Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.panicVal != nil {
+		panic(f.panicVal)
+	}
+	st := engine.Stats{
+		Collections: len(f.colls),
+		Objects:     map[string]int{},
+		IndexNodes:  map[string]int{},
+	}
+	for name, fc := range f.colls {
+		st.Objects[name] = len(fc.objs)
+		for _, sp := range fc.c.Spaces {
+			n := 0
+			for _, o := range fc.objs {
+				if _, ok := o.Vectors[sp.Name]; ok {
+					n++
+				}
+			}
+			st.IndexNodes[name+"/"+sp.Name] = n
+		}
+	}
+	return st
+}
+
+// clearObjects empties every collection, for fuzzing without growth.
+func (f *fakeEngine) clearObjects() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, fc := range f.colls {
+		clear(fc.objs)
+		clear(fc.keys)
+	}
+}

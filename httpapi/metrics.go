@@ -1,0 +1,138 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// httpMetrics are the request metrics the observe middleware records.
+type httpMetrics struct {
+	requests *prometheus.CounterVec   // route, method, code
+	duration *prometheus.HistogramVec // route, method, code
+	inFlight prometheus.Gauge
+}
+
+// durationBuckets span sub-millisecond cached lookups to minute-long
+// encodes of large batches.
+var durationBuckets = []float64{
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+}
+
+// registerMetrics registers the request metrics, the engine's gauges and the
+// Go and process collectors on reg and returns the request metrics.
+// Collectors already on reg are reused; the engine collector is replaced, so
+// that the registry reports the newest engine.
+func registerMetrics(reg *prometheus.Registry, e Engine, log *slog.Logger) *httpMetrics {
+	labels := []string{"route", "method", "code"}
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rosetta_http_requests_total",
+			Help: "HTTP requests served, by route pattern, method and status code.",
+		}, labels),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "rosetta_http_request_duration_seconds",
+			Help:    "Time to serve an HTTP request, by route pattern, method and status code.",
+			Buckets: durationBuckets,
+		}, labels),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rosetta_http_requests_in_flight",
+			Help: "HTTP requests being served now.",
+		}),
+	}
+	m.requests = registerOrReuse(reg, m.requests)
+	m.duration = registerOrReuse(reg, m.duration)
+	m.inFlight = registerOrReuse(reg, m.inFlight)
+	registerOrReuse(reg, collectors.NewGoCollector())
+	registerOrReuse(reg, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	sc := newStatsCollector(e, log)
+	if err := reg.Register(sc); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			panic(err) // our own descriptors are inconsistent: a bug here
+		}
+		reg.Unregister(are.ExistingCollector)
+		reg.MustRegister(sc)
+	}
+	return m
+}
+
+// registerOrReuse registers c on reg, or returns the equal collector that is
+// already registered.
+func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	err := reg.Register(c)
+	if err == nil {
+		return c
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing
+		}
+	}
+	panic(err) // a name clash with a different kind of metric: a wiring bug
+}
+
+// statsCollector turns Engine.Stats into gauges on every scrape.
+type statsCollector struct {
+	e           Engine
+	log         *slog.Logger
+	collections *prometheus.Desc
+	objects     *prometheus.Desc
+	indexNodes  *prometheus.Desc
+}
+
+var _ prometheus.Collector = (*statsCollector)(nil)
+
+func newStatsCollector(e Engine, log *slog.Logger) *statsCollector {
+	return &statsCollector{
+		e:   e,
+		log: log,
+		collections: prometheus.NewDesc("rosetta_collections",
+			"Collections in the database.", nil, nil),
+		objects: prometheus.NewDesc("rosetta_collection_objects",
+			"Live objects per collection.", []string{"collection"}, nil),
+		indexNodes: prometheus.NewDesc("rosetta_index_nodes",
+			"Index slots (live and tombstoned) per collection and vector space.",
+			[]string{"collection", "space"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.collections
+	ch <- c.objects
+	ch <- c.indexNodes
+}
+
+// Collect implements prometheus.Collector. The registry calls it on its own
+// goroutine, out of reach of the HTTP recoverer, so it recovers a panic
+// from the engine itself rather than let it end the process.
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			c.log.Error("engine stats panicked", slog.Any("panic", rec))
+		}
+	}()
+	st := c.e.Stats()
+	ch <- prometheus.MustNewConstMetric(c.collections, prometheus.GaugeValue, float64(st.Collections))
+	for name, n := range st.Objects {
+		ch <- prometheus.MustNewConstMetric(c.objects, prometheus.GaugeValue, float64(n), name)
+	}
+	for key, n := range st.IndexNodes {
+		coll, space := splitIndexKey(key)
+		ch <- prometheus.MustNewConstMetric(c.indexNodes, prometheus.GaugeValue, float64(n), coll, space)
+	}
+}
+
+// splitIndexKey splits an Engine.Stats IndexNodes key, "collection/space",
+// into its parts. Collection names cannot contain '/'; a key without one is
+// a collection with an unnamed space.
+func splitIndexKey(key string) (collection, space string) {
+	collection, space, _ = strings.Cut(key, "/")
+	return collection, space
+}

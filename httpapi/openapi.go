@@ -1,0 +1,494 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"rosetta/engine"
+)
+
+// The OpenAPI 3.0 document served at GET /openapi.json is built from the Go
+// values below rather than kept as a string, so that limits such as
+// engine.MaxBatch and the error codes come from the code they describe.
+// TestOpenAPIMatchesRoutes keeps its paths and the router in step.
+
+type oaDoc struct {
+	OpenAPI    string                `json:"openapi"`
+	Info       oaInfo                `json:"info"`
+	Paths      map[string]oaPathItem `json:"paths"`
+	Components oaComponents          `json:"components"`
+	Security   []oaSecurityReq       `json:"security,omitempty"`
+}
+
+type oaInfo struct {
+	Title       string `json:"title"`
+	Version     string `json:"version"`
+	Description string `json:"description,omitempty"`
+}
+
+// oaPathItem maps a lower-case HTTP method to its operation.
+type oaPathItem map[string]*oaOperation
+
+type oaSecurityReq map[string][]string
+
+type oaOperation struct {
+	OperationID string                 `json:"operationId"`
+	Summary     string                 `json:"summary"`
+	Description string                 `json:"description,omitempty"`
+	Tags        []string               `json:"tags,omitempty"`
+	Parameters  []*oaParameter         `json:"parameters,omitempty"`
+	RequestBody *oaRequestBody         `json:"requestBody,omitempty"`
+	Responses   map[string]*oaResponse `json:"responses"`
+	Security    *[]oaSecurityReq       `json:"security,omitempty"` // non-nil empty: no auth
+}
+
+type oaParameter struct {
+	Ref         string    `json:"$ref,omitempty"`
+	Name        string    `json:"name,omitempty"`
+	In          string    `json:"in,omitempty"`
+	Description string    `json:"description,omitempty"`
+	Required    bool      `json:"required,omitempty"`
+	Schema      *oaSchema `json:"schema,omitempty"`
+}
+
+type oaRequestBody struct {
+	Required bool               `json:"required"`
+	Content  map[string]oaMedia `json:"content"`
+}
+
+type oaResponse struct {
+	Ref         string              `json:"$ref,omitempty"`
+	Description string              `json:"description,omitempty"`
+	Headers     map[string]oaHeader `json:"headers,omitempty"`
+	Content     map[string]oaMedia  `json:"content,omitempty"`
+}
+
+type oaHeader struct {
+	Description string    `json:"description,omitempty"`
+	Schema      *oaSchema `json:"schema"`
+}
+
+type oaMedia struct {
+	Schema *oaSchema `json:"schema"`
+}
+
+type oaSchema struct {
+	Ref                  string               `json:"$ref,omitempty"`
+	Type                 string               `json:"type,omitempty"`
+	Format               string               `json:"format,omitempty"`
+	Description          string               `json:"description,omitempty"`
+	Properties           map[string]*oaSchema `json:"properties,omitempty"`
+	Required             []string             `json:"required,omitempty"`
+	AdditionalProperties any                  `json:"additionalProperties,omitempty"` // bool or *oaSchema
+	MinProperties        *int                 `json:"minProperties,omitempty"`
+	MaxProperties        *int                 `json:"maxProperties,omitempty"`
+	Items                *oaSchema            `json:"items,omitempty"`
+	MinItems             *int                 `json:"minItems,omitempty"`
+	MaxItems             *int                 `json:"maxItems,omitempty"`
+	Enum                 []string             `json:"enum,omitempty"`
+	Default              any                  `json:"default,omitempty"`
+	Pattern              string               `json:"pattern,omitempty"`
+	Minimum              *int                 `json:"minimum,omitempty"`
+	Maximum              *int                 `json:"maximum,omitempty"`
+	ReadOnly             bool                 `json:"readOnly,omitempty"`
+}
+
+type oaComponents struct {
+	Schemas         map[string]*oaSchema         `json:"schemas"`
+	Parameters      map[string]*oaParameter      `json:"parameters"`
+	Responses       map[string]*oaResponse       `json:"responses"`
+	SecuritySchemes map[string]*oaSecurityScheme `json:"securitySchemes"`
+}
+
+type oaSecurityScheme struct {
+	Type        string `json:"type"`
+	Scheme      string `json:"scheme"`
+	Description string `json:"description,omitempty"`
+}
+
+// Schema helpers.
+
+func ref(kind, name string) string { return "#/components/" + kind + "/" + name }
+func schemaRef(name string) *oaSchema {
+	return &oaSchema{Ref: ref("schemas", name)}
+}
+func intp(n int) *int { return &n }
+
+func str(desc string) *oaSchema { return &oaSchema{Type: "string", Description: desc} }
+func integer(desc string, min, max *int) *oaSchema {
+	return &oaSchema{Type: "integer", Description: desc, Minimum: min, Maximum: max}
+}
+func uint64Schema(desc string) *oaSchema {
+	return &oaSchema{Type: "integer", Format: "uint64", Minimum: intp(0), Description: desc}
+}
+func array(items *oaSchema, desc string) *oaSchema {
+	return &oaSchema{Type: "array", Items: items, Description: desc}
+}
+func object(props map[string]*oaSchema, required ...string) *oaSchema {
+	return &oaSchema{Type: "object", Properties: props, Required: required, AdditionalProperties: false}
+}
+func jsonContent(s *oaSchema) map[string]oaMedia {
+	return map[string]oaMedia{"application/json": {Schema: s}}
+}
+func jsonBody(schema string) *oaRequestBody {
+	return &oaRequestBody{Required: true, Content: jsonContent(schemaRef(schema))}
+}
+func jsonResponse(desc, schema string) *oaResponse {
+	return &oaResponse{Description: desc, Content: jsonContent(schemaRef(schema))}
+}
+func paramRef(name string) *oaParameter { return &oaParameter{Ref: ref("parameters", name)} }
+func responseRef(name string) *oaResponse {
+	return &oaResponse{Ref: ref("responses", name)}
+}
+
+// withErrors adds the error responses named by status code to rs.
+func withErrors(rs map[string]*oaResponse, statuses ...int) map[string]*oaResponse {
+	for _, s := range statuses {
+		rs[strconv.Itoa(s)] = responseRef(errorResponseNames[s])
+	}
+	return rs
+}
+
+// errorResponseNames names the component response of each error status.
+var errorResponseNames = map[int]string{
+	http.StatusBadRequest:            "BadRequest",
+	http.StatusUnauthorized:          "Unauthorized",
+	http.StatusNotFound:              "NotFound",
+	http.StatusConflict:              "Conflict",
+	http.StatusRequestEntityTooLarge: "PayloadTooLarge",
+	http.StatusUnsupportedMediaType:  "UnsupportedMediaType",
+	http.StatusUnprocessableEntity:   "Unsupported",
+	http.StatusInternalServerError:   "Internal",
+	http.StatusServiceUnavailable:    "Unavailable",
+}
+
+// errorCodes lists every error code, for the Error schema's enum.
+var errorCodes = []string{
+	codeInvalidRequest, codeUnauthorized, codeNotFound, codeMethodNotAllowed,
+	codeAlreadyExists, codePayloadTooLarge, codeUnsupportedMediaType, codeUnsupported,
+	codeCanceled, codeInternal, codeNotReady, codeUnavailable, codeTimeout,
+}
+
+// openAPIDocument describes the API; auth says whether the server requires
+// an API key.
+func openAPIDocument(auth bool) *oaDoc {
+	const (
+		tagCollections = "collections"
+		tagObjects     = "objects"
+		tagSearch      = "search"
+		tagOps         = "operations"
+	)
+	noAuth := &[]oaSecurityReq{}
+	// Every API route can answer these.
+	common := []int{http.StatusUnauthorized, http.StatusInternalServerError, http.StatusServiceUnavailable}
+	withBody := []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}
+
+	paths := map[string]oaPathItem{
+		"/v1/collections": {
+			"post": {
+				OperationID: "createCollection",
+				Summary:     "Create a collection",
+				Tags:        []string{tagCollections},
+				RequestBody: jsonBody("CollectionCreate"),
+				Responses: withErrors(map[string]*oaResponse{
+					"201": {
+						Description: "The collection was created.",
+						Headers: map[string]oaHeader{"Location": {
+							Description: "The collection's URL.", Schema: str(""),
+						}},
+						Content: jsonContent(schemaRef("Collection")),
+					},
+				}, slices.Concat(withBody, common, []int{http.StatusConflict})...),
+			},
+			"get": {
+				OperationID: "listCollections",
+				Summary:     "List the collections",
+				Tags:        []string{tagCollections},
+				Responses: withErrors(map[string]*oaResponse{
+					"200": jsonResponse("All collections.", "CollectionList"),
+				}, common...),
+			},
+		},
+		"/v1/collections/{name}": {
+			"get": {
+				OperationID: "getCollection",
+				Summary:     "Get a collection's schema and object count",
+				Tags:        []string{tagCollections},
+				Parameters:  []*oaParameter{paramRef("CollectionName")},
+				Responses: withErrors(map[string]*oaResponse{
+					"200": jsonResponse("The collection.", "Collection"),
+				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusNotFound})...),
+			},
+			"delete": {
+				OperationID: "dropCollection",
+				Summary:     "Drop a collection and all its objects",
+				Tags:        []string{tagCollections},
+				Parameters:  []*oaParameter{paramRef("CollectionName")},
+				Responses: withErrors(map[string]*oaResponse{
+					"204": {Description: "The collection was dropped."},
+				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusNotFound})...),
+			},
+		},
+		"/v1/collections/{c}/objects": {
+			"put": {
+				OperationID: "upsertObjects",
+				Summary:     "Insert or replace a batch of objects",
+				Description: "Objects are matched by id, or by external key when the id is 0. " +
+					"A batch holds 1 to " + strconv.Itoa(engine.MaxBatch) + " objects (more is 413); " +
+					"an external key may appear once per batch (a duplicate is 400). " +
+					"Every object is durable when the call returns.",
+				Tags:        []string{tagObjects},
+				Parameters:  []*oaParameter{paramRef("Collection")},
+				RequestBody: jsonBody("UpsertRequest"),
+				Responses: withErrors(map[string]*oaResponse{
+					"200": jsonResponse("The objects' ids, in the order of the request.", "UpsertResponse"),
+				}, slices.Concat(withBody, common, []int{http.StatusNotFound, http.StatusUnprocessableEntity})...),
+			},
+		},
+		"/v1/collections/{c}/objects/{id}": {
+			"get": {
+				OperationID: "getObject",
+				Summary:     "Get an object",
+				Tags:        []string{tagObjects},
+				Parameters:  []*oaParameter{paramRef("Collection"), paramRef("ObjectID")},
+				Responses: withErrors(map[string]*oaResponse{
+					"200": jsonResponse("The object.", "Object"),
+				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusNotFound})...),
+			},
+			"delete": {
+				OperationID: "deleteObject",
+				Summary:     "Delete an object",
+				Tags:        []string{tagObjects},
+				Parameters:  []*oaParameter{paramRef("Collection"), paramRef("ObjectID")},
+				Responses: withErrors(map[string]*oaResponse{
+					"204": {Description: "The object was deleted."},
+				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusNotFound})...),
+			},
+		},
+		"/v1/collections/{c}/search": {
+			"post": {
+				OperationID: "search",
+				Summary:     "Find the k nearest objects to a query",
+				Description: "The query is a vector, a stored object's vector, or text, an image or audio " +
+					"that the space's model encodes (422 unsupported when the space has no model for it).",
+				Tags:        []string{tagSearch},
+				Parameters:  []*oaParameter{paramRef("Collection")},
+				RequestBody: jsonBody("SearchRequest"),
+				Responses: withErrors(map[string]*oaResponse{
+					"200": jsonResponse("The hits, nearest first.", "SearchResponse"),
+				}, slices.Concat(withBody, common, []int{http.StatusNotFound, http.StatusUnprocessableEntity})...),
+			},
+		},
+		"/healthz": {
+			"get": {
+				OperationID: "healthz",
+				Summary:     "Liveness: the process serves HTTP",
+				Tags:        []string{tagOps},
+				Security:    noAuth,
+				Responses: map[string]*oaResponse{
+					"200": jsonResponse("Always.", "Status"),
+				},
+			},
+		},
+		"/readyz": {
+			"get": {
+				OperationID: "readyz",
+				Summary:     "Readiness: the engine answers queries",
+				Tags:        []string{tagOps},
+				Responses: withErrors(map[string]*oaResponse{
+					"200": jsonResponse("Ready.", "Status"),
+				}, http.StatusUnauthorized, http.StatusServiceUnavailable),
+			},
+		},
+		"/metrics": {
+			"get": {
+				OperationID: "metrics",
+				Summary:     "Prometheus metrics",
+				Tags:        []string{tagOps},
+				Security:    noAuth,
+				Responses: map[string]*oaResponse{
+					"200": {
+						Description: "Prometheus text exposition format.",
+						Content:     map[string]oaMedia{"text/plain": {Schema: str("")}},
+					},
+				},
+			},
+		},
+		"/openapi.json": {
+			"get": {
+				OperationID: "openapi",
+				Summary:     "This document",
+				Tags:        []string{tagOps},
+				Responses: withErrors(map[string]*oaResponse{
+					"200": {
+						Description: "The OpenAPI 3.0 description of the API.",
+						Content:     jsonContent(&oaSchema{Type: "object"}),
+					},
+				}, http.StatusUnauthorized),
+			},
+		},
+	}
+
+	nameSchema := &oaSchema{Type: "string", Pattern: namePattern}
+	dateTime := &oaSchema{Type: "string", Format: "date-time", ReadOnly: true}
+	float := &oaSchema{Type: "number", Format: "float"}
+	vector := &oaSchema{Type: "array", Items: float, MinItems: intp(1)}
+	base64 := &oaSchema{Type: "string", Format: "byte"}
+
+	schemas := map[string]*oaSchema{
+		"Error": object(map[string]*oaSchema{
+			"error": object(map[string]*oaSchema{
+				"code":    {Type: "string", Enum: errorCodes},
+				"message": str("What went wrong, for people."),
+			}, "code", "message"),
+		}, "error"),
+		"Status": object(map[string]*oaSchema{"status": str("ok or ready")}, "status"),
+		"Space": object(map[string]*oaSchema{
+			"name": nameSchema,
+			"dim":  integer("Vector dimension.", intp(1), nil),
+			"metric": {Type: "string", Default: "cosine",
+				Description: "cosine, dot or l2 (on input also cos, ip, inner, euclidean)."},
+			"model": str("The model that fills this space, if any."),
+		}, "name", "dim"),
+		"IndexParams": object(map[string]*oaSchema{
+			"m":               integer("HNSW neighbours per node; 0 is the default.", intp(0), nil),
+			"ef_construction": integer("HNSW build beam width; 0 is the default.", intp(0), nil),
+			"ef_search":       integer("Default search beam width; 0 is the default.", intp(0), nil),
+			"storage":         {Type: "string", Enum: []string{"float32", "float16"}, Default: "float32"},
+		}),
+		"CollectionCreate": object(map[string]*oaSchema{
+			"name":   nameSchema,
+			"spaces": {Type: "array", Items: schemaRef("Space"), MinItems: intp(1)},
+			"index":  schemaRef("IndexParams"),
+		}, "name", "spaces"),
+		"Collection": object(map[string]*oaSchema{
+			"name":    nameSchema,
+			"spaces":  array(schemaRef("Space"), ""),
+			"index":   schemaRef("IndexParams"),
+			"created": dateTime,
+			"count":   {Type: "integer", Description: "Live objects.", ReadOnly: true},
+		}, "name", "spaces", "index", "created", "count"),
+		"CollectionList": object(map[string]*oaSchema{
+			"collections": array(schemaRef("Collection"), ""),
+		}, "collections"),
+		"Object": object(map[string]*oaSchema{
+			"id":       uint64Schema("0 on input: assign one, or use the object with this key."),
+			"key":      str("External key, unique in the collection."),
+			"modality": str("image, text, audio, ..."),
+			"source":   str("Path or URI the object came from."),
+			"hash":     str("Content hash."),
+			"metadata": {Type: "object", AdditionalProperties: true,
+				Description: "Any JSON object; its scalar fields are filterable."},
+			"text": {Type: "object", AdditionalProperties: str(""),
+				Description: "Derived text (captions, transcripts) by kind."},
+			"vectors": {Type: "object", AdditionalProperties: vector,
+				Description: "Vectors by space name; finite numbers of the space's dimension."},
+			"created": dateTime,
+			"updated": dateTime,
+		}),
+		"UpsertRequest": object(map[string]*oaSchema{
+			"objects": {Type: "array", Items: schemaRef("Object"),
+				MinItems: intp(1), MaxItems: intp(engine.MaxBatch)},
+		}, "objects"),
+		"UpsertResponse": object(map[string]*oaSchema{
+			"ids": array(uint64Schema(""), "In the order of the request."),
+		}, "ids"),
+		"Query": {
+			Type:          "object",
+			Description:   "Exactly one of the properties.",
+			MinProperties: intp(1),
+			MaxProperties: intp(1),
+			Properties: map[string]*oaSchema{
+				"vector": vector,
+				"object": uint64Schema("Search with this stored object's vector in the space."),
+				"text":   str("Encoded by the space's model."),
+				"image":  base64,
+				"audio":  base64,
+			},
+			AdditionalProperties: false,
+		},
+		"SearchRequest": object(map[string]*oaSchema{
+			"space": {Type: "string", Pattern: namePattern,
+				Description: "May be omitted when the collection has one space."},
+			"query": schemaRef("Query"),
+			"k":     integer("How many hits.", intp(1), intp(engine.MaxK)),
+			"ef":    integer("Search beam width: 0 for the collection's default, else at least k.", intp(0), nil),
+			"filter": {Type: "object", AdditionalProperties: true,
+				Description: `A metadata filter: {"field": "f", "eq": v}, also ne, in, gt, gte, lt, lte, exists; ` +
+					`combined with {"and": [...]}, {"or": [...]}, {"not": {...}}.`},
+			"fields": array(&oaSchema{Type: "string", Enum: []string{
+				"key", "modality", "source", "hash", "metadata", "text", "vectors", "created", "updated", "*",
+			}}, "Object fields to return with each hit (* for all); none means ids and scores only."),
+		}, "query", "k"),
+		"Hit": object(map[string]*oaSchema{
+			"id":       uint64Schema(""),
+			"score":    {Type: "number", Format: "float", Description: "Similarity for cosine and dot, distance for l2."},
+			"distance": {Type: "number", Format: "float", Description: "The index's distance; smaller is nearer."},
+			"object":   schemaRef("Object"),
+		}, "id", "score", "distance"),
+		"SearchResponse": object(map[string]*oaSchema{
+			"hits":    array(schemaRef("Hit"), "Nearest first."),
+			"took_ms": {Type: "number", Description: "Milliseconds spent in the engine."},
+		}, "hits", "took_ms"),
+	}
+
+	errResp := func(desc string) *oaResponse { return jsonResponse(desc, "Error") }
+	responses := map[string]*oaResponse{
+		"BadRequest":           errResp("invalid_request: malformed JSON, unknown field, wrong type, trailing data or an invalid value."),
+		"Unauthorized":         errResp("unauthorized: the server requires Authorization: Bearer <key>."),
+		"NotFound":             errResp("not_found: no such collection, space or object."),
+		"Conflict":             errResp("already_exists."),
+		"PayloadTooLarge":      errResp("payload_too_large: the body or the batch is over the limit."),
+		"UnsupportedMediaType": errResp("unsupported_media_type: send Content-Type: application/json."),
+		"Unsupported":          errResp("unsupported: e.g. a text query on a space without a model."),
+		"Internal":             errResp("internal: a server fault; details are in the server log."),
+		"Unavailable": {
+			Description: "not_ready (indexes loading or rebuilding) or unavailable (shutting down).",
+			Headers: map[string]oaHeader{"Retry-After": {
+				Description: "Seconds to wait before retrying.", Schema: &oaSchema{Type: "integer"},
+			}},
+			Content: jsonContent(schemaRef("Error")),
+		},
+	}
+
+	params := map[string]*oaParameter{
+		"CollectionName": {Name: "name", In: "path", Required: true, Description: "Collection name.", Schema: nameSchema},
+		"Collection":     {Name: "c", In: "path", Required: true, Description: "Collection name.", Schema: nameSchema},
+		"ObjectID":       {Name: "id", In: "path", Required: true, Description: "Object id.", Schema: uint64Schema("")},
+	}
+
+	doc := &oaDoc{
+		OpenAPI: "3.0.3",
+		Info: oaInfo{
+			Title:   "Rosetta",
+			Version: "1",
+			Description: "Multimodal embedding search. Errors are always " +
+				`{"error":{"code":"...","message":"..."}}.`,
+		},
+		Paths: paths,
+		Components: oaComponents{
+			Schemas:    schemas,
+			Parameters: params,
+			Responses:  responses,
+			SecuritySchemes: map[string]*oaSecurityScheme{
+				"apiKey": {Type: "http", Scheme: "bearer", Description: "The server's API key."},
+			},
+		},
+	}
+	if auth {
+		doc.Security = []oaSecurityReq{{"apiKey": {}}}
+	}
+	return doc
+}
+
+// mustMarshalOpenAPI returns the document as JSON. It cannot fail on the
+// static values above; a panic here is caught by every test.
+func mustMarshalOpenAPI(auth bool) []byte {
+	b, err := json.MarshalIndent(openAPIDocument(auth), "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return append(b, '\n')
+}

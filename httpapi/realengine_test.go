@@ -1,0 +1,75 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"rosetta/engine"
+)
+
+// The real engine is an Engine.
+var _ Engine = (*engine.Engine)(nil)
+
+// TestRealEngineSmoke drives the handler over a real engine in a temporary
+// directory, to catch contract mismatches the fake cannot show.
+func TestRealEngineSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens a Pebble store")
+	}
+	e, err := engine.Open(engine.Options{Dir: t.TempDir(), SnapshotEvery: -1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := &testServer{t: t, h: New(e, Options{Registry: prometheus.NewRegistry()})}
+
+	s.mustDo(200, nil, "GET", "/readyz", "")
+	s.mustDo(201, nil, "POST", "/v1/collections", `{"name":"c","spaces":[{"name":"v","dim":3,"metric":"ip"}]}`)
+	wantError(t, s.do("POST", "/v1/collections", `{"name":"c","spaces":[{"name":"v","dim":3}]}`), 409, codeAlreadyExists)
+	wantError(t, s.do("POST", "/v1/collections", `{"name":"d","spaces":[{"name":"v","dim":0}]}`), 400, codeInvalidRequest)
+
+	var up upsertResponse
+	s.mustDo(200, &up, "PUT", "/v1/collections/c/objects", `{"objects":[
+		{"key":"a","metadata":{"n":1},"vectors":{"v":[1,0,0]}},
+		{"key":"b","metadata":{"n":2},"vectors":{"v":[0,1,0]}},
+		{"key":"c","metadata":{"n":3},"vectors":{"v":[0,0,1]}}]}`)
+	if len(up.IDs) != 3 {
+		t.Fatalf("ids %v", up.IDs)
+	}
+	wantError(t, s.do("PUT", "/v1/collections/c/objects", `{"objects":[{"vectors":{"v":[1,0]}}]}`), 400, codeInvalidRequest)
+
+	var sr searchResponse
+	s.mustDo(200, &sr, "POST", "/v1/collections/c/search",
+		`{"query":{"vector":[0.1,0.9,0]},"k":2,"fields":["key"],"filter":{"field":"n","gte":2}}`)
+	if len(sr.Hits) != 2 || sr.Hits[0].ID != up.IDs[1] || sr.Hits[0].Object == nil || sr.Hits[0].Object.Key != "b" {
+		t.Fatalf("hits %+v", sr.Hits)
+	}
+	wantError(t, s.do("POST", "/v1/collections/c/search", `{"query":{"vector":[1,0,0]},"k":1,"filter":{"x":1}}`), 400, codeInvalidRequest)
+	wantError(t, s.do("POST", "/v1/collections/c/search", `{"query":{"text":"cat"},"k":1}`), 422, codeUnsupported)
+	wantError(t, s.do("POST", "/v1/collections/nope/search", `{"query":{"vector":[1,0,0]},"k":1}`), 404, codeNotFound)
+
+	s.mustDo(200, nil, "GET", "/v1/collections/c/objects/"+uitoa(up.IDs[0]), "")
+	s.mustDo(204, nil, "DELETE", "/v1/collections/c/objects/"+uitoa(up.IDs[0]), "")
+	wantError(t, s.do("GET", "/v1/collections/c/objects/"+uitoa(up.IDs[0]), ""), 404, codeNotFound)
+
+	metrics := s.do("GET", "/metrics", "").Body.String()
+	for _, want := range []string{`rosetta_collections 1`, `rosetta_collection_objects{collection="c"} 2`, `rosetta_index_nodes{collection="c",space="v"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	s.mustDo(204, nil, "DELETE", "/v1/collections/c", "")
+}
+
+func uitoa(v uint64) string { return strconv.FormatUint(v, 10) }
