@@ -43,6 +43,8 @@ type Engine struct {
 	idx     map[string][]*index.HNSW // collection → one index per space
 	applied map[string]uint64        // collection → last sequence applied
 
+	written, deleted, searches atomic.Uint64
+
 	ready  atomic.Bool
 	stop   chan struct{}
 	wg     sync.WaitGroup

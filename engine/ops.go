@@ -85,7 +85,11 @@ func (e *Engine) Upsert(ctx context.Context, coll string, objs []Object) ([]uint
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return e.db.Upsert(coll, objs)
+	ids, err := e.db.Upsert(coll, objs)
+	if err == nil {
+		e.written.Add(uint64(len(ids)))
+	}
+	return ids, err
 }
 
 // GetObject returns an object with its vectors.
@@ -108,6 +112,7 @@ func (e *Engine) DeleteObject(ctx context.Context, coll string, id uint64) error
 	if n == 0 {
 		return fmt.Errorf("%w: object %d in %q", ErrNotFound, id, coll)
 	}
+	e.deleted.Add(1)
 	return nil
 }
 
@@ -154,6 +159,7 @@ func (e *Engine) Search(ctx context.Context, coll string, req SearchRequest) ([]
 	if idxs == nil {
 		return nil, fmt.Errorf("%w: collection %q", ErrNotFound, coll)
 	}
+	e.searches.Add(1)
 	res, err := idxs[si].Search(q, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -286,7 +292,16 @@ func project(o Object, f map[string]bool) *Object {
 
 // Stats reports sizes for /metrics.
 func (e *Engine) Stats() Stats {
-	st := Stats{Objects: map[string]int{}, IndexNodes: map[string]int{}}
+	st := Stats{Objects: map[string]int{}, IndexNodes: map[string]int{},
+		ObjectsWritten: e.written.Load(), ObjectsDeleted: e.deleted.Load(), Searches: e.searches.Load()}
+	if m := e.db.Metrics(); m != nil {
+		st.DiskBytes = m.DiskSpaceUsage()
+		st.WALBytes = m.WAL.PhysicalSize
+		st.MemtableBytes = m.MemTable.Size
+		st.L0Files = m.Levels[0].TablesCount
+		st.Compactions = m.Compact.Count
+		st.ReadAmp = m.ReadAmp()
+	}
 	cs := e.db.Collections()
 	st.Collections = len(cs)
 	e.applyMu.RLock()

@@ -67,6 +67,12 @@ type Stats struct {
 	Collections int
 	Objects     map[string]int // live objects per collection
 	IndexNodes  map[string]int // index slots per collection/space
+	// Cumulative counters since the process started.
+	ObjectsWritten, ObjectsDeleted, Searches uint64
+	// Storage engine (Pebble) figures.
+	DiskBytes, WALBytes, MemtableBytes uint64
+	L0Files, Compactions               int64
+	ReadAmp                            int
 }
 
 // MaxBatch is the most objects one upsert may carry.

@@ -84,6 +84,9 @@ type statsCollector struct {
 	collections *prometheus.Desc
 	objects     *prometheus.Desc
 	indexNodes  *prometheus.Desc
+	// Cumulative engine counters and Pebble figures.
+	written, deleted, searches                  *prometheus.Desc
+	disk, wal, memtable, l0, compactions, rdamp *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*statsCollector)(nil)
@@ -99,6 +102,15 @@ func newStatsCollector(e Engine, log *slog.Logger) *statsCollector {
 		indexNodes: prometheus.NewDesc("rosetta_index_nodes",
 			"Index slots (live and tombstoned) per collection and vector space.",
 			[]string{"collection", "space"}, nil),
+		written:     prometheus.NewDesc("rosetta_objects_written_total", "Objects upserted since start.", nil, nil),
+		deleted:     prometheus.NewDesc("rosetta_objects_deleted_total", "Objects deleted since start.", nil, nil),
+		searches:    prometheus.NewDesc("rosetta_searches_total", "Searches run since start.", nil, nil),
+		disk:        prometheus.NewDesc("rosetta_pebble_disk_bytes", "Disk space used by the Pebble store.", nil, nil),
+		wal:         prometheus.NewDesc("rosetta_pebble_wal_bytes", "Size of Pebble's write-ahead log files.", nil, nil),
+		memtable:    prometheus.NewDesc("rosetta_pebble_memtable_bytes", "Bytes in Pebble memtables.", nil, nil),
+		l0:          prometheus.NewDesc("rosetta_pebble_l0_files", "SSTables in Pebble's level 0.", nil, nil),
+		compactions: prometheus.NewDesc("rosetta_pebble_compactions_total", "Pebble compactions since open.", nil, nil),
+		rdamp:       prometheus.NewDesc("rosetta_pebble_read_amplification", "Pebble read amplification.", nil, nil),
 	}
 }
 
@@ -107,6 +119,9 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.collections
 	ch <- c.objects
 	ch <- c.indexNodes
+	for _, d := range []*prometheus.Desc{c.written, c.deleted, c.searches, c.disk, c.wal, c.memtable, c.l0, c.compactions, c.rdamp} {
+		ch <- d
+	}
 }
 
 // Collect implements prometheus.Collector. The registry calls it on its own
@@ -127,6 +142,19 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		coll, space := splitIndexKey(key)
 		ch <- prometheus.MustNewConstMetric(c.indexNodes, prometheus.GaugeValue, float64(n), coll, space)
 	}
+	counter := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
+	}
+	gauge := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v) }
+	counter(c.written, float64(st.ObjectsWritten))
+	counter(c.deleted, float64(st.ObjectsDeleted))
+	counter(c.searches, float64(st.Searches))
+	counter(c.compactions, float64(st.Compactions))
+	gauge(c.disk, float64(st.DiskBytes))
+	gauge(c.wal, float64(st.WALBytes))
+	gauge(c.memtable, float64(st.MemtableBytes))
+	gauge(c.l0, float64(st.L0Files))
+	gauge(c.rdamp, float64(st.ReadAmp))
 }
 
 // splitIndexKey splits an Engine.Stats IndexNodes key, "collection/space",
