@@ -64,7 +64,7 @@ func TestRealEngineSmoke(t *testing.T) {
 	wantError(t, s.do("GET", "/v1/collections/c/objects/"+uitoa(up.IDs[0]), ""), 404, codeNotFound)
 
 	metrics := s.do("GET", "/metrics", "").Body.String()
-	for _, want := range []string{`rosetta_collections 1`, `rosetta_collection_objects{collection="c"} 2`, `rosetta_index_nodes{collection="c",space="v"}`, `rosetta_objects_written_total 2`, `rosetta_pebble_disk_bytes `, `rosetta_searches_total `} {
+	for _, want := range []string{`rosetta_collections 1`, `rosetta_collection_objects{collection="c"} 2`, `rosetta_index_nodes{collection="c",space="v"}`, `rosetta_objects_written_total 3`, `rosetta_objects_deleted_total 1`, `rosetta_pebble_disk_bytes `, `rosetta_searches_total `} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}
