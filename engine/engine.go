@@ -28,6 +28,12 @@ type Options struct {
 	// BuildThreads bounds the goroutines that rebuild an index (default
 	// GOMAXPROCS).
 	BuildThreads int
+	// LoadModel loads the encoder a space names (Space.Model); nil means
+	// no models: text and image content and queries are refused.
+	LoadModel func(name string) (Encoder, error)
+	// MaxImagePixels bounds decoded images (decompression bombs); 0 means
+	// imageproc's default (64 Mpx).
+	MaxImagePixels int
 }
 
 // Engine is the database. Safe for concurrent use; Close when done.
@@ -42,6 +48,8 @@ type Engine struct {
 	applyMu sync.RWMutex
 	idx     map[string][]*index.HNSW // collection → one index per space
 	applied map[string]uint64        // collection → last sequence applied
+
+	models models
 
 	written, deleted, searches atomic.Uint64
 
@@ -68,7 +76,8 @@ func Open(opts Options) (*Engine, error) {
 	if err := os.MkdirAll(filepath.Join(opts.Dir, "index"), 0o755); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	e := &Engine{opts: opts, log: opts.Logger, idx: map[string][]*index.HNSW{}, applied: map[string]uint64{}, stop: make(chan struct{})}
+	e := &Engine{opts: opts, log: opts.Logger, idx: map[string][]*index.HNSW{}, applied: map[string]uint64{}, stop: make(chan struct{}),
+		models: models{load: opts.LoadModel, m: map[string]Encoder{}}}
 	db, err := store.Open(filepath.Join(opts.Dir, "db"), &store.Options{Logger: opts.Logger, OnCommit: e.onCommit})
 	if err != nil {
 		return nil, err

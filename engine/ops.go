@@ -16,6 +16,9 @@ func (e *Engine) CreateCollection(ctx context.Context, c Collection) (Collection
 	if err := e.notReady(); err != nil {
 		return Collection{}, err
 	}
+	if err := e.fillModelSpaces(&c); err != nil {
+		return Collection{}, err
+	}
 	if err := store.ValidateCollection(&c); err != nil {
 		return Collection{}, err
 	}
@@ -85,6 +88,15 @@ func (e *Engine) Upsert(ctx context.Context, coll string, objs []Object) ([]uint
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	meta, err := e.db.Collection(coll)
+	if err != nil {
+		return nil, err
+	}
+	// Encode into a copy: the caller's objects stay as given.
+	objs = append([]Object(nil), objs...)
+	if err := e.encodeContent(ctx, meta, objs); err != nil {
+		return nil, err
+	}
 	ids, err := e.db.Upsert(coll, objs)
 	if err == nil {
 		e.written.Add(uint64(len(ids)))
@@ -139,13 +151,21 @@ func (e *Engine) Search(ctx context.Context, coll string, req SearchRequest) ([]
 	if err != nil {
 		return nil, err
 	}
-	q, err := e.queryVector(meta, si, req.Query)
+	q, err := e.queryVector(ctx, meta, si, req.Query)
 	if err != nil {
 		return nil, err
 	}
 	flt, err := store.ParseFilter(req.Filter)
 	if err != nil {
 		return nil, err
+	}
+	if req.Modality != "" {
+		m := &store.Filter{Field: store.ModalityField, Eq: req.Modality}
+		if flt == nil {
+			flt = m
+		} else {
+			flt = &store.Filter{And: []*store.Filter{flt, m}}
+		}
 	}
 	opts := index.SearchOptions{K: req.K, Ef: req.Ef}
 	if flt != nil {
@@ -197,7 +217,7 @@ func spaceIndex(meta Collection, name string) (int, error) {
 	return 0, fmt.Errorf("%w: collection %q has no space %q", ErrInvalid, meta.Name, name)
 }
 
-func (e *Engine) queryVector(meta Collection, si int, q Query) ([]float32, error) {
+func (e *Engine) queryVector(ctx context.Context, meta Collection, si int, q Query) ([]float32, error) {
 	set := 0
 	if q.Vector != nil {
 		set++
@@ -236,10 +256,10 @@ func (e *Engine) queryVector(meta Collection, si int, q Query) ([]float32, error
 		}
 		return v, nil
 	}
-	return nil, fmt.Errorf("%w: text, image and audio queries need a model on space %q; this build encodes queries only through `rosetta encode`", ErrUnsupported, s.Name)
+	return e.encodeQuery(ctx, s, q)
 }
 
-var fieldNames = map[string]bool{"key": true, "modality": true, "source": true, "hash": true, "metadata": true, "text": true, "vectors": true, "created": true, "updated": true}
+var fieldNames = map[string]bool{"key": true, "modality": true, "source": true, "hash": true, "metadata": true, "text": true, "content": true, "vectors": true, "created": true, "updated": true}
 
 func checkFields(fields []string) (map[string]bool, error) {
 	out := map[string]bool{}
@@ -251,7 +271,7 @@ func checkFields(fields []string) (map[string]bool, error) {
 			continue
 		}
 		if !fieldNames[f] {
-			return nil, fmt.Errorf("%w: unknown field %q (want key, modality, source, hash, metadata, text, vectors, created, updated or *)", ErrInvalid, f)
+			return nil, fmt.Errorf("%w: unknown field %q (want key, modality, source, hash, metadata, text, content, vectors, created, updated or *)", ErrInvalid, f)
 		}
 		out[f] = true
 	}
@@ -277,6 +297,9 @@ func project(o Object, f map[string]bool) *Object {
 	}
 	if f["text"] {
 		p.Text = o.Text
+	}
+	if f["content"] {
+		p.Content = o.Content
 	}
 	if f["vectors"] {
 		p.Vectors = o.Vectors

@@ -32,6 +32,8 @@ type (
 	Collection = store.Collection
 	// Object is one stored item.
 	Object = store.Object
+	// Content is an object's raw content, encoded on write by the models.
+	Content = store.Content
 )
 
 // Query is what a search looks for: exactly one of the fields is set.
@@ -50,7 +52,10 @@ type SearchRequest struct {
 	K      int             `json:"k"`
 	Ef     int             `json:"ef,omitempty"`
 	Filter json.RawMessage `json:"filter,omitempty"` // see store.ParseFilter
-	Fields []string        `json:"fields,omitempty"` // object fields to return: key, modality, source, hash, metadata, text, vectors, created, updated
+	// Modality, when set, returns only objects of that modality (e.g.
+	// "text" for an image → text query in a shared CLIP space).
+	Modality string   `json:"modality,omitempty"`
+	Fields   []string `json:"fields,omitempty"` // object fields to return: key, modality, source, hash, metadata, text, vectors, created, updated
 }
 
 // Hit is one search result. Score is the similarity users see (cosine,

@@ -385,6 +385,11 @@ func openAPIDocument(auth bool) *oaDoc {
 				Description: "Derived text (captions, transcripts) by kind."},
 			"vectors": {Type: "object", AdditionalProperties: vector,
 				Description: "Vectors by space name; finite numbers of the space's dimension."},
+			"content": object(map[string]*oaSchema{
+				"text":  str("Text to encode with the models of the collection's spaces; stored."),
+				"image": base64,
+				"audio": base64,
+			}),
 			"created": dateTime,
 			"updated": dateTime,
 		}),
@@ -419,8 +424,9 @@ func openAPIDocument(auth bool) *oaDoc {
 				Description: `A metadata filter: {"field": "f", "eq": v}, also ne, in, gt, gte, lt, lte, exists; ` +
 					`combined with {"and": [...]}, {"or": [...]}, {"not": {...}}.`},
 			"fields": array(&oaSchema{Type: "string", Enum: []string{
-				"key", "modality", "source", "hash", "metadata", "text", "vectors", "created", "updated", "*",
+				"key", "modality", "source", "hash", "metadata", "text", "content", "vectors", "created", "updated", "*",
 			}}, "Object fields to return with each hit (* for all); none means ids and scores only."),
+			"modality": str("Only objects of this modality (e.g. text for image → text search)."),
 		}, "query", "k"),
 		"Hit": object(map[string]*oaSchema{
 			"id":       uint64Schema(""),

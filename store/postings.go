@@ -29,6 +29,20 @@ type indexed struct {
 	fields []string // fields that exist (have at least one indexed value)
 }
 
+// ModalityField is the pseudo-field under which an object's modality is
+// indexed, so filters (and SearchRequest.Modality) can select it.
+const ModalityField = "_modality"
+
+// indexObject is extract plus the object's modality.
+func indexObject(o *Object) indexed {
+	ix := extract(o.Metadata)
+	if o.Modality != "" {
+		ix.eq = append(ix.eq, posting{ModalityField, 's', o.Modality})
+		ix.fields = append(ix.fields, ModalityField)
+	}
+	return ix
+}
+
 // extract lists the filterable values of a metadata object: top-level
 // strings, bools and numbers, and arrays of them (each element indexed).
 // Nested objects and nulls are stored but not filterable.

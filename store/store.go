@@ -167,7 +167,7 @@ func (db *DB) loadCollection(m Collection) (*collState, error) {
 		if o.Key != "" {
 			cs.keys[o.Key] = id
 		}
-		cs.addIndexed(id, extract(o.Metadata))
+		cs.addIndexed(id, indexObject(&o))
 		return nil
 	})
 	return cs, err

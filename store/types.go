@@ -53,8 +53,19 @@ type Object struct {
 	Metadata map[string]any       `json:"metadata,omitempty"` // JSON object; scalar fields are filterable
 	Text     map[string]string    `json:"text,omitempty"`     // derived text: captions, transcripts
 	Vectors  map[string][]float32 `json:"vectors,omitempty"`  // per space
-	Created  time.Time            `json:"created,omitzero"`
-	Updated  time.Time            `json:"updated,omitzero"`
+	// Content is what a model encodes on write into the spaces it fills
+	// (when the object gives no vector for them). Text content is stored;
+	// image and audio bytes are not (Source says where they came from).
+	Content *Content  `json:"content,omitempty"`
+	Created time.Time `json:"created,omitzero"`
+	Updated time.Time `json:"updated,omitzero"`
+}
+
+// Content is an object's raw content for encode-on-write.
+type Content struct {
+	Text  string `json:"text,omitempty"`
+	Image []byte `json:"image,omitempty"` // base64 in JSON
+	Audio []byte `json:"audio,omitempty"` // base64 in JSON
 }
 
 // Op is a change-log operation.

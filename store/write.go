@@ -290,7 +290,7 @@ func (db *DB) buildRequest(b *pebble.Batch, g *groupState, r *writeReq) ([]effec
 		b.Set(logKey(cid, g.lastSeq), v, nil)
 	}
 	removeOld := func(old *Object, id uint64) indexed {
-		ix := extract(old.Metadata)
+		ix := indexObject(old)
 		deletePostings(b, cid, id, ix)
 		if old.Key != "" {
 			b.Delete(extKey(cid, old.Key), nil)
@@ -381,7 +381,7 @@ func (db *DB) buildRequest(b *pebble.Batch, g *groupState, r *writeReq) ([]effec
 			b.Set(extKey(cid, o.Key), binary.BigEndian.AppendUint64(nil, id), nil)
 			g.keys[o.Key] = id
 		}
-		e.newIx = extract(o.Metadata)
+		e.newIx = indexObject(&o)
 		putPostings(b, cid, id, e.newIx)
 		e.vecs = vecs
 		stored := o

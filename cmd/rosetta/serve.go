@@ -17,7 +17,7 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	var dataDir, addr, apiKey, logLevel string
+	var dataDir, addr, apiKey, logLevel, modelsDir string
 	var snapshotEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve --data DIR [--addr :7700]",
@@ -29,7 +29,12 @@ ready. SIGINT/SIGTERM stop accepting connections, drain requests, snapshot the
 indexes and close the store. One process owns a data directory.
 
 With --api-key (or ROSETTA_API_KEY) every route but /healthz and /metrics needs
-"Authorization: Bearer <key>".`,
+"Authorization: Bearer <key>".
+
+A space may name a model ({"name": "clip", "model": "openai/clip-vit-base-patch32"}):
+its dimension then comes from the model, objects can carry "content": {"text": ...} or
+{"image": base64} to be encoded on write, and searches can query by text or image.
+Models are directories: a path, or a name under --models.`,
 		Example: `  rosetta serve --data ./data --addr 127.0.0.1:7700`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if apiKey == "" {
@@ -40,7 +45,7 @@ With --api-key (or ROSETTA_API_KEY) every route but /healthz and /metrics needs
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-			e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, SnapshotEvery: snapshotEvery})
+			e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, SnapshotEvery: snapshotEvery, LoadModel: modelLoader(modelsDir)})
 			if err != nil {
 				return err
 			}
@@ -74,6 +79,7 @@ With --api-key (or ROSETTA_API_KEY) every route but /healthz and /metrics needs
 	f.StringVar(&addr, "addr", ":7700", "listen address")
 	f.StringVar(&apiKey, "api-key", "", "require this bearer token (default $ROSETTA_API_KEY)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&modelsDir, "models", defaultModelsDir(), "models directory, for spaces that name a model (also $ROSETTA_MODELS)")
 	f.DurationVar(&snapshotEvery, "snapshot-every", 5*time.Minute, "how often to snapshot the indexes (negative: only on shutdown)")
 	cmd.MarkFlagRequired("data")
 	return cmd
