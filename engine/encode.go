@@ -116,10 +116,13 @@ func (e *Engine) encodeContent(ctx context.Context, meta Collection, objs []Obje
 		put := func(idx []int, vecs [][]float32, modality string) {
 			for j, i := range idx {
 				o := &objs[i]
-				if o.Vectors == nil {
-					o.Vectors = map[string][]float32{}
+				// A new map: the caller's object (and its map) stay as given.
+				vs := make(map[string][]float32, len(o.Vectors)+1)
+				for k, v := range o.Vectors {
+					vs[k] = v
 				}
-				o.Vectors[meta.Spaces[si].Name] = vecs[j]
+				vs[meta.Spaces[si].Name] = vecs[j]
+				o.Vectors = vs
 				if o.Modality == "" {
 					o.Modality = modality
 				}
