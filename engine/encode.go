@@ -92,6 +92,9 @@ func (e *Engine) encodeContent(ctx context.Context, meta Collection, objs []Obje
 				continue
 			}
 			switch {
+			case o.Content.Decoded != nil:
+				imgIdx = append(imgIdx, i)
+				imgs = append(imgs, o.Content.Decoded)
 			case o.Content.Image != nil:
 				img, err := e.decodeImage(o.Content.Image)
 				if err != nil {

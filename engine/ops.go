@@ -313,6 +313,27 @@ func project(o Object, f map[string]bool) *Object {
 	return p
 }
 
+// ScanObjects calls fn for every object of a collection (without
+// vectors), in id order.
+func (e *Engine) ScanObjects(ctx context.Context, coll string, fn func(Object) error) error {
+	return e.db.ScanObjects(coll, func(o Object) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fn(o)
+	})
+}
+
+// DeleteObjects removes objects in one synced batch and reports how many existed.
+func (e *Engine) DeleteObjects(ctx context.Context, coll string, ids []uint64) (int, error) {
+	if err := e.notReady(); err != nil {
+		return 0, err
+	}
+	n, err := e.db.Delete(coll, ids)
+	e.deleted.Add(uint64(n))
+	return n, err
+}
+
 // Stats reports sizes for /metrics.
 func (e *Engine) Stats() Stats {
 	st := Stats{Objects: map[string]int{}, IndexNodes: map[string]int{},

@@ -1,3 +1,11 @@
-// Package ingest will hold the bulk folder ingest pipeline behind `rosetta
-// ingest`. It is empty until the ingest issue lands.
+// Package ingest turns folders of media into collection objects: discovery
+// (walk, include/exclude globs, symlinks) → workers that stat, skip
+// unchanged files (size + mtime, then SHA-256), read, sniff the type by
+// content, decode images and collect metadata (sidecar JSON, EXIF) → a
+// batcher that sends encoded batches to a Sink (the engine directly, or a
+// server over HTTP), where each batch is one synced write. Channels are
+// bounded, so memory stays bounded on any folder size; Ctrl-C (context
+// cancellation) stops after the batch in flight, and everything committed
+// so far is durable, so a re-run resumes. Every failed file is reported
+// with its reason and never stops the run.
 package ingest

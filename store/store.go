@@ -421,6 +421,22 @@ func (db *DB) ChangesSince(meta Collection, seq uint64, fn func(Change) error) e
 	return it.Close()
 }
 
+// ScanObjects calls fn for every object of a collection (without vectors),
+// in id order.
+func (db *DB) ScanObjects(coll string, fn func(Object) error) error {
+	cs, err := db.coll(coll)
+	if err != nil {
+		return err
+	}
+	return db.scan(prefix('o', cs.meta.CID), func(k, v []byte) error {
+		var o Object
+		if err := json.Unmarshal(v, &o); err != nil {
+			return fmt.Errorf("store: object %x: %w", k, err)
+		}
+		return fn(o)
+	})
+}
+
 // Live returns a copy of the collection's live object ids.
 func (db *DB) Live(coll string) (*roaring64.Bitmap, error) {
 	cs, err := db.coll(coll)

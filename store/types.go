@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"image"
 	"time"
 )
 
@@ -66,6 +67,9 @@ type Content struct {
 	Text  string `json:"text,omitempty"`
 	Image []byte `json:"image,omitempty"` // base64 in JSON
 	Audio []byte `json:"audio,omitempty"` // base64 in JSON
+	// Decoded, when set, is Image already decoded (ingest decodes in its
+	// worker pool); never serialised.
+	Decoded image.Image `json:"-"`
 }
 
 // Op is a change-log operation.

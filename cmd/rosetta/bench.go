@@ -16,9 +16,9 @@ import (
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Benchmarks: ann (vector index recall/latency), http (REST load test)",
+		Short: "Benchmarks: ann (vector index recall/latency), http (REST load test), retrieval (caption recall)",
 	}
-	cmd.AddCommand(newBenchANNCmd(), newBenchHTTPCmd())
+	cmd.AddCommand(newBenchANNCmd(), newBenchHTTPCmd(), newBenchRetrievalCmd())
 	return cmd
 }
 

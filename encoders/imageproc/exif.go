@@ -255,11 +255,16 @@ func typeSize(typ uint16) int {
 // lies outside the block are skipped, a truncated directory keeps the
 // entries read so far.
 func (t tiffReader) ifd0Entries(fn func(tag, typ uint16, count uint32, val []byte)) {
-	b := t.b
-	if len(b) < 8 {
+	if len(t.b) < 8 {
 		return
 	}
-	off := uint64(t.bo.Uint32(b[4:8]))
+	t.entriesAt(uint64(t.bo.Uint32(t.b[4:8])), fn)
+}
+
+// entriesAt is ifd0Entries for the directory at byte offset off (EXIF and
+// GPS sub-directories too).
+func (t tiffReader) entriesAt(off uint64, fn func(tag, typ uint16, count uint32, val []byte)) {
+	b := t.b
 	if off+2 > uint64(len(b)) {
 		return
 	}

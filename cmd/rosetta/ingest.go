@@ -1,0 +1,132 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"rosetta/engine"
+	"rosetta/ingest"
+)
+
+func newIngestCmd() *cobra.Command {
+	o := ingest.Options{Recursive: true}
+	var dataDir, modelsDir, server, apiKey, reportPath string
+	cmd := &cobra.Command{
+		Use:   "ingest DIR... --collection C (--data DIR | --server URL)",
+		Short: "Ingest folders of images and text files into a collection",
+		Long: `Walks the folders, sniffs each file by content (images: JPEG, PNG, GIF, BMP, WebP,
+TIFF; text: .txt and .md), encodes it with the collection's model and stores it, one
+synced batch at a time. A sidecar photo.jpg.json merges into the photo's metadata;
+EXIF fields (camera_make, camera_model, orientation, captured, captured_unix, gps_lat,
+gps_lon) and file fields (file_size, file_name, file_ext, file_dir, width, height)
+become filterable metadata. Files already ingested unchanged (size and mtime, then
+SHA-256) are skipped, so a re-run resumes an interrupted one; Ctrl-C stops with
+everything committed so far durable. Bad files are reported (--report, JSON lines)
+and never stop the run.
+
+The collection is created with one space "clip" filled by --model when it does not
+exist. One process owns a data directory: with a server running, ingest through it
+with --server (encoding then happens in the server).`,
+		Example: `  rosetta ingest ~/Pictures --collection photos --data ./data --model openai/clip-vit-base-patch32
+  rosetta ingest ./docs --collection notes --server http://127.0.0.1:7700 --include '*.md'`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var sink ingest.Sink
+			switch {
+			case server != "" && dataDir != "":
+				return errors.New("give --data or --server, not both")
+			case server != "":
+				sink = ingest.NewHTTPSink(server, apiKey)
+			case dataDir != "":
+				log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+				e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, LoadModel: modelLoader(modelsDir)})
+				if err != nil {
+					return fmt.Errorf("%w (if `rosetta serve` owns this directory, use --server)", err)
+				}
+				defer e.Close()
+				if err := e.WaitReady(cmd.Context()); err != nil {
+					return err
+				}
+				sink = ingest.EngineSink{E: e}
+			default:
+				return errors.New("give --data DIR or --server URL")
+			}
+			var report *os.File
+			var reportBuf strings.Builder
+			o.Report = &reportBuf
+			o.Progress = progressPrinter(cmd.ErrOrStderr())
+			s, runErr := ingest.Run(cmd.Context(), sink, args, o)
+			fmt.Fprintln(cmd.ErrOrStderr())
+			if reportBuf.Len() > 0 {
+				var err error
+				if report, err = os.Create(reportPath); err == nil {
+					io.WriteString(report, reportBuf.String())
+					report.Close()
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "added %d, updated %d, skipped %d (unchanged), failed %d, pruned %d; %d files in %.1fs (%.1f files/s, %.1f MB read)\n",
+				s.Added, s.Updated, s.Skipped, s.Failed, s.Pruned, s.Done, s.Elapsed.Seconds(), s.FilesPerSec, float64(s.Bytes)/1e6)
+			if s.Failed > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "failures: %s\n", reportPath)
+			}
+			if o.DryRun {
+				fmt.Fprintln(cmd.OutOrStdout(), "dry run: nothing was written")
+			}
+			return runErr
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Collection, "collection", "", "collection (required)")
+	f.StringVar(&dataDir, "data", "", "data directory (when no server owns it)")
+	f.StringVar(&server, "server", "", "send to a running server instead")
+	f.StringVar(&apiKey, "api-key", os.Getenv("ROSETTA_API_KEY"), "bearer token for --server")
+	f.StringVar(&o.Model, "model", "", "model for a new collection: a directory, or a name under --models")
+	f.StringVar(&modelsDir, "models", defaultModelsDir(), "models directory (with --data)")
+	f.IntVar(&o.Workers, "workers", 0, "files read and decoded in parallel (default: CPUs)")
+	f.IntVar(&o.Batch, "batch", 32, "objects per synced write")
+	f.StringSliceVar(&o.Include, "include", nil, "only files matching these globs (base name or path relative to the folder)")
+	f.StringSliceVar(&o.Exclude, "exclude", nil, "skip files matching these globs")
+	f.BoolVar(&o.Recursive, "recursive", true, "walk subfolders")
+	f.BoolVar(&o.FollowSymlinks, "follow-symlinks", false, "follow symbolic links")
+	f.BoolVar(&o.DryRun, "dry-run", false, "report what would be ingested, write nothing")
+	f.BoolVar(&o.Prune, "prune", false, "delete objects whose files under these folders are gone")
+	f.StringVar(&reportPath, "report", "ingest-failures.jsonl", "where to write the failed files (JSON lines)")
+	cmd.MarkFlagRequired("collection")
+	return cmd
+}
+
+// progressPrinter draws a one-line progress display on a terminal and a
+// log line every 10 s otherwise.
+func progressPrinter(w io.Writer) func(ingest.Progress) {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	var last time.Time
+	return func(p ingest.Progress) {
+		rate := float64(p.Done) / max(p.Elapsed.Seconds(), 1e-9)
+		eta := "?"
+		if p.WalkDone && rate > 0 {
+			eta = (time.Duration(float64(p.Found-p.Done)/rate) * time.Second).Round(time.Second).String()
+		}
+		line := fmt.Sprintf("%d/%d files  %.1f files/s  ETA %s  added %d  updated %d  skipped %d  failed %d",
+			p.Done, p.Found, rate, eta, p.Added, p.Updated, p.Skipped, p.Failed)
+		if tty {
+			fmt.Fprintf(w, "\r\033[K%s", line)
+			return
+		}
+		if time.Since(last) >= 10*time.Second {
+			fmt.Fprintln(w, line)
+			last = time.Now()
+		}
+	}
+}

@@ -1,0 +1,584 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"rosetta/encoders/imageproc"
+	"rosetta/engine"
+)
+
+// Options configure Run.
+type Options struct {
+	Collection string
+	// Model creates the collection when it does not exist: one space
+	// "clip" filled by this model.
+	Model string
+	// Workers read, hash and decode files in parallel (default GOMAXPROCS).
+	Workers int
+	// Batch is how many objects one synced write carries (default 32).
+	Batch int
+	// Include and Exclude are globs matched against each file's base name
+	// and its path relative to the root; with Include, a file must match
+	// one; a file matching any Exclude is skipped silently.
+	Include, Exclude []string
+	Recursive        bool
+	FollowSymlinks   bool
+	DryRun           bool
+	// Prune deletes objects ingested from under the given roots whose files
+	// are gone.
+	Prune        bool
+	MaxFileBytes int64 // default 256 MiB
+	MaxPixels    int64 // default imageproc's (64 Mpx)
+	// Progress, when set, is called about once a second and at the end.
+	Progress func(Progress)
+	// Report receives one JSON line per failed file: {"path", "reason"}.
+	Report io.Writer
+	Log    *slog.Logger
+}
+
+// Progress is a snapshot of a run.
+type Progress struct {
+	Found, Done                             int // files discovered, files handled
+	Added, Updated, Skipped, Failed, Pruned int
+	Bytes                                   int64
+	Elapsed                                 time.Duration
+	WalkDone                                bool
+}
+
+// Summary is the final Progress plus throughput.
+type Summary struct {
+	Progress
+	FilesPerSec float64
+}
+
+// Failure is one file that could not be ingested.
+type Failure struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// fileState is what a previous run stored about a file.
+type fileState struct {
+	id    uint64
+	size  int64
+	mtime int64
+	hash  string
+}
+
+// Metadata keys ingest writes (all filterable).
+const (
+	MetaSize    = "file_size"
+	MetaMTime   = "file_mtime_us"
+	MetaName    = "file_name"
+	MetaExt     = "file_ext"
+	MetaDir     = "file_dir"
+	textMaxSize = 1 << 20
+)
+
+type item struct {
+	obj    engine.Object
+	update bool
+	path   string
+}
+
+type run struct {
+	sink   Sink
+	o      Options
+	coll   string
+	prev   map[string]fileState
+	seen   sync.Map // key → struct{}
+	report *json.Encoder
+	repMu  sync.Mutex
+
+	found, done, added, updated, skipped, failed, pruned atomic.Int64
+	bytes                                                atomic.Int64
+	walkDone                                             atomic.Bool
+	start                                                time.Time
+}
+
+// Run ingests the files under roots into o.Collection.
+func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, error) {
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.Batch <= 0 {
+		o.Batch = 32
+	}
+	if o.Batch > engine.MaxBatch {
+		return Summary{}, fmt.Errorf("ingest: batch %d exceeds %d", o.Batch, engine.MaxBatch)
+	}
+	if o.MaxFileBytes <= 0 {
+		o.MaxFileBytes = 256 << 20
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if len(roots) == 0 {
+		return Summary{}, errors.New("ingest: no folders given")
+	}
+	for _, g := range append(append([]string{}, o.Include...), o.Exclude...) {
+		if _, err := filepath.Match(g, "x"); err != nil {
+			return Summary{}, fmt.Errorf("ingest: bad glob %q: %w", g, err)
+		}
+	}
+	r := &run{sink: sink, o: o, coll: o.Collection, prev: map[string]fileState{}, start: time.Now()}
+	if o.Report != nil {
+		r.report = json.NewEncoder(o.Report)
+	}
+	if err := r.ensureCollection(ctx); err != nil {
+		return Summary{}, err
+	}
+	if err := r.loadPrevious(ctx); err != nil {
+		return Summary{}, err
+	}
+	absRoots := make([]string, len(roots))
+	for i, root := range roots {
+		a, err := filepath.Abs(root)
+		if err != nil {
+			return Summary{}, err
+		}
+		if fi, err := os.Stat(a); err != nil || !fi.IsDir() {
+			return Summary{}, fmt.Errorf("ingest: %s is not a directory", root)
+		}
+		absRoots[i] = a
+	}
+
+	paths := make(chan string, 256)
+	items := make(chan item, 2*o.Batch)
+	var walkErr error
+	go func() {
+		defer close(paths)
+		defer r.walkDone.Store(true)
+		for _, root := range absRoots {
+			if err := r.walk(ctx, root, root, paths, map[string]bool{}); err != nil {
+				walkErr = err
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := 0; w < o.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range paths {
+				if ctx.Err() != nil {
+					continue // drain
+				}
+				if it, ok := r.prepare(p); ok {
+					select {
+					case items <- it:
+					case <-ctx.Done():
+					}
+				}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(items) }()
+
+	stopTick := make(chan struct{})
+	tickDone := make(chan struct{})
+	go func() {
+		defer close(tickDone)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopTick:
+				return
+			case <-t.C:
+				if o.Progress != nil {
+					o.Progress(r.progress())
+				}
+			}
+		}
+	}()
+	batchErr := r.batcher(ctx, items)
+	close(stopTick)
+	<-tickDone
+	if walkErr == nil && batchErr == nil && ctx.Err() == nil && o.Prune {
+		batchErr = r.prune(ctx, absRoots)
+	}
+	s := Summary{Progress: r.progress()}
+	if secs := s.Elapsed.Seconds(); secs > 0 {
+		s.FilesPerSec = float64(s.Done) / secs
+	}
+	if o.Progress != nil {
+		o.Progress(s.Progress)
+	}
+	switch {
+	case ctx.Err() != nil:
+		return s, ctx.Err()
+	case walkErr != nil:
+		return s, walkErr
+	}
+	return s, batchErr
+}
+
+func (r *run) progress() Progress {
+	return Progress{Found: int(r.found.Load()), Done: int(r.done.Load()), Added: int(r.added.Load()), Updated: int(r.updated.Load()),
+		Skipped: int(r.skipped.Load()), Failed: int(r.failed.Load()), Pruned: int(r.pruned.Load()), Bytes: r.bytes.Load(),
+		Elapsed: time.Since(r.start), WalkDone: r.walkDone.Load()}
+}
+
+func (r *run) ensureCollection(ctx context.Context) error {
+	c, err := r.sink.Collection(ctx, r.coll)
+	if errors.Is(err, engine.ErrNotFound) {
+		if r.o.Model == "" {
+			return fmt.Errorf("ingest: collection %q does not exist; give --model to create it", r.coll)
+		}
+		if r.o.DryRun {
+			return nil
+		}
+		_, err = r.sink.CreateCollection(ctx, engine.Collection{Name: r.coll, Spaces: []engine.Space{{Name: "clip", Model: r.o.Model}}})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	for _, s := range c.Spaces {
+		if s.Model != "" {
+			return nil
+		}
+	}
+	return fmt.Errorf("ingest: collection %q has no space filled by a model, so files cannot be encoded", r.coll)
+}
+
+func (r *run) loadPrevious(ctx context.Context) error {
+	if _, err := r.sink.Collection(ctx, r.coll); err != nil {
+		return nil // dry run of a collection that does not exist yet
+	}
+	return r.sink.Scan(ctx, r.coll, func(o engine.Object) error {
+		if o.Key == "" {
+			return nil
+		}
+		st := fileState{id: o.ID, hash: o.Hash}
+		if v, ok := o.Metadata[MetaSize].(float64); ok {
+			st.size = int64(v)
+		}
+		if v, ok := o.Metadata[MetaMTime].(float64); ok {
+			st.mtime = int64(v)
+		}
+		r.prev[o.Key] = st
+		return nil
+	})
+}
+
+func (r *run) fail(path string, format string, args ...any) {
+	r.failed.Add(1)
+	r.done.Add(1)
+	if r.report != nil {
+		r.repMu.Lock()
+		r.report.Encode(Failure{Path: path, Reason: fmt.Sprintf(format, args...)})
+		r.repMu.Unlock()
+	}
+}
+
+func matchAny(globs []string, rel, base string) bool {
+	for _, g := range globs {
+		if ok, _ := filepath.Match(g, base); ok {
+			return true
+		}
+		if ok, _ := filepath.Match(g, rel); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// walk sends every candidate file under dir. visited guards symlink cycles.
+func (r *run) walk(ctx context.Context, root, dir string, out chan<- string, visited map[string]bool) error {
+	real, err := filepath.EvalSymlinks(dir)
+	if err == nil {
+		if visited[real] {
+			return nil
+		}
+		visited[real] = true
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		r.found.Add(1)
+		r.fail(dir, "unreadable directory: %v", err)
+		return nil
+	}
+	for _, e := range entries {
+		if ctx.Err() != nil {
+			return nil
+		}
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		typ := e.Type()
+		if typ&fs.ModeSymlink != 0 {
+			if !r.o.FollowSymlinks {
+				continue
+			}
+			fi, err := os.Stat(p)
+			if err != nil {
+				continue // dangling link
+			}
+			typ = fi.Mode().Type()
+		}
+		if typ.IsDir() {
+			if r.o.Recursive {
+				if err := r.walk(ctx, root, p, out, visited); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if !typ.IsRegular() {
+			continue
+		}
+		rel, _ := filepath.Rel(root, p)
+		if strings.HasSuffix(strings.ToLower(name), ".json") {
+			if _, err := os.Stat(strings.TrimSuffix(p, filepath.Ext(p))); err == nil {
+				continue // a sidecar of another file
+			}
+		}
+		if len(r.o.Include) > 0 && !matchAny(r.o.Include, rel, name) {
+			continue
+		}
+		if matchAny(r.o.Exclude, rel, name) {
+			continue
+		}
+		r.found.Add(1)
+		select {
+		case out <- p:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return nil
+}
+
+var textExts = map[string]bool{".txt": true, ".md": true, ".markdown": true, ".text": true}
+
+// prepare reads and decodes one file into an object; ok is false when the
+// file is skipped (unchanged) or failed (reported).
+func (r *run) prepare(path string) (item, bool) {
+	r.seen.Store(path, struct{}{})
+	fi, err := os.Stat(path)
+	if err != nil {
+		r.fail(path, "unreadable: %v", err)
+		return item{}, false
+	}
+	size, mtime := fi.Size(), fi.ModTime().UnixMicro()
+	prev, known := r.prev[path]
+	if known && prev.size == size && prev.mtime == mtime {
+		r.skipped.Add(1)
+		r.done.Add(1)
+		return item{}, false
+	}
+	if size == 0 {
+		r.fail(path, "empty file")
+		return item{}, false
+	}
+	if size > r.o.MaxFileBytes {
+		r.fail(path, "file of %d bytes exceeds the %d-byte limit", size, r.o.MaxFileBytes)
+		return item{}, false
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		r.fail(path, "unreadable: %v", err)
+		return item{}, false
+	}
+	r.bytes.Add(int64(len(data)))
+	sum := sha256.Sum256(data)
+	hash := "sha256:" + hex.EncodeToString(sum[:])
+	if known && prev.hash == hash {
+		// Touched but unchanged. The stored mtime stays old, so the next
+		// run hashes it again; that is cheaper than rewriting the object.
+		r.skipped.Add(1)
+		r.done.Add(1)
+		return item{}, false
+	}
+	md := map[string]any{MetaSize: float64(size), MetaMTime: float64(mtime), MetaName: filepath.Base(path),
+		MetaExt: strings.ToLower(filepath.Ext(path)), MetaDir: filepath.Dir(path)}
+	obj := engine.Object{Key: path, Source: path, Hash: hash}
+	if known {
+		obj.ID = prev.id
+	}
+	switch {
+	case imageproc.Sniff(data) != "":
+		img, _, err := imageproc.Options{MaxPixels: r.o.MaxPixels}.DecodeBytes(data)
+		if err != nil {
+			r.fail(path, "image: %v", err)
+			return item{}, false
+		}
+		obj.Modality = "image"
+		obj.Content = &engine.Content{Image: data, Decoded: img}
+		b := img.Bounds()
+		md["width"], md["height"] = float64(b.Dx()), float64(b.Dy())
+		if x, ok := imageproc.ReadEXIF(data); ok {
+			addEXIF(md, x)
+		}
+	case textExts[strings.ToLower(filepath.Ext(path))]:
+		if !utf8.Valid(data) || strings.IndexByte(string(data), 0) >= 0 {
+			r.fail(path, "text file is not valid UTF-8")
+			return item{}, false
+		}
+		if len(data) > textMaxSize {
+			r.fail(path, "text file larger than %d bytes", textMaxSize)
+			return item{}, false
+		}
+		obj.Modality = "text"
+		obj.Content = &engine.Content{Text: string(data)}
+	default:
+		r.fail(path, "unsupported file type (not an image by content, nor .txt/.md text)")
+		return item{}, false
+	}
+	if b, err := os.ReadFile(path + ".json"); err == nil {
+		var side map[string]any
+		if err := json.Unmarshal(b, &side); err != nil {
+			r.fail(path, "sidecar %s.json: %v", filepath.Base(path), err)
+			return item{}, false
+		}
+		for k, v := range side {
+			md[k] = v
+		}
+	}
+	obj.Metadata = md
+	return item{obj: obj, update: known, path: path}, true
+}
+
+func addEXIF(md map[string]any, x imageproc.EXIF) {
+	if x.Make != "" {
+		md["camera_make"] = x.Make
+	}
+	if x.Model != "" {
+		md["camera_model"] = x.Model
+	}
+	if x.Orientation != 0 {
+		md["orientation"] = float64(x.Orientation)
+	}
+	if !x.Captured.IsZero() {
+		md["captured"] = x.Captured.Format("2006-01-02T15:04:05")
+		md["captured_unix"] = float64(x.Captured.Unix())
+	}
+	if x.HasGPS {
+		md["gps_lat"], md["gps_lon"] = x.Lat, x.Lon
+	}
+}
+
+// batcher sends full batches; a failing batch is retried object by object
+// so one bad file cannot sink its neighbours.
+func (r *run) batcher(ctx context.Context, items <-chan item) error {
+	var pending []item
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		batch := pending
+		pending = nil
+		if r.o.DryRun {
+			r.count(batch)
+			return nil
+		}
+		objs := make([]engine.Object, len(batch))
+		for i, it := range batch {
+			objs[i] = it.obj
+		}
+		if _, err := r.sink.Upsert(ctx, r.coll, objs); err == nil {
+			r.count(batch)
+			return nil
+		} else if ctx.Err() != nil {
+			return ctx.Err()
+		} else if !errors.Is(err, engine.ErrInvalid) && !errors.Is(err, engine.ErrUnsupported) {
+			return fmt.Errorf("ingest: write failed: %w", err)
+		}
+		for _, it := range batch {
+			if _, err := r.sink.Upsert(ctx, r.coll, []engine.Object{it.obj}); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				r.fail(it.path, "%v", err)
+				continue
+			}
+			r.count([]item{it})
+		}
+		return nil
+	}
+	for it := range items {
+		pending = append(pending, it)
+		if len(pending) >= r.o.Batch {
+			if err := flush(); err != nil {
+				drain(items)
+				return err
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return flush()
+}
+
+func drain(items <-chan item) {
+	for range items {
+	}
+}
+
+func (r *run) count(batch []item) {
+	for _, it := range batch {
+		if it.update {
+			r.updated.Add(1)
+		} else {
+			r.added.Add(1)
+		}
+		r.done.Add(1)
+	}
+}
+
+// prune deletes objects whose files (under the given roots) were not seen.
+func (r *run) prune(ctx context.Context, roots []string) error {
+	var gone []uint64
+	for key, st := range r.prev {
+		if _, ok := r.seen.Load(key); ok {
+			continue
+		}
+		under := false
+		for _, root := range roots {
+			if strings.HasPrefix(key, root+string(filepath.Separator)) {
+				under = true
+			}
+		}
+		if !under {
+			continue
+		}
+		if _, err := os.Stat(key); err == nil {
+			continue // still there, only filtered out this time
+		}
+		gone = append(gone, st.id)
+	}
+	for len(gone) > 0 && !r.o.DryRun {
+		n := min(len(gone), engine.MaxBatch)
+		if err := r.sink.Delete(ctx, r.coll, gone[:n]); err != nil {
+			return err
+		}
+		r.pruned.Add(int64(n))
+		gone = gone[n:]
+	}
+	if r.o.DryRun {
+		r.pruned.Add(int64(len(gone)))
+	}
+	return nil
+}

@@ -1,0 +1,45 @@
+package ingest
+
+import (
+	"context"
+
+	"rosetta/engine"
+)
+
+// Sink is where ingested objects go.
+type Sink interface {
+	// Collection returns a collection's schema (engine.ErrNotFound if absent).
+	Collection(ctx context.Context, name string) (engine.Collection, error)
+	CreateCollection(ctx context.Context, c engine.Collection) (engine.Collection, error)
+	// Upsert writes one batch durably and returns the ids in order.
+	Upsert(ctx context.Context, coll string, objs []engine.Object) ([]uint64, error)
+	// Scan calls fn for every object of the collection (vectors not needed).
+	Scan(ctx context.Context, coll string, fn func(engine.Object) error) error
+	Delete(ctx context.Context, coll string, ids []uint64) error
+}
+
+// EngineSink writes to an engine opened in this process.
+type EngineSink struct{ E *engine.Engine }
+
+var _ Sink = EngineSink{}
+
+func (s EngineSink) Collection(ctx context.Context, name string) (engine.Collection, error) {
+	return s.E.GetCollection(ctx, name)
+}
+
+func (s EngineSink) CreateCollection(ctx context.Context, c engine.Collection) (engine.Collection, error) {
+	return s.E.CreateCollection(ctx, c)
+}
+
+func (s EngineSink) Upsert(ctx context.Context, coll string, objs []engine.Object) ([]uint64, error) {
+	return s.E.Upsert(ctx, coll, objs)
+}
+
+func (s EngineSink) Scan(ctx context.Context, coll string, fn func(engine.Object) error) error {
+	return s.E.ScanObjects(ctx, coll, fn)
+}
+
+func (s EngineSink) Delete(ctx context.Context, coll string, ids []uint64) error {
+	_, err := s.E.DeleteObjects(ctx, coll, ids)
+	return err
+}
