@@ -15,7 +15,7 @@ import (
 	"rosetta/internal/fixtures"
 )
 
-func tinyModel(t *testing.T) string {
+func tinyModel(t testing.TB) string {
 	src := fixtures.Dir(t, "clip-vit")
 	tok := fixtures.Dir(t, "tokenizer-clip")
 	dir := t.TempDir()
@@ -28,7 +28,7 @@ func tinyModel(t *testing.T) string {
 	return dir
 }
 
-func copyFile(t *testing.T, src, dst string) {
+func copyFile(t testing.TB, src, dst string) {
 	b, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,146 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"rosetta/encoders/clip"
+	"rosetta/encoders/imageproc"
+	"rosetta/encoders/tokenizer"
+	"rosetta/engine"
+	"rosetta/internal/fixtures"
+)
+
+// writePhotos writes n 640×480 JPEGs of smooth random colour fields.
+func writePhotos(b testing.TB, dir string, n int) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < n; i++ {
+		img := image.NewRGBA(image.Rect(0, 0, 640, 480))
+		c0 := color.RGBA{uint8(r.IntN(256)), uint8(r.IntN(256)), uint8(r.IntN(256)), 255}
+		for y := 0; y < 480; y++ {
+			for x := 0; x < 640; x++ {
+				img.Set(x, y, color.RGBA{c0.R + uint8(x/8), c0.G + uint8(y/8), c0.B + uint8((x+y)/16), 255})
+			}
+		}
+		var buf bytes.Buffer
+		jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85})
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("p%05d.jpg", i)), buf.Bytes(), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// fullSizeEncoder is ViT-B/32 in its real shapes with random weights, with
+// the fixture tokenizer and CLIP's preprocessing.
+func fullSizeEncoder(b testing.TB) *clip.Encoder {
+	m, err := clip.NewRandom(clip.ViTB32(), nil, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := tokenizer.LoadDir(fixtures.Dir(b, "tokenizer-clip"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &clip.Encoder{Model: m, Tok: tok, Pre: imageproc.DefaultCLIP(224), ImageBatch: 8, TextBatch: 16}
+}
+
+// BenchmarkIngestViTB32 compares ingest end to end (files → decoded →
+// encoded → stored and indexed) with the encoder alone (decode + preprocess
+// + forward, same images) for full-size ViT-B/32 with random weights.
+// go test -run XXX -bench IngestViTB32 -benchtime 1x ./ingest
+func BenchmarkIngestViTB32(b *testing.B) {
+	const n = 96
+	enc := fullSizeEncoder(b)
+	dir := b.TempDir()
+	writePhotos(b, dir, n)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
+	for b.Loop() {
+		t0 := time.Now()
+		imgs := make([]image.Image, len(files))
+		for i, f := range files {
+			data, _ := os.ReadFile(f)
+			imgs[i], _, _ = imageproc.DecodeBytes(data)
+		}
+		if _, err := enc.EmbedImages(context.Background(), imgs); err != nil {
+			b.Fatal(err)
+		}
+		encOnly := time.Since(t0).Seconds()
+
+		e, err := engine.Open(engine.Options{Dir: b.TempDir(), SnapshotEvery: -1, LoadModel: func(string) (engine.Encoder, error) { return enc, nil }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.WaitReady(context.Background())
+		t1 := time.Now()
+		s, err := Run(context.Background(), EngineSink{e}, []string{dir}, Options{Collection: "c", Model: "vit", Recursive: true, Batch: 32})
+		if err != nil || s.Added != n {
+			b.Fatalf("%+v %v", s.Progress, err)
+		}
+		full := time.Since(t1).Seconds()
+		e.Close()
+		b.ReportMetric(n/encOnly, "encoder-images/s")
+		b.ReportMetric(n/full, "ingest-images/s")
+		b.ReportMetric(100*(full-encOnly)/encOnly, "overhead-%")
+	}
+}
+
+// BenchmarkIngest10kMemory ingests 10 000 small images with the tiny
+// fixture model and reports the process's peak resident memory, which
+// the bounded pipeline keeps flat however large the folder.
+func BenchmarkIngest10kMemory(b *testing.B) {
+	model := tinyModel(b)
+	dir := b.TempDir()
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 10000; i++ {
+		img := image.NewRGBA(image.Rect(0, 0, 256, 192))
+		c := color.RGBA{uint8(r.IntN(256)), uint8(r.IntN(256)), uint8(r.IntN(256)), 255}
+		for y := 0; y < 192; y++ {
+			for x := 0; x < 256; x++ {
+				img.Set(x, y, color.RGBA{c.R + uint8(x), c.G + uint8(y), c.B, 255})
+			}
+		}
+		var buf bytes.Buffer
+		jpeg.Encode(&buf, img, nil)
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%05d.jpg", i)), buf.Bytes(), 0o644)
+	}
+	for b.Loop() {
+		e, err := engine.Open(engine.Options{Dir: b.TempDir(), SnapshotEvery: -1,
+			LoadModel: func(string) (engine.Encoder, error) { return clip.Open(model, nil) }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.WaitReady(context.Background())
+		runtime.GC()
+		t0 := time.Now()
+		s, err := Run(context.Background(), EngineSink{e}, []string{dir}, Options{Collection: "c", Model: "m", Recursive: true})
+		if err != nil || s.Added != 10000 {
+			b.Fatalf("%+v %v", s.Progress, err)
+		}
+		b.ReportMetric(10000/time.Since(t0).Seconds(), "images/s")
+		e.Close()
+	}
+	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MB")
+}
+
+func peakRSS() int64 {
+	data, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(rest), "%d", &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}
