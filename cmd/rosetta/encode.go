@@ -13,6 +13,7 @@ import (
 
 	"rosetta/encoders/clip"
 	"rosetta/encoders/imageproc"
+	"rosetta/models"
 )
 
 func newEncodeCmd() *cobra.Command {
@@ -29,7 +30,7 @@ open_clip model directory) and prints one JSON line per input, in the order give
 			if len(texts)+len(images) == 0 {
 				return errors.New("give at least one --text or --image")
 			}
-			enc, err := clip.Open(model, nil)
+			enc, err := openEncoder(model)
 			if err != nil {
 				return err
 			}
@@ -70,11 +71,21 @@ open_clip model directory) and prints one JSON line per input, in the order give
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&model, "model", "", "model directory (required)")
+	cmd.Flags().StringVar(&model, "model", "", "model directory or catalogue name (see rosetta models list) (required)")
 	cmd.Flags().StringArrayVar(&texts, "text", nil, "text to encode (repeatable)")
 	cmd.Flags().StringArrayVar(&images, "image", nil, "image file to encode (repeatable)")
 	cmd.MarkFlagRequired("model")
 	return cmd
+}
+
+// openEncoder resolves a model directory or catalogue name (under
+// $ROSETTA_MODELS or the default models directory) and loads it.
+func openEncoder(model string) (*clip.Encoder, error) {
+	dir, err := models.Resolve(defaultModelsDir(), model)
+	if err != nil {
+		return nil, err
+	}
+	return clip.Open(dir, nil)
 }
 
 func readImage(path string) (image.Image, error) {
@@ -111,7 +122,7 @@ func newClassifyCmd() *cobra.Command {
 			if !strings.Contains(template, "{label}") {
 				return fmt.Errorf("--template %q must contain {label}", template)
 			}
-			enc, err := clip.Open(model, nil)
+			enc, err := openEncoder(model)
 			if err != nil {
 				return err
 			}
@@ -134,7 +145,7 @@ func newClassifyCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&model, "model", "", "model directory (required)")
+	cmd.Flags().StringVar(&model, "model", "", "model directory or catalogue name (see rosetta models list) (required)")
 	cmd.Flags().StringVar(&imagePath, "image", "", "image file (required)")
 	cmd.Flags().StringVar(&labels, "labels", "", "comma-separated labels (required)")
 	cmd.Flags().StringVar(&template, "template", "a photo of a {label}.", "prompt template; {label} is replaced")

@@ -1,32 +1,29 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
-
 	"rosetta/encoders/clip"
 	"rosetta/engine"
+	"rosetta/models"
 )
 
-// defaultModelsDir is $ROSETTA_MODELS, else the user cache directory.
+// defaultModelsDir is $ROSETTA_MODELS, else the user cache directory
+// (models.DefaultDir); "" lets models.Resolve pick it when that fails.
 func defaultModelsDir() string {
-	if d := os.Getenv("ROSETTA_MODELS"); d != "" {
-		return d
+	d, err := models.DefaultDir()
+	if err != nil {
+		return ""
 	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "rosetta", "models")
-	}
-	return filepath.Join(".", "models")
+	return d
 }
 
-// modelLoader returns the engine's model loader: a model name is a
-// directory path, or a name under modelsDir ("/" in hub names becomes "--").
+// modelLoader returns the engine's model loader: a model is a directory
+// path, or a catalogue/added name under modelsDir (models.Resolve, whose
+// errors say what to pull or download and where to put it).
 func modelLoader(modelsDir string) func(string) (engine.Encoder, error) {
 	return func(name string) (engine.Encoder, error) {
-		dir := name
-		if fi, err := os.Stat(name); err != nil || !fi.IsDir() {
-			dir = filepath.Join(modelsDir, strings.ReplaceAll(name, "/", "--"))
+		dir, err := models.Resolve(modelsDir, name)
+		if err != nil {
+			return nil, err
 		}
 		return clip.Open(dir, nil)
 	}

@@ -1,0 +1,60 @@
+// Package models manages the checkpoints the encoders load: a built-in
+// catalogue of known hub models, a models directory that holds installed
+// ones, and the pull, add and verify operations behind `rosetta models`.
+//
+// # Catalogue
+//
+// Builtin returns the known checkpoints as Go data (catalog.go): hub
+// repository, layout (LayoutHF: config.json + model.safetensors;
+// LayoutOpenCLIP: open_clip_config.json + open_clip_model.safetensors),
+// architecture, modalities, embedding dimension, licence and files. A file
+// may come from another repository than its entry (open_clip checkpoints
+// take the standard CLIP BPE vocab.json and merges.txt from
+// openai/clip-vit-base-patch32). Sizes and sha256 digests are recorded only
+// when they were taken from the hub; unknown ones are zero/empty, shown as
+// "unknown", and the digest of what was actually downloaded is recorded in
+// the manifest instead, so later verification still detects change.
+//
+// # Models directory
+//
+// The directory is Options/--models, else $ROSETTA_MODELS, else
+// os.UserCacheDir()/rosetta/models. A model called "org/name" lives in
+// "org--name" (the Hugging Face cache convention; names may not contain
+// "--", so the mapping is one-to-one). Each model directory holds the
+// checkpoint's files and a manifest, rosetta-model.json (format 1, see
+// Manifest): name, source, layout, the time it was added and every file's
+// size and sha256. Hidden entries are ours: ".pull-org--name" is the
+// staging directory of an unfinished pull, ".add-org--name-*" a copy in
+// progress.
+//
+// # Pull
+//
+// Pull fetches each file from BaseURL/{repo}/resolve/{revision}/{file}
+// into the staging directory as NAME.part, resuming with "Range:
+// bytes=N-" when a part file exists (206: append; 200: the server ignored
+// the range, start again from zero; 416: the part is already complete, or
+// start again). Every byte is hashed as it is written; a complete file is
+// checked against the catalogue's size and sha256 where known (a mismatch
+// deletes it and names the file, the expected and the actual digest),
+// synced and renamed to NAME. Network errors, stalls and 5xx/429 responses
+// are retried with exponential backoff; an attempt that received data
+// resets the count. When all files are in, the manifest is written, the
+// staging directory synced and renamed to the model directory, and the
+// models directory synced: the model directory either does not exist or is
+// complete. Cancelling the context leaves the part files for the next
+// Pull. A flock on the staging directory keeps two processes from pulling
+// the same model at once (ErrBusy).
+//
+// A part file survives Ctrl-C intact; after a power loss its tail may not
+// be, which only the catalogue's digest (where known) would catch: run
+// `rosetta models verify` against a digest you trust if that matters.
+//
+// # Add, Verify, Resolve
+//
+// Add registers a directory obtained by hand (copied, or symlinked file by
+// file), after checking that it looks like a checkpoint, and writes a
+// manifest with the computed digests. Verify recomputes every digest and
+// compares it with the manifest and the catalogue. Resolve maps a --model
+// value (a directory, or a model name) to a directory, or explains what to
+// run or download.
+package models
