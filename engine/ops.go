@@ -324,6 +324,21 @@ func (e *Engine) ScanObjects(ctx context.Context, coll string, fn func(Object) e
 	})
 }
 
+// MaxList bounds one ListObjects page.
+const MaxList = 1000
+
+// ListObjects returns a page of objects (without vectors) with ids greater
+// than after, in id order; an empty page means the end.
+func (e *Engine) ListObjects(ctx context.Context, coll string, after uint64, limit int) ([]Object, error) {
+	if err := e.notReady(); err != nil {
+		return nil, err
+	}
+	if limit < 1 || limit > MaxList {
+		return nil, fmt.Errorf("%w: limit must be in 1..%d, got %d", ErrInvalid, MaxList, limit)
+	}
+	return e.db.List(coll, after, limit)
+}
+
 // DeleteObjects removes objects in one synced batch and reports how many existed.
 func (e *Engine) DeleteObjects(ctx context.Context, coll string, ids []uint64) (int, error) {
 	if err := e.notReady(); err != nil {

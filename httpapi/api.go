@@ -25,6 +25,7 @@ type Engine interface {
 	DropCollection(ctx context.Context, name string) error
 	Upsert(ctx context.Context, collection string, objs []engine.Object) ([]uint64, error) // returns the ids in input order
 	GetObject(ctx context.Context, collection string, id uint64) (engine.Object, error)
+	ListObjects(ctx context.Context, collection string, after uint64, limit int) ([]engine.Object, error)
 	DeleteObject(ctx context.Context, collection string, id uint64) error
 	Search(ctx context.Context, collection string, req engine.SearchRequest) ([]engine.Hit, error)
 	Ready() bool
@@ -128,6 +129,7 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 	r.Delete("/v1/collections/{name}", a.dropCollection)
 
 	r.Put("/v1/collections/{c}/objects", a.upsertObjects)
+	r.Get("/v1/collections/{c}/objects", a.listObjects)
 	r.Get("/v1/collections/{c}/objects/{id}", a.getObject)
 	r.Delete("/v1/collections/{c}/objects/{id}", a.deleteObject)
 

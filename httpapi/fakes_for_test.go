@@ -225,6 +225,32 @@ func (f *fakeEngine) GetObject(_ context.Context, collection string, id uint64) 
 	return o, nil
 }
 
+func (f *fakeEngine) ListObjects(_ context.Context, collection string, after uint64, limit int) ([]engine.Object, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return nil, err
+	}
+	fc, err := f.coll(collection)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uint64, 0, len(fc.objs))
+	for id := range fc.objs {
+		if id > after {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	var out []engine.Object
+	for _, id := range ids[:min(limit, len(ids))] {
+		o := fc.objs[id]
+		o.Vectors = nil
+		out = append(out, o)
+	}
+	return out, nil
+}
+
 func (f *fakeEngine) DeleteObject(_ context.Context, collection string, id uint64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 
 	"rosetta/engine"
 )
@@ -115,6 +116,50 @@ func (a *api) getObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.writeJSON(w, r, http.StatusOK, obj)
+}
+
+// listResponse is a page of objects; Next, when set, is the after= of the
+// next page.
+type listResponse struct {
+	Objects []engine.Object `json:"objects"`
+	Next    *uint64         `json:"next,omitempty"`
+}
+
+// listObjects serves GET /v1/collections/{c}/objects?after=ID&limit=N.
+func (a *api) listObjects(w http.ResponseWriter, r *http.Request) {
+	coll, err := collectionParam(r, "c")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	after, limit := uint64(0), 100
+	if s := q.Get("after"); s != "" {
+		if after, err = strconv.ParseUint(s, 10, 64); err != nil {
+			a.fail(w, r, invalidf("after=%s: must be a decimal object id", quote(s)))
+			return
+		}
+	}
+	if s := q.Get("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > engine.MaxList {
+			a.fail(w, r, invalidf("limit=%s: must be an integer in 1..%d", quote(s), engine.MaxList))
+			return
+		}
+	}
+	objs, err := a.e.ListObjects(r.Context(), coll, after, limit)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	resp := listResponse{Objects: objs}
+	if resp.Objects == nil {
+		resp.Objects = []engine.Object{}
+	}
+	if len(objs) == limit {
+		next := objs[len(objs)-1].ID
+		resp.Next = &next
+	}
+	a.writeJSON(w, r, http.StatusOK, resp)
 }
 
 // deleteObject serves DELETE /v1/collections/{c}/objects/{id}.

@@ -232,6 +232,18 @@ func openAPIDocument(auth bool) *oaDoc {
 			},
 		},
 		"/v1/collections/{c}/objects": {
+			"get": {
+				OperationID: "listObjects",
+				Summary:     "List objects in id order, a page at a time (without vectors)",
+				Tags:        []string{tagObjects},
+				Parameters: []*oaParameter{paramRef("Collection"),
+					{Name: "after", In: "query", Description: "Return ids greater than this (the previous page's next).", Schema: uint64Schema("")},
+					{Name: "limit", In: "query", Description: "Page size, 1 to " + strconv.Itoa(engine.MaxList) + " (default 100).",
+						Schema: integer("", intp(1), intp(engine.MaxList))}},
+				Responses: withErrors(map[string]*oaResponse{
+					"200": jsonResponse("A page of objects; next is set when more may follow.", "ObjectPage"),
+				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusNotFound})...),
+			},
 			"put": {
 				OperationID: "upsertObjects",
 				Summary:     "Insert or replace a batch of objects",
@@ -393,6 +405,10 @@ func openAPIDocument(auth bool) *oaDoc {
 			"created": dateTime,
 			"updated": dateTime,
 		}),
+		"ObjectPage": object(map[string]*oaSchema{
+			"objects": {Type: "array", Items: schemaRef("Object")},
+			"next":    uint64Schema("The after= of the next page."),
+		}, "objects"),
 		"UpsertRequest": object(map[string]*oaSchema{
 			"objects": {Type: "array", Items: schemaRef("Object"),
 				MinItems: intp(1), MaxItems: intp(engine.MaxBatch)},

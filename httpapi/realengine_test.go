@@ -63,6 +63,20 @@ func TestRealEngineSmoke(t *testing.T) {
 	s.mustDo(204, nil, "DELETE", "/v1/collections/c/objects/"+uitoa(up.IDs[0]), "")
 	wantError(t, s.do("GET", "/v1/collections/c/objects/"+uitoa(up.IDs[0]), ""), 404, codeNotFound)
 
+	var page listResponse
+	s.mustDo(200, &page, "GET", "/v1/collections/c/objects?limit=1", "")
+	if len(page.Objects) != 1 || page.Next == nil || page.Objects[0].Vectors != nil {
+		t.Fatalf("page 1: %+v", page)
+	}
+	after := *page.Next
+	page = listResponse{}
+	s.mustDo(200, &page, "GET", "/v1/collections/c/objects?limit=5&after="+uitoa(after), "")
+	if len(page.Objects) != 1 || page.Next != nil {
+		t.Fatalf("page 2: %+v", page)
+	}
+	wantError(t, s.do("GET", "/v1/collections/c/objects?limit=0", ""), 400, codeInvalidRequest)
+	wantError(t, s.do("GET", "/v1/collections/c/objects?after=x", ""), 400, codeInvalidRequest)
+
 	metrics := s.do("GET", "/metrics", "").Body.String()
 	for _, want := range []string{`rosetta_collections 1`, `rosetta_collection_objects{collection="c"} 2`, `rosetta_index_nodes{collection="c",space="v"}`, `rosetta_objects_written_total 3`, `rosetta_objects_deleted_total 1`, `rosetta_pebble_disk_bytes `, `rosetta_searches_total `} {
 		if !strings.Contains(metrics, want) {

@@ -14,9 +14,9 @@ import (
 )
 
 // HTTPSink sends objects to a running server. Image content travels as
-// bytes and is encoded by the server. The server has no listing route yet,
-// so Scan reports nothing: re-runs through a server re-send every file
-// (upserts by key keep that idempotent) and --prune has nothing to prune.
+// bytes and is encoded by the server; Scan pages through the server's
+// object listing, so skipping unchanged files and --prune work as with a
+// local data directory.
 type HTTPSink struct {
 	base, key string
 	c         *http.Client
@@ -95,7 +95,25 @@ func (h *HTTPSink) Upsert(ctx context.Context, coll string, objs []engine.Object
 }
 
 func (h *HTTPSink) Scan(ctx context.Context, coll string, fn func(engine.Object) error) error {
-	return nil
+	after := uint64(0)
+	for {
+		var page struct {
+			Objects []engine.Object `json:"objects"`
+			Next    *uint64         `json:"next"`
+		}
+		if err := h.do(ctx, "GET", fmt.Sprintf("/v1/collections/%s/objects?after=%d&limit=%d", coll, after, engine.MaxList), nil, &page); err != nil {
+			return err
+		}
+		for _, o := range page.Objects {
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+		if page.Next == nil {
+			return nil
+		}
+		after = *page.Next
+	}
 }
 
 func (h *HTTPSink) Delete(ctx context.Context, coll string, ids []uint64) error {

@@ -437,6 +437,30 @@ func (db *DB) ScanObjects(coll string, fn func(Object) error) error {
 	})
 }
 
+// List returns up to limit objects (without vectors) with ids greater
+// than after, in id order.
+func (db *DB) List(coll string, after uint64, limit int) ([]Object, error) {
+	cs, err := db.coll(coll)
+	if err != nil {
+		return nil, err
+	}
+	p := prefix('o', cs.meta.CID)
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: appendU64(append([]byte(nil), p...), after+1), UpperBound: prefixEnd(p)})
+	if err != nil {
+		return nil, err
+	}
+	var out []Object
+	for it.First(); it.Valid() && len(out) < limit; it.Next() {
+		var o Object
+		if err := json.Unmarshal(it.Value(), &o); err != nil {
+			it.Close()
+			return nil, fmt.Errorf("store: object %x: %w", it.Key(), err)
+		}
+		out = append(out, o)
+	}
+	return out, it.Close()
+}
+
 // Live returns a copy of the collection's live object ids.
 func (db *DB) Live(coll string) (*roaring64.Bitmap, error) {
 	cs, err := db.coll(coll)

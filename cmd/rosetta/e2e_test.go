@@ -168,9 +168,21 @@ func TestEndToEnd(t *testing.T) {
 	if len(hits) != 1 || !strings.HasSuffix(hits[0].Object.Source, "astronaut.png") {
 		t.Fatalf("sidecar filter: %+v", hits)
 	}
+	// Ingest through the server: unchanged files are skipped (the server's
+	// object listing), a new one is added and encoded by the server.
+	os.WriteFile(filepath.Join(media, "new.txt"), []byte("a motorcycle"), 0o644)
+	viaServer := exec.Command(bin, "ingest", media, "--collection", "media", "--server", s.base, "--report", report)
+	outb, err := viaServer.CombinedOutput()
+	if err != nil || !strings.Contains(string(outb), "added 1, updated 0, skipped "+itoa(want)) {
+		t.Fatalf("ingest --server: %v\n%s", err, outb)
+	}
+	hits = search(map[string]any{"query": map[string]any{"text": "a motorcycle"}, "k": 1})
+	if !strings.HasSuffix(hits[0].Object.Source, "new.txt") {
+		t.Fatalf("object ingested through the server not found: %+v", hits)
+	}
 	// The CLI search talks to the server too.
 	cmd := exec.Command(bin, "search", "--server", s.base, "--collection", "media", "--text", texts["coffee.txt"], "--json", "-k", "1")
-	outb, err := cmd.Output()
+	outb, err = cmd.Output()
 	var line map[string]any
 	if err != nil || json.Unmarshal(bytes.TrimSpace(outb), &line) != nil || !strings.HasSuffix(line["source"].(string), "coffee.txt") {
 		t.Fatalf("rosetta search: %s %v", outb, err)
