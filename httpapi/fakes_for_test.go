@@ -27,11 +27,19 @@ type fakeEngine struct {
 	mu        sync.Mutex // guards everything below
 	colls     map[string]*fakeCollection
 	nextID    uint64
-	err       error // returned by every call that can fail, when set
-	panicVal  any   // panicked with by every call, when set
-	shortIDs  bool  // Upsert returns one id too few
-	badScores bool  // Search returns a NaN score
-	calls     int   // engine calls that got past the hooks
+	err       error           // returned by every call that can fail, when set
+	panicVal  any             // panicked with by every call, when set
+	shortIDs  bool            // Upsert returns one id too few
+	badScores bool            // Search returns a NaN score
+	calls     int             // engine calls that got past the hooks
+	last      []engine.Object // the last batch Upsert received
+}
+
+// lastUpsert returns the last batch Upsert received, as received.
+func (f *fakeEngine) lastUpsert() []engine.Object {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last
 }
 
 type fakeCollection struct {
@@ -170,6 +178,7 @@ func (f *fakeEngine) Upsert(_ context.Context, collection string, objs []engine.
 	if err != nil {
 		return nil, err
 	}
+	f.last = slices.Clone(objs)
 	// Validate the whole batch before changing anything.
 	for i, o := range objs {
 		for name, v := range o.Vectors {

@@ -83,7 +83,13 @@ func (a *api) upsertObjects(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req upsertRequest
-	if err := a.decodeJSON(w, r, &req); err != nil {
+	decode := a.decodeJSON
+	if isMultipart(r) {
+		decode = func(w http.ResponseWriter, r *http.Request, dst any) error {
+			return a.decodeMultipartUpsert(w, r, dst.(*upsertRequest))
+		}
+	}
+	if err := decode(w, r, &req); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -248,12 +248,20 @@ func openAPIDocument(auth bool) *oaDoc {
 				OperationID: "upsertObjects",
 				Summary:     "Insert or replace a batch of objects",
 				Description: "Objects are matched by id, or by external key when the id is 0. " +
+					"Content (text, base64 image) is encoded by the models of the spaces that name one; " +
+					"images can also come as multipart/form-data parts. " +
 					"A batch holds 1 to " + strconv.Itoa(engine.MaxBatch) + " objects (more is 413); " +
 					"an external key may appear once per batch (a duplicate is 400). " +
 					"Every object is durable when the call returns.",
-				Tags:        []string{tagObjects},
-				Parameters:  []*oaParameter{paramRef("Collection")},
-				RequestBody: jsonBody("UpsertRequest"),
+				Tags:       []string{tagObjects},
+				Parameters: []*oaParameter{paramRef("Collection")},
+				RequestBody: &oaRequestBody{Required: true, Content: map[string]oaMedia{
+					"application/json": {Schema: schemaRef("UpsertRequest")},
+					"multipart/form-data": {Schema: &oaSchema{Type: "object",
+						Description:          `A part "objects" with the JSON batch, and file parts "image.N" / "audio.N" with the raw content of objects[N].`,
+						Properties:           map[string]*oaSchema{"objects": str("The UpsertRequest JSON.")},
+						AdditionalProperties: &oaSchema{Type: "string", Format: "binary"}}},
+				}},
 				Responses: withErrors(map[string]*oaResponse{
 					"200": jsonResponse("The objects' ids, in the order of the request.", "UpsertResponse"),
 				}, slices.Concat(withBody, common, []int{http.StatusNotFound, http.StatusUnprocessableEntity})...),

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -179,6 +181,27 @@ func TestEndToEnd(t *testing.T) {
 	hits = search(map[string]any{"query": map[string]any{"text": "a motorcycle"}, "k": 1})
 	if !strings.HasSuffix(hits[0].Object.Source, "new.txt") {
 		t.Fatalf("object ingested through the server not found: %+v", hits)
+	}
+	// A multipart upload: the JSON batch plus the raw image bytes.
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	jw, _ := mw.CreateFormField("objects")
+	jw.Write([]byte(`{"objects":[{"key":"uploaded","source":"upload.png","metadata":{"via":"multipart"}}]}`))
+	fw, _ := mw.CreateFormFile("image.0", "upload.png")
+	up, _ := os.ReadFile(photos[1])
+	fw.Write(up)
+	mw.Close()
+	req, _ := http.NewRequest("PUT", s.base+"/v1/collections/media/objects", &mp)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("multipart upsert: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	hits = search(map[string]any{"query": map[string]any{"image": base64.StdEncoding.EncodeToString(up)}, "k": 2,
+		"filter": map[string]any{"field": "via", "eq": "multipart"}})
+	if len(hits) != 1 || hits[0].Object.Key != "uploaded" || hits[0].Object.Modality != "image" {
+		t.Fatalf("multipart object: %+v", hits)
 	}
 	// The CLI search talks to the server too.
 	cmd := exec.Command(bin, "search", "--server", s.base, "--collection", "media", "--text", texts["coffee.txt"], "--json", "-k", "1")
