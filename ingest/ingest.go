@@ -56,9 +56,12 @@ type Options struct {
 type Progress struct {
 	Found, Done                             int // files discovered, files handled
 	Added, Updated, Skipped, Failed, Pruned int
-	Bytes                                   int64
-	Elapsed                                 time.Duration
-	WalkDone                                bool
+	// Duplicates counts files skipped because a file with the same content
+	// (SHA-256) is already in the collection under another path.
+	Duplicates int
+	Bytes      int64
+	Elapsed    time.Duration
+	WalkDone   bool
 }
 
 // Summary is the final Progress plus throughput.
@@ -103,13 +106,14 @@ type run struct {
 	coll   string
 	prev   map[string]fileState
 	seen   sync.Map // key → struct{}
+	hashes sync.Map // content hash → key of the object that holds it
 	report *json.Encoder
 	repMu  sync.Mutex
 
-	found, done, added, updated, skipped, failed, pruned atomic.Int64
-	bytes                                                atomic.Int64
-	walkDone                                             atomic.Bool
-	start                                                time.Time
+	found, done, added, updated, skipped, failed, pruned, dups atomic.Int64
+	bytes                                                      atomic.Int64
+	walkDone                                                   atomic.Bool
+	start                                                      time.Time
 }
 
 // Run ingests the files under roots into o.Collection.
@@ -233,7 +237,7 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 
 func (r *run) progress() Progress {
 	return Progress{Found: int(r.found.Load()), Done: int(r.done.Load()), Added: int(r.added.Load()), Updated: int(r.updated.Load()),
-		Skipped: int(r.skipped.Load()), Failed: int(r.failed.Load()), Pruned: int(r.pruned.Load()), Bytes: r.bytes.Load(),
+		Skipped: int(r.skipped.Load()), Failed: int(r.failed.Load()), Pruned: int(r.pruned.Load()), Duplicates: int(r.dups.Load()), Bytes: r.bytes.Load(),
 		Elapsed: time.Since(r.start), WalkDone: r.walkDone.Load()}
 }
 
@@ -276,6 +280,9 @@ func (r *run) loadPrevious(ctx context.Context) error {
 			st.mtime = int64(v)
 		}
 		r.prev[o.Key] = st
+		if o.Hash != "" {
+			r.hashes.Store(o.Hash, o.Key)
+		}
 		return nil
 	})
 }
@@ -410,6 +417,17 @@ func (r *run) prepare(path string) (item, bool) {
 		r.skipped.Add(1)
 		r.done.Add(1)
 		return item{}, false
+	}
+	// Dedupe by content: the same bytes under another path that is still
+	// there are stored once (the first path keeps them).
+	if other, loaded := r.hashes.LoadOrStore(hash, path); loaded && other.(string) != path {
+		if _, err := os.Stat(other.(string)); err == nil {
+			r.dups.Add(1)
+			r.skipped.Add(1)
+			r.done.Add(1)
+			return item{}, false
+		}
+		r.hashes.Store(hash, path)
 	}
 	md := map[string]any{MetaSize: float64(size), MetaMTime: float64(mtime), MetaName: filepath.Base(path),
 		MetaExt: strings.ToLower(filepath.Ext(path)), MetaDir: filepath.Dir(path)}

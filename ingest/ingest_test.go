@@ -56,6 +56,7 @@ func TestIngestFolder(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "empty.jpg"), nil, 0o644)
 	os.WriteFile(filepath.Join(root, "data.bin"), []byte{1, 2, 3, 4}, 0o644)
 	os.WriteFile(filepath.Join(root, ".hidden.png"), b, 0o644)
+	copyFile(t, filepath.Join(imgs, "chelsea.png"), filepath.Join(root, "sub", "same-cat.png")) // duplicate content
 
 	e, err := engine.Open(engine.Options{Dir: t.TempDir(), SnapshotEvery: -1,
 		LoadModel: func(string) (engine.Encoder, error) { return clip.Open(model, nil) }})
@@ -71,7 +72,7 @@ func TestIngestFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Added != 5 || s.Failed != 3 || s.Skipped != 0 || s.Found != 8 {
+	if s.Added != 5 || s.Failed != 3 || s.Skipped != 1 || s.Duplicates != 1 || s.Found != 9 {
 		t.Fatalf("first run: %+v", s.Progress)
 	}
 	fails := map[string]string{}
@@ -99,7 +100,7 @@ func TestIngestFolder(t *testing.T) {
 
 	// A re-run ingests nothing new.
 	s, err = Run(context.Background(), sink, []string{root}, Options{Collection: "media", Recursive: true})
-	if err != nil || s.Added != 0 || s.Updated != 0 || s.Skipped != 5 {
+	if err != nil || s.Added != 0 || s.Updated != 0 || s.Skipped != 6 {
 		t.Fatalf("re-run: %+v %v", s.Progress, err)
 	}
 	// A changed file is updated, a deleted one pruned.
@@ -108,7 +109,7 @@ func TestIngestFolder(t *testing.T) {
 	os.Chtimes(filepath.Join(root, "note.txt"), future, future)
 	os.Remove(filepath.Join(root, "sub", "readme.md"))
 	s, err = Run(context.Background(), sink, []string{root}, Options{Collection: "media", Recursive: true, Prune: true})
-	if err != nil || s.Updated != 1 || s.Pruned != 1 || s.Skipped != 3 {
+	if err != nil || s.Updated != 1 || s.Pruned != 1 || s.Skipped != 4 {
 		t.Fatalf("update+prune: %+v %v", s.Progress, err)
 	}
 	if c, _ := e.GetCollection(context.Background(), "media"); c.Count != 4 {

@@ -71,8 +71,8 @@ with --server (encoding then happens in the server).`,
 					report.Close()
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "added %d, updated %d, skipped %d (unchanged), failed %d, pruned %d; %d files in %.1fs (%.1f files/s, %.1f MB read)\n",
-				s.Added, s.Updated, s.Skipped, s.Failed, s.Pruned, s.Done, s.Elapsed.Seconds(), s.FilesPerSec, float64(s.Bytes)/1e6)
+			fmt.Fprintf(cmd.OutOrStdout(), "added %d, updated %d, skipped %d (unchanged, %d duplicate content), failed %d, pruned %d; %d files in %.1fs (%.1f files/s, %.1f MB read)\n",
+				s.Added, s.Updated, s.Skipped, s.Duplicates, s.Failed, s.Pruned, s.Done, s.Elapsed.Seconds(), s.FilesPerSec, float64(s.Bytes)/1e6)
 			if s.Failed > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "failures: %s\n", reportPath)
 			}
