@@ -184,6 +184,7 @@ func (h *HNSW) compact(ctx context.Context) (CompactStats, error) {
 		st.Removed++
 	}
 	h.tombstones.AndNot(dead)
+	h.dead.Store(int64(h.tombstones.GetCardinality()))
 	h.idMu.Unlock()
 
 	// A freed entry point is replaced by a live node of the highest level.

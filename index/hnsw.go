@@ -187,6 +187,10 @@ type HNSW struct {
 	entry    uint32
 	topLevel int
 
+	// dead counts tombstoned slots, so searches can skip the liveness check
+	// when there are none (the common case).
+	dead atomic.Int64
+
 	// exactScanMax mirrors cfg.ExactScanMax so that an operator (or the
 	// benchmark that measures the switch point) can tune it at run time.
 	exactScanMax atomic.Int64

@@ -218,7 +218,9 @@ func (h *HNSW) addLink(e, n uint32, d float32, l int) {
 // tombstoneLocked marks slot deleted. The caller holds idMu.
 func (h *HNSW) tombstoneLocked(slot uint32) {
 	atomic.StoreUint32(&h.state[slot], stateDeleted)
-	h.tombstones.Add(slot)
+	if h.tombstones.CheckedAdd(slot) {
+		h.dead.Add(1)
+	}
 }
 
 func (h *HNSW) String() string {

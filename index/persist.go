@@ -179,6 +179,7 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	h.rng = rand.New(rand.NewPCG(c.Seed^uint64(slots), c.Seed^0x9e3779b97f4a7c15))
 	h.entry, h.topLevel = nh.entry, nh.topLevel
 	h.exactScanMax.Store(int64(rawExact))
+	h.dead.Store(int64(h.tombstones.GetCardinality()))
 	return n, nil
 }
 

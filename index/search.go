@@ -121,6 +121,11 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 		return []Result{}, nil
 	}
 	accept := h.isLive
+	if h.dead.Load() == 0 {
+		// No tombstones: every reachable node is live (slots being inserted
+		// are complete before they are linked, and free slots are unlinked).
+		accept = nil
+	}
 	if o.Allow != nil {
 		allow := o.Allow
 		accept = func(i uint32) bool { return h.isLive(i) && allow.Contains(h.ext[i]) }
