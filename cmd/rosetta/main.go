@@ -29,6 +29,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newIngestCmd(), newSearchCmd(), newModelsCmd(), newBenchCmd(), newEncodeCmd(), newClassifyCmd())
+	root.AddCommand(newServeCmd(), newIngestCmd(), newSearchCmd(), newModelsCmd(), newBenchCmd(), newEncodeCmd(), newClassifyCmd(), newCaptionCmd())
 	return root
 }
