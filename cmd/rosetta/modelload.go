@@ -1,7 +1,7 @@
 package main
 
 import (
-	"rosetta/encoders/clip"
+	"rosetta/encoders"
 	"rosetta/engine"
 	"rosetta/models"
 )
@@ -25,6 +25,6 @@ func modelLoader(modelsDir string) func(string) (engine.Encoder, error) {
 		if err != nil {
 			return nil, err
 		}
-		return clip.Open(dir, nil)
+		return encoders.Open(dir)
 	}
 }
