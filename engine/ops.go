@@ -167,7 +167,15 @@ func (e *Engine) Search(ctx context.Context, coll string, req SearchRequest) ([]
 			flt = &store.Filter{And: []*store.Filter{flt, m}}
 		}
 	}
-	opts := index.SearchOptions{K: req.K, Ef: req.Ef}
+	var matcher Matcher
+	k := req.K
+	if req.Rerank != nil {
+		if matcher, err = e.rerankModel(req); err != nil {
+			return nil, err
+		}
+		k = max(k, min(req.Rerank.Top, MaxRerank))
+	}
+	opts := index.SearchOptions{K: k, Ef: max(req.Ef, k*boolInt(req.Ef != 0))}
 	if flt != nil {
 		if opts.Allow, err = e.db.Eval(coll, flt); err != nil {
 			return nil, err
@@ -199,7 +207,22 @@ func (e *Engine) Search(ctx context.Context, coll string, req SearchRequest) ([]
 		}
 		hits = append(hits, h)
 	}
+	if matcher != nil {
+		if hits, err = e.rerank(ctx, coll, matcher, req, hits); err != nil {
+			return nil, err
+		}
+	}
+	if len(hits) > req.K {
+		hits = hits[:req.K]
+	}
 	return hits, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func spaceIndex(meta Collection, name string) (int, error) {

@@ -56,7 +56,19 @@ type SearchRequest struct {
 	// "text" for an image → text query in a shared CLIP space).
 	Modality string   `json:"modality,omitempty"`
 	Fields   []string `json:"fields,omitempty"` // object fields to return: key, modality, source, hash, metadata, text, vectors, created, updated
+	// Rerank re-scores the top candidates of a text ↔ image query with an
+	// image-text matching model (BLIP's ITM head) and orders them by that.
+	Rerank *Rerank `json:"rerank,omitempty"`
 }
+
+// Rerank names the matching model and how many candidates it re-scores.
+type Rerank struct {
+	Model string `json:"model"`
+	Top   int    `json:"top"` // candidates to re-score (1..MaxRerank; at least k is used)
+}
+
+// MaxRerank bounds Rerank.Top: every candidate costs a cross-attention pass.
+const MaxRerank = 200
 
 // Hit is one search result. Score is the similarity users see (cosine,
 // inner product, or Euclidean distance for l2); Distance is the index's.
@@ -64,7 +76,10 @@ type Hit struct {
 	ID       uint64  `json:"id"`
 	Score    float32 `json:"score"`
 	Distance float32 `json:"distance"`
-	Object   *Object `json:"object,omitempty"`
+	// RerankScore is the matching model's probability when the query was
+	// re-ranked (nil otherwise, or when the candidate could not be scored).
+	RerankScore *float32 `json:"rerank_score,omitempty"`
+	Object      *Object  `json:"object,omitempty"`
 }
 
 // Stats feed /metrics.

@@ -451,11 +451,16 @@ func openAPIDocument(auth bool) *oaDoc {
 				"key", "modality", "source", "hash", "metadata", "text", "content", "vectors", "created", "updated", "*",
 			}}, "Object fields to return with each hit (* for all); none means ids and scores only."),
 			"modality": str("Only objects of this modality (e.g. text for image → text search)."),
+			"rerank": object(map[string]*oaSchema{
+				"model": str("An image-text matching model (BLIP retrieval checkpoint)."),
+				"top":   integer("Candidates to re-score.", intp(1), intp(engine.MaxRerank)),
+			}, "model", "top"),
 		}, "query", "k"),
 		"Hit": object(map[string]*oaSchema{
 			"id":       uint64Schema(""),
 			"score":    {Type: "number", Format: "float", Description: "Similarity for cosine and dot, distance for l2."},
 			"distance": {Type: "number", Format: "float", Description: "The index's distance; smaller is nearer."},
+			"rerank_score": {Type: "number", Format: "float", Description: "The matching model's probability, when the query was re-ranked."},
 			"object":   schemaRef("Object"),
 		}, "id", "score", "distance"),
 		"SearchResponse": object(map[string]*oaSchema{
