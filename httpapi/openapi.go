@@ -457,11 +457,11 @@ func openAPIDocument(auth bool) *oaDoc {
 			}, "model", "top"),
 		}, "query", "k"),
 		"Hit": object(map[string]*oaSchema{
-			"id":       uint64Schema(""),
-			"score":    {Type: "number", Format: "float", Description: "Similarity for cosine and dot, distance for l2."},
-			"distance": {Type: "number", Format: "float", Description: "The index's distance; smaller is nearer."},
+			"id":           uint64Schema(""),
+			"score":        {Type: "number", Format: "float", Description: "Similarity for cosine and dot, distance for l2."},
+			"distance":     {Type: "number", Format: "float", Description: "The index's distance; smaller is nearer."},
 			"rerank_score": {Type: "number", Format: "float", Description: "The matching model's probability, when the query was re-ranked."},
-			"object":   schemaRef("Object"),
+			"object":       schemaRef("Object"),
 		}, "id", "score", "distance"),
 		"SearchResponse": object(map[string]*oaSchema{
 			"hits":    array(schemaRef("Hit"), "Nearest first."),
