@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -50,6 +51,16 @@ type Options struct {
 	// Report receives one JSON line per failed file: {"path", "reason"}.
 	Report io.Writer
 	Log    *slog.Logger
+	// Captioner, when set, describes every image; the caption is stored as
+	// derived text (Object.Text["caption"]) and as the filterable metadata
+	// field "caption", and comes back with search results.
+	Captioner Captioner
+}
+
+// Captioner generates a description of an image (encoders/caption
+// provides one for BLIP and CoCa).
+type Captioner interface {
+	Caption(ctx context.Context, img image.Image) (string, error)
 }
 
 // Progress is a snapshot of a run.
@@ -111,6 +122,7 @@ type run struct {
 	repMu  sync.Mutex
 
 	found, done, added, updated, skipped, failed, pruned, dups atomic.Int64
+	ctx                                                        context.Context
 	bytes                                                      atomic.Int64
 	walkDone                                                   atomic.Bool
 	start                                                      time.Time
@@ -141,7 +153,7 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 			return Summary{}, fmt.Errorf("ingest: bad glob %q: %w", g, err)
 		}
 	}
-	r := &run{sink: sink, o: o, coll: o.Collection, prev: map[string]fileState{}, start: time.Now()}
+	r := &run{sink: sink, o: o, coll: o.Collection, prev: map[string]fileState{}, start: time.Now(), ctx: ctx}
 	if o.Report != nil {
 		r.report = json.NewEncoder(o.Report)
 	}
@@ -446,6 +458,15 @@ func (r *run) prepare(path string) (item, bool) {
 		obj.Content = &engine.Content{Image: data, Decoded: img}
 		b := img.Bounds()
 		md["width"], md["height"] = float64(b.Dx()), float64(b.Dy())
+		if r.o.Captioner != nil {
+			text, err := r.o.Captioner.Caption(r.ctx, img)
+			if err != nil {
+				r.fail(path, "caption: %v", err)
+				return item{}, false
+			}
+			obj.Text = map[string]string{"caption": text}
+			md["caption"] = text
+		}
 		if x, ok := imageproc.ReadEXIF(data); ok {
 			addEXIF(md, x)
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,5 +154,32 @@ func TestIngestCancel(t *testing.T) {
 	s, err := Run(context.Background(), EngineSink{e}, []string{root}, Options{Collection: "c", Recursive: true})
 	if err != nil || s.Added+s.Skipped != 20 {
 		t.Fatalf("resume: %+v %v", s.Progress, err)
+	}
+}
+
+type fakeCaptioner struct{}
+
+func (fakeCaptioner) Caption(_ context.Context, img image.Image) (string, error) {
+	b := img.Bounds()
+	return fmt.Sprintf("a picture %dx%d", b.Dx(), b.Dy()), nil
+}
+
+func TestIngestCaptions(t *testing.T) {
+	model := tinyModel(t)
+	imgs := fixtures.Dir(t, "preprocess-image")
+	root := t.TempDir()
+	copyFile(t, filepath.Join(imgs, "chelsea.png"), filepath.Join(root, "cat.png"))
+	os.WriteFile(filepath.Join(root, "n.txt"), []byte("words"), 0o644)
+	e, _ := engine.Open(engine.Options{Dir: t.TempDir(), SnapshotEvery: -1,
+		LoadModel: func(string) (engine.Encoder, error) { return clip.Open(model, nil) }})
+	defer e.Close()
+	e.WaitReady(context.Background())
+	if _, err := Run(context.Background(), EngineSink{e}, []string{root}, Options{Collection: "c", Model: "m", Recursive: true, Captioner: fakeCaptioner{}}); err != nil {
+		t.Fatal(err)
+	}
+	hits, err := e.Search(context.Background(), "c", engine.SearchRequest{Query: engine.Query{Text: "x"}, K: 5,
+		Filter: []byte(`{"field":"caption","eq":"a picture 451x300"}`), Fields: []string{"text", "modality"}})
+	if err != nil || len(hits) != 1 || hits[0].Object.Text["caption"] != "a picture 451x300" || hits[0].Object.Modality != "image" {
+		t.Fatalf("captioned image: %+v %v", hits, err)
 	}
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"os"
@@ -11,13 +13,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rosetta/encoders/caption"
 	"rosetta/engine"
 	"rosetta/ingest"
+	"rosetta/models"
 )
 
 func newIngestCmd() *cobra.Command {
 	o := ingest.Options{Recursive: true}
-	var dataDir, modelsDir, server, apiKey, reportPath string
+	var dataDir, modelsDir, server, apiKey, reportPath, captionModel string
 	cmd := &cobra.Command{
 		Use:   "ingest DIR... --collection C (--data DIR | --server URL)",
 		Short: "Ingest folders of images and text files into a collection",
@@ -57,6 +61,17 @@ with --server (encoding then happens in the server).`,
 				sink = ingest.EngineSink{E: e}
 			default:
 				return errors.New("give --data DIR or --server URL")
+			}
+			if captionModel != "" {
+				dir, err := models.Resolve(modelsDir, captionModel)
+				if err != nil {
+					return err
+				}
+				c, err := caption.Open(dir)
+				if err != nil {
+					return err
+				}
+				o.Captioner = greedyCaptioner{c}
 			}
 			var report *os.File
 			var reportBuf strings.Builder
@@ -98,6 +113,7 @@ with --server (encoding then happens in the server).`,
 	f.BoolVar(&o.DryRun, "dry-run", false, "report what would be ingested, write nothing")
 	f.BoolVar(&o.Prune, "prune", false, "delete objects whose files under these folders are gone")
 	f.StringVar(&reportPath, "report", "ingest-failures.jsonl", "where to write the failed files (JSON lines)")
+	f.StringVar(&captionModel, "caption", "", "caption every image with this BLIP or CoCa model (stored as text.caption and metadata caption)")
 	cmd.MarkFlagRequired("collection")
 	return cmd
 }
@@ -129,4 +145,12 @@ func progressPrinter(w io.Writer) func(ingest.Progress) {
 			last = time.Now()
 		}
 	}
+}
+
+// greedyCaptioner adapts a caption.Captioner to ingest: greedy, 20 tokens.
+type greedyCaptioner struct{ c *caption.Captioner }
+
+func (g greedyCaptioner) Caption(ctx context.Context, img image.Image) (string, error) {
+	r, err := g.c.Caption(ctx, img, 1, 20)
+	return r.Text, err
 }
