@@ -2,6 +2,7 @@ package blip
 
 import (
 	"fmt"
+	"rosetta/encoders/safetensors"
 
 	"rosetta/encoders/nn"
 )
@@ -30,6 +31,19 @@ func LoadCaptioner(dir string, opt *Options) (*Captioner, error) {
 	}
 	// Weights are copied out and packed; the mapping is not kept.
 	defer ck.Close()
+	return newCaptioner(cfg, ck, path)
+}
+
+// RandomCaptioner builds a captioner of cfg's shape with random weights
+// (for benchmarks; DefaultConfig is BLIP-base).
+func RandomCaptioner(cfg Config, seed uint64) (*Captioner, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return newCaptioner(cfg, safetensors.Random(seed), "random weights")
+}
+
+func newCaptioner(cfg Config, ck *safetensors.Checkpoint, path string) (*Captioner, error) {
 	l := &loader{ck: ck}
 	tc := cfg.Text
 	c := &Captioner{Cfg: cfg,

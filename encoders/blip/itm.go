@@ -3,6 +3,7 @@ package blip
 import (
 	"fmt"
 	"math"
+	"rosetta/encoders/safetensors"
 
 	"rosetta/encoders/nn"
 )
@@ -28,6 +29,19 @@ func LoadITM(dir string, opt *Options) (*ITM, error) {
 	}
 	// Weights are copied out and packed; the mapping is not kept.
 	defer ck.Close()
+	return newITM(cfg, ck, path)
+}
+
+// RandomITM builds an ITM model of cfg's shape with random weights (for
+// benchmarks of full-size shapes; DefaultConfig is BLIP-base).
+func RandomITM(cfg Config, seed uint64) (*ITM, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return newITM(cfg, safetensors.Random(seed), "random weights")
+}
+
+func newITM(cfg Config, ck *safetensors.Checkpoint, path string) (*ITM, error) {
 	l := &loader{ck: ck}
 	tc, e := cfg.Text, cfg.ImageTextHidden
 	m := &ITM{Cfg: cfg,

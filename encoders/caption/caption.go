@@ -44,6 +44,8 @@ type Captioner struct {
 	embed  func(px []float32) (any, error)
 	step   func(cond any, prefix []int) ([]float32, error)
 	decode func(ids []int) string
+	// fastGreedy, when set, decodes greedily with the model's KV cache.
+	fastGreedy func(cond any, maxNew int) ([]int, error)
 }
 
 // Open loads the captioning model in dir: BLIP (config.json with
@@ -96,7 +98,9 @@ func openBLIP(dir string) (*Captioner, error) {
 			v := len(l) / len(prefix)
 			return l[(len(prefix)-1)*v:], nil
 		},
-		decode: tok.Decode}, nil
+		decode:     tok.Decode,
+		fastGreedy: func(cond any, maxNew int) ([]int, error) { return m.GreedyFromEmbeds(cond.([]float32), nil, maxNew) },
+	}, nil
 }
 
 func openCoCa(dir string, cfgJSON []byte) (*Captioner, error) {
@@ -169,6 +173,9 @@ func (c *Captioner) Caption(ctx context.Context, img image.Image, beams, maxNew 
 }
 
 func (c *Captioner) greedy(ctx context.Context, cond any, maxNew int) ([]int, error) {
+	if c.fastGreedy != nil {
+		return c.fastGreedy(cond, maxNew)
+	}
 	seq := append([]int(nil), c.start...)
 	for range maxNew {
 		if err := ctx.Err(); err != nil {

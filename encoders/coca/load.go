@@ -62,6 +62,17 @@ func Load(dir string, opt *Options) (*Model, error) {
 	return m, nil
 }
 
+// NewRandom builds a model of cfg's shape with random weights, for
+// benchmarks of full-size shapes when no checkpoint can be downloaded.
+func NewRandom(cfg Config, seed uint64) (*Model, error) {
+	l := &loader{ck: safetensors.Random(seed)}
+	m := build(l, cfg)
+	if err := l.err(); err != nil {
+		return nil, fmt.Errorf("coca: random model: %w", err)
+	}
+	return m, nil
+}
+
 // loader reads tensors by name with shape checks, collecting every problem
 // so that a checkpoint that does not fit the config is reported at once.
 type loader struct {

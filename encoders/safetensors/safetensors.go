@@ -12,10 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"rosetta/kernels"
 )
@@ -243,6 +245,18 @@ func (t Tensor) Int64() ([]int64, error) {
 type Checkpoint struct {
 	files []*File
 	where map[string]*File
+	// rnd, when set, makes this a stand-in with no files: Float32 returns
+	// random values of the requested shape (see Random).
+	rnd   *rand.Rand
+	rndMu sync.Mutex
+}
+
+// Random returns a checkpoint without files that answers every Float32
+// request (with a fully given shape) with N(0, 0.02²) values, plus 1 for
+// normalisation scales, so full-size architectures can be built and timed
+// when no weights can be downloaded. Has reports false for every name.
+func Random(seed uint64) *Checkpoint {
+	return &Checkpoint{where: map[string]*File{}, rnd: rand.New(rand.NewPCG(seed, 7))}
 }
 
 // OpenCheckpoint opens a .safetensors file, or a sharded checkpoint given
@@ -333,6 +347,28 @@ func (c *Checkpoint) Tensor(name string) (Tensor, error) {
 // given (a -1 entry matches any size). The error names the tensor, what
 // was expected and what the checkpoint holds.
 func (c *Checkpoint) Float32(name string, shape ...int) ([]float32, []int, error) {
+	if c.rnd != nil {
+		n := 1
+		for _, s := range shape {
+			if s < 0 {
+				return nil, nil, fmt.Errorf("%w: random stand-in needs a full shape for %q", ErrShape, name)
+			}
+			n *= s
+		}
+		v := make([]float32, n)
+		c.rndMu.Lock()
+		for i := range v {
+			v[i] = float32(c.rnd.NormFloat64() * 0.02)
+		}
+		c.rndMu.Unlock()
+		low := strings.ToLower(name)
+		if strings.HasSuffix(low, "weight") && (strings.Contains(low, "norm") || strings.Contains(low, "ln_")) || strings.HasSuffix(low, "running_var") {
+			for i := range v {
+				v[i]++
+			}
+		}
+		return v, shape, nil
+	}
 	t, err := c.Tensor(name)
 	if err != nil {
 		return nil, nil, err
