@@ -19,6 +19,12 @@ type Encoder interface {
 	EmbedImages(ctx context.Context, imgs []image.Image) ([][]float32, error)
 }
 
+// AudioEmbedder is implemented by models that embed audio (HuBERT,
+// wav2vec 2.0): each element of clips is an encoded audio file.
+type AudioEmbedder interface {
+	EmbedAudio(ctx context.Context, clips [][]byte) ([][]float32, error)
+}
+
 // models caches loaded encoders by name.
 type models struct {
 	load func(name string) (Encoder, error)
@@ -80,9 +86,10 @@ func (e *Engine) encodeContent(ctx context.Context, meta Collection, objs []Obje
 		if s.Model == "" {
 			continue
 		}
-		var textIdx, imgIdx []int
+		var textIdx, imgIdx, audIdx []int
 		var texts []string
 		var imgs []image.Image
+		var auds [][]byte
 		for i := range objs {
 			o := &objs[i]
 			if o.Content == nil {
@@ -106,10 +113,11 @@ func (e *Engine) encodeContent(ctx context.Context, meta Collection, objs []Obje
 				textIdx = append(textIdx, i)
 				texts = append(texts, o.Content.Text)
 			case o.Content.Audio != nil:
-				return fmt.Errorf("%w: object %d: audio content needs an audio model", ErrUnsupported, i)
+				audIdx = append(audIdx, i)
+				auds = append(auds, o.Content.Audio)
 			}
 		}
-		if len(texts)+len(imgs) == 0 {
+		if len(texts)+len(imgs)+len(auds) == 0 {
 			continue
 		}
 		enc, err := e.models.get(s.Model)
@@ -134,16 +142,27 @@ func (e *Engine) encodeContent(ctx context.Context, meta Collection, objs []Obje
 		if len(texts) > 0 {
 			vecs, err := enc.EmbedTexts(ctx, texts)
 			if err != nil {
-				return fmt.Errorf("encode texts with %q: %w", s.Model, err)
+				return encodeErr(ctx, "texts", s.Model, err)
 			}
 			put(textIdx, vecs, "text")
 		}
 		if len(imgs) > 0 {
 			vecs, err := enc.EmbedImages(ctx, imgs)
 			if err != nil {
-				return fmt.Errorf("encode images with %q: %w", s.Model, err)
+				return encodeErr(ctx, "images", s.Model, err)
 			}
 			put(imgIdx, vecs, "image")
+		}
+		if len(auds) > 0 {
+			ae, ok := enc.(AudioEmbedder)
+			if !ok {
+				return fmt.Errorf("%w: model %q of space %q does not embed audio", ErrUnsupported, s.Model, s.Name)
+			}
+			vecs, err := ae.EmbedAudio(ctx, auds)
+			if err != nil {
+				return fmt.Errorf("%w: encode audio with %q: %v", ErrInvalid, s.Model, err)
+			}
+			put(audIdx, vecs, "audio")
 		}
 	}
 	for i := range objs {
@@ -163,14 +182,22 @@ func (e *Engine) encodeQuery(ctx context.Context, s Space, q Query) ([]float32, 
 	if s.Model == "" {
 		return nil, fmt.Errorf("%w: space %q has no model to encode a text, image or audio query; give a vector", ErrUnsupported, s.Name)
 	}
-	if q.Audio != nil {
-		return nil, fmt.Errorf("%w: audio queries need an audio model", ErrUnsupported)
-	}
 	enc, err := e.models.get(s.Model)
 	if err != nil {
 		return nil, err
 	}
 	var vecs [][]float32
+	if q.Audio != nil {
+		ae, ok := enc.(AudioEmbedder)
+		if !ok {
+			return nil, fmt.Errorf("%w: model %q of space %q does not embed audio", ErrUnsupported, s.Model, s.Name)
+		}
+		vecs, err = ae.EmbedAudio(ctx, [][]byte{q.Audio})
+		if err != nil {
+			return nil, fmt.Errorf("%w: audio query: %v", ErrInvalid, err)
+		}
+		return vecs[0], nil
+	}
 	if q.Text != "" {
 		vecs, err = enc.EmbedTexts(ctx, []string{q.Text})
 	} else {
@@ -187,4 +214,16 @@ func (e *Engine) encodeQuery(ctx context.Context, s Space, q Query) ([]float32, 
 		return nil, errors.New("engine: encoder returned no embedding")
 	}
 	return vecs[0], nil
+}
+
+// encodeErr reports a model's failure on the content it was given as a
+// request problem (400), unless the request itself was cancelled.
+func encodeErr(ctx context.Context, what, model string, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if errors.Is(err, ErrUnsupported) {
+		return fmt.Errorf("encode %s with %q: %w", what, model, err)
+	}
+	return fmt.Errorf("%w: encode %s with %q: %v", ErrInvalid, what, model, err)
 }
