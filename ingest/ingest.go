@@ -28,7 +28,7 @@ import (
 type Options struct {
 	Collection string
 	// Model creates the collection when it does not exist: one space
-	// "clip" filled by this model.
+	// "embedding" filled by this model.
 	Model string
 	// Workers read, hash and decode files in parallel (default GOMAXPROCS).
 	Workers int
@@ -262,7 +262,7 @@ func (r *run) ensureCollection(ctx context.Context) error {
 		if r.o.DryRun {
 			return nil
 		}
-		_, err = r.sink.CreateCollection(ctx, engine.Collection{Name: r.coll, Spaces: []engine.Space{{Name: "clip", Model: r.o.Model}}})
+		_, err = r.sink.CreateCollection(ctx, engine.Collection{Name: r.coll, Spaces: []engine.Space{{Name: "embedding", Model: r.o.Model}}})
 		return err
 	}
 	if err != nil {
@@ -470,6 +470,9 @@ func (r *run) prepare(path string) (item, bool) {
 		if x, ok := imageproc.ReadEXIF(data); ok {
 			addEXIF(md, x)
 		}
+	case isAudio(data):
+		obj.Modality = "audio"
+		obj.Content = &engine.Content{Audio: data}
 	case textExts[strings.ToLower(filepath.Ext(path))]:
 		if !utf8.Valid(data) || strings.IndexByte(string(data), 0) >= 0 {
 			r.fail(path, "text file is not valid UTF-8")
@@ -482,7 +485,7 @@ func (r *run) prepare(path string) (item, bool) {
 		obj.Modality = "text"
 		obj.Content = &engine.Content{Text: string(data)}
 	default:
-		r.fail(path, "unsupported file type (not an image by content, nor .txt/.md text)")
+		r.fail(path, "unsupported file type (not an image or audio by content, nor .txt/.md text)")
 		return item{}, false
 	}
 	if b, err := os.ReadFile(path + ".json"); err == nil {
@@ -620,4 +623,20 @@ func (r *run) prune(ctx context.Context, roots []string) error {
 		r.pruned.Add(int64(len(gone)))
 	}
 	return nil
+}
+
+// isAudio sniffs WAV, FLAC, Ogg and MP3 (ID3 tag or MPEG frame sync) by
+// content; decoding and its errors are the model's.
+func isAudio(b []byte) bool {
+	switch {
+	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WAVE":
+		return true
+	case len(b) >= 4 && (string(b[:4]) == "fLaC" || string(b[:4]) == "OggS"):
+		return true
+	case len(b) >= 3 && string(b[:3]) == "ID3":
+		return true
+	case len(b) >= 2 && b[0] == 0xFF && b[1]&0xE0 == 0xE0 && b[1]&0x06 != 0:
+		return true
+	}
+	return false
 }

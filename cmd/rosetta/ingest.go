@@ -35,7 +35,7 @@ SHA-256) are skipped, so a re-run resumes an interrupted one; Ctrl-C stops with
 everything committed so far durable. Bad files are reported (--report, JSON lines)
 and never stop the run.
 
-The collection is created with one space "clip" filled by --model when it does not
+The collection is created with one space "embedding" filled by --model when it does not
 exist. One process owns a data directory: with a server running, ingest through it
 with --server (encoding then happens in the server).`,
 		Example: `  rosetta ingest ~/Pictures --collection photos --data ./data --model openai/clip-vit-base-patch32
