@@ -44,6 +44,8 @@ func Open(dir string) (Embedder, error) {
 		switch head.ModelType {
 		case "clip":
 			return clip.Open(dir, nil)
+		case "hubert", "wav2vec2":
+			return OpenHuBERT(dir)
 		case "blip":
 			for _, a := range head.Architectures {
 				if a == "BlipForConditionalGeneration" {
@@ -52,7 +54,7 @@ func Open(dir string) (Embedder, error) {
 			}
 			return OpenBLIP(dir)
 		}
-		return nil, fmt.Errorf("%w: %s has model_type %q (want clip or blip)", ErrUnknownModel, dir, head.ModelType)
+		return nil, fmt.Errorf("%w: %s has model_type %q (want clip, blip, hubert or wav2vec2)", ErrUnknownModel, dir, head.ModelType)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "open_clip_config.json")); err == nil {
 		if strings.Contains(string(b), "multimodal_cfg") {

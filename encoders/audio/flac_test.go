@@ -1,0 +1,131 @@
+package audio
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/mewkiz/flac"
+	"github.com/mewkiz/flac/frame"
+	"github.com/mewkiz/flac/meta"
+)
+
+// encodeFLAC writes verbatim frames of the given per-channel samples.
+func encodeFLAC(t *testing.T, rate, bits int, chans [][]int32, block int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	info := &meta.StreamInfo{
+		BlockSizeMin: uint16(block), BlockSizeMax: uint16(block),
+		SampleRate: uint32(rate), NChannels: uint8(len(chans)), BitsPerSample: uint8(bits),
+	}
+	enc, err := flac.NewEncoder(&buf, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout := frame.ChannelsMono
+	if len(chans) == 2 {
+		layout = frame.ChannelsLR
+	}
+	for start := 0; start < len(chans[0]); start += block {
+		end := min(start+block, len(chans[0]))
+		f := &frame.Frame{Header: frame.Header{
+			HasFixedBlockSize: true, BlockSize: uint16(end - start), SampleRate: uint32(rate),
+			Channels: layout, BitsPerSample: uint8(bits),
+		}}
+		for _, ch := range chans {
+			f.Subframes = append(f.Subframes, &frame.Subframe{
+				SubHeader: frame.SubHeader{Pred: frame.PredVerbatim},
+				Samples:   append([]int32(nil), ch[start:end]...),
+				NSamples:  end - start,
+			})
+		}
+		if err := enc.WriteFrame(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestDecodeFLAC(t *testing.T) {
+	tests := []struct {
+		name  string
+		bits  int
+		chans [][]int32
+		want  [][]float32
+	}{
+		{"16-bit stereo", 16, [][]int32{{-32768, 0, 16384, 32767, 1}, {1, 2, 3, 4, 5}},
+			[][]float32{{-1, 0, 0.5, 32767.0 / 32768, 1.0 / 32768}, {1.0 / 32768, 2.0 / 32768, 3.0 / 32768, 4.0 / 32768, 5.0 / 32768}}},
+		{"24-bit mono", 24, [][]int32{{-8388608, 4194304, 8388607}},
+			[][]float32{{-1, 0.5, 8388607.0 / 8388608}}},
+		{"8-bit mono", 8, [][]int32{{-128, 64, 127}},
+			[][]float32{{-1, 0.5, 127.0 / 128}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// FLAC needs blocks of at least 16 samples: tile the values
+			// over three frames (16, 16, and a short last one).
+			tile := func(v []int32) []int32 {
+				var out []int32
+				for len(out) < 35 {
+					out = append(out, v...)
+				}
+				return out
+			}
+			var chans [][]int32
+			for _, ch := range tc.chans {
+				chans = append(chans, tile(ch))
+			}
+			data := encodeFLAC(t, 22050, tc.bits, chans, 16)
+			c, err := Decode(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Rate != 22050 || c.Channels != len(tc.chans) {
+				t.Fatalf("%d Hz %d ch", c.Rate, c.Channels)
+			}
+			for ch := range tc.want {
+				if len(c.Samples[ch]) != len(chans[ch]) {
+					t.Fatalf("channel %d: %d samples, want %d", ch, len(c.Samples[ch]), len(chans[ch]))
+				}
+				for i, got := range c.Samples[ch] {
+					if w := tc.want[ch][i%len(tc.want[ch])]; got != w {
+						t.Errorf("channel %d sample %d = %v, want %v", ch, i, got, w)
+					}
+				}
+			}
+			// Every truncation fails cleanly (or, cut at a frame
+			// boundary, decodes a prefix).
+			for n := 0; n < len(data); n++ {
+				c, err := Decode(data[:n])
+				if err != nil && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) {
+					t.Fatalf("cut at %d: %v", n, err)
+				}
+				if err == nil && c.Frames() > len(chans[0]) {
+					t.Fatalf("cut at %d: %d frames", n, c.Frames())
+				}
+			}
+		})
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(makeWAV(wavOpts{tag: 1, channels: 2, rate: 16000, bits: 16}, []byte{1, 2, 3, 4}))
+	f.Add([]byte("fLaC\x00\x00\x00\x22"))
+	f.Add([]byte{0xFF, 0xFB, 0x90, 0x00, 0, 0, 0, 0})
+	f.Add([]byte("ID3\x04\x00\x00\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Decode(data)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("error %v wraps neither sentinel", err)
+			}
+			return
+		}
+		if c.Channels < 1 || len(c.Samples) != c.Channels || c.Rate < 1 {
+			t.Fatalf("bad clip %d Hz %d ch", c.Rate, c.Channels)
+		}
+	})
+}

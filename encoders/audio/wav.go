@@ -1,0 +1,197 @@
+package audio
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+)
+
+// WAVE format tags (wFormatTag).
+const (
+	wavePCM        = 0x0001
+	waveFloat      = 0x0003
+	waveExtensible = 0xFFFE
+)
+
+// The 14 bytes that follow the format code in a WAVE_FORMAT_EXTENSIBLE
+// SubFormat GUID (KSDATAFORMAT_SUBTYPE_*).
+var subFormatTail = []byte{0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71}
+
+// DecodeWAV reads a RIFF/WAVE file: PCM integer samples of 8 (unsigned),
+// 16, 24 or 32 bits and IEEE float samples of 32 or 64 bits, with format
+// tag 1, 3 or WAVE_FORMAT_EXTENSIBLE, any channel count up to MaxChannels
+// and any rate from 1 to MaxRate. Integers are scaled to float as
+// torchaudio does: x/2^(bits-1), and (x-128)/128 for 8-bit.
+//
+// A data chunk whose declared size runs past the end of the input (as
+// streaming writers leave it) is read up to what is present; a trailing
+// partial frame is dropped. It reads r to the end.
+func DecodeWAV(r io.Reader) (*Clip, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("audio: read wav: %w", err)
+	}
+	return decodeWAV(data)
+}
+
+type waveFormat struct {
+	tag        uint16 // wavePCM or waveFloat after resolving EXTENSIBLE
+	channels   int
+	rate       int
+	blockAlign int
+	bits       int // container bits per sample
+}
+
+func decodeWAV(data []byte) (*Clip, error) {
+	if len(data) < 12 {
+		return nil, fmt.Errorf("%w: wav: %d bytes, shorter than a RIFF header", ErrCorrupt, len(data))
+	}
+	if string(data[0:4]) != "RIFF" || string(data[8:12]) != "WAVE" {
+		if string(data[0:4]) == "RF64" || string(data[0:4]) == "RIFX" {
+			return nil, fmt.Errorf("%w: wav: %s container", ErrUnsupported, data[0:4])
+		}
+		return nil, fmt.Errorf("%w: wav: missing RIFF/WAVE signature", ErrCorrupt)
+	}
+	body := data[12:]
+	// The RIFF size is often wrong in streamed files; trust the bytes.
+	var (
+		format  *waveFormat
+		samples []byte
+		hasData bool
+	)
+	for len(body) >= 8 {
+		id := string(body[0:4])
+		size := uint64(binary.LittleEndian.Uint32(body[4:8]))
+		body = body[8:]
+		n := size
+		if n > uint64(len(body)) {
+			if id != "data" {
+				return nil, fmt.Errorf("%w: wav: %q chunk of %d bytes, %d present", ErrCorrupt, id, size, len(body))
+			}
+			n = uint64(len(body))
+		}
+		chunk := body[:n]
+		switch id {
+		case "fmt ":
+			f, err := parseFormat(chunk)
+			if err != nil {
+				return nil, err
+			}
+			format = f
+		case "data":
+			if format == nil {
+				return nil, fmt.Errorf("%w: wav: data chunk before fmt chunk", ErrCorrupt)
+			}
+			samples, hasData = chunk, true
+		}
+		if hasData {
+			break
+		}
+		// Chunks are padded to an even size.
+		skip := n + n&1
+		if skip > uint64(len(body)) {
+			skip = uint64(len(body))
+		}
+		body = body[skip:]
+	}
+	if format == nil {
+		return nil, fmt.Errorf("%w: wav: no fmt chunk", ErrCorrupt)
+	}
+	if !hasData {
+		return nil, fmt.Errorf("%w: wav: no data chunk", ErrCorrupt)
+	}
+	return convert(format, samples), nil
+}
+
+func parseFormat(b []byte) (*waveFormat, error) {
+	if len(b) < 16 {
+		return nil, fmt.Errorf("%w: wav: fmt chunk of %d bytes, want at least 16", ErrCorrupt, len(b))
+	}
+	f := &waveFormat{
+		tag:        binary.LittleEndian.Uint16(b[0:2]),
+		channels:   int(binary.LittleEndian.Uint16(b[2:4])),
+		rate:       int(binary.LittleEndian.Uint32(b[4:8])),
+		blockAlign: int(binary.LittleEndian.Uint16(b[12:14])),
+		bits:       int(binary.LittleEndian.Uint16(b[14:16])),
+	}
+	if f.tag == waveExtensible {
+		if len(b) < 40 {
+			return nil, fmt.Errorf("%w: wav: extensible fmt chunk of %d bytes, want 40", ErrCorrupt, len(b))
+		}
+		guid := b[24:40]
+		if !bytes.Equal(guid[2:], subFormatTail) {
+			return nil, fmt.Errorf("%w: wav: extensible sub-format GUID % x", ErrUnsupported, guid)
+		}
+		f.tag = binary.LittleEndian.Uint16(guid[0:2])
+	}
+	if f.channels < 1 || f.channels > MaxChannels {
+		return nil, fmt.Errorf("%w: wav: %d channels (want 1..%d)", ErrCorrupt, f.channels, MaxChannels)
+	}
+	if f.rate < 1 || f.rate > MaxRate {
+		return nil, fmt.Errorf("%w: wav: sample rate %d (want 1..%d)", ErrCorrupt, f.rate, MaxRate)
+	}
+	switch f.tag {
+	case wavePCM:
+		switch f.bits {
+		case 8, 16, 24, 32:
+		default:
+			return nil, fmt.Errorf("%w: wav: %d-bit integer PCM", ErrUnsupported, f.bits)
+		}
+	case waveFloat:
+		switch f.bits {
+		case 32, 64:
+		default:
+			return nil, fmt.Errorf("%w: wav: %d-bit float", ErrUnsupported, f.bits)
+		}
+	default:
+		return nil, fmt.Errorf("%w: wav: format tag 0x%04x (only PCM and IEEE float)", ErrUnsupported, f.tag)
+	}
+	if want := f.channels * f.bits / 8; f.blockAlign != want {
+		// Writers disagree about padding; a frame is channels×container.
+		if f.blockAlign != 0 && f.blockAlign < want {
+			return nil, fmt.Errorf("%w: wav: block align %d, %d channels of %d bits need %d", ErrCorrupt, f.blockAlign, f.channels, f.bits, want)
+		}
+		if f.blockAlign == 0 {
+			f.blockAlign = want
+		}
+	}
+	return f, nil
+}
+
+// convert turns raw little-endian frames into per-channel float32. The
+// allocation is bounded by len(raw).
+func convert(f *waveFormat, raw []byte) *Clip {
+	frames := len(raw) / f.blockAlign
+	width := f.bits / 8
+	c := &Clip{Rate: f.rate, Channels: f.channels, Samples: make([][]float32, f.channels)}
+	for ch := range c.Samples {
+		c.Samples[ch] = make([]float32, frames)
+	}
+	for i := 0; i < frames; i++ {
+		frame := raw[i*f.blockAlign:]
+		for ch := 0; ch < f.channels; ch++ {
+			s := frame[ch*width : ch*width+width]
+			var v float32
+			switch {
+			case f.tag == waveFloat && width == 4:
+				v = math.Float32frombits(binary.LittleEndian.Uint32(s))
+			case f.tag == waveFloat:
+				v = float32(math.Float64frombits(binary.LittleEndian.Uint64(s)))
+			case width == 1:
+				v = float32(int(s[0])-128) / 128
+			case width == 2:
+				v = float32(int16(binary.LittleEndian.Uint16(s))) / 32768
+			case width == 3:
+				x := int32(uint32(s[0])<<8|uint32(s[1])<<16|uint32(s[2])<<24) >> 8
+				v = float32(x) / 8388608
+			default:
+				x := int32(binary.LittleEndian.Uint32(s))
+				v = float32(float64(x) / 2147483648)
+			}
+			c.Samples[ch][i] = v
+		}
+	}
+	return c
+}
