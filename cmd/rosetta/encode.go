@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rosetta/encoders"
 	"rosetta/encoders/clip"
 	"rosetta/encoders/imageproc"
 	"rosetta/models"
@@ -18,19 +19,23 @@ import (
 
 func newEncodeCmd() *cobra.Command {
 	var model string
-	var texts, images []string
+	var texts, images, audios []string
 	cmd := &cobra.Command{
-		Use:   "encode --model DIR (--text T | --image FILE)...",
-		Short: "Print CLIP embeddings of texts and images, one JSON line per input",
+		Use:   "encode --model DIR (--text T | --image FILE | --audio FILE)...",
+		Short: "Print embeddings of texts, images or audio, one JSON line per input",
 		Long: `Encodes each --text and --image with the CLIP model in --model (a transformers or
 open_clip model directory) and prints one JSON line per input, in the order given:
 {"input": ..., "modality": "text"|"image", "embedding": [...]} (L2-normalised, as stored).`,
 		Example: `  rosetta encode --model ~/models/clip-vit-base-patch32 --text "a cat" --image cat.jpg`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(texts)+len(images) == 0 {
-				return errors.New("give at least one --text or --image")
+			if len(texts)+len(images)+len(audios) == 0 {
+				return errors.New("give at least one --text, --image or --audio")
 			}
-			enc, err := openEncoder(model)
+			dir, err := models.Resolve(defaultModelsDir(), model)
+			if err != nil {
+				return err
+			}
+			enc, err := encoders.Open(dir)
 			if err != nil {
 				return err
 			}
@@ -68,12 +73,36 @@ open_clip model directory) and prints one JSON line per input, in the order give
 					}
 				}
 			}
+			if len(audios) > 0 {
+				ae, ok := enc.(*encoders.HuBERT)
+				if !ok {
+					return fmt.Errorf("%s does not embed audio (use a HuBERT or wav2vec 2.0 model)", model)
+				}
+				var clips [][]byte
+				for _, p := range audios {
+					b, err := os.ReadFile(p)
+					if err != nil {
+						return err
+					}
+					clips = append(clips, b)
+				}
+				embs, err := ae.EmbedAudio(cmd.Context(), clips)
+				if err != nil {
+					return err
+				}
+				for i, e := range embs {
+					if err := out.Encode(line{audios[i], "audio", e}); err != nil {
+						return err
+					}
+				}
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&model, "model", "", "model directory or catalogue name (see rosetta models list) (required)")
 	cmd.Flags().StringArrayVar(&texts, "text", nil, "text to encode (repeatable)")
 	cmd.Flags().StringArrayVar(&images, "image", nil, "image file to encode (repeatable)")
+	cmd.Flags().StringArrayVar(&audios, "audio", nil, "audio file to encode with a HuBERT/wav2vec 2.0 model (repeatable)")
 	cmd.MarkFlagRequired("model")
 	return cmd
 }
