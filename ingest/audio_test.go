@@ -80,3 +80,45 @@ func TestIngestAudio(t *testing.T) {
 		}
 	}
 }
+
+// TestAudioSegments: a long recording is cut into windows; a window cut
+// from it finds its segment with the right time range.
+func TestAudioSegments(t *testing.T) {
+	hub := t.TempDir()
+	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
+		os.Symlink(filepath.Join(fixtures.Dir(t, "hubert"), f), filepath.Join(hub, f))
+	}
+	root := t.TempDir()
+	long := pcmWAV(100, 3000, 25, 8000)
+	os.WriteFile(filepath.Join(root, "long.wav"), long, 0o644)
+	e, _ := engine.Open(engine.Options{Dir: t.TempDir(), SnapshotEvery: -1,
+		LoadModel: func(string) (engine.Encoder, error) { return encoders.Open(hub) }})
+	defer e.Close()
+	e.WaitReady(context.Background())
+	s, err := Run(context.Background(), EngineSink{e}, []string{root}, Options{Collection: "sounds", Model: "hubert", Recursive: true})
+	if err != nil || s.Added != 1 || s.Segments != 3 {
+		t.Fatalf("%+v %v", s.Progress, err)
+	}
+	// The 8–18 s window, cut from the samples, as its own WAV.
+	samples := make([]float32, 0, 80000)
+	for i := 8 * 8000; i < 18*8000; i++ {
+		v := int16(binary.LittleEndian.Uint16(long[44+2*i:]))
+		samples = append(samples, float32(v)/32768)
+	}
+	hits, err := e.Search(context.Background(), "sounds", engine.SearchRequest{Query: engine.Query{Audio: floatWAV(samples, 8000)}, K: 4, Fields: []string{"key", "metadata"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := hits[0].Object.Metadata
+	if md["segment_start"] != 8.0 || md["segment_end"] != 18.0 || md["parent"] != filepath.Join(root, "long.wav") {
+		t.Fatalf("best hit %+v", hits[0].Object)
+	}
+	// A re-run skips the file and leaves its segments; prune keeps them.
+	s, _ = Run(context.Background(), EngineSink{e}, []string{root}, Options{Collection: "sounds", Recursive: true, Prune: true})
+	if s.Skipped != 1 || s.Pruned != 0 || s.Segments != 0 {
+		t.Fatalf("re-run: %+v", s.Progress)
+	}
+	if c, _ := e.GetCollection(context.Background(), "sounds"); c.Count != 4 {
+		t.Fatalf("count %d", c.Count)
+	}
+}

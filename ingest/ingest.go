@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,6 +22,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"rosetta/encoders"
+	"rosetta/encoders/audio"
 	"rosetta/encoders/imageproc"
 	"rosetta/engine"
 )
@@ -55,6 +59,10 @@ type Options struct {
 	// derived text (Object.Text["caption"]) and as the filterable metadata
 	// field "caption", and comes back with search results.
 	Captioner Captioner
+	// AudioWindow and AudioOverlap cut audio files longer than one window
+	// into searchable segments (default 10 s and 2 s; a negative window
+	// disables segments).
+	AudioWindow, AudioOverlap time.Duration
 }
 
 // Captioner generates a description of an image (encoders/caption
@@ -70,9 +78,11 @@ type Progress struct {
 	// Duplicates counts files skipped because a file with the same content
 	// (SHA-256) is already in the collection under another path.
 	Duplicates int
-	Bytes      int64
-	Elapsed    time.Duration
-	WalkDone   bool
+	// Segments counts audio windows stored (not files).
+	Segments int
+	Bytes    int64
+	Elapsed  time.Duration
+	WalkDone bool
 }
 
 // Summary is the final Progress plus throughput.
@@ -106,9 +116,11 @@ const (
 )
 
 type item struct {
-	obj    engine.Object
-	update bool
-	path   string
+	obj      engine.Object
+	update   bool
+	path     string
+	segment  bool   // a window of an audio file: not counted as a file
+	segments []item // windows of a long audio file, sent after it
 }
 
 type run struct {
@@ -121,11 +133,11 @@ type run struct {
 	report *json.Encoder
 	repMu  sync.Mutex
 
-	found, done, added, updated, skipped, failed, pruned, dups atomic.Int64
-	ctx                                                        context.Context
-	bytes                                                      atomic.Int64
-	walkDone                                                   atomic.Bool
-	start                                                      time.Time
+	found, done, added, updated, skipped, failed, pruned, dups, segs atomic.Int64
+	ctx                                                              context.Context
+	bytes                                                            atomic.Int64
+	walkDone                                                         atomic.Bool
+	start                                                            time.Time
 }
 
 // Run ingests the files under roots into o.Collection.
@@ -141,6 +153,9 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 	}
 	if o.MaxFileBytes <= 0 {
 		o.MaxFileBytes = 256 << 20
+	}
+	if o.AudioWindow == 0 {
+		o.AudioWindow, o.AudioOverlap = 10*time.Second, 2*time.Second
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -198,9 +213,12 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 					continue // drain
 				}
 				if it, ok := r.prepare(p); ok {
-					select {
-					case items <- it:
-					case <-ctx.Done():
+					for _, x := range append([]item{it}, it.segments...) {
+						x.segments = nil
+						select {
+						case items <- x:
+						case <-ctx.Done():
+						}
 					}
 				}
 			}
@@ -249,7 +267,8 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 
 func (r *run) progress() Progress {
 	return Progress{Found: int(r.found.Load()), Done: int(r.done.Load()), Added: int(r.added.Load()), Updated: int(r.updated.Load()),
-		Skipped: int(r.skipped.Load()), Failed: int(r.failed.Load()), Pruned: int(r.pruned.Load()), Duplicates: int(r.dups.Load()), Bytes: r.bytes.Load(),
+		Skipped: int(r.skipped.Load()), Failed: int(r.failed.Load()), Pruned: int(r.pruned.Load()), Duplicates: int(r.dups.Load()),
+		Segments: int(r.segs.Load()), Bytes: r.bytes.Load(),
 		Elapsed: time.Since(r.start), WalkDone: r.walkDone.Load()}
 }
 
@@ -471,8 +490,27 @@ func (r *run) prepare(path string) (item, bool) {
 			addEXIF(md, x)
 		}
 	case isAudio(data):
+		clip, err := audio.Decode(data)
+		if err != nil {
+			r.fail(path, "audio: %v", err)
+			return item{}, false
+		}
+		frames := clip.Frames()
+		if frames == 0 {
+			r.fail(path, "audio: no samples")
+			return item{}, false
+		}
+		dur := float64(frames) / float64(clip.Rate)
+		md["duration_s"], md["sample_rate"], md["channels"] = dur, float64(clip.Rate), float64(clip.Channels)
 		obj.Modality = "audio"
-		obj.Content = &engine.Content{Audio: data}
+		if dur <= encoders.MaxAudioSeconds {
+			obj.Content = &engine.Content{Audio: data}
+		}
+		segs := r.audioSegments(path, clip, md)
+		obj.Metadata = md
+		it := item{obj: obj, update: known, path: path}
+		it.segments = segs
+		return r.withSidecar(it)
 	case textExts[strings.ToLower(filepath.Ext(path))]:
 		if !utf8.Valid(data) || strings.IndexByte(string(data), 0) >= 0 {
 			r.fail(path, "text file is not valid UTF-8")
@@ -488,18 +526,71 @@ func (r *run) prepare(path string) (item, bool) {
 		r.fail(path, "unsupported file type (not an image or audio by content, nor .txt/.md text)")
 		return item{}, false
 	}
-	if b, err := os.ReadFile(path + ".json"); err == nil {
-		var side map[string]any
-		if err := json.Unmarshal(b, &side); err != nil {
-			r.fail(path, "sidecar %s.json: %v", filepath.Base(path), err)
-			return item{}, false
-		}
-		for k, v := range side {
-			md[k] = v
-		}
-	}
 	obj.Metadata = md
-	return item{obj: obj, update: known, path: path}, true
+	return r.withSidecar(item{obj: obj, update: known, path: path})
+}
+
+// withSidecar merges path.json (a JSON object) into the item's metadata.
+func (r *run) withSidecar(it item) (item, bool) {
+	b, err := os.ReadFile(it.path + ".json")
+	if err != nil {
+		return it, true
+	}
+	var side map[string]any
+	if err := json.Unmarshal(b, &side); err != nil {
+		r.fail(it.path, "sidecar %s.json: %v", filepath.Base(it.path), err)
+		return item{}, false
+	}
+	for k, v := range side {
+		it.obj.Metadata[k] = v
+	}
+	return it, true
+}
+
+// audioSegments cuts an audio file longer than one window into windows
+// (AudioWindow long, AudioOverlap apart), each its own object keyed
+// path#start-end with its time range in metadata, so an audio query can
+// point into a long recording. Shorter files get none.
+func (r *run) audioSegments(path string, clip *audio.Clip, md map[string]any) []item {
+	win, ov := r.o.AudioWindow, r.o.AudioOverlap
+	if win <= 0 || float64(clip.Frames())/float64(clip.Rate) <= win.Seconds() {
+		return nil
+	}
+	mono := audio.Mono(clip)
+	var segs []item
+	for _, w := range audio.Windows(len(mono), clip.Rate, win, ov) {
+		start, end := float64(w.Start)/float64(clip.Rate), float64(w.End)/float64(clip.Rate)
+		smd := map[string]any{"parent": path, "segment_start": start, "segment_end": end, MetaName: md[MetaName], MetaDir: md[MetaDir]}
+		o := engine.Object{Key: fmt.Sprintf("%s#t=%.3f,%.3f", path, start, end), Source: path, Modality: "audio", Metadata: smd,
+			Content: &engine.Content{Audio: floatWAV(mono[w.Start:w.End], clip.Rate)}}
+		if prev, ok := r.prev[o.Key]; ok {
+			o.ID = prev.id
+		}
+		segs = append(segs, item{obj: o, path: path, segment: true})
+	}
+	return segs
+}
+
+// floatWAV encodes mono samples as a 32-bit float WAV.
+func floatWAV(x []float32, rate int) []byte {
+	b := make([]byte, 44+4*len(x))
+	le := binary.LittleEndian
+	copy(b, "RIFF")
+	le.PutUint32(b[4:], uint32(36+4*len(x)))
+	copy(b[8:], "WAVEfmt ")
+	le.PutUint32(b[16:], 16)
+	le.PutUint16(b[20:], 3) // IEEE float
+	le.PutUint16(b[22:], 1)
+	le.PutUint32(b[24:], uint32(rate))
+	le.PutUint32(b[28:], uint32(4*rate))
+	le.PutUint16(b[32:], 4)
+	le.PutUint16(b[34:], 32)
+	copy(b[36:], "data")
+	le.PutUint32(b[40:], uint32(4*len(x)))
+	for i, v := range x {
+		le.PutUint32(b[44+4*i:], math.Float32bits(v))
+	}
+	return b
 }
 
 func addEXIF(md map[string]any, x imageproc.EXIF) {
@@ -581,6 +672,10 @@ func drain(items <-chan item) {
 
 func (r *run) count(batch []item) {
 	for _, it := range batch {
+		if it.segment {
+			r.segs.Add(1)
+			continue
+		}
 		if it.update {
 			r.updated.Add(1)
 		} else {
@@ -594,7 +689,8 @@ func (r *run) count(batch []item) {
 func (r *run) prune(ctx context.Context, roots []string) error {
 	var gone []uint64
 	for key, st := range r.prev {
-		if _, ok := r.seen.Load(key); ok {
+		file, _, _ := strings.Cut(key, "#t=")
+		if _, ok := r.seen.Load(file); ok {
 			continue
 		}
 		under := false
@@ -606,7 +702,7 @@ func (r *run) prune(ctx context.Context, roots []string) error {
 		if !under {
 			continue
 		}
-		if _, err := os.Stat(key); err == nil {
+		if _, err := os.Stat(file); err == nil {
 			continue // still there, only filtered out this time
 		}
 		gone = append(gone, st.id)

@@ -26,14 +26,16 @@ func newIngestCmd() *cobra.Command {
 		Use:   "ingest DIR... --collection C (--data DIR | --server URL)",
 		Short: "Ingest folders of images and text files into a collection",
 		Long: `Walks the folders, sniffs each file by content (images: JPEG, PNG, GIF, BMP, WebP,
-TIFF; text: .txt and .md), encodes it with the collection's model and stores it, one
+TIFF; audio: WAV, FLAC, MP3; text: .txt and .md), encodes it with the collection's model and stores it, one
 synced batch at a time. A sidecar photo.jpg.json merges into the photo's metadata;
 EXIF fields (camera_make, camera_model, orientation, captured, captured_unix, gps_lat,
 gps_lon) and file fields (file_size, file_name, file_ext, file_dir, width, height)
 become filterable metadata. Files already ingested unchanged (size and mtime, then
 SHA-256) are skipped, so a re-run resumes an interrupted one; Ctrl-C stops with
 everything committed so far durable. Bad files are reported (--report, JSON lines)
-and never stop the run.
+and never stop the run. Audio longer than --audio-window is also stored as overlapping
+segments (key FILE#t=START,END; metadata parent, segment_start, segment_end in seconds), so
+an audio query can point into a long recording.
 
 The collection is created with one space "embedding" filled by --model when it does not
 exist. One process owns a data directory: with a server running, ingest through it
@@ -88,6 +90,9 @@ with --server (encoding then happens in the server).`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "added %d, updated %d, skipped %d (unchanged, %d duplicate content), failed %d, pruned %d; %d files in %.1fs (%.1f files/s, %.1f MB read)\n",
 				s.Added, s.Updated, s.Skipped, s.Duplicates, s.Failed, s.Pruned, s.Done, s.Elapsed.Seconds(), s.FilesPerSec, float64(s.Bytes)/1e6)
+			if s.Segments > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "audio segments stored: %d\n", s.Segments)
+			}
 			if s.Failed > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "failures: %s\n", reportPath)
 			}
@@ -113,6 +118,8 @@ with --server (encoding then happens in the server).`,
 	f.BoolVar(&o.DryRun, "dry-run", false, "report what would be ingested, write nothing")
 	f.BoolVar(&o.Prune, "prune", false, "delete objects whose files under these folders are gone")
 	f.StringVar(&reportPath, "report", "ingest-failures.jsonl", "where to write the failed files (JSON lines)")
+	f.DurationVar(&o.AudioWindow, "audio-window", 10*time.Second, "cut longer audio files into segments of this length (negative: no segments)")
+	f.DurationVar(&o.AudioOverlap, "audio-overlap", 2*time.Second, "overlap between audio segments")
 	f.StringVar(&captionModel, "caption", "", "caption every image with this BLIP or CoCa model (stored as text.caption and metadata caption)")
 	cmd.MarkFlagRequired("collection")
 	return cmd
