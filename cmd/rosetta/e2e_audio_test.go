@@ -1,0 +1,136 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"rosetta/encoders/audio"
+	"rosetta/internal/fixtures"
+)
+
+func pcm16WAV(x []float32, rate int) []byte {
+	b := make([]byte, 44+2*len(x))
+	le := binary.LittleEndian
+	copy(b, "RIFF")
+	le.PutUint32(b[4:], uint32(36+2*len(x)))
+	copy(b[8:], "WAVEfmt ")
+	le.PutUint32(b[16:], 16)
+	le.PutUint16(b[20:], 1)
+	le.PutUint16(b[22:], 1)
+	le.PutUint32(b[24:], uint32(rate))
+	le.PutUint32(b[28:], uint32(2*rate))
+	le.PutUint16(b[32:], 2)
+	le.PutUint16(b[34:], 16)
+	copy(b[36:], "data")
+	le.PutUint32(b[40:], uint32(2*len(x)))
+	for i, v := range x {
+		le.PutUint16(b[44+2*i:], uint16(int16(math.Round(float64(max(-1, min(v, 32767.0/32768))*32768)))))
+	}
+	return b
+}
+
+// TestEndToEndAudio ingests real speech (LibriVox clips from Debian's
+// pocketsphinx-testdata in CI) and a long recording made of them with the
+// tiny fixture HuBERT through the CLI, serves it, and checks over HTTP that
+// each clip finds itself first and that a window cut from the long file
+// finds that file's segment with the right time range. Mechanics only: the
+// tiny model's vectors carry no meaning.
+func TestEndToEndAudio(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	var clips []string
+	if d := os.Getenv("ROSETTA_E2E_PHOTOS"); d != "" {
+		clips, _ = filepath.Glob(filepath.Join(d, "speech", "*.wav"))
+		if len(clips) == 0 && os.Getenv("CI") != "" {
+			t.Fatal("no speech clips under $ROSETTA_E2E_PHOTOS/speech (scripts/e2e-media.sh fetches them)")
+		}
+	}
+	if len(clips) == 0 {
+		dir := fixtures.Dir(t, "preprocess-audio")
+		clips = []string{filepath.Join(dir, "tone22050.wav"), filepath.Join(dir, "tone44100.wav")}
+	}
+	model := t.TempDir()
+	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
+		os.Symlink(filepath.Join(fixtures.Dir(t, "hubert"), f), filepath.Join(model, f))
+	}
+	media := t.TempDir()
+	const rate = 16000
+	var long []float32
+	for len(long) < 25*rate {
+		for _, c := range clips {
+			b, err := os.ReadFile(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clip, err := audio.Decode(b)
+			if err != nil {
+				t.Fatalf("%s: %v", c, err)
+			}
+			long = append(long, audio.Resample(audio.Mono(clip), clip.Rate, rate)...)
+		}
+	}
+	for _, c := range clips {
+		b, _ := os.ReadFile(c)
+		os.WriteFile(filepath.Join(media, filepath.Base(c)), b, 0o644)
+	}
+	longPath := filepath.Join(media, "long.wav")
+	os.WriteFile(longPath, pcm16WAV(long, rate), 0o644)
+
+	bin := buildBinary(t)
+	data := t.TempDir()
+	out, err := exec.Command(bin, "ingest", media, "--collection", "speech", "--data", data, "--model", model,
+		"--report", filepath.Join(t.TempDir(), "f.jsonl")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "failed 0") || !strings.Contains(string(out), "audio segments stored:") {
+		t.Fatalf("ingest: %v\n%s", err, out)
+	}
+	s := startServer(t, bin, data, freeAddr(t))
+	defer func() { s.cmd.Process.Signal(syscall.SIGTERM); s.cmd.Wait() }()
+	type hit struct {
+		Object struct {
+			Source   string         `json:"source"`
+			Key      string         `json:"key"`
+			Metadata map[string]any `json:"metadata"`
+		} `json:"object"`
+	}
+	query := func(wav []byte) []hit {
+		var res struct {
+			Hits []hit `json:"hits"`
+		}
+		code, err := s.do("POST", "/v1/collections/speech/search", map[string]any{
+			"query": map[string]any{"audio": base64.StdEncoding.EncodeToString(wav)}, "k": 3, "fields": []string{"key", "source", "metadata"}}, &res)
+		if err != nil || code != 200 || len(res.Hits) == 0 {
+			t.Fatalf("audio search: %d %v", code, err)
+		}
+		return res.Hits
+	}
+	for _, c := range clips {
+		b, _ := os.ReadFile(c)
+		h := query(b)
+		if h[0].Object.Key != filepath.Join(media, filepath.Base(c)) {
+			t.Fatalf("clip %s: best hit %+v", filepath.Base(c), h[0].Object)
+		}
+	}
+	// The 8–18 s window of the long file: its segment, with that time range.
+	h := query(pcm16WAV(pcm16Round(long[8*rate:18*rate]), rate))
+	md := h[0].Object.Metadata
+	if md["parent"] != longPath || md["segment_start"] != 8.0 || md["segment_end"] != 18.0 {
+		t.Fatalf("window query: best hit %+v", h[0].Object)
+	}
+}
+
+// pcm16Round quantises samples as the long file's PCM16 stores them.
+func pcm16Round(x []float32) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(int16(math.Round(float64(max(-1, min(v, 32767.0/32768))*32768)))) / 32768
+	}
+	return out
+}
