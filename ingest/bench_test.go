@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"rosetta/encoders"
 	"rosetta/encoders/clip"
 	"rosetta/encoders/imageproc"
 	"rosetta/encoders/tokenizer"
@@ -143,4 +144,34 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkIngestOneHourAudio ingests a one-hour 16 kHz mono WAV (10 s
+// windows, 2 s overlap) with the tiny fixture HuBERT and reports the peak
+// resident memory of the test process.
+func BenchmarkIngestOneHourAudio(b *testing.B) {
+	hub := b.TempDir()
+	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
+		os.Symlink(filepath.Join(fixtures.Dir(b, "hubert"), f), filepath.Join(hub, f))
+	}
+	root := b.TempDir()
+	os.WriteFile(filepath.Join(root, "hour.wav"), pcmWAV(100, 4000, 3600, 16000), 0o644)
+	for b.Loop() {
+		e, err := engine.Open(engine.Options{Dir: b.TempDir(), SnapshotEvery: -1,
+			LoadModel: func(string) (engine.Encoder, error) { return encoders.Open(hub) }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.WaitReady(context.Background())
+		runtime.GC()
+		t0 := time.Now()
+		s, err := Run(context.Background(), EngineSink{e}, []string{root}, Options{Collection: "c", Model: "m", Recursive: true})
+		if err != nil || s.Added != 1 {
+			b.Fatalf("%+v %v", s.Progress, err)
+		}
+		b.ReportMetric(float64(s.Segments), "segments")
+		b.ReportMetric(time.Since(t0).Seconds(), "s")
+		e.Close()
+	}
+	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MB")
 }

@@ -8,10 +8,12 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"rosetta/encoders"
+	"rosetta/encoders/audio"
 	"rosetta/encoders/clip"
 	"rosetta/encoders/imageproc"
 	"rosetta/models"
@@ -20,6 +22,8 @@ import (
 func newEncodeCmd() *cobra.Command {
 	var model string
 	var texts, images, audios []string
+	var segments bool
+	var window, overlap time.Duration
 	cmd := &cobra.Command{
 		Use:   "encode --model DIR (--text T | --image FILE | --audio FILE)...",
 		Short: "Print embeddings of texts, images or audio, one JSON line per input",
@@ -86,6 +90,9 @@ open_clip model directory) and prints one JSON line per input, in the order give
 					}
 					clips = append(clips, b)
 				}
+				if segments {
+					return encodeSegments(cmd, ae, audios, clips, window, overlap)
+				}
 				embs, err := ae.EmbedAudio(cmd.Context(), clips)
 				if err != nil {
 					return err
@@ -103,6 +110,9 @@ open_clip model directory) and prints one JSON line per input, in the order give
 	cmd.Flags().StringArrayVar(&texts, "text", nil, "text to encode (repeatable)")
 	cmd.Flags().StringArrayVar(&images, "image", nil, "image file to encode (repeatable)")
 	cmd.Flags().StringArrayVar(&audios, "audio", nil, "audio file to encode with a HuBERT/wav2vec 2.0 model (repeatable)")
+	cmd.Flags().BoolVar(&segments, "segments", false, "with --audio: one line per window (start, end in seconds) instead of the pooled file vector")
+	cmd.Flags().DurationVar(&window, "window", 10*time.Second, "segment length for --segments")
+	cmd.Flags().DurationVar(&overlap, "overlap", 2*time.Second, "segment overlap for --segments")
 	cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -182,4 +192,37 @@ func newClassifyCmd() *cobra.Command {
 	cmd.MarkFlagRequired("image")
 	cmd.MarkFlagRequired("labels")
 	return cmd
+}
+
+// encodeSegments prints one JSON line per window of each audio file.
+func encodeSegments(cmd *cobra.Command, h *encoders.HuBERT, paths []string, clips [][]byte, window, overlap time.Duration) error {
+	out := json.NewEncoder(cmd.OutOrStdout())
+	rate := h.M.SampleRate()
+	for i, b := range clips {
+		w, err := h.Waveform(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", paths[i], err)
+		}
+		wins := audio.Windows(len(w), rate, window, overlap)
+		if wins == nil {
+			return fmt.Errorf("--window %v and --overlap %v do not make windows", window, overlap)
+		}
+		for _, win := range wins {
+			vecs, err := h.EmbedWaveforms(cmd.Context(), [][]float32{w[win.Start:win.End]})
+			if err != nil {
+				return err
+			}
+			line := struct {
+				Input     string    `json:"input"`
+				Modality  string    `json:"modality"`
+				Start     float64   `json:"start"`
+				End       float64   `json:"end"`
+				Embedding []float32 `json:"embedding"`
+			}{paths[i], "audio", float64(win.Start) / float64(rate), float64(win.End) / float64(rate), vecs[0]}
+			if err := out.Encode(line); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

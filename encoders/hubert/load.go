@@ -85,7 +85,7 @@ func (l *loader) conv(name string, out, in, k, stride, pad, groups int, weight [
 // either naming; it reads the norm dim from g's shape.
 func (l *loader) posConvWeight(name string, out, in, k int) []float32 {
 	p := l.prefix + name
-	if l.ck.Has(p + ".weight") {
+	if l.ck.Has(p+".weight") || l.ck.IsRandom() {
 		return l.tensor(name+".weight", out, in, k)
 	}
 	gName, vName := ".parametrizations.weight.original0", ".parametrizations.weight.original1"
@@ -155,6 +155,12 @@ func Load(dir string, opt *Options) (*Model, error) {
 	}
 	m.pre = pre
 	return m, nil
+}
+
+// NewRandom builds a model of cfg's shape with random weights (for timing
+// full-size shapes).
+func NewRandom(cfg Config, seed uint64) (*Model, error) {
+	return build(cfg, safetensors.Random(seed))
 }
 
 func build(cfg Config, ck *safetensors.Checkpoint) (*Model, error) {

@@ -312,6 +312,10 @@ func OpenCheckpoint(path string) (*Checkpoint, error) {
 	return c, nil
 }
 
+// IsRandom reports whether c is a Random stand-in (loaders that choose
+// between alternative tensor names take the plain name then).
+func (c *Checkpoint) IsRandom() bool { return c.rnd != nil }
+
 // Close closes every file.
 func (c *Checkpoint) Close() error {
 	var errs []error
