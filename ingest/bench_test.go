@@ -3,10 +3,12 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -155,7 +157,7 @@ func BenchmarkIngestOneHourAudio(b *testing.B) {
 		os.Symlink(filepath.Join(fixtures.Dir(b, "hubert"), f), filepath.Join(hub, f))
 	}
 	root := b.TempDir()
-	os.WriteFile(filepath.Join(root, "hour.wav"), pcmWAV(100, 4000, 3600, 16000), 0o644)
+	writeLongWAV(b, filepath.Join(root, "hour.wav"), 3600, 16000)
 	for b.Loop() {
 		e, err := engine.Open(engine.Options{Dir: b.TempDir(), SnapshotEvery: -1,
 			LoadModel: func(string) (engine.Encoder, error) { return encoders.Open(hub) }})
@@ -174,4 +176,26 @@ func BenchmarkIngestOneHourAudio(b *testing.B) {
 		e.Close()
 	}
 	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MB")
+}
+
+// writeLongWAV streams a mono PCM16 sweep to disk without holding it.
+func writeLongWAV(b testing.TB, path string, seconds, rate int) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	n := seconds * rate
+	hdr := pcmWAV(0, 0, 0, rate) // a header for zero samples, then patch the sizes
+	binary.LittleEndian.PutUint32(hdr[4:], uint32(36+2*n))
+	binary.LittleEndian.PutUint32(hdr[40:], uint32(2*n))
+	f.Write(hdr)
+	buf := make([]byte, 2*rate)
+	for s := 0; s < seconds; s++ {
+		for i := 0; i < rate; i++ {
+			t := float64(s*rate+i) / float64(rate)
+			binary.LittleEndian.PutUint16(buf[2*i:], uint16(int16(12000*math.Sin(2*math.Pi*(200+float64(s%50)*40)*t))))
+		}
+		f.Write(buf)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"image"
 	"io"
 	"io/fs"
+	"iter"
 	"log/slog"
 	"math"
 	"os"
@@ -119,8 +120,8 @@ type item struct {
 	obj      engine.Object
 	update   bool
 	path     string
-	segment  bool   // a window of an audio file: not counted as a file
-	segments []item // windows of a long audio file, sent after it
+	segment  bool           // a window of an audio file: not counted as a file
+	segments iter.Seq[item] // windows of a long audio file, sent after it
 }
 
 type run struct {
@@ -213,11 +214,24 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 					continue // drain
 				}
 				if it, ok := r.prepare(p); ok {
-					for _, x := range append([]item{it}, it.segments...) {
-						x.segments = nil
-						select {
-						case items <- x:
-						case <-ctx.Done():
+					segs := it.segments
+					it.segments = nil
+					select {
+					case items <- it:
+					case <-ctx.Done():
+						continue
+					}
+					// Segments are generated one window at a time, so a
+					// long recording never sits in memory decoded.
+					if segs != nil {
+						for x := range segs {
+							select {
+							case items <- x:
+							case <-ctx.Done():
+							}
+							if ctx.Err() != nil {
+								break
+							}
 						}
 					}
 				}
@@ -490,26 +504,23 @@ func (r *run) prepare(path string) (item, bool) {
 			addEXIF(md, x)
 		}
 	case isAudio(data):
-		clip, err := audio.Decode(data)
+		src, err := openAudio(data)
 		if err != nil {
 			r.fail(path, "audio: %v", err)
 			return item{}, false
 		}
-		frames := clip.Frames()
-		if frames == 0 {
+		if src.frames == 0 {
 			r.fail(path, "audio: no samples")
 			return item{}, false
 		}
-		dur := float64(frames) / float64(clip.Rate)
-		md["duration_s"], md["sample_rate"], md["channels"] = dur, float64(clip.Rate), float64(clip.Channels)
+		dur := float64(src.frames) / float64(src.rate)
+		md["duration_s"], md["sample_rate"], md["channels"] = dur, float64(src.rate), float64(src.channels)
 		obj.Modality = "audio"
 		if dur <= encoders.MaxAudioSeconds {
 			obj.Content = &engine.Content{Audio: data}
 		}
-		segs := r.audioSegments(path, clip, md)
 		obj.Metadata = md
-		it := item{obj: obj, update: known, path: path}
-		it.segments = segs
+		it := item{obj: obj, update: known, path: path, segments: r.audioSegments(path, src, md)}
 		return r.withSidecar(it)
 	case textExts[strings.ToLower(filepath.Ext(path))]:
 		if !utf8.Valid(data) || strings.IndexByte(string(data), 0) >= 0 {
@@ -547,28 +558,58 @@ func (r *run) withSidecar(it item) (item, bool) {
 	return it, true
 }
 
-// audioSegments cuts an audio file longer than one window into windows
-// (AudioWindow long, AudioOverlap apart), each its own object keyed
-// path#start-end with its time range in metadata, so an audio query can
-// point into a long recording. Shorter files get none.
-func (r *run) audioSegments(path string, clip *audio.Clip, md map[string]any) []item {
-	win, ov := r.o.AudioWindow, r.o.AudioOverlap
-	if win <= 0 || float64(clip.Frames())/float64(clip.Rate) <= win.Seconds() {
-		return nil
+// audioSource gives an audio file's samples a range at a time: WAV files
+// are converted per window from their bytes; other formats are decoded
+// once (bounded by MaxFileBytes).
+type audioSource struct {
+	rate, channels, frames int
+	rangeFn                func(start, end int) []float32 // mono samples
+}
+
+func openAudio(data []byte) (*audioSource, error) {
+	if audio.Sniff(data) == "wav" {
+		w, err := audio.OpenWAV(data)
+		if err != nil {
+			return nil, err
+		}
+		return &audioSource{rate: w.Rate(), channels: w.Channels(), frames: w.Frames(),
+			rangeFn: func(s, e int) []float32 { return audio.Mono(w.Range(s, e)) }}, nil
+	}
+	clip, err := audio.Decode(data)
+	if err != nil {
+		return nil, err
 	}
 	mono := audio.Mono(clip)
-	var segs []item
-	for _, w := range audio.Windows(len(mono), clip.Rate, win, ov) {
-		start, end := float64(w.Start)/float64(clip.Rate), float64(w.End)/float64(clip.Rate)
-		smd := map[string]any{"parent": path, "segment_start": start, "segment_end": end, MetaName: md[MetaName], MetaDir: md[MetaDir]}
-		o := engine.Object{Key: fmt.Sprintf("%s#t=%.3f,%.3f", path, start, end), Source: path, Modality: "audio", Metadata: smd,
-			Content: &engine.Content{Audio: floatWAV(mono[w.Start:w.End], clip.Rate)}}
-		if prev, ok := r.prev[o.Key]; ok {
-			o.ID = prev.id
-		}
-		segs = append(segs, item{obj: o, path: path, segment: true})
+	return &audioSource{rate: clip.Rate, channels: clip.Channels, frames: clip.Frames(),
+		rangeFn: func(s, e int) []float32 { return mono[s:e] }}, nil
+}
+
+// audioSegments cuts an audio file longer than one window into windows
+// (AudioWindow long, AudioOverlap apart), each its own object keyed
+// path#t=start,end with its time range in metadata, so an audio query can
+// point into a long recording. Shorter files get none. The windows are
+// produced lazily, one at a time.
+func (r *run) audioSegments(path string, src *audioSource, md map[string]any) iter.Seq[item] {
+	win, ov := r.o.AudioWindow, r.o.AudioOverlap
+	if win <= 0 || float64(src.frames)/float64(src.rate) <= win.Seconds() {
+		return nil
 	}
-	return segs
+	wins := audio.Windows(src.frames, src.rate, win, ov)
+	name, dir := md[MetaName], md[MetaDir]
+	return func(yield func(item) bool) {
+		for _, w := range wins {
+			start, end := float64(w.Start)/float64(src.rate), float64(w.End)/float64(src.rate)
+			smd := map[string]any{"parent": path, "segment_start": start, "segment_end": end, MetaName: name, MetaDir: dir}
+			o := engine.Object{Key: fmt.Sprintf("%s#t=%.3f,%.3f", path, start, end), Source: path, Modality: "audio", Metadata: smd,
+				Content: &engine.Content{Audio: floatWAV(src.rangeFn(w.Start, w.End), src.rate)}}
+			if prev, ok := r.prev[o.Key]; ok {
+				o.ID = prev.id
+			}
+			if !yield(item{obj: o, path: path, segment: true}) {
+				return
+			}
+		}
+	}
 }
 
 // floatWAV encodes mono samples as a 32-bit float WAV.

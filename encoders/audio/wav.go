@@ -45,14 +45,60 @@ type waveFormat struct {
 }
 
 func decodeWAV(data []byte) (*Clip, error) {
+	f, samples, err := locateWAV(data)
+	if err != nil {
+		return nil, err
+	}
+	return convert(f, samples), nil
+}
+
+// WAVStream is a WAV file held in memory whose samples are converted a
+// range of frames at a time, so a long recording is never decoded whole.
+type WAVStream struct {
+	f   *waveFormat
+	raw []byte
+}
+
+// OpenWAV parses a WAV file's header without converting its samples.
+func OpenWAV(data []byte) (*WAVStream, error) {
+	f, raw, err := locateWAV(data)
+	if err != nil {
+		return nil, err
+	}
+	return &WAVStream{f: f, raw: raw}, nil
+}
+
+// Rate is the sample rate.
+func (w *WAVStream) Rate() int { return w.f.rate }
+
+// Channels is the channel count.
+func (w *WAVStream) Channels() int { return w.f.channels }
+
+// Frames is the number of samples per channel.
+func (w *WAVStream) Frames() int { return len(w.raw) / w.f.blockAlign }
+
+// Range converts frames [start, end), clamped to the file.
+func (w *WAVStream) Range(start, end int) *Clip {
+	n := w.Frames()
+	start, end = max(0, min(start, n)), max(0, min(end, n))
+	if end < start {
+		end = start
+	}
+	b := w.f.blockAlign
+	return convert(w.f, w.raw[start*b:end*b])
+}
+
+// locateWAV parses the RIFF chunks and returns the format and the sample
+// bytes of the data chunk.
+func locateWAV(data []byte) (*waveFormat, []byte, error) {
 	if len(data) < 12 {
-		return nil, fmt.Errorf("%w: wav: %d bytes, shorter than a RIFF header", ErrCorrupt, len(data))
+		return nil, nil, fmt.Errorf("%w: wav: %d bytes, shorter than a RIFF header", ErrCorrupt, len(data))
 	}
 	if string(data[0:4]) != "RIFF" || string(data[8:12]) != "WAVE" {
 		if string(data[0:4]) == "RF64" || string(data[0:4]) == "RIFX" {
-			return nil, fmt.Errorf("%w: wav: %s container", ErrUnsupported, data[0:4])
+			return nil, nil, fmt.Errorf("%w: wav: %s container", ErrUnsupported, data[0:4])
 		}
-		return nil, fmt.Errorf("%w: wav: missing RIFF/WAVE signature", ErrCorrupt)
+		return nil, nil, fmt.Errorf("%w: wav: missing RIFF/WAVE signature", ErrCorrupt)
 	}
 	body := data[12:]
 	// The RIFF size is often wrong in streamed files; trust the bytes.
@@ -68,7 +114,7 @@ func decodeWAV(data []byte) (*Clip, error) {
 		n := size
 		if n > uint64(len(body)) {
 			if id != "data" {
-				return nil, fmt.Errorf("%w: wav: %q chunk of %d bytes, %d present", ErrCorrupt, id, size, len(body))
+				return nil, nil, fmt.Errorf("%w: wav: %q chunk of %d bytes, %d present", ErrCorrupt, id, size, len(body))
 			}
 			n = uint64(len(body))
 		}
@@ -77,12 +123,12 @@ func decodeWAV(data []byte) (*Clip, error) {
 		case "fmt ":
 			f, err := parseFormat(chunk)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			format = f
 		case "data":
 			if format == nil {
-				return nil, fmt.Errorf("%w: wav: data chunk before fmt chunk", ErrCorrupt)
+				return nil, nil, fmt.Errorf("%w: wav: data chunk before fmt chunk", ErrCorrupt)
 			}
 			samples, hasData = chunk, true
 		}
@@ -97,12 +143,12 @@ func decodeWAV(data []byte) (*Clip, error) {
 		body = body[skip:]
 	}
 	if format == nil {
-		return nil, fmt.Errorf("%w: wav: no fmt chunk", ErrCorrupt)
+		return nil, nil, fmt.Errorf("%w: wav: no fmt chunk", ErrCorrupt)
 	}
 	if !hasData {
-		return nil, fmt.Errorf("%w: wav: no data chunk", ErrCorrupt)
+		return nil, nil, fmt.Errorf("%w: wav: no data chunk", ErrCorrupt)
 	}
-	return convert(format, samples), nil
+	return format, samples, nil
 }
 
 func parseFormat(b []byte) (*waveFormat, error) {
