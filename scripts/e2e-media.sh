@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Fetches real media for the end-to-end tests from Debian packages (only
-# the data files are unpacked; nothing is installed): photos from
-# python3-skimage into $1, LibriVox speech clips from pocketsphinx-testdata
-# into $1/speech. Prints $1.
+# Fetches real media for the end-to-end tests from Debian packages: photos
+# from python3-skimage into $1 and LibriVox speech clips from
+# pocketsphinx-testdata into $1/speech (both only unpacked, not installed),
+# and sentences spoken by espeak-ng (installed if missing) into $1/speech.
+# Prints $1.
 set -euo pipefail
 dest=${1:?usage: e2e-media.sh DIR}
 mkdir -p "$dest"
-if [ -f "$dest/astronaut.png" ] && [ -d "$dest/speech" ]; then echo "$dest"; exit 0; fi
+if [ -f "$dest/astronaut.png" ] && [ -f "$dest/speech/espeak-1.wav" ]; then echo "$dest"; exit 0; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -22,4 +23,10 @@ data=x/usr/lib/python3/dist-packages/skimage/data
 for f in astronaut.png chelsea.png coffee.png rocket.jpg motorcycle_left.png hubble_deep_field.jpg retina.jpg camera.png; do
   cp "$data/$f" "$dest/"
 done
+if ! command -v espeak-ng >/dev/null 2>&1; then
+  apt-get install -y espeak-ng >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1; apt-get install -y espeak-ng >/dev/null; }
+fi
+espeak-ng -w "$dest/speech/espeak-1.wav" "The quick brown fox jumps over the lazy dog."
+espeak-ng -w "$dest/speech/espeak-2.wav" "Rosetta searches images, text and audio in one database."
+espeak-ng -w "$dest/speech/espeak-3.wav" -s 120 "Where is the nearest train station?"
 echo "$dest"
