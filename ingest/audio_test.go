@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"rosetta/encoders"
 	"rosetta/engine"
@@ -120,5 +121,44 @@ func TestAudioSegments(t *testing.T) {
 	}
 	if c, _ := e.GetCollection(context.Background(), "sounds"); c.Count != 4 {
 		t.Fatalf("count %d", c.Count)
+	}
+
+	// A file too long to encode whole gets the mean of its segments.
+	root2 := t.TempDir()
+	os.WriteFile(filepath.Join(root2, "long2.wav"), pcmWAV(300, 2000, 25, 8000), 0o644)
+	s, err = Run(context.Background(), EngineSink{e}, []string{root2}, Options{Collection: "sounds", Recursive: true, AudioWholeMax: 15 * time.Second})
+	if err != nil || s.Added != 1 || s.Segments != 3 {
+		t.Fatalf("pooled run: %+v %v", s.Progress, err)
+	}
+	page, _ := e.ListObjects(context.Background(), "sounds", 0, 100)
+	var file engine.Object
+	var segs [][]float32
+	for _, o := range page {
+		full, _ := e.GetObject(context.Background(), "sounds", o.ID)
+		switch {
+		case full.Key == filepath.Join(root2, "long2.wav"):
+			file = full
+		case full.Metadata["parent"] == filepath.Join(root2, "long2.wav"):
+			segs = append(segs, full.Vectors["embedding"])
+		}
+	}
+	v := file.Vectors["embedding"]
+	if len(segs) != 3 || len(v) == 0 {
+		t.Fatalf("file vector %d values, %d segments", len(v), len(segs))
+	}
+	mean := make([]float64, len(v))
+	for _, sv := range segs {
+		for i, x := range sv {
+			mean[i] += float64(x)
+		}
+	}
+	var n float64
+	for _, x := range mean {
+		n += x * x
+	}
+	for i := range v {
+		if math.Abs(float64(v[i])-mean[i]/math.Sqrt(n)) > 1e-5 {
+			t.Fatalf("pooled [%d] = %v, want %v", i, v[i], mean[i]/math.Sqrt(n))
+		}
 	}
 }

@@ -124,3 +124,8 @@ func (h *HTTPSink) Delete(ctx context.Context, coll string, ids []uint64) error 
 	}
 	return nil
 }
+
+func (h *HTTPSink) Get(ctx context.Context, coll string, id uint64) (engine.Object, error) {
+	var o engine.Object
+	return o, h.do(ctx, "GET", fmt.Sprintf("/v1/collections/%s/objects/%d", coll, id), nil, &o)
+}

@@ -64,6 +64,10 @@ type Options struct {
 	// into searchable segments (default 10 s and 2 s; a negative window
 	// disables segments).
 	AudioWindow, AudioOverlap time.Duration
+	// AudioWholeMax: audio up to this long is also encoded whole for the
+	// file's vector; longer files get the mean of their segments' vectors
+	// (default encoders.MaxAudioSeconds).
+	AudioWholeMax time.Duration
 }
 
 // Captioner generates a description of an image (encoders/caption
@@ -122,6 +126,10 @@ type item struct {
 	path     string
 	segment  bool           // a window of an audio file: not counted as a file
 	segments iter.Seq[item] // windows of a long audio file, sent after it
+	// pool, on the item sent after a file's last segment, asks the batcher
+	// to store the file with the mean of its segments' vectors (files too
+	// long to encode whole); obj is the file object.
+	pool bool
 }
 
 type run struct {
@@ -157,6 +165,9 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 	}
 	if o.AudioWindow == 0 {
 		o.AudioWindow, o.AudioOverlap = 10*time.Second, 2*time.Second
+	}
+	if o.AudioWholeMax <= 0 || o.AudioWholeMax > encoders.MaxAudioSeconds*time.Second {
+		o.AudioWholeMax = encoders.MaxAudioSeconds * time.Second
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -231,6 +242,12 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 							}
 							if ctx.Err() != nil {
 								break
+							}
+						}
+						if it.obj.Content == nil && ctx.Err() == nil && !r.o.DryRun {
+							select {
+							case items <- item{obj: it.obj, path: it.path, pool: true}:
+							case <-ctx.Done():
 							}
 						}
 					}
@@ -516,7 +533,7 @@ func (r *run) prepare(path string) (item, bool) {
 		dur := float64(src.frames) / float64(src.rate)
 		md["duration_s"], md["sample_rate"], md["channels"] = dur, float64(src.rate), float64(src.channels)
 		obj.Modality = "audio"
-		if dur <= encoders.MaxAudioSeconds {
+		if dur <= r.o.AudioWholeMax.Seconds() {
 			obj.Content = &engine.Content{Audio: data}
 		}
 		obj.Metadata = md
@@ -556,6 +573,51 @@ func (r *run) withSidecar(it item) (item, bool) {
 		it.obj.Metadata[k] = v
 	}
 	return it, true
+}
+
+// poolSegments stores a long file's object with, per space, the
+// normalised mean of its segments' vectors: the one pooled vector of a
+// recording too long to encode whole.
+func (r *run) poolSegments(ctx context.Context, it item, ids []uint64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	sums := map[string][]float64{}
+	for _, id := range ids {
+		o, err := r.sink.Get(ctx, r.coll, id)
+		if err != nil {
+			return err
+		}
+		for space, v := range o.Vectors {
+			acc := sums[space]
+			if acc == nil {
+				acc = make([]float64, len(v))
+				sums[space] = acc
+			}
+			for i, x := range v {
+				acc[i] += float64(x)
+			}
+		}
+	}
+	obj := it.obj
+	obj.Vectors = map[string][]float32{}
+	for space, acc := range sums {
+		var n float64
+		for _, x := range acc {
+			n += x * x
+		}
+		if n == 0 {
+			continue
+		}
+		inv := 1 / math.Sqrt(n)
+		v := make([]float32, len(acc))
+		for i, x := range acc {
+			v[i] = float32(x * inv)
+		}
+		obj.Vectors[space] = v
+	}
+	_, err := r.sink.Upsert(ctx, r.coll, []engine.Object{obj})
+	return err
 }
 
 // audioSource gives an audio file's samples a range at a time: WAV files
@@ -657,6 +719,14 @@ func addEXIF(md map[string]any, x imageproc.EXIF) {
 // so one bad file cannot sink its neighbours.
 func (r *run) batcher(ctx context.Context, items <-chan item) error {
 	var pending []item
+	segIDs := map[string][]uint64{} // file → ids of its stored segments
+	record := func(batch []item, ids []uint64) {
+		for i, it := range batch {
+			if it.segment && i < len(ids) {
+				segIDs[it.path] = append(segIDs[it.path], ids[i])
+			}
+		}
+	}
 	flush := func() error {
 		if len(pending) == 0 {
 			return nil
@@ -671,7 +741,8 @@ func (r *run) batcher(ctx context.Context, items <-chan item) error {
 		for i, it := range batch {
 			objs[i] = it.obj
 		}
-		if _, err := r.sink.Upsert(ctx, r.coll, objs); err == nil {
+		if ids, err := r.sink.Upsert(ctx, r.coll, objs); err == nil {
+			record(batch, ids)
 			r.count(batch)
 			return nil
 		} else if ctx.Err() != nil {
@@ -680,18 +751,35 @@ func (r *run) batcher(ctx context.Context, items <-chan item) error {
 			return fmt.Errorf("ingest: write failed: %w", err)
 		}
 		for _, it := range batch {
-			if _, err := r.sink.Upsert(ctx, r.coll, []engine.Object{it.obj}); err != nil {
+			ids, err := r.sink.Upsert(ctx, r.coll, []engine.Object{it.obj})
+			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
 				r.fail(it.path, "%v", err)
 				continue
 			}
+			record([]item{it}, ids)
 			r.count([]item{it})
 		}
 		return nil
 	}
 	for it := range items {
+		if it.pool {
+			if err := flush(); err != nil {
+				drain(items)
+				return err
+			}
+			if err := r.poolSegments(ctx, it, segIDs[it.path]); err != nil {
+				if ctx.Err() != nil {
+					drain(items)
+					return ctx.Err()
+				}
+				r.fail(it.path, "pooled vector: %v", err)
+			}
+			delete(segIDs, it.path)
+			continue
+		}
 		pending = append(pending, it)
 		if len(pending) >= r.o.Batch {
 			if err := flush(); err != nil {

@@ -16,6 +16,8 @@ type Sink interface {
 	// Scan calls fn for every object of the collection (vectors not needed).
 	Scan(ctx context.Context, coll string, fn func(engine.Object) error) error
 	Delete(ctx context.Context, coll string, ids []uint64) error
+	// Get returns one object with its vectors.
+	Get(ctx context.Context, coll string, id uint64) (engine.Object, error)
 }
 
 // EngineSink writes to an engine opened in this process.
@@ -42,4 +44,8 @@ func (s EngineSink) Scan(ctx context.Context, coll string, fn func(engine.Object
 func (s EngineSink) Delete(ctx context.Context, coll string, ids []uint64) error {
 	_, err := s.E.DeleteObjects(ctx, coll, ids)
 	return err
+}
+
+func (s EngineSink) Get(ctx context.Context, coll string, id uint64) (engine.Object, error) {
+	return s.E.GetObject(ctx, coll, id)
 }
