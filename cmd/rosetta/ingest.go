@@ -120,6 +120,7 @@ with --server (encoding then happens in the server).`,
 	f.StringVar(&reportPath, "report", "ingest-failures.jsonl", "where to write the failed files (JSON lines)")
 	f.DurationVar(&o.AudioWindow, "audio-window", 10*time.Second, "cut longer audio files into segments of this length (negative: no segments)")
 	f.DurationVar(&o.AudioOverlap, "audio-overlap", 2*time.Second, "overlap between audio segments")
+	f.DurationVar(&o.AudioWholeMax, "audio-whole-max", 10*time.Minute, "encode audio up to this long whole for the file's vector; longer files get the mean of their segments")
 	f.StringVar(&captionModel, "caption", "", "caption every image with this BLIP or CoCa model (stored as text.caption and metadata caption)")
 	cmd.MarkFlagRequired("collection")
 	return cmd
