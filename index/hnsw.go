@@ -100,7 +100,7 @@ func (c *Config) ensureDefaults() error {
 		errs = append(errs, fmt.Errorf("metric %d unknown", c.Metric))
 	}
 	if c.M < 2 || c.M > 256 {
-		errs = append(errs, fmt.Errorf("M %d not in 2..256", c.M))
+		errs = append(errs, fmt.Errorf("m %d not in 2..256", c.M))
 	}
 	if c.EfConstruction < 1 || c.EfConstruction > MaxK {
 		errs = append(errs, fmt.Errorf("efConstruction %d not in 1..%d", c.EfConstruction, MaxK))

@@ -24,15 +24,14 @@ type writeReq struct {
 
 // effect is what one committed object change does to the in-memory state.
 type effect struct {
-	id       uint64
-	op       Op
-	oldKey   string
-	newKey   string
-	oldIx    indexed
-	newIx    indexed
-	existed  bool
-	vecs     map[string][]float32
-	newState bool
+	id      uint64
+	op      Op
+	oldKey  string
+	newKey  string
+	oldIx   indexed
+	newIx   indexed
+	existed bool
+	vecs    map[string][]float32
 }
 
 // Upsert writes objects to a collection in one synced batch and returns

@@ -52,15 +52,6 @@ var runeBytes = func() map[rune]byte {
 	return m
 }()
 
-// byteEncode maps raw bytes to their bytes_to_unicode string.
-func byteEncode(s string) string {
-	buf := make([]byte, 0, 2*len(s))
-	for i := 0; i < len(s); i++ {
-		buf = utf8.AppendRune(buf, byteRunes[s[i]])
-	}
-	return string(buf)
-}
-
 // byteDecode maps a vocabulary token back to raw bytes (byte_decoder);
 // characters outside the table (never in a CLIP vocabulary) keep their
 // UTF-8 encoding.
