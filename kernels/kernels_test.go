@@ -319,3 +319,9 @@ func BenchmarkScoreBlock(b *testing.B) {
 		})
 	}
 }
+
+func TestArgmax(t *testing.T) {
+	if Argmax(nil) != -1 || Argmax([]float32{1, 3, 3, 2}) != 1 || Argmax([]float32{-5}) != 0 {
+		t.Fatal("Argmax")
+	}
+}

@@ -112,3 +112,18 @@ func (t *TopK) down(i int) {
 		i = m
 	}
 }
+
+// Argmax returns the index of the first largest value, as torch.argmax
+// does (greedy decoding picks its next token with it); -1 for an empty v.
+func Argmax(v []float32) int {
+	if len(v) == 0 {
+		return -1
+	}
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}

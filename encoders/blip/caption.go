@@ -3,6 +3,7 @@ package blip
 import (
 	"fmt"
 	"rosetta/encoders/safetensors"
+	"rosetta/kernels"
 
 	"rosetta/encoders/nn"
 )
@@ -164,7 +165,7 @@ func (c *Captioner) GreedyFromEmbeds(imageEmbeds []float32, prompt []int, maxNew
 			break
 		}
 		h := c.text.step(st, next)
-		best := argmax(c.lmHead(h[(len(next)-1)*d:], 1))
+		best := kernels.Argmax(c.lmHead(h[(len(next)-1)*d:], 1))
 		out = append(out, best)
 		if best == c.Cfg.Text.SEPTokenID {
 			break
@@ -172,16 +173,4 @@ func (c *Captioner) GreedyFromEmbeds(imageEmbeds []float32, prompt []int, maxNew
 		next = []int{best}
 	}
 	return out, nil
-}
-
-// argmax returns the first index of the largest value, as torch.argmax
-// does.
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }

@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"rosetta/kernels"
 	"sort"
 	"strings"
 
@@ -185,7 +186,7 @@ func (c *Captioner) greedy(ctx context.Context, cond any, maxNew int) ([]int, er
 		if err != nil {
 			return seq, nil // the position table is full: stop here
 		}
-		next := argmax(l)
+		next := kernels.Argmax(l)
 		seq = append(seq, next)
 		if next == c.eos {
 			break
@@ -249,16 +250,6 @@ func (c *Captioner) beam(ctx context.Context, cond any, beams, maxNew int) ([]in
 		}
 	}
 	return best.seq, nil
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 func logSoftmax(l []float32) []float64 {

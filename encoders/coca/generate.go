@@ -3,6 +3,7 @@ package coca
 import (
 	"context"
 	"fmt"
+	"rosetta/kernels"
 )
 
 // Greedy captions batch CHW images ([batch*3*S*S]): starting from [SOT],
@@ -46,7 +47,7 @@ func (m *Model) Greedy(ctx context.Context, pixels []float32, batch, maxNew int)
 				return nil, err
 			}
 			m.decoder.proj.Forward(x[(n-1)*w:n*w], 1, logits)
-			next := argmax(logits)
+			next := kernels.Argmax(logits)
 			seq = append(seq, next)
 			if next == EOT {
 				break
@@ -55,14 +56,4 @@ func (m *Model) Greedy(ctx context.Context, pixels []float32, batch, maxNew int)
 		out[b] = seq
 	}
 	return out, nil
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
