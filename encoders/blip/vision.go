@@ -74,33 +74,9 @@ func (v *vision) forward(pixels []float32, batch int) ([]float32, error) {
 	if err := v.checkPixels(pixels, batch); err != nil {
 		return nil, err
 	}
-	c, s, p, g, d := v.cfg.Channels, v.cfg.ImageSize, v.cfg.PatchSize, v.grid, v.cfg.Hidden
+	c, s, p, g := v.cfg.Channels, v.cfg.ImageSize, v.cfg.PatchSize, v.grid
 	t := g*g + 1
-	// im2col: one row per patch, columns in the conv weight's (c, ky, kx) order.
-	cols := make([]float32, batch*g*g*c*p*p)
-	for b := 0; b < batch; b++ {
-		img := pixels[b*c*s*s:]
-		for gy := 0; gy < g; gy++ {
-			for gx := 0; gx < g; gx++ {
-				row := cols[((b*g+gy)*g+gx)*c*p*p:]
-				for ch := 0; ch < c; ch++ {
-					for ky := 0; ky < p; ky++ {
-						src := img[ch*s*s+(gy*p+ky)*s+gx*p:]
-						copy(row[(ch*p+ky)*p:(ch*p+ky+1)*p], src[:p])
-					}
-				}
-			}
-		}
-	}
-	patches := make([]float32, batch*g*g*d)
-	v.patch.Forward(cols, batch*g*g, patches)
-	x := make([]float32, batch*t*d)
-	for b := 0; b < batch; b++ {
-		seq := x[b*t*d : (b+1)*t*d]
-		copy(seq[:d], v.class)
-		copy(seq[d:], patches[b*g*g*d:(b+1)*g*g*d])
-		nn.Add(seq, v.pos)
-	}
+	x := nn.PatchTokens(pixels, batch, c, s, p, v.patch, v.class, v.pos)
 	var sc nn.BlockScratch
 	for i := range v.blocks {
 		v.blocks[i].Forward(x, batch, t, nil, &sc)

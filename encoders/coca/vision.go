@@ -68,7 +68,7 @@ func (m *Model) EncodeImage(pixels []float32, batch int) (latent, tokens []float
 
 // forward returns the post-normed pooler output [batch*queries*embed].
 func (v *vision) forward(pixels []float32, batch int) ([]float32, error) {
-	s, p, g, w := v.cfg.ImageSize, v.cfg.Patch, v.grid, v.cfg.Width
+	s, p, g := v.cfg.ImageSize, v.cfg.Patch, v.grid
 	const c = 3
 	if batch <= 0 {
 		return nil, fmt.Errorf("%w: batch %d", ErrInput, batch)
@@ -80,33 +80,7 @@ func (v *vision) forward(pixels []float32, batch int) ([]float32, error) {
 		return nil, fmt.Errorf("pixels: %w", err)
 	}
 	t := g*g + 1
-	// im2col: one row of c*p*p values per patch, in conv weight order.
-	cols := make([]float32, batch*g*g*c*p*p)
-	for b := 0; b < batch; b++ {
-		img := pixels[b*c*s*s:]
-		for gy := 0; gy < g; gy++ {
-			for gx := 0; gx < g; gx++ {
-				row := cols[((b*g+gy)*g+gx)*c*p*p:]
-				i := 0
-				for ch := 0; ch < c; ch++ {
-					for ky := 0; ky < p; ky++ {
-						off := ch*s*s + (gy*p+ky)*s + gx*p
-						copy(row[i:i+p], img[off:off+p])
-						i += p
-					}
-				}
-			}
-		}
-	}
-	patches := make([]float32, batch*g*g*w)
-	v.patch.Forward(cols, batch*g*g, patches)
-	x := make([]float32, batch*t*w)
-	for b := 0; b < batch; b++ {
-		seq := x[b*t*w : (b+1)*t*w]
-		copy(seq[:w], v.class)
-		copy(seq[w:], patches[b*g*g*w:(b+1)*g*g*w])
-		nn.Add(seq, v.pos)
-	}
+	x := nn.PatchTokens(pixels, batch, c, s, p, v.patch, v.class, v.pos)
 	v.preLN.Forward(x, batch*t, x)
 	var sc nn.BlockScratch
 	for i := range v.blocks {

@@ -127,3 +127,39 @@ func AvgPool(x []float32, h, w, ch, k int) ([]float32, int, int) {
 	}
 	return out, oh, ow
 }
+
+// PatchTokens is a ViT's input: each of batch CHW images (c channels,
+// s×s, in pixels) is cut into (s/p)² non-overlapping p×p patches, each
+// patch (flattened in the conv weight's (c, ky, kx) order) goes through
+// proj (the patch convolution as a linear map), the class embedding is
+// prepended and pos added. It returns [batch*(g²+1)*proj.Out].
+func PatchTokens(pixels []float32, batch, c, s, p int, proj *Linear, class, pos []float32) []float32 {
+	g := s / p
+	w := proj.Out
+	t := g*g + 1
+	cols := make([]float32, batch*g*g*c*p*p)
+	for b := 0; b < batch; b++ {
+		img := pixels[b*c*s*s:]
+		for gy := 0; gy < g; gy++ {
+			for gx := 0; gx < g; gx++ {
+				row := cols[((b*g+gy)*g+gx)*c*p*p:]
+				for ch := 0; ch < c; ch++ {
+					for ky := 0; ky < p; ky++ {
+						off := ch*s*s + (gy*p+ky)*s + gx*p
+						copy(row[(ch*p+ky)*p:(ch*p+ky+1)*p], img[off:off+p])
+					}
+				}
+			}
+		}
+	}
+	patches := make([]float32, batch*g*g*w)
+	proj.Forward(cols, batch*g*g, patches)
+	x := make([]float32, batch*t*w)
+	for b := 0; b < batch; b++ {
+		seq := x[b*t*w : (b+1)*t*w]
+		copy(seq[:w], class)
+		copy(seq[w:], patches[b*g*g*w:(b+1)*g*g*w])
+		Add(seq, pos)
+	}
+	return x
+}
