@@ -26,7 +26,7 @@ func newIngestCmd() *cobra.Command {
 		Use:   "ingest DIR... --collection C (--data DIR | --server URL)",
 		Short: "Ingest folders of images and text files into a collection",
 		Long: `Walks the folders, sniffs each file by content (images: JPEG, PNG, GIF, BMP, WebP,
-TIFF; audio: WAV, FLAC, MP3; text: .txt and .md), encodes it with the collection's model and stores it, one
+TIFF; audio: WAV, FLAC, MP3, Ogg Vorbis; text: .txt and .md), encodes it with the collection's model and stores it, one
 synced batch at a time. A sidecar photo.jpg.json merges into the photo's metadata;
 EXIF fields (camera_make, camera_model, orientation, captured, captured_unix, gps_lat,
 gps_lon) and file fields (file_size, file_name, file_ext, file_dir, width, height)

@@ -7,9 +7,10 @@ import (
 
 // Decode decodes an audio file, recognising its format by content rather
 // than by name: RIFF/WAVE (see DecodeWAV), native FLAC (github.com/mewkiz/flac)
-// and MP3 (github.com/hajimehoshi/go-mp3, always two channels). Ogg (Vorbis,
-// Opus, FLAC-in-Ogg), AIFF and RF64 give an error wrapping ErrUnsupported
-// that names the format; unrecognised bytes give ErrUnsupported too.
+// MP3 (github.com/hajimehoshi/go-mp3, always two channels) and Ogg Vorbis
+// (github.com/jfreymuth/oggvorbis). Other Ogg codecs (Opus, FLAC-in-Ogg),
+// AIFF and RF64 give an error wrapping ErrUnsupported that names the format;
+// unrecognised bytes give ErrUnsupported too.
 // Compressed streams are cut off with ErrUnsupported past MaxDecodedSamples.
 func Decode(data []byte) (*Clip, error) {
 	switch f := Sniff(data); f {
@@ -19,6 +20,8 @@ func Decode(data []byte) (*Clip, error) {
 		return decodeFLAC(data)
 	case "mp3":
 		return decodeMP3(data)
+	case "ogg":
+		return decodeOgg(data)
 	case "":
 		return nil, fmt.Errorf("%w: unrecognised audio format", ErrUnsupported)
 	default:

@@ -3,6 +3,7 @@ package audio
 import (
 	"bytes"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/mewkiz/flac"
@@ -116,6 +117,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("fLaC\x00\x00\x00\x22"))
 	f.Add([]byte{0xFF, 0xFB, 0x90, 0x00, 0, 0, 0, 0})
 	f.Add([]byte("ID3\x04\x00\x00\x00\x00\x00\x00"))
+	if ogg, err := os.ReadFile("testdata/tone_stereo.ogg"); err == nil {
+		f.Add(ogg[:min(len(ogg), 4500)])
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Decode(data)
 		if err != nil {

@@ -211,7 +211,7 @@ func TestDecodeSniff(t *testing.T) {
 		err  error
 	}{
 		{"truncated flac", []byte("fLaC\x00\x00\x00\x22"), "flac", ErrCorrupt},
-		{"ogg", []byte("OggS\x00\x02"), "ogg", ErrUnsupported},
+		{"truncated ogg", []byte("OggS\x00\x02"), "ogg", ErrCorrupt},
 		{"truncated mp3 id3", []byte("ID3\x04\x00"), "mp3", ErrCorrupt},
 		{"truncated mp3 sync", []byte{0xFF, 0xFB, 0x90, 0x00}, "mp3", ErrCorrupt},
 		{"aiff", []byte("FORM\x00\x00\x00\x10AIFF"), "aiff", ErrUnsupported},
