@@ -70,6 +70,10 @@ func TestIngestAudio(t *testing.T) {
 	if s.Added != 4 || s.Failed != 1 {
 		t.Fatalf("%+v\n%s", s.Progress, rep.String())
 	}
+	// Local ingest records its folder, so a server may serve these files.
+	if roots, err := e.MediaRoots(context.Background(), "sounds"); err != nil || len(roots) != 1 || roots[0] != root {
+		t.Errorf("media roots %v %v, want [%s]", roots, err, root)
+	}
 	for _, f := range []string{"tone22050.wav", "tone44100.wav", "low.wav", "high.wav"} {
 		b, _ := os.ReadFile(filepath.Join(root, f))
 		hits, err := e.Search(context.Background(), "sounds", engine.SearchRequest{Query: engine.Query{Audio: b}, K: 2, Fields: []string{"source", "modality"}})

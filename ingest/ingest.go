@@ -200,6 +200,11 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 			return Summary{}, fmt.Errorf("ingest: %s is not a directory", root)
 		}
 		absRoots[i] = a
+		if rec, ok := sink.(MediaRootRecorder); ok && !o.DryRun {
+			if err := rec.AddMediaRoot(ctx, o.Collection, a); err != nil {
+				return Summary{}, fmt.Errorf("ingest: record media root: %w", err)
+			}
+		}
 	}
 
 	paths := make(chan string, 256)

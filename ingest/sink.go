@@ -23,6 +23,22 @@ type Sink interface {
 // EngineSink writes to an engine opened in this process.
 type EngineSink struct{ E *engine.Engine }
 
+// MediaRootRecorder is a Sink that can record the folders files were
+// ingested from, so that a server on the same data may serve those files
+// as the objects' media (thumbnails, audio players). EngineSink is one;
+// HTTPSink is not: a server never trusts a client's idea of its
+// filesystem.
+type MediaRootRecorder interface {
+	AddMediaRoot(ctx context.Context, coll, dir string) error
+}
+
+var _ MediaRootRecorder = EngineSink{}
+
+// AddMediaRoot implements MediaRootRecorder.
+func (s EngineSink) AddMediaRoot(ctx context.Context, coll, dir string) error {
+	return s.E.AddMediaRoot(ctx, coll, dir)
+}
+
 var _ Sink = EngineSink{}
 
 func (s EngineSink) Collection(ctx context.Context, name string) (engine.Collection, error) {

@@ -27,6 +27,7 @@ func vecKey(cid uint32, space int, id uint64) []byte {
 func vecPrefix(cid uint32, space int) []byte { return appendU16(prefix('v', cid), uint16(space)) }
 func extKey(cid uint32, key string) []byte   { return append(prefix('k', cid), key...) }
 func logKey(cid uint32, seq uint64) []byte   { return appendU64(prefix('l', cid), seq) }
+func rootKey(cid uint32, dir string) []byte  { return append(prefix('r', cid), dir...) }
 
 func appendField(b []byte, field string) []byte {
 	b = appendU16(b, uint16(len(field)))

@@ -273,7 +273,7 @@ func (db *DB) DropCollection(name string) error {
 	cid := cs.meta.CID
 	b := db.pdb.NewBatch()
 	b.Delete(collKey(name), nil)
-	for _, tag := range []byte("sovktnel") {
+	for _, tag := range []byte("sovktnelr") {
 		p := prefix(tag, cid)
 		b.DeleteRange(p, prefixEnd(p), nil)
 	}
