@@ -30,6 +30,12 @@ type Engine interface {
 	Search(ctx context.Context, collection string, req engine.SearchRequest) ([]engine.Hit, error)
 	Ready() bool
 	Stats() engine.Stats
+	// CollectionStats reports a collection's counts per modality, index
+	// health and change counter (the browser page's overview).
+	CollectionStats(ctx context.Context, name string) (engine.CollectionStats, error)
+	// MediaRoots lists the folders whose files the collection's objects may
+	// be served from (recorded by local ingest).
+	MediaRoots(ctx context.Context, collection string) ([]string, error)
 }
 
 // DefaultMaxBodyBytes bounds a request body unless Options say otherwise.
@@ -58,6 +64,16 @@ type Options struct {
 	// example by an earlier New on the same registry) are reused, not
 	// duplicated.
 	Registry *prometheus.Registry
+
+	// MediaRoots are folders whose files may be served as objects' media
+	// (GET .../objects/{id}/media and .../thumbnail) in every collection,
+	// besides the folders Engine.MediaRoots reports for each. An object's
+	// source outside all of them is answered 403.
+	MediaRoots []string
+
+	// ThumbnailCacheBytes bounds the in-memory thumbnail cache. Zero means
+	// DefaultThumbnailCacheBytes (64 MiB); negative disables the cache.
+	ThumbnailCacheBytes int
 }
 
 // DefaultOptions returns the options New uses for zero fields.
@@ -73,6 +89,9 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.ThumbnailCacheBytes == 0 {
+		o.ThumbnailCacheBytes = DefaultThumbnailCacheBytes
+	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
@@ -86,6 +105,7 @@ type api struct {
 	log     *slog.Logger
 	metrics *httpMetrics
 	openapi []byte // the marshalled OpenAPI document, served as is
+	thumbs  *thumbCache
 }
 
 // New returns the REST API over e as an http.Handler. The handler is safe
@@ -103,6 +123,7 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 		log:     opts.Logger,
 		metrics: registerMetrics(opts.Registry, e, opts.Logger),
 		openapi: mustMarshalOpenAPI(opts.APIKey != ""),
+		thumbs:  newThumbCache(max(opts.ThumbnailCacheBytes, 0)),
 	}
 
 	r := chi.NewRouter()
@@ -126,14 +147,22 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 	r.Post("/v1/collections", a.createCollection)
 	r.Get("/v1/collections", a.listCollections)
 	r.Get("/v1/collections/{name}", a.getCollection)
+	r.Get("/v1/collections/{name}/stats", a.collectionStats)
 	r.Delete("/v1/collections/{name}", a.dropCollection)
 
 	r.Put("/v1/collections/{c}/objects", a.upsertObjects)
 	r.Get("/v1/collections/{c}/objects", a.listObjects)
 	r.Get("/v1/collections/{c}/objects/{id}", a.getObject)
 	r.Delete("/v1/collections/{c}/objects/{id}", a.deleteObject)
+	r.Get("/v1/collections/{c}/objects/{id}/media", a.objectMedia)
+	r.Get("/v1/collections/{c}/objects/{id}/thumbnail", a.objectThumbnail)
 
 	r.Post("/v1/collections/{c}/search", a.search)
+
+	// The browser page: public, like /healthz, so that it can ask for the
+	// API key; everything it shows comes from the routes above.
+	r.Get("/", serveUIIndex)
+	r.Handle("/ui/*", uiAssets())
 	return r
 }
 

@@ -188,7 +188,7 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 	s.seed()
 	runBadRequests(t, s, []badRequest{
 		{name: "unknown route", method: "GET", path: "/v2/nothing", status: 404, code: codeNotFound},
-		{name: "root", method: "GET", path: "/", status: 404, code: codeNotFound},
+		{name: "unknown top-level", method: "GET", path: "/search", status: 404, code: codeNotFound},
 		{name: "trailing slash", method: "GET", path: "/v1/collections/media/objects/1/", status: 404, code: codeNotFound},
 		{name: "too deep", method: "GET", path: "/v1/collections/media/objects/1/x", status: 404, code: codeNotFound},
 		{name: "wrong method on list", method: "PATCH", path: "/v1/collections", status: 405, code: codeMethodNotAllowed},

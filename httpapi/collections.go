@@ -93,3 +93,36 @@ func (a *api) dropCollection(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// statsResponse is a collection's overview plus the server's counters.
+type statsResponse struct {
+	engine.CollectionStats
+	Server serverCounters `json:"server"`
+}
+
+// serverCounters are process-wide cumulative counters; a client polling
+// them (or the collection's last_seq) sees ingest in progress.
+type serverCounters struct {
+	ObjectsWritten  uint64 `json:"objects_written"`
+	ObjectsDeleted  uint64 `json:"objects_deleted"`
+	Searches        uint64 `json:"searches"`
+	ThumbnailsCache int    `json:"thumbnails_cached"`
+}
+
+// collectionStats serves GET /v1/collections/{name}/stats.
+func (a *api) collectionStats(w http.ResponseWriter, r *http.Request) {
+	name, err := collectionParam(r, "name")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	st, err := a.e.CollectionStats(r.Context(), name)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	s := a.e.Stats()
+	n, _ := a.thumbs.len()
+	a.writeJSON(w, r, http.StatusOK, statsResponse{CollectionStats: st, Server: serverCounters{
+		ObjectsWritten: s.ObjectsWritten, ObjectsDeleted: s.ObjectsDeleted, Searches: s.Searches, ThumbnailsCache: n}})
+}

@@ -26,6 +26,7 @@ const (
 	codeNotReady             = "not_ready"
 	codeUnavailable          = "unavailable"
 	codeTimeout              = "timeout"
+	codeForbidden            = "forbidden"
 )
 
 // statusClientClosedRequest is nginx's status for a request whose client

@@ -43,9 +43,10 @@ func (f *fakeEngine) lastUpsert() []engine.Object {
 }
 
 type fakeCollection struct {
-	c    engine.Collection
-	objs map[uint64]engine.Object
-	keys map[string]uint64
+	c     engine.Collection
+	objs  map[uint64]engine.Object
+	keys  map[string]uint64
+	roots []string // media roots, as local ingest would record them
 }
 
 var _ Engine = (*fakeEngine)(nil)
@@ -498,4 +499,50 @@ func (f *fakeEngine) clearObjects() {
 		clear(fc.objs)
 		clear(fc.keys)
 	}
+}
+
+// CollectionStats counts objects per modality; the fake has no indexes.
+func (f *fakeEngine) CollectionStats(_ context.Context, name string) (engine.CollectionStats, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return engine.CollectionStats{}, err
+	}
+	fc, err := f.coll(name)
+	if err != nil {
+		return engine.CollectionStats{}, err
+	}
+	st := engine.CollectionStats{Collection: fc.c, Modalities: map[string]int{}, MediaRoots: fc.roots}
+	st.Count = len(fc.objs)
+	for _, o := range fc.objs {
+		st.Modalities[o.Modality]++
+		if _, ok := o.Metadata["parent"]; ok {
+			st.Segments++
+		}
+	}
+	for _, s := range fc.c.Spaces {
+		st.Spaces = append(st.Spaces, engine.SpaceStats{Name: s.Name, Live: len(fc.objs), Slots: len(fc.objs), Storage: "float32"})
+	}
+	return st, nil
+}
+
+// MediaRoots returns the roots set with addMediaRoot.
+func (f *fakeEngine) MediaRoots(_ context.Context, name string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return nil, err
+	}
+	fc, err := f.coll(name)
+	if err != nil {
+		return nil, err
+	}
+	return append([]string(nil), fc.roots...), nil
+}
+
+// addMediaRoot records a media root, as local ingest does.
+func (f *fakeEngine) addMediaRoot(name, dir string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.colls[name].roots = append(f.colls[name].roots, dir)
 }

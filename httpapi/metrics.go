@@ -14,6 +14,16 @@ type httpMetrics struct {
 	requests *prometheus.CounterVec   // route, method, code
 	duration *prometheus.HistogramVec // route, method, code
 	inFlight prometheus.Gauge
+	thumbs   *prometheus.CounterVec // result: hit, miss
+}
+
+// thumbnail counts a thumbnail served from the cache (hit) or made anew.
+func (m *httpMetrics) thumbnail(hit bool) {
+	if hit {
+		m.thumbs.WithLabelValues("hit").Inc()
+	} else {
+		m.thumbs.WithLabelValues("miss").Inc()
+	}
 }
 
 // durationBuckets span sub-millisecond cached lookups to minute-long
@@ -46,6 +56,10 @@ func registerMetrics(reg *prometheus.Registry, e Engine, log *slog.Logger) *http
 	m.requests = registerOrReuse(reg, m.requests)
 	m.duration = registerOrReuse(reg, m.duration)
 	m.inFlight = registerOrReuse(reg, m.inFlight)
+	m.thumbs = registerOrReuse(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rosetta_thumbnails_total",
+		Help: "Thumbnails served, by whether the in-memory cache held them (hit) or they were made (miss).",
+	}, []string{"result"}))
 	registerOrReuse(reg, collectors.NewGoCollector())
 	registerOrReuse(reg, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 

@@ -181,7 +181,7 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 	}
 	want := sha256.Sum256([]byte(a.opts.APIKey))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if publicPaths[routingPath(r)] {
+		if p := routingPath(r); publicPaths[p] || isUIPath(p) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -155,6 +155,7 @@ func withErrors(rs map[string]*oaResponse, statuses ...int) map[string]*oaRespon
 var errorResponseNames = map[int]string{
 	http.StatusBadRequest:            "BadRequest",
 	http.StatusUnauthorized:          "Unauthorized",
+	http.StatusForbidden:             "Forbidden",
 	http.StatusNotFound:              "NotFound",
 	http.StatusConflict:              "Conflict",
 	http.StatusRequestEntityTooLarge: "PayloadTooLarge",
@@ -168,7 +169,7 @@ var errorResponseNames = map[int]string{
 var errorCodes = []string{
 	codeInvalidRequest, codeUnauthorized, codeNotFound, codeMethodNotAllowed,
 	codeAlreadyExists, codePayloadTooLarge, codeUnsupportedMediaType, codeUnsupported,
-	codeCanceled, codeInternal, codeNotReady, codeUnavailable, codeTimeout,
+	codeCanceled, codeInternal, codeNotReady, codeUnavailable, codeTimeout, codeForbidden,
 }
 
 // openAPIDocument describes the API; auth says whether the server requires
@@ -285,6 +286,59 @@ func openAPIDocument(auth bool) *oaDoc {
 				Responses: withErrors(map[string]*oaResponse{
 					"204": {Description: "The object was deleted."},
 				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusNotFound})...),
+			},
+		},
+		"/v1/collections/{name}/stats": {
+			"get": {
+				OperationID: "collectionStats",
+				Summary:     "A collection's overview: objects per modality, index health, change counter",
+				Description: "last_seq grows with every committed change: poll it to see ingest in progress.",
+				Tags:        []string{tagCollections},
+				Parameters:  []*oaParameter{paramRef("CollectionName")},
+				Responses: withErrors(map[string]*oaResponse{
+					"200": jsonResponse("The overview.", "CollectionStats"),
+				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusNotFound})...),
+			},
+		},
+		"/v1/collections/{c}/objects/{id}/media": {
+			"get": {
+				OperationID: "getObjectMedia",
+				Summary:     "The object's original file (image, audio or text)",
+				Description: "Served only when the object's source, symbolic links resolved, lies under a folder " +
+					"recorded by `rosetta ingest --data` or named by `rosetta serve --media-root`. Supports " +
+					"Range and conditional requests.",
+				Tags:       []string{tagObjects},
+				Parameters: []*oaParameter{paramRef("Collection"), paramRef("ObjectID")},
+				Responses: withErrors(map[string]*oaResponse{
+					"200": {Description: "The file.", Content: map[string]oaMedia{"*/*": {Schema: &oaSchema{Type: "string", Format: "binary"}}}},
+					"206": {Description: "The requested byte range."},
+					"304": {Description: "Not modified."},
+				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusUnsupportedMediaType})...),
+			},
+		},
+		"/v1/collections/{c}/objects/{id}/thumbnail": {
+			"get": {
+				OperationID: "getObjectThumbnail",
+				Summary:     "A JPEG thumbnail of the object's image, cached in memory",
+				Tags:        []string{tagObjects},
+				Parameters: []*oaParameter{paramRef("Collection"), paramRef("ObjectID"), {Name: "size", In: "query",
+					Description: "Longest side in pixels (never enlarged).",
+					Schema:      &oaSchema{Type: "integer", Minimum: intp(MinThumbnailSize), Maximum: intp(MaxThumbnailSize), Default: DefaultThumbnailSize}}},
+				Responses: withErrors(map[string]*oaResponse{
+					"200": {Description: "The thumbnail.", Content: map[string]oaMedia{"image/jpeg": {Schema: &oaSchema{Type: "string", Format: "binary"}}}},
+					"304": {Description: "Not modified."},
+				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity})...),
+			},
+		},
+		"/": {
+			"get": {
+				OperationID: "searchPage",
+				Summary:     "The browser search page (its files are under /ui/; no API key needed)",
+				Tags:        []string{tagOps},
+				Security:    noAuth,
+				Responses: map[string]*oaResponse{
+					"200": {Description: "HTML.", Content: map[string]oaMedia{"text/html": {Schema: str("")}}},
+				},
 			},
 		},
 		"/v1/collections/{c}/search": {
@@ -463,6 +517,33 @@ func openAPIDocument(auth bool) *oaDoc {
 			"rerank_score": {Type: "number", Format: "float", Description: "The matching model's probability, when the query was re-ranked."},
 			"object":       schemaRef("Object"),
 		}, "id", "score", "distance"),
+		"CollectionStats": object(map[string]*oaSchema{
+			"name":        nameSchema,
+			"spaces":      array(schemaRef("Space"), ""),
+			"index":       schemaRef("IndexParams"),
+			"created":     dateTime,
+			"count":       {Type: "integer", Description: "Live objects."},
+			"modalities":  {Type: "object", AdditionalProperties: &oaSchema{Type: "integer"}, Description: "Live objects per modality (\"\" for none)."},
+			"segments":    {Type: "integer", Description: "Audio windows (objects with a parent), counted in audio too."},
+			"last_seq":    uint64Schema("The collection's change counter."),
+			"applied_seq": uint64Schema("The last change the in-memory indexes reflect."),
+			"media_roots": array(str(""), "Folders recorded by local ingest."),
+			"space_stats": array(object(map[string]*oaSchema{
+				"name":           nameSchema,
+				"live":           {Type: "integer", Description: "Searchable vectors."},
+				"slots":          {Type: "integer", Description: "Graph nodes, tombstones included."},
+				"tombstones":     {Type: "integer", Description: "Deleted, awaiting compaction."},
+				"storage":        {Type: "string", Enum: []string{"float32", "float16"}},
+				"snapshot":       {Type: "string", Format: "date-time", Description: "When the index was last written to disk."},
+				"snapshot_bytes": {Type: "integer"},
+			}, "name", "live", "slots", "tombstones", "storage"), "One per space."),
+			"server": object(map[string]*oaSchema{
+				"objects_written":   {Type: "integer", Description: "Objects written since the server started (all collections)."},
+				"objects_deleted":   {Type: "integer"},
+				"searches":          {Type: "integer"},
+				"thumbnails_cached": {Type: "integer"},
+			}, "objects_written", "objects_deleted", "searches", "thumbnails_cached"),
+		}, "name", "spaces", "count", "modalities", "segments", "last_seq", "space_stats", "server"),
 		"SearchResponse": object(map[string]*oaSchema{
 			"hits":    array(schemaRef("Hit"), "Nearest first."),
 			"took_ms": {Type: "number", Description: "Milliseconds spent in the engine."},
@@ -474,6 +555,7 @@ func openAPIDocument(auth bool) *oaDoc {
 		"BadRequest":           errResp("invalid_request: malformed JSON, unknown field, wrong type, trailing data or an invalid value."),
 		"Unauthorized":         errResp("unauthorized: the server requires Authorization: Bearer <key>."),
 		"NotFound":             errResp("not_found: no such collection, space or object."),
+		"Forbidden":            errResp("forbidden: the object's source file is not under a media folder of the server."),
 		"Conflict":             errResp("already_exists."),
 		"PayloadTooLarge":      errResp("payload_too_large: the body or the batch is over the limit."),
 		"UnsupportedMediaType": errResp("unsupported_media_type: send Content-Type: application/json."),

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,23 +20,31 @@ import (
 func newServeCmd() *cobra.Command {
 	var dataDir, addr, apiKey, logLevel, modelsDir string
 	var snapshotEvery time.Duration
+	var mediaRoots []string
+	var thumbCacheMB int
 	cmd := &cobra.Command{
 		Use:   "serve --data DIR [--addr :7700]",
 		Short: "Run the Rosetta server over a data directory",
 		Long: `Opens the data directory (Pebble store + index snapshots; created if missing) and
-serves the REST API: /v1/collections, objects, search, /healthz, /readyz, /metrics,
-/openapi.json. Indexes load in the background; /readyz reports 503 until they are
+serves the REST API (/v1/collections, objects, search, /healthz, /readyz, /metrics,
+/openapi.json) and a search page for the browser at /. Indexes load in the background; /readyz reports 503 until they are
 ready. SIGINT/SIGTERM stop accepting connections, drain requests, snapshot the
 indexes and close the store. One process owns a data directory.
 
 With --api-key (or ROSETTA_API_KEY) every route but /healthz and /metrics needs
-"Authorization: Bearer <key>".
+"Authorization: Bearer <key>"; the page asks for it once and keeps it in the tab.
+
+The page shows thumbnails and plays audio from the objects' source files. A file is
+served only if, with symbolic links resolved, it lies under a folder that
+'rosetta ingest --data' recorded for the collection or that --media-root names;
+objects written through the API with other sources get 403, never the file.
 
 A space may name a model ({"name": "clip", "model": "openai/clip-vit-base-patch32"}):
 its dimension then comes from the model, objects can carry "content": {"text": ...} or
 {"image": base64} to be encoded on write, and searches can query by text or image.
 Models are directories: a path, or a name under --models.`,
-		Example: `  rosetta serve --data ./data --addr 127.0.0.1:7700`,
+		Example: `  rosetta serve --data ./data --addr 127.0.0.1:7700    # then open http://127.0.0.1:7700/
+  rosetta serve --data ./data --media-root /srv/photos`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if apiKey == "" {
 				apiKey = os.Getenv("ROSETTA_API_KEY")
@@ -54,8 +63,26 @@ Models are directories: a path, or a name under --models.`,
 				e.Close()
 				return err
 			}
-			srv := httpapi.NewServer(addr, httpapi.New(e, httpapi.Options{APIKey: apiKey, Logger: log}))
-			log.Info("serving", "addr", ln.Addr().String(), "data", dataDir, "auth", apiKey != "")
+			roots := make([]string, len(mediaRoots))
+			for i, r := range mediaRoots {
+				a, err := filepath.Abs(r)
+				if err != nil {
+					e.Close()
+					return fmt.Errorf("--media-root %s: %w", r, err)
+				}
+				if fi, err := os.Stat(a); err != nil || !fi.IsDir() {
+					e.Close()
+					return fmt.Errorf("--media-root %s is not a directory", r)
+				}
+				roots[i] = a
+			}
+			thumbBytes := thumbCacheMB << 20
+			if thumbCacheMB <= 0 {
+				thumbBytes = -1
+			}
+			srv := httpapi.NewServer(addr, httpapi.New(e, httpapi.Options{APIKey: apiKey, Logger: log,
+				MediaRoots: roots, ThumbnailCacheBytes: thumbBytes}))
+			log.Info("serving", "addr", ln.Addr().String(), "page", "http://"+ln.Addr().String()+"/", "data", dataDir, "auth", apiKey != "")
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()
 			select {
@@ -81,6 +108,8 @@ Models are directories: a path, or a name under --models.`,
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&modelsDir, "models", defaultModelsDir(), "models directory, for spaces that name a model (also $ROSETTA_MODELS)")
 	f.DurationVar(&snapshotEvery, "snapshot-every", 5*time.Minute, "how often to snapshot the indexes (negative: only on shutdown)")
+	f.StringArrayVar(&mediaRoots, "media-root", nil, "also serve objects' source files under this folder (repeatable)")
+	f.IntVar(&thumbCacheMB, "thumbnail-cache-mb", 64, "memory for cached thumbnails (0 disables the cache)")
 	cmd.MarkFlagRequired("data")
 	return cmd
 }

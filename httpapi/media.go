@@ -1,0 +1,330 @@
+package httpapi
+
+import (
+	"bytes"
+	"container/list"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image/jpeg"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"rosetta/encoders/audio"
+	"rosetta/encoders/imageproc"
+)
+
+// Thumbnail sizes: the longest side in pixels.
+const (
+	DefaultThumbnailSize = 256
+	MinThumbnailSize     = 32
+	MaxThumbnailSize     = 1024
+	// DefaultThumbnailCacheBytes bounds the in-memory cache of encoded
+	// thumbnails unless Options say otherwise.
+	DefaultThumbnailCacheBytes = 64 << 20
+	// maxThumbnailSource bounds the image file a thumbnail is made from.
+	maxThumbnailSource = 64 << 20
+)
+
+// mediaFile is an object's source file, resolved and checked.
+type mediaFile struct {
+	path  string // symlinks resolved
+	info  fs.FileInfo
+	ctype string
+	etag  string // strong validator: source, size, mtime and the object's hash
+}
+
+// errOutsideRoots says why a source is not served.
+func errOutsideRoots(id uint64) *apiError {
+	return &apiError{status: http.StatusForbidden, code: codeForbidden, message: fmt.Sprintf(
+		"object %d's source is not under a media folder: the server serves only files under folders that `rosetta ingest --data` recorded for the collection or that `rosetta serve --media-root` names", id)}
+}
+
+func mediaNotFound(msg string) *apiError {
+	return &apiError{status: http.StatusNotFound, code: codeNotFound, message: msg}
+}
+
+// within reports whether path is root or lies below it. Both must be
+// cleaned absolute paths.
+func within(root, path string) bool {
+	if root == path {
+		return true
+	}
+	if !strings.HasSuffix(root, string(filepath.Separator)) {
+		root += string(filepath.Separator)
+	}
+	return strings.HasPrefix(path, root)
+}
+
+// resolveMedia finds the file behind an object's media: the object must
+// exist, its source must be an absolute path that, with every symbolic
+// link resolved, lies under one of the media roots (resolved the same
+// way), and it must be a regular file of a media type. Nothing the client
+// sends names a path: only the object id does.
+func (a *api) resolveMedia(r *http.Request) (*mediaFile, error) {
+	coll, id, err := objectPath(r)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := a.e.GetObject(r.Context(), coll, id)
+	if err != nil {
+		return nil, err
+	}
+	if obj.Source == "" {
+		return nil, mediaNotFound(fmt.Sprintf("object %d has no source file", id))
+	}
+	if !filepath.IsAbs(obj.Source) {
+		return nil, errOutsideRoots(id)
+	}
+	roots, err := a.e.MediaRoots(r.Context(), coll)
+	if err != nil {
+		return nil, err
+	}
+	roots = append(roots, a.opts.MediaRoots...)
+	real, err := filepath.EvalSymlinks(filepath.Clean(obj.Source))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, mediaNotFound(fmt.Sprintf("object %d's source file is gone", id))
+		}
+		return nil, errOutsideRoots(id)
+	}
+	ok := false
+	for _, root := range roots {
+		if !filepath.IsAbs(root) {
+			continue
+		}
+		rr, err := filepath.EvalSymlinks(filepath.Clean(root))
+		if err == nil && within(rr, real) {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return nil, errOutsideRoots(id)
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return nil, mediaNotFound(fmt.Sprintf("object %d's source file is gone", id))
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errOutsideRoots(id)
+	}
+	ctype, err := sniffMedia(real)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s", real, fi.Size(), fi.ModTime().UnixNano(), obj.Hash)
+	return &mediaFile{path: real, info: fi, ctype: ctype, etag: `"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`}, nil
+}
+
+// sniffMedia names a file's media type from its content: images, audio
+// and plain text are served; anything else (HTML, SVG, executables) is
+// refused, so the endpoint can never serve active content.
+func sniffMedia(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", mediaNotFound("source file cannot be opened")
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	switch audio.Sniff(head) {
+	case "wav":
+		return "audio/wav", nil
+	case "flac":
+		return "audio/flac", nil
+	case "ogg":
+		return "audio/ogg", nil
+	case "mp3":
+		return "audio/mpeg", nil
+	}
+	switch imageproc.Sniff(head) {
+	case imageproc.FormatTIFF:
+		return "image/tiff", nil
+	case imageproc.FormatWebP:
+		return "image/webp", nil
+	case imageproc.FormatBMP:
+		return "image/bmp", nil
+	}
+	ct := http.DetectContentType(head)
+	mt, _, _ := mime.ParseMediaType(ct)
+	switch {
+	case mt == "image/png" || mt == "image/jpeg" || mt == "image/gif":
+		return mt, nil
+	case mt == "text/plain":
+		return "text/plain; charset=utf-8", nil
+	}
+	return "", &apiError{status: http.StatusUnsupportedMediaType, code: codeUnsupportedMediaType,
+		message: "the object's source is not an image, audio or plain-text file"}
+}
+
+// setMediaHeaders marks a response as inert, privately cacheable media.
+func setMediaHeaders(w http.ResponseWriter, ctype, etag string) {
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Cache-Control", "private, max-age=3600")
+	h.Set("ETag", etag)
+}
+
+// objectMedia serves GET /v1/collections/{c}/objects/{id}/media: the
+// object's original file, with range requests (audio players seek with
+// them) and conditional requests.
+func (a *api) objectMedia(w http.ResponseWriter, r *http.Request) {
+	m, err := a.resolveMedia(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	f, err := os.Open(m.path)
+	if err != nil {
+		a.fail(w, r, mediaNotFound("source file cannot be opened"))
+		return
+	}
+	defer f.Close()
+	setMediaHeaders(w, m.ctype, m.etag)
+	http.ServeContent(w, r, "", m.info.ModTime(), f)
+}
+
+// objectThumbnail serves GET /v1/collections/{c}/objects/{id}/thumbnail?size=N:
+// the object's image, EXIF orientation applied, scaled (never enlarged) so
+// its longer side is N pixels, as JPEG. Thumbnails are cached in memory by
+// the file's validator, so a changed file gets a new one.
+func (a *api) objectThumbnail(w http.ResponseWriter, r *http.Request) {
+	size := DefaultThumbnailSize
+	if s := r.URL.Query().Get("size"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < MinThumbnailSize || n > MaxThumbnailSize {
+			a.fail(w, r, invalidf("size must be an integer from %d to %d", MinThumbnailSize, MaxThumbnailSize))
+			return
+		}
+		size = n
+	}
+	m, err := a.resolveMedia(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !strings.HasPrefix(m.ctype, "image/") {
+		a.fail(w, r, &apiError{status: http.StatusUnsupportedMediaType, code: codeUnsupportedMediaType,
+			message: "the object's source is not an image (" + m.ctype + ")"})
+		return
+	}
+	etag := fmt.Sprintf(`%s-%d"`, strings.TrimSuffix(m.etag, `"`), size)
+	data, hit := a.thumbs.get(etag)
+	if !hit {
+		data, err = makeThumbnail(m.path, size)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.thumbs.put(etag, data)
+	}
+	a.metrics.thumbnail(hit)
+	setMediaHeaders(w, "image/jpeg", etag)
+	http.ServeContent(w, r, "", m.info.ModTime(), bytes.NewReader(data))
+}
+
+// makeThumbnail decodes an image file and encodes its thumbnail.
+func makeThumbnail(path string, size int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, mediaNotFound("source file cannot be opened")
+	}
+	defer f.Close()
+	img, _, err := imageproc.Options{MaxBytes: maxThumbnailSource}.Decode(f)
+	if err != nil {
+		return nil, &apiError{status: http.StatusUnprocessableEntity, code: codeUnsupported,
+			message: "the object's image cannot be decoded: " + err.Error()}
+	}
+	rgb := imageproc.ToRGB(img)
+	w, h := thumbnailSize(rgb.W, rgb.H, size)
+	if w != rgb.W || h != rgb.H {
+		rgb = imageproc.Resize(rgb, w, h, imageproc.Bicubic)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, rgb, &jpeg.Options{Quality: 85}); err != nil {
+		return nil, fmt.Errorf("thumbnail: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// thumbnailSize fits w×h into size×size, keeping the aspect ratio and
+// never enlarging; each side is at least one pixel.
+func thumbnailSize(w, h, size int) (int, int) {
+	if w <= size && h <= size {
+		return w, h
+	}
+	if w >= h {
+		return size, max(1, (h*size+w/2)/w)
+	}
+	return max(1, (w*size+h/2)/h), size
+}
+
+// thumbCache is a byte-bounded LRU of encoded thumbnails.
+type thumbCache struct {
+	mu    sync.Mutex
+	limit int
+	used  int
+	ll    *list.List // front = most recent; values are *thumbEntry
+	byKey map[string]*list.Element
+}
+
+type thumbEntry struct {
+	key  string
+	data []byte
+}
+
+func newThumbCache(limit int) *thumbCache {
+	return &thumbCache{limit: limit, ll: list.New(), byKey: map[string]*list.Element{}}
+}
+
+func (c *thumbCache) get(key string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[key]
+	if !ok {
+		return nil, false
+	}
+	c.ll.MoveToFront(el)
+	return el.Value.(*thumbEntry).data, true
+}
+
+func (c *thumbCache) put(key string, data []byte) {
+	if len(data) > c.limit {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byKey[key]; ok {
+		c.ll.MoveToFront(el)
+		return
+	}
+	c.byKey[key] = c.ll.PushFront(&thumbEntry{key: key, data: data})
+	c.used += len(data)
+	for c.used > c.limit {
+		el := c.ll.Back()
+		e := el.Value.(*thumbEntry)
+		c.ll.Remove(el)
+		delete(c.byKey, e.key)
+		c.used -= len(e.data)
+	}
+}
+
+// len reports the cached entries and their bytes.
+func (c *thumbCache) len() (int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ll.Len(), c.used
+}

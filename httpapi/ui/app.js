@@ -1,0 +1,488 @@
+// Rosetta's search page. Plain ES module, no dependencies: everything comes
+// from the JSON API of the server that serves this file. All text from the
+// API is set with textContent, never parsed as HTML.
+
+const $ = (id) => document.getElementById(id);
+const KEY = "rosetta-api-key";
+const POLL_MS = 3000;
+const FIELDS = ["key", "modality", "source", "metadata", "text", "content"];
+
+const state = {
+  collections: [],
+  collection: "",
+  file: null, // the query file, when one is chosen
+  lastSeq: null, // the collection's change counter at the previous poll
+  lastPoll: 0,
+  blobs: new Map(), // media URL → blob: URL (only with an API key)
+  pollTimer: 0,
+};
+
+// ---- API -----------------------------------------------------------------
+
+class APIError extends Error {
+  constructor(status, code, message) {
+    super(`${status} ${code}: ${message}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function apiKey() {
+  return sessionStorage.getItem(KEY) || "";
+}
+
+function authHeaders() {
+  const k = apiKey();
+  return k ? { Authorization: `Bearer ${k}` } : {};
+}
+
+async function api(method, path, body) {
+  const init = { method, headers: authHeaders() };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (e) {
+    throw new APIError(0, "network", `the server did not answer (${e.message})`);
+  }
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const err = data && data.error ? data.error : { code: "http_error", message: text.trim() || res.statusText };
+    if (res.status === 401) askForKey();
+    throw new APIError(res.status, err.code, err.message);
+  }
+  return data;
+}
+
+function showError(e) {
+  const box = $("error");
+  box.textContent = e instanceof APIError ? `API error ${e.message}` : `Error: ${e.message || e}`;
+  box.hidden = false;
+}
+
+function clearError() {
+  $("error").hidden = true;
+  $("error").textContent = "";
+}
+
+function askForKey() {
+  const d = $("key-dialog");
+  if (!d.open) {
+    $("key-input").value = apiKey();
+    d.showModal();
+  }
+}
+
+// mediaURL gives a URL an <img> or <audio> can load. Without an API key the
+// server's URL is used as is (range requests, HTTP caching); with one, the
+// element cannot send the header, so the bytes are fetched here and shown
+// through a blob: URL.
+async function mediaURL(path) {
+  if (!apiKey()) return path;
+  if (state.blobs.has(path)) return state.blobs.get(path);
+  const res = await fetch(path, { headers: authHeaders() });
+  if (!res.ok) {
+    let msg = res.statusText;
+    try {
+      msg = (await res.json()).error.message;
+    } catch {}
+    throw new APIError(res.status, "media", msg);
+  }
+  const url = URL.createObjectURL(await res.blob());
+  state.blobs.set(path, url);
+  return url;
+}
+
+// ---- collections and overview --------------------------------------------
+
+function enc(s) {
+  return encodeURIComponent(s);
+}
+
+async function loadCollections() {
+  const data = await api("GET", "/v1/collections");
+  state.collections = data.collections || [];
+  const sel = $("collection");
+  sel.replaceChildren();
+  for (const c of state.collections) {
+    const o = document.createElement("option");
+    o.value = c.name;
+    o.textContent = `${c.name} (${c.count})`;
+    sel.append(o);
+  }
+  if (!state.collections.length) {
+    $("overview").textContent = "No collections yet: ingest some files with `rosetta ingest`.";
+    return;
+  }
+  const want = new URLSearchParams(location.search).get("collection");
+  const pick = state.collections.find((c) => c.name === want) || state.collections[0];
+  sel.value = pick.name;
+  selectCollection(pick.name);
+}
+
+function selectCollection(name) {
+  state.collection = name;
+  state.lastSeq = null;
+  const c = state.collections.find((x) => x.name === name);
+  const sp = $("space");
+  sp.replaceChildren();
+  for (const s of c ? c.spaces : []) {
+    const o = document.createElement("option");
+    o.value = s.name;
+    o.textContent = `${s.name} (${s.dim}d${s.model ? ", " + s.model.split("/").pop() : ""})`;
+    sp.append(o);
+  }
+  $("results").replaceChildren();
+  $("status").textContent = "";
+  refreshOverview();
+}
+
+function item(label, value) {
+  const span = document.createElement("span");
+  span.append(`${label} `);
+  const b = document.createElement("b");
+  b.textContent = value;
+  span.append(b);
+  return span;
+}
+
+function ago(iso) {
+  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (s < 90) return `${Math.round(s)} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  if (s < 129600) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}
+
+async function refreshOverview() {
+  clearTimeout(state.pollTimer);
+  const name = state.collection;
+  if (!name) return;
+  try {
+    const st = await api("GET", `/v1/collections/${enc(name)}/stats`);
+    if (name !== state.collection) return;
+    renderOverview(st);
+  } catch (e) {
+    showError(e);
+  }
+  state.pollTimer = setTimeout(refreshOverview, POLL_MS);
+}
+
+function renderOverview(st) {
+  const ov = $("overview");
+  const parts = [item("objects", String(st.count))];
+  const labels = { image: "images", text: "texts", audio: "audio", "": "other" };
+  for (const m of ["image", "text", "audio", ""]) {
+    if (!st.modalities[m]) continue;
+    let n = String(st.modalities[m]);
+    if (m === "audio" && st.segments) n += ` (${st.segments} of them segments)`;
+    parts.push(item(labels[m], n));
+  }
+  for (const s of st.spaces) {
+    parts.push(item(`space ${s.name}`, `${s.dim}d ${s.metric || "cosine"}${s.model ? " · " + s.model : ""}`));
+  }
+  for (const s of st.space_stats) {
+    parts.push(item(`index ${s.name}`, `${s.live} live, ${s.slots} nodes, ${s.tombstones} tombstones, ${s.storage}`));
+    parts.push(item("last snapshot", s.snapshot ? ago(s.snapshot) : "none yet"));
+  }
+  const now = Date.now();
+  if (state.lastSeq !== null && st.last_seq > state.lastSeq) {
+    const secs = (now - state.lastPoll) / 1000;
+    const span = document.createElement("span");
+    span.className = "ingest";
+    span.id = "ingest-progress";
+    span.textContent = `ingest in progress: ${st.last_seq - state.lastSeq} changes in ${secs.toFixed(0)} s`;
+    parts.push(span);
+  }
+  parts.push(item("server writes", String(st.server.objects_written)));
+  state.lastSeq = st.last_seq;
+  state.lastPoll = now;
+  ov.replaceChildren(...parts);
+}
+
+// ---- filter --------------------------------------------------------------
+
+function addFilterRow() {
+  const row = $("filter-row").content.firstElementChild.cloneNode(true);
+  row.querySelector(".f-remove").addEventListener("click", () => row.remove());
+  $("filter-rows").append(row);
+  row.querySelector(".f-field").focus();
+}
+
+// parseValue reads a filter value as JSON where it is a number or boolean,
+// else as a string.
+function parseValue(v) {
+  const t = v.trim();
+  if (t === "true") return true;
+  if (t === "false") return false;
+  if (t !== "" && !Number.isNaN(Number(t))) return Number(t);
+  return v;
+}
+
+function buildFilter() {
+  const clauses = [];
+  for (const row of document.querySelectorAll("#filter-rows .filter-row")) {
+    const field = row.querySelector(".f-field").value.trim();
+    const op = row.querySelector(".f-op").value;
+    const raw = row.querySelector(".f-value").value;
+    if (!field) continue;
+    const c = { field };
+    if (op === "exists") {
+      c.exists = raw.trim() !== "false";
+    } else if (op === "gte" || op === "lte") {
+      const n = Number(raw.trim());
+      if (raw.trim() === "" || Number.isNaN(n)) throw new Error(`filter on ${field}: ${op} needs a number`);
+      c[op] = n;
+    } else {
+      c[op] = parseValue(raw);
+    }
+    clauses.push(c);
+  }
+  const text = $("filter-json").value.trim();
+  if (text) {
+    try {
+      clauses.push(JSON.parse(text));
+    } catch (e) {
+      throw new Error(`raw JSON filter: ${e.message}`);
+    }
+  }
+  if (!clauses.length) return undefined;
+  return clauses.length === 1 ? clauses[0] : { and: clauses };
+}
+
+// ---- query ---------------------------------------------------------------
+
+function fileKind(f) {
+  if (f.type.startsWith("image/")) return "image";
+  if (f.type.startsWith("audio/") || f.type === "application/ogg") return "audio";
+  const ext = f.name.toLowerCase().split(".").pop();
+  if (["wav", "flac", "mp3", "ogg", "oga"].includes(ext)) return "audio";
+  if (["jpg", "jpeg", "png", "gif", "bmp", "webp", "tif", "tiff"].includes(ext)) return "image";
+  return "";
+}
+
+function setFile(f) {
+  if (f && !fileKind(f)) {
+    showError(new Error(`${f.name} is neither an image nor an audio file`));
+    return;
+  }
+  state.file = f;
+  $("q-file-name").textContent = f ? `${fileKind(f)}: ${f.name}` : "";
+  $("q-clear").hidden = !f;
+}
+
+function readBase64(f) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result).split(",", 2)[1] || "");
+    r.onerror = () => reject(r.error);
+    r.readAsDataURL(f);
+  });
+}
+
+async function runSearch(query, label) {
+  clearError();
+  if (!state.collection) {
+    showError(new Error("no collection selected"));
+    return;
+  }
+  const k = parseInt($("k").value, 10);
+  if (!(k >= 1)) {
+    showError(new Error("k must be a positive number"));
+    return;
+  }
+  let filter;
+  try {
+    filter = buildFilter();
+  } catch (e) {
+    showError(e);
+    return;
+  }
+  const body = { query, k, fields: FIELDS };
+  if ($("space").value) body.space = $("space").value;
+  if ($("modality").value) body.modality = $("modality").value;
+  if (filter !== undefined) body.filter = filter;
+  $("status").textContent = `Searching ${label}…`;
+  $("results").setAttribute("aria-busy", "true");
+  try {
+    const res = await api("POST", `/v1/collections/${enc(state.collection)}/search`, body);
+    $("status").textContent = `${res.hits.length} results for ${label} in ${res.took_ms.toFixed(1)} ms`;
+    renderHits(res.hits);
+  } catch (e) {
+    $("status").textContent = "";
+    $("results").replaceChildren();
+    showError(e);
+  } finally {
+    $("results").removeAttribute("aria-busy");
+  }
+}
+
+async function submitSearch(ev) {
+  ev.preventDefault();
+  if (state.file) {
+    const kind = fileKind(state.file);
+    let b64;
+    try {
+      b64 = await readBase64(state.file);
+    } catch (e) {
+      showError(e);
+      return;
+    }
+    await runSearch({ [kind]: b64 }, `${kind} ${state.file.name}`);
+    return;
+  }
+  const text = $("q-text").value.trim();
+  if (!text) {
+    showError(new Error("type a query, or choose an image or audio file"));
+    return;
+  }
+  await runSearch({ text }, `“${text}”`);
+}
+
+// ---- results -------------------------------------------------------------
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function objectPath(id) {
+  return `/v1/collections/${enc(state.collection)}/objects/${id}`;
+}
+
+function mediaFailed(card, e) {
+  card.append(el("div", "media-error", `media unavailable: ${e.message}`));
+}
+
+function renderHits(hits) {
+  const grid = $("results");
+  grid.replaceChildren();
+  hits.forEach((h, i) => grid.append(renderHit(h, i + 1)));
+}
+
+function renderHit(h, rank) {
+  const o = h.object || {};
+  const md = o.metadata || {};
+  const card = el("article", "card");
+  card.dataset.id = String(h.id);
+  if (o.key) card.dataset.key = o.key;
+  const head = el("div", "head");
+  head.append(el("span", "rank", `#${rank}`), el("span", "modality", o.modality || "object"), el("span", "score", h.score.toFixed(4)));
+  if (h.rerank_score != null) head.append(el("span", "rerank", `match ${h.rerank_score.toFixed(3)}`));
+  card.append(head);
+
+  if (o.modality === "image" && o.source) {
+    const a = el("a");
+    a.target = "_blank";
+    a.rel = "noopener";
+    const img = el("img", "thumb");
+    img.alt = o.source.split("/").pop();
+    img.loading = "lazy";
+    card.append(a);
+    a.append(img);
+    mediaURL(`${objectPath(h.id)}/thumbnail?size=256`).then((u) => (img.src = u)).catch((e) => mediaFailed(card, e));
+    mediaURL(`${objectPath(h.id)}/media`).then((u) => (a.href = u)).catch(() => {});
+    img.addEventListener("error", () => mediaFailed(card, new Error("the server could not make a thumbnail")));
+  } else if (o.modality === "audio" && o.source) {
+    const player = el("audio");
+    player.controls = true;
+    player.preload = "metadata";
+    const start = typeof md.segment_start === "number" ? md.segment_start : null;
+    const end = typeof md.segment_end === "number" ? md.segment_end : null;
+    if (start !== null) {
+      card.append(el("div", "segment", `segment ${start.toFixed(1)}–${end !== null ? end.toFixed(1) : "?"} s`));
+      player.addEventListener("loadedmetadata", () => {
+        if (player.currentTime < start) player.currentTime = start;
+      });
+    }
+    card.append(player);
+    const frag = start !== null ? `#t=${start}${end !== null ? "," + end : ""}` : "";
+    mediaURL(`${objectPath(h.id)}/media`).then((u) => (player.src = u + frag)).catch((e) => mediaFailed(card, e));
+  }
+  if (o.content && o.content.text) {
+    const t = o.content.text;
+    card.append(el("p", "snippet", t.length > 400 ? t.slice(0, 400) + "…" : t));
+  }
+  if (o.text && o.text.caption) card.append(el("p", "caption", o.text.caption));
+  const src = o.source || o.key || `object ${h.id}`;
+  const s = el("div", "source", src.split("/").pop());
+  s.title = src;
+  card.append(s);
+  if (Object.keys(md).length) {
+    const d = el("details");
+    d.append(el("summary", "", "metadata"), el("pre", "", JSON.stringify(md, null, 2)));
+    card.append(d);
+  }
+  const more = el("button", "more", "More like this");
+  more.type = "button";
+  more.addEventListener("click", () => runSearch({ object: h.id }, `objects like #${h.id} (${src.split("/").pop()})`));
+  card.append(more);
+  return card;
+}
+
+// ---- wiring --------------------------------------------------------------
+
+function wire() {
+  $("collection").addEventListener("change", (e) => selectCollection(e.target.value));
+  $("search-form").addEventListener("submit", submitSearch);
+  $("q-file").addEventListener("change", (e) => setFile(e.target.files[0] || null));
+  $("q-clear").addEventListener("click", () => {
+    $("q-file").value = "";
+    setFile(null);
+  });
+  $("q-text").addEventListener("input", () => {
+    if (state.file && $("q-text").value) {
+      $("q-file").value = "";
+      setFile(null);
+    }
+  });
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const f = e.dataTransfer.files[0];
+    if (f) {
+      setFile(f);
+      $("q-text").value = "";
+    }
+  });
+  $("add-filter").addEventListener("click", addFilterRow);
+  $("key-button").addEventListener("click", askForKey);
+  $("key-cancel").addEventListener("click", () => $("key-dialog").close());
+  $("key-form").addEventListener("submit", () => {
+    const k = $("key-input").value.trim();
+    if (k) sessionStorage.setItem(KEY, k);
+    else sessionStorage.removeItem(KEY);
+    for (const u of state.blobs.values()) URL.revokeObjectURL(u);
+    state.blobs.clear();
+    clearError();
+    start();
+  });
+}
+
+async function start() {
+  try {
+    await loadCollections();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+wire();
+start();
