@@ -43,17 +43,26 @@ type server struct {
 	base string
 }
 
-func startServer(t *testing.T, bin, dir, addr string) *server {
+// startServer runs `rosetta serve` on addr with extra flags and waits until
+// it is ready.
+func startServer(t *testing.T, bin, dir, addr string, extra ...string) *server {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--data", dir, "--addr", addr, "--log-level", "warn", "--snapshot-every", "500ms")
+	args := append([]string{"serve", "--data", dir, "--addr", addr, "--log-level", "warn", "--snapshot-every", "500ms"}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	s := &server{cmd: cmd, base: "http://" + addr}
+	ready, _ := http.NewRequest("GET", s.base+"/readyz", nil)
+	for i, a := range extra {
+		if a == "--api-key" && i+1 < len(extra) {
+			ready.Header.Set("Authorization", "Bearer "+extra[i+1])
+		}
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(s.base + "/readyz"); err == nil {
+		if resp, err := http.DefaultClient.Do(ready); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return s

@@ -36,17 +36,12 @@ func pcm16WAV(x []float32, rate int) []byte {
 	return b
 }
 
-// TestEndToEndAudio ingests real speech (LibriVox clips from Debian's
-// pocketsphinx-testdata in CI) and a long recording made of them with the
-// tiny fixture HuBERT through the CLI, serves it, and checks over HTTP that
-// each clip finds itself first and that a window cut from the long file
-// finds that file's segment with the right time range. Mechanics only: the
-// tiny model's vectors carry no meaning.
-func TestEndToEndAudio(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	var clips []string
+// speechMedia returns the speech clips for the end-to-end tests (WAV and
+// Ogg files under $ROSETTA_E2E_PHOTOS/speech, made by scripts/e2e-media.sh;
+// else fixture tones) and a recording of at least 25 s at 16 kHz made by
+// concatenating them.
+func speechMedia(t *testing.T) (clips []string, long []float32) {
+	t.Helper()
 	if d := os.Getenv("ROSETTA_E2E_PHOTOS"); d != "" {
 		clips, _ = filepath.Glob(filepath.Join(d, "speech", "*.wav"))
 		oggs, _ := filepath.Glob(filepath.Join(d, "speech", "*.ogg"))
@@ -60,13 +55,7 @@ func TestEndToEndAudio(t *testing.T) {
 		clips = []string{filepath.Join(dir, "tone22050.wav"), filepath.Join(dir, "tone44100.wav"),
 			filepath.Join("..", "..", "encoders", "audio", "testdata", "tone_stereo.ogg")}
 	}
-	model := t.TempDir()
-	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
-		os.Symlink(filepath.Join(fixtures.Dir(t, "hubert"), f), filepath.Join(model, f))
-	}
-	media := t.TempDir()
 	const rate = 16000
-	var long []float32
 	for len(long) < 25*rate {
 		for _, c := range clips {
 			b, err := os.ReadFile(c)
@@ -80,6 +69,32 @@ func TestEndToEndAudio(t *testing.T) {
 			long = append(long, audio.Resample(audio.Mono(clip), clip.Rate, rate)...)
 		}
 	}
+	return clips, long
+}
+
+// hubertModelDir links the tiny fixture HuBERT into a temp model dir.
+func hubertModelDir(t *testing.T) string {
+	model := t.TempDir()
+	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
+		os.Symlink(filepath.Join(fixtures.Dir(t, "hubert"), f), filepath.Join(model, f))
+	}
+	return model
+}
+
+// TestEndToEndAudio ingests real speech (LibriVox clips from Debian's
+// pocketsphinx-testdata in CI) and a long recording made of them with the
+// tiny fixture HuBERT through the CLI, serves it, and checks over HTTP that
+// each clip finds itself first and that a window cut from the long file
+// finds that file's segment with the right time range. Mechanics only: the
+// tiny model's vectors carry no meaning.
+func TestEndToEndAudio(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	clips, long := speechMedia(t)
+	model := hubertModelDir(t)
+	media := t.TempDir()
+	const rate = 16000
 	for _, c := range clips {
 		b, _ := os.ReadFile(c)
 		os.WriteFile(filepath.Join(media, filepath.Base(c)), b, 0o644)

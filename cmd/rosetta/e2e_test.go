@@ -38,6 +38,20 @@ func e2ePhotos(t *testing.T) []string {
 	return out
 }
 
+// clipModelDir assembles a model directory from the tiny fixture CLIP and
+// the fixture tokenizer, in a temp dir.
+func clipModelDir(t *testing.T) string {
+	model := t.TempDir()
+	src, tok := fixtures.Dir(t, "clip-vit"), fixtures.Dir(t, "tokenizer-clip")
+	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
+		os.Symlink(filepath.Join(src, f), filepath.Join(model, f))
+	}
+	for _, f := range []string{"vocab.json", "merges.txt"} {
+		os.Symlink(filepath.Join(tok, f), filepath.Join(model, f))
+	}
+	return model
+}
+
 // TestEndToEnd builds a model directory from the tiny fixture CLIP plus the
 // fixture tokenizer (in a temp dir), ingests real photos, text files and a
 // corrupt image with the CLI, then serves the data and checks over HTTP.
@@ -48,14 +62,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	model := t.TempDir()
-	src, tok := fixtures.Dir(t, "clip-vit"), fixtures.Dir(t, "tokenizer-clip")
-	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
-		os.Symlink(filepath.Join(src, f), filepath.Join(model, f))
-	}
-	for _, f := range []string{"vocab.json", "merges.txt"} {
-		os.Symlink(filepath.Join(tok, f), filepath.Join(model, f))
-	}
+	model := clipModelDir(t)
 	media := t.TempDir()
 	photos := e2ePhotos(t)
 	for i, p := range photos {

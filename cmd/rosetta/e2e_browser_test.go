@@ -1,0 +1,425 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds the browser for TestBrowserSearchPage: $ROSETTA_CHROMIUM,
+// else Debian's /usr/bin/chromium. Outside CI a missing browser skips the
+// test; in CI (.ci/run installs the package) it fails it.
+func chromiumPath(t *testing.T) string {
+	p := os.Getenv("ROSETTA_CHROMIUM")
+	if p == "" {
+		p = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no Chromium at %s: .ci/run installs Debian's chromium package", p)
+		}
+		t.Skipf("no Chromium at %s (apt-get install chromium, or set ROSETTA_CHROMIUM)", p)
+	}
+	return p
+}
+
+// artifactDir is where the browser test leaves its screenshots:
+// $ROSETTA_ARTIFACTS, else $TMPDIR/rosetta-artifacts. It outlives the test.
+func artifactDir(t *testing.T) string {
+	d := os.Getenv("ROSETTA_ARTIFACTS")
+	if d == "" {
+		d = filepath.Join(os.TempDir(), "rosetta-artifacts")
+	}
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// newBrowser starts headless Chromium with the flags that work on a
+// machine without network access, in a fresh profile.
+func newBrowser(t *testing.T) (context.Context, context.CancelFunc) {
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 1100),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	// The first action starts the browser, which lives as long as the
+	// context of that call: start it before deriving the timeout.
+	if err := chromedp.Do(bctx); err != nil {
+		cancelBrowser()
+		cancelAlloc()
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	ctx, cancelTimeout := context.WithTimeout(bctx, 3*time.Minute)
+	return ctx, func() { cancelTimeout(); cancelBrowser(); cancelAlloc() }
+}
+
+// card is what the page shows for one hit.
+type card struct {
+	ID       string `json:"id"`
+	Key      string `json:"key"`
+	Modality string `json:"modality"`
+	Score    string `json:"score"`
+	Source   string `json:"source"`
+	ImgSrc   string `json:"imgSrc"`
+	ImgW     int    `json:"imgW"`
+	AudioSrc string `json:"audioSrc"`
+	AudioRS  int    `json:"audioReady"`
+	AudioT   float64
+	Segment  string `json:"segment"`
+	Snippet  string `json:"snippet"`
+}
+
+const readCards = `[...document.querySelectorAll('#results .card')].map(c => {
+  const img = c.querySelector('img.thumb'), au = c.querySelector('audio');
+  const q = (s) => { const e = c.querySelector(s); return e ? e.textContent : ''; };
+  return {id: c.dataset.id, key: c.dataset.key || '', modality: q('.modality'), score: q('.score'),
+    source: c.querySelector('.source').title, imgSrc: img ? img.src : '', imgW: img ? img.naturalWidth : 0,
+    audioSrc: au ? au.src : '', audioReady: au ? au.readyState : 0, AudioT: au ? au.currentTime : 0,
+    segment: q('.segment'), snippet: q('.snippet')};
+})`
+
+// step is a browser action whose value, if any, has been stored.
+type step = chromedp.Action[chromedp.Void]
+
+// into makes a step of an action that returns a value: it stores the value
+// in *dst.
+func into[T any](a chromedp.Action[T], dst *T) step {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		v, err := a(ctx, t)
+		if err == nil {
+			*dst = v
+		}
+		return chromedp.Void{}, err
+	}
+}
+
+// waitJS polls a JavaScript expression until it is true.
+func waitJS(expr string) step {
+	return into(chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)), new(bool))
+}
+
+// TestBrowserSearchPage drives the page that `rosetta serve` serves at / in
+// headless Chromium: a text query, an image upload, "more like this", a
+// modality choice, an API error, an audio upload that finds a segment of a
+// long recording, and the API-key flow. Results on the page must be the
+// API's results for the same request, in order, with their thumbnails and
+// audio actually loaded. The tiny fixture models make rankings meaningless
+// beyond identities, so that is what the expectations rest on.
+func TestBrowserSearchPage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and drives a browser")
+	}
+	chromiumPath(t) // skip early when there is no browser
+
+	media := t.TempDir()
+	photos := e2ePhotos(t)
+	for _, p := range photos {
+		b, _ := os.ReadFile(p)
+		os.WriteFile(filepath.Join(media, filepath.Base(p)), b, 0o644)
+	}
+	texts := map[string]string{"cat.txt": "a tabby cat sleeping on a sofa", "rocket.md": "a rocket on the launch pad", "coffee.txt": "a cup of coffee"}
+	for n, tx := range texts {
+		os.WriteFile(filepath.Join(media, n), []byte(tx), 0o644)
+	}
+	clips, long := speechMedia(t)
+	speech := t.TempDir()
+	for _, c := range clips[:min(3, len(clips))] {
+		b, _ := os.ReadFile(c)
+		os.WriteFile(filepath.Join(speech, filepath.Base(c)), b, 0o644)
+	}
+	longPath := filepath.Join(speech, "long.wav")
+	os.WriteFile(longPath, pcm16WAV(long, 16000), 0o644)
+	window := filepath.Join(t.TempDir(), "window.wav")
+	os.WriteFile(window, pcm16WAV(pcm16Round(long[8*16000:18*16000]), 16000), 0o644)
+
+	bin := buildBinary(t)
+	data := t.TempDir()
+	for _, in := range []struct{ dir, coll, model string }{{media, "photos", clipModelDir(t)}, {speech, "speech", hubertModelDir(t)}} {
+		out, err := exec.Command(bin, "ingest", in.dir, "--collection", in.coll, "--data", data, "--model", in.model,
+			"--report", filepath.Join(t.TempDir(), "f.jsonl")).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "failed 0") {
+			t.Fatalf("ingest %s: %v\n%s", in.coll, err, out)
+		}
+	}
+	art := artifactDir(t)
+
+	t.Run("open", func(t *testing.T) {
+		s := startServer(t, bin, data, freeAddr(t))
+		defer func() { s.cmd.Process.Signal(syscall.SIGTERM); s.cmd.Wait() }()
+		ctx, cancel := newBrowser(t)
+		defer cancel()
+		browseWithoutKey(t, ctx, s, media, photos, longPath, window, art)
+	})
+	t.Run("api-key", func(t *testing.T) {
+		const key = "browser-test-key"
+		s := startServer(t, bin, data, freeAddr(t), "--api-key", key)
+		defer func() { s.cmd.Process.Signal(syscall.SIGTERM); s.cmd.Wait() }()
+		ctx, cancel := newBrowser(t)
+		defer cancel()
+		browseWithKey(t, ctx, s, key, min(12, len(photos)+len(texts)), art)
+	})
+}
+
+// apiSearch runs the search the page should have run and returns the hit
+// ids in order.
+func apiSearch(t *testing.T, s *server, coll string, body map[string]any) []string {
+	t.Helper()
+	var res struct {
+		Hits []struct {
+			ID uint64 `json:"id"`
+		} `json:"hits"`
+	}
+	code, err := s.do("POST", "/v1/collections/"+coll+"/search", body, &res)
+	if err != nil || code != 200 {
+		t.Fatalf("API search: %d %v", code, err)
+	}
+	var ids []string
+	for _, h := range res.Hits {
+		ids = append(ids, fmt.Sprint(h.ID))
+	}
+	return ids
+}
+
+func cardIDs(cards []card) []string {
+	var ids []string
+	for _, c := range cards {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+func screenshot(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// search submits the form and waits for the status line of a finished
+// search, then reads the cards.
+func submitAndRead(t *testing.T, ctx context.Context, actions ...step) []card {
+	t.Helper()
+	var cards []card
+	actions = append([]step{into(chromedp.Evaluate[string](`document.getElementById('status').textContent = ''`), new(string))}, actions...)
+	actions = append(actions,
+		waitJS(`/results for/.test(document.getElementById('status').textContent) || !document.getElementById('error').hidden`),
+		into(chromedp.Evaluate[[]card](readCards), &cards))
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+	return cards
+}
+
+func browseWithoutKey(t *testing.T, ctx context.Context, s *server, media string, photos []string, longPath, window, art string) {
+	const k = 6
+	// The page loads, lists the collections and shows the overview.
+	var overview string
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(s.base+"/?collection=photos"),
+		waitJS(`document.querySelector('#overview b') !== null`),
+		into(chromedp.Text(chromedp.CSS(`#overview`)), &overview),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("objects %d", len(photos)+3)
+	if !strings.Contains(overview, want) || !strings.Contains(overview, fmt.Sprintf("images %d", len(photos))) ||
+		!strings.Contains(overview, "texts 3") || !strings.Contains(overview, "tombstones") {
+		t.Fatalf("overview %q, want %q, per-modality counts and index health", overview, want)
+	}
+
+	// A text query: the page shows the API's hits in its order, and every
+	// image's thumbnail has loaded.
+	query := "a photo of an astronaut"
+	cards := submitAndRead(t, ctx,
+		chromedp.SetValue(chromedp.CSS(`#k`), fmt.Sprint(k)),
+		chromedp.SendKeys(chromedp.CSS(`#q-text`), query),
+		chromedp.Click(chromedp.CSS(`#search-button`)),
+	)
+	wantIDs := apiSearch(t, s, "photos", map[string]any{"query": map[string]any{"text": query}, "k": k})
+	if got := cardIDs(cards); strings.Join(got, ",") != strings.Join(wantIDs, ",") {
+		t.Fatalf("text query: page shows %v, API answers %v", got, wantIDs)
+	}
+	if err := chromedp.Do(ctx, waitJS(`[...document.querySelectorAll('#results img.thumb')].every(i => i.complete && i.naturalWidth > 0)`)); err != nil {
+		t.Fatalf("thumbnails did not load: %v", err)
+	}
+	if err := chromedp.Do(ctx, into(chromedp.Evaluate[[]card](readCards), &cards)); err != nil {
+		t.Fatal(err)
+	}
+	images := 0
+	for _, c := range cards {
+		switch c.Modality {
+		case "image":
+			images++
+			if !strings.Contains(c.ImgSrc, "/thumbnail?size=256") || c.ImgW == 0 || c.ImgW > 256 {
+				t.Errorf("image card %+v: thumbnail not from the server or not loaded", c)
+			}
+		case "text":
+			if c.Snippet == "" {
+				t.Errorf("text card without its text: %+v", c)
+			}
+		}
+	}
+	if images == 0 {
+		t.Fatalf("no image among %d hits", len(cards))
+	}
+	screenshot(t, ctx, filepath.Join(art, "search-text.png"))
+
+	// An image upload: the photo itself comes back first with score 1.
+	astronaut := photos[0]
+	for _, p := range photos {
+		if filepath.Base(p) == "astronaut.png" {
+			astronaut = p
+		}
+	}
+	cards = submitAndRead(t, ctx,
+		chromedp.Clear(chromedp.CSS(`#q-text`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`#q-file`), []string{astronaut}),
+		waitJS(`document.getElementById('q-file-name').textContent.includes('`+filepath.Base(astronaut)+`')`),
+		chromedp.Click(chromedp.CSS(`#search-button`)),
+	)
+	if len(cards) != k || cards[0].Key != filepath.Join(media, filepath.Base(astronaut)) || cards[0].Score != "1.0000" {
+		t.Fatalf("image upload: first card %+v of %d", cards[0], len(cards))
+	}
+	screenshot(t, ctx, filepath.Join(art, "search-image.png"))
+
+	// "More like this" on the second result runs an object query: that
+	// object comes first.
+	second := cards[1].ID
+	cards = submitAndRead(t, ctx, chromedp.Click(chromedp.CSS(`#results .card:nth-child(2) .more`)))
+	if len(cards) == 0 || cards[0].ID != second {
+		t.Fatalf("more like this #%s: %v", second, cardIDs(cards))
+	}
+
+	// Texts only, from a text query.
+	cards = submitAndRead(t, ctx,
+		chromedp.Click(chromedp.CSS(`#q-clear`)),
+		chromedp.SetValue(chromedp.CSS(`#modality`), "text"),
+		chromedp.SendKeys(chromedp.CSS(`#q-text`), "coffee"),
+		chromedp.Click(chromedp.CSS(`#search-button`)),
+	)
+	if len(cards) != 3 {
+		t.Fatalf("modality text: %d cards, want the 3 texts", len(cards))
+	}
+	for _, c := range cards {
+		if c.Modality != "text" {
+			t.Fatalf("modality text returned %+v", c)
+		}
+	}
+
+	// A field filter from the form: only .md files.
+	cards = submitAndRead(t, ctx,
+		chromedp.Click(chromedp.CSS(`#add-filter`)),
+		chromedp.SendKeys(chromedp.CSS(`#filter-rows .f-field`), "file_ext"),
+		chromedp.SendKeys(chromedp.CSS(`#filter-rows .f-value`), ".md"),
+		chromedp.Click(chromedp.CSS(`#search-button`)),
+	)
+	if len(cards) != 1 || !strings.HasSuffix(cards[0].Source, "rocket.md") {
+		t.Fatalf("filter file_ext = .md: %+v", cards)
+	}
+
+	// A bad raw filter: the API's error is shown, not swallowed.
+	var errText string
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#raw-filter summary`)),
+		chromedp.SendKeys(chromedp.CSS(`#filter-json`), `{"field": "x", "between": [1, 2]}`),
+		chromedp.Click(chromedp.CSS(`#search-button`)),
+		waitJS(`!document.getElementById('error').hidden`),
+		into(chromedp.Text(chromedp.CSS(`#error`)), &errText),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errText, "400") || !strings.Contains(errText, "invalid_request") {
+		t.Fatalf("error banner %q", errText)
+	}
+	screenshot(t, ctx, filepath.Join(art, "search-error.png"))
+
+	// Audio: upload a 10 s window cut from the long recording; the first
+	// hit is that recording's 8–18 s segment, and its player loads the
+	// file (through range requests) and starts at 8 s.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(s.base+"/?collection=speech"),
+		waitJS(`document.querySelector('#overview b') !== null && document.getElementById('space').options.length > 0`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cards = submitAndRead(t, ctx,
+		chromedp.SetUploadFiles(chromedp.CSS(`#q-file`), []string{window}),
+		waitJS(`document.getElementById('q-file-name').textContent.includes('window.wav')`),
+		chromedp.Click(chromedp.CSS(`#search-button`)),
+	)
+	if len(cards) == 0 || cards[0].Modality != "audio" || cards[0].Source != longPath || cards[0].Segment != "segment 8.0–18.0 s" ||
+		!strings.HasSuffix(cards[0].AudioSrc, "/media#t=8,18") {
+		t.Fatalf("audio upload: %+v", cards)
+	}
+	if err := chromedp.Do(ctx, waitJS(`(a => a.readyState >= 1 && a.currentTime >= 8)(document.querySelector('#results .card audio'))`)); err != nil {
+		t.Fatalf("the segment's player did not load or seek: %v", err)
+	}
+	screenshot(t, ctx, filepath.Join(art, "search-audio.png"))
+}
+
+func browseWithKey(t *testing.T, ctx context.Context, s *server, key string, wantCards int, art string) {
+	// The page loads without the key, meets a 401, and asks for it.
+	var errText string
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(s.base+"/?collection=photos"),
+		waitJS(`document.getElementById('key-dialog').open`),
+		into(chromedp.Text(chromedp.CSS(`#error`)), &errText),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errText, "401") {
+		t.Fatalf("error banner before the key: %q", errText)
+	}
+	// Entered once, it is kept in session storage and used for the API
+	// and, through blob: URLs, for the thumbnails.
+	var stored string
+	cards := submitAndRead(t, ctx,
+		chromedp.SendKeys(chromedp.CSS(`#key-input`), key),
+		chromedp.Click(chromedp.CSS(`#key-save`)),
+		waitJS(`document.querySelector('#overview b') !== null`),
+		into(chromedp.Evaluate[string](`sessionStorage.getItem('rosetta-api-key')`), &stored),
+		chromedp.SendKeys(chromedp.CSS(`#q-text`), "a cat"),
+		chromedp.Click(chromedp.CSS(`#search-button`)),
+	)
+	if stored != key {
+		t.Fatalf("session storage holds %q", stored)
+	}
+	if len(cards) != wantCards {
+		t.Fatalf("%d cards with the key, want %d (k = 12)", len(cards), wantCards)
+	}
+	if err := chromedp.Do(ctx, waitJS(`[...document.querySelectorAll('#results img.thumb')].every(i => i.complete && i.naturalWidth > 0 && i.src.startsWith('blob:'))`)); err != nil {
+		t.Fatalf("thumbnails did not load with the key: %v", err)
+	}
+	screenshot(t, ctx, filepath.Join(art, "search-api-key.png"))
+}
