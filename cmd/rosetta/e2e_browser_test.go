@@ -385,6 +385,24 @@ func browseWithoutKey(t *testing.T, ctx context.Context, s *server, media string
 		t.Fatalf("the segment's player did not load or seek: %v", err)
 	}
 	screenshot(t, ctx, filepath.Join(art, "search-audio.png"))
+
+	// A write while the page is open: the overview's next poll shows ingest
+	// in progress, from the collection's change counter.
+	vec := make([]float32, 32)
+	vec[0] = 1
+	code, err := s.do("PUT", "/v1/collections/speech/objects", map[string]any{"objects": []map[string]any{
+		{"key": "written-while-watching", "modality": "audio", "vectors": map[string]any{"embedding": vec}}}}, nil)
+	if err != nil || code != 200 {
+		t.Fatalf("upsert: %d %v", code, err)
+	}
+	var progress string
+	err = chromedp.Do(ctx,
+		waitJS(`document.getElementById('ingest-progress') !== null`),
+		into(chromedp.Text(chromedp.CSS(`#ingest-progress`)), &progress),
+	)
+	if err != nil || !strings.HasPrefix(progress, "ingest in progress: 1 change in ") {
+		t.Fatalf("ingest progress %q: %v", progress, err)
+	}
 }
 
 func browseWithKey(t *testing.T, ctx context.Context, s *server, key string, wantCards int, art string) {

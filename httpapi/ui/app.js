@@ -200,7 +200,8 @@ function renderOverview(st) {
     const span = document.createElement("span");
     span.className = "ingest";
     span.id = "ingest-progress";
-    span.textContent = `ingest in progress: ${st.last_seq - state.lastSeq} changes in ${secs.toFixed(0)} s`;
+    const n = st.last_seq - state.lastSeq;
+    span.textContent = `ingest in progress: ${n} change${n === 1 ? "" : "s"} in ${secs.toFixed(0)} s`;
     parts.push(span);
   }
   parts.push(item("server writes", String(st.server.objects_written)));
