@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -106,6 +107,8 @@ type api struct {
 	metrics *httpMetrics
 	openapi []byte // the marshalled OpenAPI document, served as is
 	thumbs  *thumbCache
+	// thumbSlots bounds the thumbnails being made at once (one per CPU).
+	thumbSlots chan struct{}
 }
 
 // New returns the REST API over e as an http.Handler. The handler is safe
@@ -118,12 +121,13 @@ func New(e Engine, opts Options) http.Handler {
 func newRouter(e Engine, opts Options) *chi.Mux {
 	opts = opts.withDefaults()
 	a := &api{
-		e:       e,
-		opts:    opts,
-		log:     opts.Logger,
-		metrics: registerMetrics(opts.Registry, e, opts.Logger),
-		openapi: mustMarshalOpenAPI(opts.APIKey != ""),
-		thumbs:  newThumbCache(max(opts.ThumbnailCacheBytes, 0)),
+		e:          e,
+		opts:       opts,
+		log:        opts.Logger,
+		metrics:    registerMetrics(opts.Registry, e, opts.Logger),
+		openapi:    mustMarshalOpenAPI(opts.APIKey != ""),
+		thumbs:     newThumbCache(max(opts.ThumbnailCacheBytes, 0)),
+		thumbSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 
 	r := chi.NewRouter()

@@ -224,7 +224,16 @@ func (a *api) objectThumbnail(w http.ResponseWriter, r *http.Request) {
 	etag := fmt.Sprintf(`%s-%d"`, strings.TrimSuffix(m.etag, `"`), size)
 	data, hit := a.thumbs.get(etag)
 	if !hit {
+		// Decoding a large photo takes tens of MB: bound how many are
+		// decoded at once, so a page of misses cannot exhaust memory.
+		select {
+		case a.thumbSlots <- struct{}{}:
+		case <-r.Context().Done():
+			a.fail(w, r, r.Context().Err())
+			return
+		}
 		data, err = makeThumbnail(m.path, size)
+		<-a.thumbSlots
 		if err != nil {
 			a.fail(w, r, err)
 			return

@@ -384,6 +384,13 @@ func TestUIPageIsPublicAndLocked(t *testing.T) {
 	if ct := f.s.do("GET", "/ui/app.js", "").Header().Get("Content-Type"); !strings.Contains(ct, "javascript") {
 		t.Errorf("app.js Content-Type %q", ct)
 	}
+	// The public prefix cannot be used to reach the API without the key.
+	for _, p := range []string{"/ui/../v1/collections", "/ui/..%2Fv1%2Fcollections", "/ui/../../v1/collections/m/stats"} {
+		rec := f.s.do("GET", p, "", "Authorization", "")
+		if rec.Code < 400 || rec.Code > 499 || strings.Contains(rec.Body.String(), `"collections"`) || strings.Contains(rec.Body.String(), `"name"`) {
+			t.Errorf("GET %s without a key: %d %s", p, rec.Code, rec.Body)
+		}
+	}
 	for _, p := range []string{f.path("photo", "media"), f.path("photo", "thumbnail"), "/v1/collections/m/stats"} {
 		wantError(t, f.s.do("GET", p, "", "Authorization", ""), 401, codeUnauthorized)
 		if rec := f.s.do("GET", p, ""); rec.Code != 200 {
