@@ -7,12 +7,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"rosetta/encoders"
 	"rosetta/engine"
 	"rosetta/internal/fixtures"
+	"rosetta/internal/testaudio"
 )
 
 // pcmWAV writes a mono 16-bit WAV of a sine sweep.
@@ -163,6 +165,68 @@ func TestAudioSegments(t *testing.T) {
 	for i := range v {
 		if math.Abs(float64(v[i])-mean[i]/math.Sqrt(n)) > 1e-5 {
 			t.Fatalf("pooled [%d] = %v, want %v", i, v[i], mean[i]/math.Sqrt(n))
+		}
+	}
+}
+
+// TestAudioSegmentsCompressed: a long FLAC is streamed into windows
+// (audio.Sequential) and its segments get the same time ranges and vectors
+// as the same samples in a WAV.
+func TestAudioSegmentsCompressed(t *testing.T) {
+	hub := t.TempDir()
+	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
+		os.Symlink(filepath.Join(fixtures.Dir(t, "hubert"), f), filepath.Join(hub, f))
+	}
+	root := t.TempDir()
+	wav := pcmWAV(100, 3000, 25, 8000)
+	pcm := make([]int32, (len(wav)-44)/2)
+	for i := range pcm {
+		pcm[i] = int32(int16(binary.LittleEndian.Uint16(wav[44+2*i:])))
+	}
+	fl, err := testaudio.FLAC(8000, 16, [][]int32{pcm}, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "long.wav"), wav, 0o644)
+	os.WriteFile(filepath.Join(root, "long.flac"), fl, 0o644)
+	e, _ := engine.Open(engine.Options{Dir: t.TempDir(), SnapshotEvery: -1,
+		LoadModel: func(string) (engine.Encoder, error) { return encoders.Open(hub) }})
+	defer e.Close()
+	e.WaitReady(context.Background())
+	s, err := Run(context.Background(), EngineSink{e}, []string{root}, Options{Collection: "sounds", Model: "hubert", Recursive: true,
+		AudioWholeMax: 15 * time.Second})
+	if err != nil || s.Added != 2 || s.Segments != 6 || s.Failed != 0 {
+		t.Fatalf("%+v %v", s.Progress, err)
+	}
+	segs := map[string]map[string][]float32{} // file → key suffix → vector
+	page, _ := e.ListObjects(context.Background(), "sounds", 0, 100)
+	for _, o := range page {
+		full, _ := e.GetObject(context.Background(), "sounds", o.ID)
+		parent, _ := full.Metadata["parent"].(string)
+		if parent == "" {
+			if full.Metadata["duration_s"] != 25.0 {
+				t.Errorf("%s: duration %v", full.Key, full.Metadata["duration_s"])
+			}
+			continue
+		}
+		if segs[parent] == nil {
+			segs[parent] = map[string][]float32{}
+		}
+		segs[parent][strings.TrimPrefix(full.Key, parent)] = full.Vectors["embedding"]
+	}
+	w, f := segs[filepath.Join(root, "long.wav")], segs[filepath.Join(root, "long.flac")]
+	if len(w) != 3 || len(f) != 3 {
+		t.Fatalf("segments: wav %d, flac %d", len(w), len(f))
+	}
+	for k, wv := range w {
+		fv, ok := f[k]
+		if !ok {
+			t.Fatalf("FLAC has no segment %s", k)
+		}
+		for i := range wv {
+			if math.Abs(float64(wv[i]-fv[i])) > 1e-6 {
+				t.Fatalf("segment %s [%d]: wav %v, flac %v", k, i, wv[i], fv[i])
+			}
 		}
 	}
 }

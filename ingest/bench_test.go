@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -23,6 +24,7 @@ import (
 	"rosetta/encoders/tokenizer"
 	"rosetta/engine"
 	"rosetta/internal/fixtures"
+	"rosetta/internal/testaudio"
 )
 
 // writePhotos writes n 640×480 JPEGs of smooth random colour fields.
@@ -158,6 +160,52 @@ func BenchmarkIngestOneHourAudio(b *testing.B) {
 	}
 	root := b.TempDir()
 	writeLongWAV(b, filepath.Join(root, "hour.wav"), 3600, 16000)
+	for b.Loop() {
+		e, err := engine.Open(engine.Options{Dir: b.TempDir(), SnapshotEvery: -1,
+			LoadModel: func(string) (engine.Encoder, error) { return encoders.Open(hub) }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.WaitReady(context.Background())
+		runtime.GC()
+		t0 := time.Now()
+		s, err := Run(context.Background(), EngineSink{e}, []string{root}, Options{Collection: "c", Model: "m", Recursive: true})
+		if err != nil || s.Added != 1 {
+			b.Fatalf("%+v %v", s.Progress, err)
+		}
+		b.ReportMetric(float64(s.Segments), "segments")
+		b.ReportMetric(time.Since(t0).Seconds(), "s")
+		e.Close()
+	}
+	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MB")
+}
+
+// BenchmarkIngestOneHourFLAC is BenchmarkIngestOneHourAudio with the hour
+// as FLAC, which is decoded once to count it and then streamed window by
+// window (audio.Sequential).
+func BenchmarkIngestOneHourFLAC(b *testing.B) {
+	hub := b.TempDir()
+	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
+		os.Symlink(filepath.Join(fixtures.Dir(b, "hubert"), f), filepath.Join(hub, f))
+	}
+	root := b.TempDir()
+	f, err := os.Create(filepath.Join(root, "hour.flac"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const rate = 16000
+	bw := bufio.NewWriter(f)
+	err = testaudio.WriteFLAC(bw, rate, 16, 1, 3600*rate, 4096, func(_, i int) int32 {
+		t := float64(i) / rate
+		return int32(int16(12000 * math.Sin(2*math.Pi*(200+float64(i/rate%50)*40)*t)))
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
 	for b.Loop() {
 		e, err := engine.Open(engine.Options{Dir: b.TempDir(), SnapshotEvery: -1,
 			LoadModel: func(string) (engine.Encoder, error) { return encoders.Open(hub) }})

@@ -625,12 +625,13 @@ func (r *run) poolSegments(ctx context.Context, it item, ids []uint64) error {
 	return err
 }
 
-// audioSource gives an audio file's samples a range at a time: WAV files
-// are converted per window from their bytes; other formats are decoded
-// once (bounded by MaxFileBytes).
+// audioSource gives an audio file's samples a range at a time, in bounded
+// memory: WAV files are converted per window from their bytes; FLAC, MP3
+// and Ogg Vorbis are decoded once to count their frames and then streamed
+// forward as the windows advance (audio.Sequential).
 type audioSource struct {
 	rate, channels, frames int
-	rangeFn                func(start, end int) []float32 // mono samples
+	rangeFn                func(start, end int) ([]float32, error) // mono samples
 }
 
 func openAudio(data []byte) (*audioSource, error) {
@@ -640,15 +641,13 @@ func openAudio(data []byte) (*audioSource, error) {
 			return nil, err
 		}
 		return &audioSource{rate: w.Rate(), channels: w.Channels(), frames: w.Frames(),
-			rangeFn: func(s, e int) []float32 { return audio.Mono(w.Range(s, e)) }}, nil
+			rangeFn: func(s, e int) ([]float32, error) { return audio.Mono(w.Range(s, e)), nil }}, nil
 	}
-	clip, err := audio.Decode(data)
+	s, err := audio.OpenSequential(data)
 	if err != nil {
 		return nil, err
 	}
-	mono := audio.Mono(clip)
-	return &audioSource{rate: clip.Rate, channels: clip.Channels, frames: clip.Frames(),
-		rangeFn: func(s, e int) []float32 { return mono[s:e] }}, nil
+	return &audioSource{rate: s.Rate(), channels: s.Channels(), frames: s.Frames(), rangeFn: s.Range}, nil
 }
 
 // audioSegments cuts an audio file longer than one window into windows
@@ -667,8 +666,13 @@ func (r *run) audioSegments(path string, src *audioSource, md map[string]any) it
 		for _, w := range wins {
 			start, end := float64(w.Start)/float64(src.rate), float64(w.End)/float64(src.rate)
 			smd := map[string]any{"parent": path, "segment_start": start, "segment_end": end, MetaName: name, MetaDir: dir}
+			samples, err := src.rangeFn(w.Start, w.End)
+			if err != nil {
+				r.fail(path, "audio segment %.3f–%.3f s: %v", start, end, err)
+				return
+			}
 			o := engine.Object{Key: fmt.Sprintf("%s#t=%.3f,%.3f", path, start, end), Source: path, Modality: "audio", Metadata: smd,
-				Content: &engine.Content{Audio: floatWAV(src.rangeFn(w.Start, w.End), src.rate)}}
+				Content: &engine.Content{Audio: floatWAV(samples, src.rate)}}
 			if prev, ok := r.prev[o.Key]; ok {
 				o.ID = prev.id
 			}

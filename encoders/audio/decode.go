@@ -16,12 +16,8 @@ func Decode(data []byte) (*Clip, error) {
 	switch f := Sniff(data); f {
 	case "wav":
 		return decodeWAV(data)
-	case "flac":
-		return decodeFLAC(data)
-	case "mp3":
-		return decodeMP3(data)
-	case "ogg":
-		return decodeOgg(data)
+	case "flac", "mp3", "ogg":
+		return decodeChunks(data)
 	case "":
 		return nil, fmt.Errorf("%w: unrecognised audio format", ErrUnsupported)
 	default:

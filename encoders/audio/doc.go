@@ -14,10 +14,12 @@
 //   - Normalize is the Wav2Vec2FeatureExtractor zero-mean unit-variance step.
 //
 // Decode recognises the format by content: RIFF/WAVE is decoded here;
-// native FLAC and MP3 through github.com/mewkiz/flac and
-// github.com/hajimehoshi/go-mp3 (panics inside them are recovered and
-// reported as ErrCorrupt); Ogg, AIFF and RF64 are named and refused with
-// ErrUnsupported.
+// native FLAC, MP3 and Ogg Vorbis through github.com/mewkiz/flac,
+// github.com/hajimehoshi/go-mp3 and github.com/jfreymuth/oggvorbis (panics
+// inside them are recovered and reported as ErrCorrupt); Opus, FLAC and
+// Speex in Ogg, AIFF and RF64 are named and refused with ErrUnsupported.
+// OpenWAV and OpenSequential read long recordings a range at a time in
+// bounded memory.
 //
 // The decoders never panic on hostile input and never allocate from a
 // count read from a header: WAV allocations are bounded by the bytes that

@@ -1,53 +1,21 @@
 package audio
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"testing"
 
-	"github.com/mewkiz/flac"
-	"github.com/mewkiz/flac/frame"
-	"github.com/mewkiz/flac/meta"
+	"rosetta/internal/testaudio"
 )
 
 // encodeFLAC writes verbatim frames of the given per-channel samples.
 func encodeFLAC(t *testing.T, rate, bits int, chans [][]int32, block int) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	info := &meta.StreamInfo{
-		BlockSizeMin: uint16(block), BlockSizeMax: uint16(block),
-		SampleRate: uint32(rate), NChannels: uint8(len(chans)), BitsPerSample: uint8(bits),
-	}
-	enc, err := flac.NewEncoder(&buf, info)
+	b, err := testaudio.FLAC(rate, bits, chans, block)
 	if err != nil {
 		t.Fatal(err)
 	}
-	layout := frame.ChannelsMono
-	if len(chans) == 2 {
-		layout = frame.ChannelsLR
-	}
-	for start := 0; start < len(chans[0]); start += block {
-		end := min(start+block, len(chans[0]))
-		f := &frame.Frame{Header: frame.Header{
-			HasFixedBlockSize: true, BlockSize: uint16(end - start), SampleRate: uint32(rate),
-			Channels: layout, BitsPerSample: uint8(bits),
-		}}
-		for _, ch := range chans {
-			f.Subframes = append(f.Subframes, &frame.Subframe{
-				SubHeader: frame.SubHeader{Pred: frame.PredVerbatim},
-				Samples:   append([]int32(nil), ch[start:end]...),
-				NSamples:  end - start,
-			})
-		}
-		if err := enc.WriteFrame(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := enc.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return b
 }
 
 func TestDecodeFLAC(t *testing.T) {

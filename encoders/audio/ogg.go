@@ -35,12 +35,17 @@ func oggCodec(data []byte) string {
 	return ""
 }
 
-// decodeOgg decodes Ogg Vorbis with github.com/jfreymuth/oggvorbis (pure
+// oggChunks decodes Ogg Vorbis with github.com/jfreymuth/oggvorbis (pure
 // Go, floating-point output, fuzzed upstream). Other codecs in an Ogg
 // container (Opus, FLAC, Speex) give ErrUnsupported naming the codec. The
 // decoder clamps samples to [-1, 1]; FFmpeg's float output, behind
 // torchaudio, does not, which only matters for clipped recordings.
-func decodeOgg(data []byte) (c *Clip, err error) {
+type oggChunks struct {
+	d   *oggvorbis.Reader
+	buf []float32
+}
+
+func openOgg(data []byte) (*oggChunks, error) {
 	switch codec := oggCodec(data); codec {
 	case "vorbis":
 	case "":
@@ -48,51 +53,49 @@ func decodeOgg(data []byte) (c *Clip, err error) {
 	default:
 		return nil, fmt.Errorf("%w: ogg/%s (only Ogg Vorbis is decoded; convert to WAV, FLAC or Vorbis)", ErrUnsupported, codec)
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			c, err = nil, fmt.Errorf("%w: ogg: decoder panic: %v", ErrCorrupt, r)
-		}
-	}()
 	// A plain io.Reader, not the seekable bytes.Reader: with a seeker the
-	// library scans the whole file backwards for its length first, which
-	// Decode does not need.
+	// library scans the whole file backwards for its length first.
 	d, err := oggvorbis.NewReader(struct{ io.Reader }{bytes.NewReader(data)})
 	if err != nil {
 		return nil, fmt.Errorf("%w: ogg: %v", ErrCorrupt, err)
 	}
-	rate, channels := d.SampleRate(), d.Channels()
-	if rate < 1 || rate > MaxRate {
-		return nil, fmt.Errorf("%w: ogg: sample rate %d (want 1..%d)", ErrCorrupt, rate, MaxRate)
+	o := &oggChunks{d: d}
+	if ch := d.Channels(); ch >= 1 && ch <= MaxChannels {
+		o.buf = make([]float32, ch*4096)
 	}
-	if channels < 1 || channels > MaxChannels {
-		return nil, fmt.Errorf("%w: ogg: %d channels", ErrCorrupt, channels)
-	}
-	c = &Clip{Rate: rate, Channels: channels, Samples: make([][]float32, channels)}
-	buf := make([]float32, channels*4096)
-	total := 0
+	return o, nil
+}
+
+func (o *oggChunks) rate() int      { return o.d.SampleRate() }
+func (o *oggChunks) channels() int  { return o.d.Channels() }
+func (o *oggChunks) format() string { return "ogg" }
+
+func (o *oggChunks) next() ([][]float32, error) {
+	chans := o.d.Channels()
 	for {
-		n, rerr := d.Read(buf)
-		if total+n > MaxDecodedSamples {
-			return nil, fmt.Errorf("%w: ogg: more than %d samples", ErrUnsupported, MaxDecodedSamples)
-		}
-		total += n
-		for i := 0; i+channels <= n; i += channels {
-			for ch := range channels {
-				c.Samples[ch] = append(c.Samples[ch], buf[i+ch])
+		n, rerr := o.d.Read(o.buf)
+		n -= n % chans
+		if n > 0 {
+			out := make([][]float32, chans)
+			for ch := range out {
+				out[ch] = make([]float32, n/chans)
 			}
+			for i := 0; i < n; i += chans {
+				for ch := range chans {
+					out[ch][i/chans] = o.buf[i+ch]
+				}
+			}
+			// An error with data: return the data now; the next call
+			// meets the error again (EOF) or reports it.
+			return out, nil
 		}
-		if errors.Is(rerr, io.EOF) {
-			break
-		}
-		if rerr != nil {
+		switch {
+		case errors.Is(rerr, io.EOF):
+			return nil, io.EOF
+		case rerr != nil:
 			return nil, fmt.Errorf("%w: ogg: %v", ErrCorrupt, rerr)
-		}
-		if n == 0 {
+		case n == 0:
 			return nil, fmt.Errorf("%w: ogg: decoder stalled", ErrCorrupt)
 		}
 	}
-	if len(c.Samples[0]) == 0 {
-		return nil, fmt.Errorf("%w: ogg: no audio", ErrCorrupt)
-	}
-	return c, nil
 }
