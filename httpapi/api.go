@@ -163,6 +163,9 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 
 	r.Post("/v1/collections/{c}/search", a.search)
 
+	r.Post("/v1/session/media", a.startMediaSession)
+	r.Delete("/v1/session/media", a.endMediaSession)
+
 	// The browser page: public, like /healthz, so that it can ask for the
 	// API key; everything it shows comes from the routes above.
 	r.Get("/", serveUIIndex)

@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -420,4 +421,55 @@ func thumbCounter(t *testing.T, s *testServer, result string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestMediaCookie: the page trades its key for a cookie that opens only
+// GET/HEAD of media and thumbnails, and is not the key.
+func TestMediaCookie(t *testing.T) {
+	f := newMediaFixture(t, Options{APIKey: "sekret"})
+	wantError(t, f.s.do("POST", "/v1/session/media", "", "Authorization", ""), 401, codeUnauthorized)
+	rec := f.s.do("POST", "/v1/session/media", "")
+	if rec.Code != 204 {
+		t.Fatalf("POST /v1/session/media: %d %s", rec.Code, rec.Body)
+	}
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("cookies %v", cookies)
+	}
+	c := cookies[0]
+	if c.Name != mediaCookie || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/v1/collections/" ||
+		c.MaxAge <= 0 || c.Value == "" || strings.Contains(c.Value, "sekret") {
+		t.Fatalf("cookie %+v", c)
+	}
+	cookie := c.Name + "=" + c.Value
+	for _, p := range []string{f.path("photo", "media"), f.path("photo", "thumbnail"), f.path("talk", "media")} {
+		if rec := f.s.do("GET", p, "", "Authorization", "", "Cookie", cookie); rec.Code != 200 {
+			t.Errorf("GET %s with the cookie: %d %s", p, rec.Code, rec.Body)
+		}
+		if rec := f.s.do("GET", p, "", "Authorization", "", "Cookie", mediaCookie+"=00"+c.Value[2:]); rec.Code != 401 {
+			t.Errorf("GET %s with a forged cookie: %d", p, rec.Code)
+		}
+	}
+	// Nothing else opens with it, and it is no bearer token.
+	for _, tc := range []struct{ method, path, body string }{
+		{"GET", "/v1/collections", ""},
+		{"GET", "/v1/collections/m/stats", ""},
+		{"GET", fmt.Sprintf("/v1/collections/m/objects/%d", f.ids["photo"]), ""},
+		{"DELETE", fmt.Sprintf("/v1/collections/m/objects/%d", f.ids["photo"]), ""},
+		{"POST", "/v1/session/media", ""},
+		{"PUT", "/v1/collections/m/objects", `{"objects":[]}`},
+	} {
+		wantError(t, f.s.do(tc.method, tc.path, tc.body, "Authorization", "", "Cookie", cookie), 401, codeUnauthorized)
+	}
+	wantError(t, f.s.do("GET", "/v1/collections", "", "Authorization", "Bearer "+c.Value), 401, codeUnauthorized)
+	// DELETE clears it.
+	rec = f.s.do("DELETE", "/v1/session/media", "")
+	if cs := rec.Result().Cookies(); rec.Code != 204 || len(cs) != 1 || cs[0].MaxAge >= 0 {
+		t.Errorf("DELETE: %d %v", rec.Code, cs)
+	}
+	// Without an API key there is nothing to set.
+	g := newMediaFixture(t, Options{})
+	if rec := g.s.do("POST", "/v1/session/media", ""); rec.Code != 204 || len(rec.Result().Cookies()) != 0 {
+		t.Errorf("no key: %d %v", rec.Code, rec.Result().Cookies())
+	}
 }

@@ -186,6 +186,10 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		token, ok := bearerToken(r.Header.Get("Authorization"))
+		if !ok && a.mediaCookieOK(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		if !ok {
 			a.fail(w, r, &apiError{
 				status:  http.StatusUnauthorized,

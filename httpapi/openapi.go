@@ -330,6 +330,26 @@ func openAPIDocument(auth bool) *oaDoc {
 				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity})...),
 			},
 		},
+		"/v1/session/media": {
+			"post": {
+				OperationID: "startMediaSession",
+				Summary:     "Set the media cookie, so <img> and <audio> can load media from a server with an API key",
+				Description: "The cookie (HttpOnly, SameSite=Strict) holds an HMAC of the key, not the key, and opens only " +
+					"GET/HEAD of .../media and .../thumbnail. Nothing is set when the server has no key.",
+				Tags: []string{tagOps},
+				Responses: withErrors(map[string]*oaResponse{
+					"204": {Description: "The cookie is set."},
+				}, http.StatusUnauthorized),
+			},
+			"delete": {
+				OperationID: "endMediaSession",
+				Summary:     "Clear the media cookie",
+				Tags:        []string{tagOps},
+				Responses: withErrors(map[string]*oaResponse{
+					"204": {Description: "The cookie is cleared."},
+				}, http.StatusUnauthorized),
+			},
+		},
 		"/": {
 			"get": {
 				OperationID: "searchPage",

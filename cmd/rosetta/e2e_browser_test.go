@@ -229,7 +229,7 @@ func submitAndRead(t *testing.T, ctx context.Context, actions ...step) []card {
 	var cards []card
 	actions = append([]step{into(chromedp.Evaluate[string](`document.getElementById('status').textContent = ''`), new(string))}, actions...)
 	actions = append(actions,
-		waitJS(`/results for/.test(document.getElementById('status').textContent) || !document.getElementById('error').hidden`),
+		waitJS(`/results? for/.test(document.getElementById('status').textContent) || !document.getElementById('error').hidden`),
 		into(chromedp.Evaluate[[]card](readCards), &cards))
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		t.Fatal(err)
@@ -403,6 +403,34 @@ func browseWithoutKey(t *testing.T, ctx context.Context, s *server, media string
 	if err != nil || !strings.HasPrefix(progress, "ingest in progress: 1 change in ") {
 		t.Fatalf("ingest progress %q: %v", progress, err)
 	}
+
+	// An object written through the API with a source outside the media
+	// folders: the page shows the server's refusal on the card, and the
+	// file never reaches the browser.
+	code, err = s.do("PUT", "/v1/collections/speech/objects", map[string]any{"objects": []map[string]any{
+		{"key": "probe", "modality": "image", "source": "/etc/passwd", "metadata": map[string]any{"probe": "outside"},
+			"vectors": map[string]any{"embedding": vec}}}}, nil)
+	if err != nil || code != 200 {
+		t.Fatalf("upsert: %d %v", code, err)
+	}
+	var mediaErr string
+	cards = submitAndRead(t, ctx,
+		chromedp.Click(chromedp.CSS(`#add-filter`)),
+		chromedp.SendKeys(chromedp.CSS(`#filter-rows .f-field`), "probe"),
+		chromedp.SendKeys(chromedp.CSS(`#filter-rows .f-value`), "outside"),
+		chromedp.Click(chromedp.CSS(`#search-button`)),
+	)
+	if len(cards) != 1 || cards[0].Key != "probe" {
+		t.Fatalf("probe filter: %+v", cards)
+	}
+	err = chromedp.Do(ctx,
+		waitJS(`document.querySelector('#results .media-error') !== null`),
+		into(chromedp.Text(chromedp.CSS(`#results .media-error`)), &mediaErr),
+	)
+	if err != nil || !strings.Contains(mediaErr, "403 forbidden") {
+		t.Fatalf("media error on the card %q: %v", mediaErr, err)
+	}
+	screenshot(t, ctx, filepath.Join(art, "media-refused.png"))
 }
 
 func browseWithKey(t *testing.T, ctx context.Context, s *server, key string, wantCards int, art string) {
@@ -419,8 +447,8 @@ func browseWithKey(t *testing.T, ctx context.Context, s *server, key string, wan
 	if !strings.Contains(errText, "401") {
 		t.Fatalf("error banner before the key: %q", errText)
 	}
-	// Entered once, it is kept in session storage and used for the API
-	// and, through blob: URLs, for the thumbnails.
+	// Entered once, it is kept in session storage and used for the API;
+	// the thumbnails load through the media cookie it was traded for.
 	var stored string
 	cards := submitAndRead(t, ctx,
 		chromedp.SendKeys(chromedp.CSS(`#key-input`), key),
@@ -436,8 +464,11 @@ func browseWithKey(t *testing.T, ctx context.Context, s *server, key string, wan
 	if len(cards) != wantCards {
 		t.Fatalf("%d cards with the key, want %d (k = 12)", len(cards), wantCards)
 	}
-	if err := chromedp.Do(ctx, waitJS(`[...document.querySelectorAll('#results img.thumb')].every(i => i.complete && i.naturalWidth > 0 && i.src.startsWith('blob:'))`)); err != nil {
+	if err := chromedp.Do(ctx, waitJS(`[...document.querySelectorAll('#results img.thumb')].every(i => i.complete && i.naturalWidth > 0 && i.src.includes('/thumbnail?size=256'))`)); err != nil {
 		t.Fatalf("thumbnails did not load with the key: %v", err)
+	}
+	if err := chromedp.Do(ctx, waitJS(`document.querySelectorAll('#results .media-error').length === 0`)); err != nil {
+		t.Fatal(err)
 	}
 	screenshot(t, ctx, filepath.Join(art, "search-api-key.png"))
 }

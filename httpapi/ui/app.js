@@ -13,7 +13,6 @@ const state = {
   file: null, // the query file, when one is chosen
   lastSeq: null, // the collection's change counter at the previous poll
   lastPoll: 0,
-  blobs: new Map(), // media URL → blob: URL (only with an API key)
   pollTimer: 0,
 };
 
@@ -82,24 +81,12 @@ function askForKey() {
   }
 }
 
-// mediaURL gives a URL an <img> or <audio> can load. Without an API key the
-// server's URL is used as is (range requests, HTTP caching); with one, the
-// element cannot send the header, so the bytes are fetched here and shown
-// through a blob: URL.
-async function mediaURL(path) {
-  if (!apiKey()) return path;
-  if (state.blobs.has(path)) return state.blobs.get(path);
-  const res = await fetch(path, { headers: authHeaders() });
-  if (!res.ok) {
-    let msg = res.statusText;
-    try {
-      msg = (await res.json()).error.message;
-    } catch {}
-    throw new APIError(res.status, "media", msg);
-  }
-  const url = URL.createObjectURL(await res.blob());
-  state.blobs.set(path, url);
-  return url;
+// mediaSession asks the server for its media cookie, so that <img> and
+// <audio> (which cannot send the Authorization header) can load thumbnails
+// and media when the server requires an API key. Without a key nothing is
+// needed.
+async function mediaSession() {
+  if (apiKey()) await api("POST", "/v1/session/media");
 }
 
 // ---- collections and overview --------------------------------------------
@@ -316,7 +303,8 @@ async function runSearch(query, label) {
   $("results").setAttribute("aria-busy", "true");
   try {
     const res = await api("POST", `/v1/collections/${enc(state.collection)}/search`, body);
-    $("status").textContent = `${res.hits.length} results for ${label} in ${res.took_ms.toFixed(1)} ms`;
+    const n = res.hits.length;
+    $("status").textContent = `${n} result${n === 1 ? "" : "s"} for ${label} in ${res.took_ms.toFixed(1)} ms`;
     renderHits(res.hits);
   } catch (e) {
     $("status").textContent = "";
@@ -362,8 +350,21 @@ function objectPath(id) {
   return `/v1/collections/${enc(state.collection)}/objects/${id}`;
 }
 
-function mediaFailed(card, e) {
-  card.append(el("div", "media-error", `media unavailable: ${e.message}`));
+function mediaFailed(card, why) {
+  if (!card.querySelector(".media-error")) card.append(el("div", "media-error", `media unavailable: ${why}`));
+}
+
+// thumbFailed asks the server why a thumbnail did not load (an <img> only
+// says that it failed) and shows the answer on the card.
+async function thumbFailed(card, img) {
+  img.hidden = true;
+  let why = "the thumbnail did not load";
+  try {
+    const res = await fetch(img.src, { headers: authHeaders() });
+    const body = await res.json();
+    if (body && body.error) why = `${res.status} ${body.error.code}: ${body.error.message}`;
+  } catch {}
+  mediaFailed(card, why);
 }
 
 function renderHits(hits) {
@@ -390,11 +391,11 @@ function renderHit(h, rank) {
     const img = el("img", "thumb");
     img.alt = o.source.split("/").pop();
     img.loading = "lazy";
+    a.href = `${objectPath(h.id)}/media`;
+    img.addEventListener("error", () => thumbFailed(card, img));
+    img.src = `${objectPath(h.id)}/thumbnail?size=256`;
     card.append(a);
     a.append(img);
-    mediaURL(`${objectPath(h.id)}/thumbnail?size=256`).then((u) => (img.src = u)).catch((e) => mediaFailed(card, e));
-    mediaURL(`${objectPath(h.id)}/media`).then((u) => (a.href = u)).catch(() => {});
-    img.addEventListener("error", () => mediaFailed(card, new Error("the server could not make a thumbnail")));
   } else if (o.modality === "audio" && o.source) {
     const player = el("audio");
     player.controls = true;
@@ -409,7 +410,8 @@ function renderHit(h, rank) {
     }
     card.append(player);
     const frag = start !== null ? `#t=${start}${end !== null ? "," + end : ""}` : "";
-    mediaURL(`${objectPath(h.id)}/media`).then((u) => (player.src = u + frag)).catch((e) => mediaFailed(card, e));
+    player.addEventListener("error", () => mediaFailed(card, "the server could not serve this audio"));
+    player.src = `${objectPath(h.id)}/media${frag}`;
   }
   if (o.content && o.content.text) {
     const t = o.content.text;
@@ -470,8 +472,6 @@ function wire() {
     const k = $("key-input").value.trim();
     if (k) sessionStorage.setItem(KEY, k);
     else sessionStorage.removeItem(KEY);
-    for (const u of state.blobs.values()) URL.revokeObjectURL(u);
-    state.blobs.clear();
     clearError();
     start();
   });
@@ -479,6 +479,7 @@ function wire() {
 
 async function start() {
   try {
+    await mediaSession();
     await loadCollections();
   } catch (e) {
     showError(e);
