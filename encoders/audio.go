@@ -57,14 +57,35 @@ func (h *HuBERT) Waveform(data []byte) ([]float32, error) {
 	if clip.Frames() > MaxAudioSeconds*clip.Rate {
 		return nil, fmt.Errorf("encoders: %.0f s of audio is longer than the %d s limit for one clip", float64(clip.Frames())/float64(clip.Rate), MaxAudioSeconds)
 	}
-	x := audio.Mono(clip)
-	if clip.Rate != h.M.SampleRate() {
-		x = audio.Resample(x, clip.Rate, h.M.SampleRate())
+	return h.modelInput(audio.Mono(clip), clip.Rate), nil
+}
+
+// modelInput resamples mono samples to the model's rate and normalises
+// them when the model asks for it.
+func (h *HuBERT) modelInput(x []float32, rate int) []float32 {
+	if rate != h.M.SampleRate() {
+		x = audio.Resample(x, rate, h.M.SampleRate())
 	}
 	if h.M.NeedsNormalize() {
 		x = audio.Normalize(x)
 	}
-	return x, nil
+	return x
+}
+
+// EmbedSamples embeds mono samples at rate Hz (one window of a recording)
+// exactly as EmbedAudio embeds the same samples written as a WAV file.
+func (h *HuBERT) EmbedSamples(ctx context.Context, x []float32, rate int) ([]float32, error) {
+	if rate < 1 || rate > audio.MaxRate {
+		return nil, fmt.Errorf("%w: sample rate %d", audio.ErrCorrupt, rate)
+	}
+	if len(x) > MaxAudioSeconds*rate {
+		return nil, fmt.Errorf("encoders: %.0f s of audio is longer than the %d s limit for one clip", float64(len(x))/float64(rate), MaxAudioSeconds)
+	}
+	v, err := h.EmbedWaveforms(ctx, [][]float32{h.modelInput(x, rate)})
+	if err != nil {
+		return nil, err
+	}
+	return v[0], nil
 }
 
 // EmbedAudio embeds whole audio files (WAV, and what audio.Decode reads).

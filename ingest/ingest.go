@@ -526,17 +526,17 @@ func (r *run) prepare(path string) (item, bool) {
 			addEXIF(md, x)
 		}
 	case isAudio(data):
-		src, err := openAudio(data)
+		src, err := audio.Open(data)
 		if err != nil {
 			r.fail(path, "audio: %v", err)
 			return item{}, false
 		}
-		if src.frames == 0 {
+		if src.Frames() == 0 {
 			r.fail(path, "audio: no samples")
 			return item{}, false
 		}
-		dur := float64(src.frames) / float64(src.rate)
-		md["duration_s"], md["sample_rate"], md["channels"] = dur, float64(src.rate), float64(src.channels)
+		dur := float64(src.Frames()) / float64(src.Rate())
+		md["duration_s"], md["sample_rate"], md["channels"] = dur, float64(src.Rate()), float64(src.Channels())
 		obj.Modality = "audio"
 		if dur <= r.o.AudioWholeMax.Seconds() {
 			obj.Content = &engine.Content{Audio: data}
@@ -625,54 +625,30 @@ func (r *run) poolSegments(ctx context.Context, it item, ids []uint64) error {
 	return err
 }
 
-// audioSource gives an audio file's samples a range at a time, in bounded
-// memory: WAV files are converted per window from their bytes; FLAC, MP3
-// and Ogg Vorbis are decoded once to count their frames and then streamed
-// forward as the windows advance (audio.Sequential).
-type audioSource struct {
-	rate, channels, frames int
-	rangeFn                func(start, end int) ([]float32, error) // mono samples
-}
-
-func openAudio(data []byte) (*audioSource, error) {
-	if audio.Sniff(data) == "wav" {
-		w, err := audio.OpenWAV(data)
-		if err != nil {
-			return nil, err
-		}
-		return &audioSource{rate: w.Rate(), channels: w.Channels(), frames: w.Frames(),
-			rangeFn: func(s, e int) ([]float32, error) { return audio.Mono(w.Range(s, e)), nil }}, nil
-	}
-	s, err := audio.OpenSequential(data)
-	if err != nil {
-		return nil, err
-	}
-	return &audioSource{rate: s.Rate(), channels: s.Channels(), frames: s.Frames(), rangeFn: s.Range}, nil
-}
-
 // audioSegments cuts an audio file longer than one window into windows
 // (AudioWindow long, AudioOverlap apart), each its own object keyed
 // path#t=start,end with its time range in metadata, so an audio query can
 // point into a long recording. Shorter files get none. The windows are
 // produced lazily, one at a time.
-func (r *run) audioSegments(path string, src *audioSource, md map[string]any) iter.Seq[item] {
+func (r *run) audioSegments(path string, src audio.Recording, md map[string]any) iter.Seq[item] {
 	win, ov := r.o.AudioWindow, r.o.AudioOverlap
-	if win <= 0 || float64(src.frames)/float64(src.rate) <= win.Seconds() {
+	rate := src.Rate()
+	if win <= 0 || float64(src.Frames())/float64(rate) <= win.Seconds() {
 		return nil
 	}
-	wins := audio.Windows(src.frames, src.rate, win, ov)
+	wins := audio.Windows(src.Frames(), rate, win, ov)
 	name, dir := md[MetaName], md[MetaDir]
 	return func(yield func(item) bool) {
 		for _, w := range wins {
-			start, end := float64(w.Start)/float64(src.rate), float64(w.End)/float64(src.rate)
+			start, end := float64(w.Start)/float64(rate), float64(w.End)/float64(rate)
 			smd := map[string]any{"parent": path, "segment_start": start, "segment_end": end, MetaName: name, MetaDir: dir}
-			samples, err := src.rangeFn(w.Start, w.End)
+			samples, err := src.Range(w.Start, w.End)
 			if err != nil {
 				r.fail(path, "audio segment %.3f–%.3f s: %v", start, end, err)
 				return
 			}
 			o := engine.Object{Key: fmt.Sprintf("%s#t=%.3f,%.3f", path, start, end), Source: path, Modality: "audio", Metadata: smd,
-				Content: &engine.Content{Audio: floatWAV(samples, src.rate)}}
+				Content: &engine.Content{Audio: floatWAV(samples, rate)}}
 			if prev, ok := r.prev[o.Key]; ok {
 				o.ID = prev.id
 			}

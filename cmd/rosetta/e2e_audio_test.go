@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"os"
 	"os/exec"
@@ -142,6 +143,43 @@ func TestEndToEndAudio(t *testing.T) {
 	if md["parent"] != longPath || md["segment_start"] != 8.0 || md["segment_end"] != 18.0 {
 		t.Fatalf("window query: best hit %+v", h[0].Object)
 	}
+
+	// rosetta encode --segments prints the vectors ingest stored: each
+	// line, as a vector query, finds its own segment at score 1.
+	enc, err := exec.Command(bin, "encode", "--model", model, "--audio", longPath, "--segments").Output()
+	if err != nil {
+		t.Fatalf("encode --segments: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(enc)), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("encode --segments printed %d lines", len(lines))
+	}
+	for _, l := range lines {
+		var seg struct {
+			Start, End float64
+			Embedding  []float32
+		}
+		if err := json.Unmarshal([]byte(l), &seg); err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Hits []struct {
+				Score  float64 `json:"score"`
+				Object struct {
+					Metadata map[string]any `json:"metadata"`
+				} `json:"object"`
+			} `json:"hits"`
+		}
+		code, err := s.do("POST", "/v1/collections/speech/search", map[string]any{
+			"query": map[string]any{"vector": seg.Embedding}, "k": 1, "fields": []string{"metadata"}, "filter": map[string]any{"field": "parent", "exists": true}}, &res)
+		if err != nil || code != 200 || len(res.Hits) != 1 {
+			t.Fatalf("vector search: %d %v", code, err)
+		}
+		got := res.Hits[0]
+		if got.Score < 0.99999 || got.Object.Metadata["segment_start"] != seg.Start || got.Object.Metadata["segment_end"] != seg.End {
+			t.Fatalf("segment %v–%v: best stored segment %+v at score %v", seg.Start, seg.End, got.Object.Metadata, got.Score)
+		}
+	}
 }
 
 // pcm16Round quantises samples as the long file's PCM16 stores them.
@@ -151,4 +189,63 @@ func pcm16Round(x []float32) []float32 {
 		out[i] = float32(int16(math.Round(float64(max(-1, min(v, 32767.0/32768))*32768)))) / 32768
 	}
 	return out
+}
+
+// TestEncodeLongAudioMatchesIngest: a recording longer than
+// encoders.MaxAudioSeconds cannot be encoded whole; `rosetta encode` then
+// prints the normalised mean of its windows' vectors, which is the vector
+// ingest stores for that file.
+func TestEncodeLongAudioMatchesIngest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	const rate, seconds = 8000, 610
+	x := make([]float32, rate*seconds)
+	for i := range x {
+		tt := float64(i) / rate
+		x[i] = float32(0.3 * math.Sin(2*math.Pi*(150+float64(i/rate%40)*35)*tt))
+	}
+	media := t.TempDir()
+	path := filepath.Join(media, "long.wav")
+	os.WriteFile(path, pcm16WAV(x, rate), 0o644)
+	model := hubertModelDir(t)
+	bin := buildBinary(t)
+	data := t.TempDir()
+	if out, err := exec.Command(bin, "ingest", media, "--collection", "long", "--data", data, "--model", model,
+		"--report", filepath.Join(t.TempDir(), "f.jsonl")).CombinedOutput(); err != nil || !strings.Contains(string(out), "failed 0") {
+		t.Fatalf("ingest: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "encode", "--model", model, "--audio", path)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	enc, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("encode: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "mean of its") {
+		t.Errorf("encode did not say the vector is a mean of windows: %q", stderr.String())
+	}
+	var line struct{ Embedding []float32 }
+	if err := json.Unmarshal(enc, &line); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, bin, data, freeAddr(t))
+	defer func() { s.cmd.Process.Signal(syscall.SIGTERM); s.cmd.Wait() }()
+	var res struct {
+		Hits []struct {
+			Score  float64 `json:"score"`
+			Object struct {
+				Key string `json:"key"`
+			} `json:"object"`
+		} `json:"hits"`
+	}
+	code, err := s.do("POST", "/v1/collections/long/search", map[string]any{
+		"query": map[string]any{"vector": line.Embedding}, "k": 1, "fields": []string{"key"},
+		"filter": map[string]any{"not": map[string]any{"field": "parent", "exists": true}}}, &res)
+	if err != nil || code != 200 || len(res.Hits) != 1 {
+		t.Fatalf("search: %d %v", code, err)
+	}
+	if res.Hits[0].Object.Key != path || res.Hits[0].Score < 0.99999 {
+		t.Fatalf("pooled vector's best file: %+v", res.Hits[0])
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -43,11 +44,6 @@ open_clip model directory) and prints one JSON line per input, in the order give
 			if err != nil {
 				return err
 			}
-			type line struct {
-				Input     string    `json:"input"`
-				Modality  string    `json:"modality"`
-				Embedding []float32 `json:"embedding"`
-			}
 			out := json.NewEncoder(cmd.OutOrStdout())
 			if len(texts) > 0 {
 				embs, err := enc.EmbedTexts(cmd.Context(), texts)
@@ -55,7 +51,7 @@ open_clip model directory) and prints one JSON line per input, in the order give
 					return err
 				}
 				for i, e := range embs {
-					if err := out.Encode(line{texts[i], "text", e}); err != nil {
+					if err := out.Encode(embeddingLine{Input: texts[i], Modality: "text", Embedding: e}); err != nil {
 						return err
 					}
 				}
@@ -72,7 +68,7 @@ open_clip model directory) and prints one JSON line per input, in the order give
 					return err
 				}
 				for i, e := range embs {
-					if err := out.Encode(line{images[i], "image", e}); err != nil {
+					if err := out.Encode(embeddingLine{Input: images[i], Modality: "image", Embedding: e}); err != nil {
 						return err
 					}
 				}
@@ -82,24 +78,12 @@ open_clip model directory) and prints one JSON line per input, in the order give
 				if !ok {
 					return fmt.Errorf("%s does not embed audio (use a HuBERT or wav2vec 2.0 model)", model)
 				}
-				var clips [][]byte
+				if audio.Windows(1, 1, window, overlap) == nil {
+					return fmt.Errorf("--window %v and --overlap %v do not make windows", window, overlap)
+				}
 				for _, p := range audios {
-					b, err := os.ReadFile(p)
-					if err != nil {
-						return err
-					}
-					clips = append(clips, b)
-				}
-				if segments {
-					return encodeSegments(cmd, ae, audios, clips, window, overlap)
-				}
-				embs, err := ae.EmbedAudio(cmd.Context(), clips)
-				if err != nil {
-					return err
-				}
-				for i, e := range embs {
-					if err := out.Encode(line{audios[i], "audio", e}); err != nil {
-						return err
+					if err := encodeAudioFile(cmd, ae, p, segments, window, overlap); err != nil {
+						return fmt.Errorf("%s: %w", p, err)
 					}
 				}
 			}
@@ -194,35 +178,75 @@ func newClassifyCmd() *cobra.Command {
 	return cmd
 }
 
-// encodeSegments prints one JSON line per window of each audio file.
-func encodeSegments(cmd *cobra.Command, h *encoders.HuBERT, paths []string, clips [][]byte, window, overlap time.Duration) error {
+// encodeAudioFile prints an audio file's pooled embedding, or with
+// segments one JSON line per window (start and end in seconds). Windows are
+// read from the file a range at a time (audio.Open) and embedded as ingest
+// embeds a long file's segments, so the vectors are the ones ingest stores.
+// The pooled vector is the whole file's embedding up to
+// encoders.MaxAudioSeconds, and past that the normalised mean of its
+// windows' vectors, as ingest computes it.
+func encodeAudioFile(cmd *cobra.Command, h *encoders.HuBERT, path string, segments bool, window, overlap time.Duration) error {
 	out := json.NewEncoder(cmd.OutOrStdout())
-	rate := h.M.SampleRate()
-	for i, b := range clips {
-		w, err := h.Waveform(b)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	rec, err := audio.Open(data)
+	if err != nil {
+		return err
+	}
+	rate, n := rec.Rate(), rec.Frames()
+	if !segments && n <= encoders.MaxAudioSeconds*rate {
+		embs, err := h.EmbedAudio(cmd.Context(), [][]byte{data})
 		if err != nil {
-			return fmt.Errorf("%s: %w", paths[i], err)
+			return err
 		}
-		wins := audio.Windows(len(w), rate, window, overlap)
-		if wins == nil {
-			return fmt.Errorf("--window %v and --overlap %v do not make windows", window, overlap)
+		return out.Encode(embeddingLine{Input: path, Modality: "audio", Embedding: embs[0]})
+	}
+	var sum []float64
+	for _, win := range audio.Windows(n, rate, window, overlap) {
+		x, err := rec.Range(win.Start, win.End)
+		if err != nil {
+			return err
 		}
-		for _, win := range wins {
-			vecs, err := h.EmbedWaveforms(cmd.Context(), [][]float32{w[win.Start:win.End]})
-			if err != nil {
+		v, err := h.EmbedSamples(cmd.Context(), x, rate)
+		if err != nil {
+			return err
+		}
+		if segments {
+			start, end := float64(win.Start)/float64(rate), float64(win.End)/float64(rate)
+			if err := out.Encode(embeddingLine{Input: path, Modality: "audio", Start: &start, End: &end, Embedding: v}); err != nil {
 				return err
 			}
-			line := struct {
-				Input     string    `json:"input"`
-				Modality  string    `json:"modality"`
-				Start     float64   `json:"start"`
-				End       float64   `json:"end"`
-				Embedding []float32 `json:"embedding"`
-			}{paths[i], "audio", float64(win.Start) / float64(rate), float64(win.End) / float64(rate), vecs[0]}
-			if err := out.Encode(line); err != nil {
-				return err
-			}
+			continue
+		}
+		if sum == nil {
+			sum = make([]float64, len(v))
+		}
+		for i, x := range v {
+			sum[i] += float64(x)
 		}
 	}
-	return nil
+	if segments {
+		return nil
+	}
+	var norm float64
+	for _, x := range sum {
+		norm += x * x
+	}
+	v := make([]float32, len(sum))
+	for i, x := range sum {
+		v[i] = float32(x / math.Sqrt(norm))
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s: longer than %d s: the embedding is the mean of its %v windows\n", path, encoders.MaxAudioSeconds, window)
+	return out.Encode(embeddingLine{Input: path, Modality: "audio", Embedding: v})
+}
+
+// embeddingLine is one line of rosetta encode's output.
+type embeddingLine struct {
+	Input     string    `json:"input"`
+	Modality  string    `json:"modality"`
+	Start     *float64  `json:"start,omitempty"`
+	End       *float64  `json:"end,omitempty"`
+	Embedding []float32 `json:"embedding"`
 }
