@@ -10,9 +10,11 @@ import (
 	"image/jpeg"
 	"image/png"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -471,5 +473,42 @@ func TestMediaCookie(t *testing.T) {
 	g := newMediaFixture(t, Options{})
 	if rec := g.s.do("POST", "/v1/session/media", ""); rec.Code != 204 || len(rec.Result().Cookies()) != 0 {
 		t.Errorf("no key: %d %v", rec.Code, rec.Result().Cookies())
+	}
+}
+
+// TestThumbnailConcurrent serves many thumbnail and media requests at once
+// (run under -race by scripts/test.sh): the cache, the slots that bound
+// thumbnail making, and ServeContent share nothing unsafely, and every
+// answer is whole.
+func TestThumbnailConcurrent(t *testing.T) {
+	f := newMediaFixture(t, Options{ThumbnailCacheBytes: 20 << 10}) // small: evictions happen
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := f.path("photo", "thumbnail") + fmt.Sprintf("?size=%d", 32+16*(i%8))
+			if i%4 == 3 {
+				p = f.path("talk", "media")
+			}
+			req := httptest.NewRequest("GET", p, nil)
+			rec := httptest.NewRecorder()
+			f.s.h.ServeHTTP(rec, req)
+			if rec.Code != 200 || rec.Body.Len() == 0 {
+				errs <- fmt.Sprintf("%s: %d", p, rec.Code)
+				return
+			}
+			if i%4 != 3 {
+				if _, err := jpeg.Decode(rec.Body); err != nil {
+					errs <- fmt.Sprintf("%s: %v", p, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

@@ -456,6 +456,12 @@ function wire() {
     drop.classList.add("over");
   });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("keydown", (e) => {
+    if (e.target === drop && (e.key === "Enter" || e.key === " ")) {
+      e.preventDefault();
+      $("q-file").click();
+    }
+  });
   drop.addEventListener("drop", (e) => {
     e.preventDefault();
     drop.classList.remove("over");
