@@ -300,13 +300,20 @@ func browseWithoutKey(t *testing.T, ctx context.Context, s *server, media string
 		}
 	}
 	cards = submitAndRead(t, ctx,
-		chromedp.Clear(chromedp.CSS(`#q-text`)),
 		chromedp.SetUploadFiles(chromedp.CSS(`#q-file`), []string{astronaut}),
 		waitJS(`document.getElementById('q-file-name').textContent.includes('`+filepath.Base(astronaut)+`')`),
 		chromedp.Click(chromedp.CSS(`#search-button`)),
 	)
 	if len(cards) != k || cards[0].Key != filepath.Join(media, filepath.Base(astronaut)) || cards[0].Score != "1.0000" {
 		t.Fatalf("image upload: first card %+v of %d", cards[0], len(cards))
+	}
+	var text string
+	err = chromedp.Do(ctx,
+		into(chromedp.Value(chromedp.CSS(`#q-text`)), &text),
+		waitJS(`[...document.querySelectorAll('#results img.thumb')].every(i => i.complete && i.naturalWidth > 0)`),
+	)
+	if err != nil || text != "" {
+		t.Fatalf("after choosing a file: text box %q, thumbnails: %v", text, err)
 	}
 	screenshot(t, ctx, filepath.Join(art, "search-image.png"))
 

@@ -264,6 +264,7 @@ function setFile(f) {
     return;
   }
   state.file = f;
+  if (f) $("q-text").value = ""; // the file is the query now
   $("q-file-name").textContent = f ? `${fileKind(f)}: ${f.name}` : "";
   $("q-clear").hidden = !f;
 }
@@ -466,10 +467,7 @@ function wire() {
     e.preventDefault();
     drop.classList.remove("over");
     const f = e.dataTransfer.files[0];
-    if (f) {
-      setFile(f);
-      $("q-text").value = "";
-    }
+    if (f) setFile(f);
   });
   $("add-filter").addEventListener("click", addFilterRow);
   $("key-button").addEventListener("click", askForKey);
