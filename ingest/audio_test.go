@@ -17,6 +17,15 @@ import (
 	"rosetta/internal/testaudio"
 )
 
+// hubertDir links the tiny fixture HuBERT into a temp model directory.
+func hubertDir(t testing.TB) string {
+	hub := t.TempDir()
+	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
+		os.Symlink(filepath.Join(fixtures.Dir(t, "hubert"), f), filepath.Join(hub, f))
+	}
+	return hub
+}
+
 // pcmWAV writes a mono 16-bit WAV of a sine sweep.
 func pcmWAV(f0, f1 float64, seconds float64, rate int) []byte {
 	n := int(seconds * float64(rate))
@@ -46,10 +55,7 @@ func pcmWAV(f0, f1 float64, seconds float64, rate int) []byte {
 // queries each clip: it must come back first (mechanics only: the tiny
 // model's vectors carry no meaning).
 func TestIngestAudio(t *testing.T) {
-	hub := t.TempDir()
-	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
-		os.Symlink(filepath.Join(fixtures.Dir(t, "hubert"), f), filepath.Join(hub, f))
-	}
+	hub := hubertDir(t)
 	root := t.TempDir()
 	for _, f := range []string{"tone22050.wav", "tone44100.wav"} {
 		copyFile(t, filepath.Join(fixtures.Dir(t, "preprocess-audio"), f), filepath.Join(root, f))
@@ -91,10 +97,7 @@ func TestIngestAudio(t *testing.T) {
 // TestAudioSegments: a long recording is cut into windows; a window cut
 // from it finds its segment with the right time range.
 func TestAudioSegments(t *testing.T) {
-	hub := t.TempDir()
-	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
-		os.Symlink(filepath.Join(fixtures.Dir(t, "hubert"), f), filepath.Join(hub, f))
-	}
+	hub := hubertDir(t)
 	root := t.TempDir()
 	long := pcmWAV(100, 3000, 25, 8000)
 	os.WriteFile(filepath.Join(root, "long.wav"), long, 0o644)
@@ -173,10 +176,7 @@ func TestAudioSegments(t *testing.T) {
 // (audio.Sequential) and its segments get the same time ranges and vectors
 // as the same samples in a WAV.
 func TestAudioSegmentsCompressed(t *testing.T) {
-	hub := t.TempDir()
-	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
-		os.Symlink(filepath.Join(fixtures.Dir(t, "hubert"), f), filepath.Join(hub, f))
-	}
+	hub := hubertDir(t)
 	root := t.TempDir()
 	wav := pcmWAV(100, 3000, 25, 8000)
 	pcm := make([]int32, (len(wav)-44)/2)

@@ -154,40 +154,15 @@ func peakRSS() int64 {
 // windows, 2 s overlap) with the tiny fixture HuBERT and reports the peak
 // resident memory of the test process.
 func BenchmarkIngestOneHourAudio(b *testing.B) {
-	hub := b.TempDir()
-	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
-		os.Symlink(filepath.Join(fixtures.Dir(b, "hubert"), f), filepath.Join(hub, f))
-	}
 	root := b.TempDir()
 	writeLongWAV(b, filepath.Join(root, "hour.wav"), 3600, 16000)
-	for b.Loop() {
-		e, err := engine.Open(engine.Options{Dir: b.TempDir(), SnapshotEvery: -1,
-			LoadModel: func(string) (engine.Encoder, error) { return encoders.Open(hub) }})
-		if err != nil {
-			b.Fatal(err)
-		}
-		e.WaitReady(context.Background())
-		runtime.GC()
-		t0 := time.Now()
-		s, err := Run(context.Background(), EngineSink{e}, []string{root}, Options{Collection: "c", Model: "m", Recursive: true})
-		if err != nil || s.Added != 1 {
-			b.Fatalf("%+v %v", s.Progress, err)
-		}
-		b.ReportMetric(float64(s.Segments), "segments")
-		b.ReportMetric(time.Since(t0).Seconds(), "s")
-		e.Close()
-	}
-	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MB")
+	benchIngestHour(b, root)
 }
 
 // BenchmarkIngestOneHourFLAC is BenchmarkIngestOneHourAudio with the hour
 // as FLAC, which is decoded once to count it and then streamed window by
 // window (audio.Sequential).
 func BenchmarkIngestOneHourFLAC(b *testing.B) {
-	hub := b.TempDir()
-	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json"} {
-		os.Symlink(filepath.Join(fixtures.Dir(b, "hubert"), f), filepath.Join(hub, f))
-	}
 	root := b.TempDir()
 	f, err := os.Create(filepath.Join(root, "hour.flac"))
 	if err != nil {
@@ -206,6 +181,14 @@ func BenchmarkIngestOneHourFLAC(b *testing.B) {
 		b.Fatal(err)
 	}
 	f.Close()
+	benchIngestHour(b, root)
+}
+
+// benchIngestHour ingests the one file under root into a fresh engine with
+// the tiny fixture HuBERT on every iteration, and reports the time, the
+// segments and the process's peak RSS.
+func benchIngestHour(b *testing.B, root string) {
+	hub := hubertDir(b)
 	for b.Loop() {
 		e, err := engine.Open(engine.Options{Dir: b.TempDir(), SnapshotEvery: -1,
 			LoadModel: func(string) (engine.Encoder, error) { return encoders.Open(hub) }})
