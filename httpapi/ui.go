@@ -13,10 +13,10 @@ import (
 //go:embed ui/index.html ui/app.js ui/app.css
 var uiFiles embed.FS
 
-// uiCSP allows the page its own scripts, styles, API calls and media, and
-// blob: URLs for media fetched with an API key; nothing from elsewhere.
+// uiCSP allows the page its own scripts, styles, API calls, images and
+// media; nothing from elsewhere, no inline code.
 const uiCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
-	"img-src 'self' blob: data:; media-src 'self' blob:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+	"img-src 'self'; media-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 // isUIPath reports whether a request path is one of the page's public
 // files, which are served without the API key.
