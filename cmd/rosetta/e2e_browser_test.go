@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -291,6 +292,17 @@ func browseWithoutKey(t *testing.T, ctx context.Context, s *server, media string
 		t.Fatalf("no image among %d hits", len(cards))
 	}
 	screenshot(t, ctx, filepath.Join(art, "search-text.png"))
+	// Everything the page loaded came from the server itself (no CDN).
+	var loaded []string
+	err = chromedp.Do(ctx, into(chromedp.Evaluate[[]string](`performance.getEntriesByType('resource').map(e => e.name)`), &loaded))
+	if err != nil || !slices.ContainsFunc(loaded, func(u string) bool { return strings.HasSuffix(u, "/ui/app.js") }) {
+		t.Fatalf("resources the page loaded: %v %v", loaded, err)
+	}
+	for _, u := range loaded {
+		if !strings.HasPrefix(u, s.base+"/") {
+			t.Errorf("the page loaded %s, not from the server", u)
+		}
+	}
 
 	// An image upload: the photo itself comes back first with score 1.
 	astronaut := photos[0]
