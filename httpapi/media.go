@@ -257,28 +257,12 @@ func makeThumbnail(path string, size int) ([]byte, error) {
 		return nil, &apiError{status: http.StatusUnprocessableEntity, code: codeUnsupported,
 			message: "the object's image cannot be decoded: " + err.Error()}
 	}
-	rgb := imageproc.ToRGB(img)
-	w, h := thumbnailSize(rgb.W, rgb.H, size)
-	if w != rgb.W || h != rgb.H {
-		rgb = imageproc.Resize(rgb, w, h, imageproc.Bicubic)
-	}
+	rgb := imageproc.Thumbnail(img, size)
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, rgb, &jpeg.Options{Quality: 85}); err != nil {
 		return nil, fmt.Errorf("thumbnail: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// thumbnailSize fits w×h into size×size, keeping the aspect ratio and
-// never enlarging; each side is at least one pixel.
-func thumbnailSize(w, h, size int) (int, int) {
-	if w <= size && h <= size {
-		return w, h
-	}
-	if w >= h {
-		return size, max(1, (h*size+w/2)/w)
-	}
-	return max(1, (w*size+h/2)/h), size
 }
 
 // thumbCache is a byte-bounded LRU of encoded thumbnails.

@@ -331,17 +331,6 @@ func TestThumbCacheEvicts(t *testing.T) {
 	}
 }
 
-func TestThumbnailSize(t *testing.T) {
-	for _, tc := range []struct{ w, h, size, ww, wh int }{
-		{600, 300, 256, 256, 128}, {300, 600, 256, 128, 256}, {100, 50, 256, 100, 50},
-		{5000, 1, 256, 256, 1}, {1, 5000, 256, 1, 256}, {257, 257, 256, 256, 256},
-	} {
-		if w, h := thumbnailSize(tc.w, tc.h, tc.size); w != tc.ww || h != tc.wh {
-			t.Errorf("%d×%d in %d: %d×%d, want %d×%d", tc.w, tc.h, tc.size, w, h, tc.ww, tc.wh)
-		}
-	}
-}
-
 func TestCollectionStatsRoute(t *testing.T) {
 	f := newMediaFixture(t, Options{})
 	var st struct {
