@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"rosetta/internal/fixtures"
 )
 
 // chromiumPath finds the browser for TestBrowserSearchPage: $ROSETTA_CHROMIUM,
@@ -90,6 +92,8 @@ type card struct {
 	AudioT   float64
 	Segment  string `json:"segment"`
 	Snippet  string `json:"snippet"`
+	Caption  string `json:"caption"`
+	Path     string `json:"path"`
 }
 
 const readCards = `[...document.querySelectorAll('#results .card')].map(c => {
@@ -98,7 +102,7 @@ const readCards = `[...document.querySelectorAll('#results .card')].map(c => {
   return {id: c.dataset.id, key: c.dataset.key || '', modality: q('.modality'), score: q('.score'),
     source: c.querySelector('.source').title, imgSrc: img ? img.src : '', imgW: img ? img.naturalWidth : 0,
     audioSrc: au ? au.src : '', audioReady: au ? au.readyState : 0, AudioT: au ? au.currentTime : 0,
-    segment: q('.segment'), snippet: q('.snippet')};
+    segment: q('.segment'), snippet: q('.snippet'), caption: q('.caption'), path: q('.source')};
 })`
 
 // step is a browser action whose value, if any, has been stored.
@@ -157,9 +161,20 @@ func TestBrowserSearchPage(t *testing.T) {
 
 	bin := buildBinary(t)
 	data := t.TempDir()
-	for _, in := range []struct{ dir, coll, model string }{{media, "photos", clipModelDir(t)}, {speech, "speech", hubertModelDir(t)}} {
-		out, err := exec.Command(bin, "ingest", in.dir, "--collection", in.coll, "--data", data, "--model", in.model,
-			"--report", filepath.Join(t.TempDir(), "f.jsonl")).CombinedOutput()
+	// The photos get captions from the tiny fixture BLIP (random words, but
+	// real generated text to show).
+	capModel := t.TempDir()
+	for _, f := range []string{"config.json", "model.safetensors", "preprocessor_config.json", "generation_config.json"} {
+		os.Symlink(filepath.Join(fixtures.Dir(t, "blip-caption"), f), filepath.Join(capModel, f))
+	}
+	os.Symlink(filepath.Join(fixtures.Dir(t, "tokenizer-bert"), "vocab.txt"), filepath.Join(capModel, "vocab.txt"))
+	for _, in := range []struct {
+		dir, coll, model string
+		extra            []string
+	}{{media, "photos", clipModelDir(t), []string{"--caption", capModel}}, {speech, "speech", hubertModelDir(t), nil}} {
+		args := append([]string{"ingest", in.dir, "--collection", in.coll, "--data", data, "--model", in.model,
+			"--report", filepath.Join(t.TempDir(), "f.jsonl")}, in.extra...)
+		out, err := exec.Command(bin, args...).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "failed 0") {
 			t.Fatalf("ingest %s: %v\n%s", in.coll, err, out)
 		}
@@ -281,6 +296,9 @@ func browseWithoutKey(t *testing.T, ctx context.Context, s *server, media string
 			images++
 			if !strings.Contains(c.ImgSrc, "/thumbnail?size=256") || c.ImgW == 0 || c.ImgW > 256 {
 				t.Errorf("image card %+v: thumbnail not from the server or not loaded", c)
+			}
+			if c.Caption == "" || c.Path != c.Source || !strings.HasPrefix(c.Path, media+"/") {
+				t.Errorf("image card %+v: no caption, or not its source path", c)
 			}
 		case "text":
 			if c.Snippet == "" {

@@ -420,7 +420,7 @@ function renderHit(h, rank) {
   }
   if (o.text && o.text.caption) card.append(el("p", "caption", o.text.caption));
   const src = o.source || o.key || `object ${h.id}`;
-  const s = el("div", "source", src.split("/").pop());
+  const s = el("div", "source", src);
   s.title = src;
   card.append(s);
   if (Object.keys(md).length) {
