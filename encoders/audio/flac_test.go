@@ -2,7 +2,9 @@ package audio
 
 import (
 	"errors"
+	"math"
 	"os"
+	"slices"
 	"testing"
 
 	"rosetta/internal/testaudio"
@@ -88,16 +90,32 @@ func FuzzDecode(f *testing.F) {
 	if ogg, err := os.ReadFile("testdata/tone_stereo.ogg"); err == nil {
 		f.Add(ogg[:min(len(ogg), 4500)])
 	}
+	if mp3, err := os.ReadFile("testdata/tone_stereo.mp3"); err == nil {
+		f.Add(mp3[:min(len(mp3), 2000)])
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Decode(data)
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) {
 				t.Fatalf("error %v wraps neither sentinel", err)
 			}
+		} else if c.Channels < 1 || len(c.Samples) != c.Channels || c.Rate < 1 {
+			t.Fatalf("bad clip %d Hz %d ch", c.Rate, c.Channels)
+		}
+		// The range reader agrees with Decode: same errors' kinds, same
+		// samples when both succeed.
+		r, rerr := Open(data)
+		if rerr != nil {
+			if !errors.Is(rerr, ErrCorrupt) && !errors.Is(rerr, ErrUnsupported) {
+				t.Fatalf("Open error %v wraps neither sentinel", rerr)
+			}
 			return
 		}
-		if c.Channels < 1 || len(c.Samples) != c.Channels || c.Rate < 1 {
-			t.Fatalf("bad clip %d Hz %d ch", c.Rate, c.Channels)
+		x, xerr := r.Range(0, r.Frames())
+		// Bitwise: float WAVs may hold NaNs, which both paths copy alike.
+		bits := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
+		if err == nil && xerr == nil && !slices.EqualFunc(x, Mono(c), bits) {
+			t.Fatalf("Open(...).Range gives %d samples, Mono(Decode) %d, or different values", len(x), c.Frames())
 		}
 	})
 }
