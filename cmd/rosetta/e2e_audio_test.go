@@ -210,6 +210,14 @@ func TestEncodeLongAudioMatchesIngest(t *testing.T) {
 	os.WriteFile(path, pcm16WAV(x, rate), 0o644)
 	model := hubertModelDir(t)
 	bin := buildBinary(t)
+	// Over --max-file-mb (the WAV is 9.8 MB): reported, not ingested.
+	report := filepath.Join(t.TempDir(), "f.jsonl")
+	out, _ := exec.Command(bin, "ingest", media, "--collection", "long", "--data", t.TempDir(), "--model", model,
+		"--report", report, "--max-file-mb", "5").CombinedOutput()
+	if rep, _ := os.ReadFile(report); !strings.Contains(string(out), "added 0,") || !strings.Contains(string(out), "failed 1") ||
+		!strings.Contains(string(rep), "limit") {
+		t.Fatalf("--max-file-mb 5: %s\n%s", out, rep)
+	}
 	data := t.TempDir()
 	if out, err := exec.Command(bin, "ingest", media, "--collection", "long", "--data", data, "--model", model,
 		"--report", filepath.Join(t.TempDir(), "f.jsonl")).CombinedOutput(); err != nil || !strings.Contains(string(out), "failed 0") {

@@ -22,9 +22,10 @@ import (
 func newIngestCmd() *cobra.Command {
 	o := ingest.Options{Recursive: true}
 	var dataDir, modelsDir, server, apiKey, reportPath, captionModel string
+	var maxFileMB int64
 	cmd := &cobra.Command{
 		Use:   "ingest DIR... --collection C (--data DIR | --server URL)",
-		Short: "Ingest folders of images and text files into a collection",
+		Short: "Ingest folders of images, audio and text files into a collection",
 		Long: `Walks the folders, sniffs each file by content (images: JPEG, PNG, GIF, BMP, WebP,
 TIFF; audio: WAV, FLAC, MP3, Ogg Vorbis; text: .txt and .md), encodes it with the collection's model and stores it, one
 synced batch at a time. A sidecar photo.jpg.json merges into the photo's metadata;
@@ -75,6 +76,10 @@ with --server (encoding then happens in the server).`,
 				}
 				o.Captioner = greedyCaptioner{c}
 			}
+			if maxFileMB < 1 {
+				return errors.New("--max-file-mb must be at least 1")
+			}
+			o.MaxFileBytes = maxFileMB << 20
 			var report *os.File
 			var reportBuf strings.Builder
 			o.Report = &reportBuf
@@ -118,6 +123,7 @@ with --server (encoding then happens in the server).`,
 	f.BoolVar(&o.DryRun, "dry-run", false, "report what would be ingested, write nothing")
 	f.BoolVar(&o.Prune, "prune", false, "delete objects whose files under these folders are gone")
 	f.StringVar(&reportPath, "report", "ingest-failures.jsonl", "where to write the failed files (JSON lines)")
+	f.Int64Var(&maxFileMB, "max-file-mb", 256, "report and skip files larger than this many MiB (a file is read whole; long audio is then streamed)")
 	f.DurationVar(&o.AudioWindow, "audio-window", 10*time.Second, "cut longer audio files into segments of this length (negative: no segments)")
 	f.DurationVar(&o.AudioOverlap, "audio-overlap", 2*time.Second, "overlap between audio segments")
 	f.DurationVar(&o.AudioWholeMax, "audio-whole-max", 10*time.Minute, "encode audio up to this long whole for the file's vector; longer files get the mean of their segments")
