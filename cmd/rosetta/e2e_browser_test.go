@@ -310,6 +310,17 @@ func browseWithoutKey(t *testing.T, ctx context.Context, s *server, media string
 		t.Fatalf("no image among %d hits", len(cards))
 	}
 	screenshot(t, ctx, filepath.Join(art, "search-text.png"))
+
+	// "More results" doubles k and runs the same query again: the API's
+	// first 12 (of 11 objects: all of them).
+	more := submitAndRead(t, ctx, chromedp.Click(chromedp.CSS(`#more-results`)))
+	wantMore := apiSearch(t, s, "photos", map[string]any{"query": map[string]any{"text": query}, "k": 2 * k})
+	if got := cardIDs(more); strings.Join(got, ",") != strings.Join(wantMore, ",") || len(got) <= k {
+		t.Fatalf("more results: page shows %v, API answers %v", got, wantMore)
+	}
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(`#k`), fmt.Sprint(k))); err != nil {
+		t.Fatal(err)
+	}
 	// Everything the page loaded came from the server itself (no CDN).
 	var loaded []string
 	err = chromedp.Do(ctx, into(chromedp.Evaluate[[]string](`performance.getEntriesByType('resource').map(e => e.name)`), &loaded))

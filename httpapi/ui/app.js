@@ -6,6 +6,7 @@ const $ = (id) => document.getElementById(id);
 const KEY = "rosetta-api-key";
 const POLL_MS = 3000;
 const FIELDS = ["key", "modality", "source", "metadata", "text", "content"];
+const MAX_K = 10000; // the server's bound on k
 
 const state = {
   collections: [],
@@ -14,6 +15,7 @@ const state = {
   lastSeq: null, // the collection's change counter at the previous poll
   lastPoll: 0,
   pollTimer: 0,
+  last: null, // the last query run, for "More results"
 };
 
 // ---- API -----------------------------------------------------------------
@@ -130,6 +132,8 @@ function selectCollection(name) {
   }
   $("results").replaceChildren();
   $("status").textContent = "";
+  $("more-results").hidden = true;
+  state.last = null;
   refreshOverview();
 }
 
@@ -307,9 +311,13 @@ async function runSearch(query, label) {
     const n = res.hits.length;
     $("status").textContent = `${n} result${n === 1 ? "" : "s"} for ${label} in ${res.took_ms.toFixed(1)} ms`;
     renderHits(res.hits);
+    // A full page may have more behind it: offer twice as many.
+    state.last = { query, label };
+    $("more-results").hidden = n < k || 2 * k > MAX_K;
   } catch (e) {
     $("status").textContent = "";
     $("results").replaceChildren();
+    $("more-results").hidden = true;
     showError(e);
   } finally {
     $("results").removeAttribute("aria-busy");
@@ -470,6 +478,11 @@ function wire() {
     if (f) setFile(f);
   });
   $("add-filter").addEventListener("click", addFilterRow);
+  $("more-results").addEventListener("click", () => {
+    if (!state.last) return;
+    $("k").value = String(2 * parseInt($("k").value, 10));
+    runSearch(state.last.query, state.last.label);
+  });
   $("key-button").addEventListener("click", askForKey);
   $("key-cancel").addEventListener("click", () => $("key-dialog").close());
   $("key-form").addEventListener("submit", () => {
