@@ -89,25 +89,40 @@ func (a *api) resolveMedia(r *http.Request) (*mediaFile, error) {
 		return nil, err
 	}
 	roots = append(roots, a.opts.MediaRoots...)
-	real, err := filepath.EvalSymlinks(filepath.Clean(obj.Source))
+	// Each root as given and with its symlinks resolved.
+	var rs []string
+	for _, root := range roots {
+		if !filepath.IsAbs(root) {
+			continue
+		}
+		rs = append(rs, filepath.Clean(root))
+		if rr, err := filepath.EvalSymlinks(root); err == nil {
+			rs = append(rs, rr)
+		}
+	}
+	under := func(p string) bool {
+		for _, r := range rs {
+			if within(r, p) {
+				return true
+			}
+		}
+		return false
+	}
+	// The source must lie under a root before the filesystem is touched
+	// (so that 404 versus 403 tells nothing about files elsewhere), and
+	// again with its own symlinks resolved.
+	src := filepath.Clean(obj.Source)
+	if !under(src) {
+		return nil, errOutsideRoots(id)
+	}
+	real, err := filepath.EvalSymlinks(src)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, mediaNotFound(fmt.Sprintf("object %d's source file is gone", id))
 		}
 		return nil, errOutsideRoots(id)
 	}
-	ok := false
-	for _, root := range roots {
-		if !filepath.IsAbs(root) {
-			continue
-		}
-		rr, err := filepath.EvalSymlinks(filepath.Clean(root))
-		if err == nil && within(rr, real) {
-			ok = true
-			break
-		}
-	}
-	if !ok {
+	if !under(real) {
 		return nil, errOutsideRoots(id)
 	}
 	fi, err := os.Stat(real)

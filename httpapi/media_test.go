@@ -93,11 +93,12 @@ func newMediaFixture(t *testing.T, opts Options) *mediaFixture {
 		"link-out": filepath.Join(root, "link-out"),
 		"link-in":  filepath.Join(root, "link-in.png"),
 		"gone":     filepath.Join(root, "deleted.png"),
+		"nowhere":  filepath.Join(outside, "no-such-file"),
 		"dir":      root,
 		"none":     "",
 	}
 	var objs []string
-	keys := []string{"photo", "talk", "note", "html", "outside", "dotdot", "relative", "link-out", "link-in", "gone", "dir", "none"}
+	keys := []string{"photo", "talk", "note", "html", "outside", "dotdot", "relative", "link-out", "link-in", "gone", "nowhere", "dir", "none"}
 	for _, k := range keys {
 		src, _ := json.Marshal(sources[k])
 		objs = append(objs, fmt.Sprintf(`{"key":%q,"source":%s,"vectors":{"v":[1,0]}}`, k, src))
@@ -198,6 +199,9 @@ func TestMediaRefusesPathsOutsideRoots(t *testing.T) {
 		{"dir", 403, codeForbidden},
 		{"html", 415, codeUnsupportedMediaType},
 		{"gone", 404, codeNotFound},
+		// Missing and outside: 403 like any other outside path, so the
+		// answer tells nothing about which files exist elsewhere.
+		{"nowhere", 403, codeForbidden},
 		{"none", 404, codeNotFound},
 	} {
 		for _, what := range []string{"media", "thumbnail"} {
@@ -347,7 +351,7 @@ func TestCollectionStatsRoute(t *testing.T) {
 		} `json:"server"`
 	}
 	f.s.mustDo(200, &st, "GET", "/v1/collections/m/stats", "")
-	if st.Name != "m" || st.Count != 12 || st.Modalities[""] != 12 || len(st.SpaceStats) != 1 || st.SpaceStats[0].Live != 12 {
+	if st.Name != "m" || st.Count != 13 || st.Modalities[""] != 13 || len(st.SpaceStats) != 1 || st.SpaceStats[0].Live != 13 {
 		t.Errorf("stats %+v", st)
 	}
 	if len(st.MediaRoots) != 1 || st.MediaRoots[0] != f.root {
