@@ -34,9 +34,10 @@ const (
 	maxThumbnailSource = 64 << 20
 )
 
-// mediaFile is an object's source file, resolved and checked.
+// mediaFile is an object's source file, resolved, checked and open
+// (positioned at its start); the handler closes it.
 type mediaFile struct {
-	path  string // symlinks resolved
+	f     *os.File
 	info  fs.FileInfo
 	ctype string
 	etag  string // strong validator: source, size, mtime and the object's hash
@@ -125,33 +126,34 @@ func (a *api) resolveMedia(r *http.Request) (*mediaFile, error) {
 	if !under(real) {
 		return nil, errOutsideRoots(id)
 	}
-	fi, err := os.Stat(real)
+	f, err := os.Open(real)
 	if err != nil {
-		return nil, mediaNotFound(fmt.Sprintf("object %d's source file is gone", id))
+		return nil, mediaNotFound(fmt.Sprintf("object %d's source file cannot be opened", id))
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, errOutsideRoots(id)
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errOutsideRoots(id)
 	}
-	ctype, err := sniffMedia(real)
+	var ctype string
+	if err == nil {
+		ctype, err = sniffMedia(f)
+	}
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s", real, fi.Size(), fi.ModTime().UnixNano(), obj.Hash)
-	return &mediaFile{path: real, info: fi, ctype: ctype, etag: `"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`}, nil
+	return &mediaFile{f: f, info: fi, ctype: ctype, etag: `"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`}, nil
 }
 
 // sniffMedia names a file's media type from its content: images, audio
 // and plain text are served; anything else (HTML, SVG, executables) is
 // refused, so the endpoint can never serve active content.
-func sniffMedia(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", mediaNotFound("source file cannot be opened")
-	}
-	defer f.Close()
+// It reads with ReadAt, leaving f's offset at the start.
+func sniffMedia(f io.ReaderAt) (string, error) {
 	head := make([]byte, 512)
-	n, _ := io.ReadFull(f, head)
+	n, _ := f.ReadAt(head, 0)
 	head = head[:n]
 	switch audio.Sniff(head) {
 	case "wav":
@@ -202,14 +204,9 @@ func (a *api) objectMedia(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	f, err := os.Open(m.path)
-	if err != nil {
-		a.fail(w, r, mediaNotFound("source file cannot be opened"))
-		return
-	}
-	defer f.Close()
+	defer m.f.Close()
 	setMediaHeaders(w, m.ctype, m.etag)
-	http.ServeContent(w, r, "", m.info.ModTime(), f)
+	http.ServeContent(w, r, "", m.info.ModTime(), m.f)
 }
 
 // objectThumbnail serves GET /v1/collections/{c}/objects/{id}/thumbnail?size=N:
@@ -231,6 +228,7 @@ func (a *api) objectThumbnail(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	defer m.f.Close()
 	if !strings.HasPrefix(m.ctype, "image/") {
 		a.fail(w, r, &apiError{status: http.StatusUnsupportedMediaType, code: codeUnsupportedMediaType,
 			message: "the object's source is not an image (" + m.ctype + ")"})
@@ -247,7 +245,7 @@ func (a *api) objectThumbnail(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, r.Context().Err())
 			return
 		}
-		data, err = makeThumbnail(m.path, size)
+		data, err = makeThumbnail(m.f, size)
 		<-a.thumbSlots
 		if err != nil {
 			a.fail(w, r, err)
@@ -261,12 +259,7 @@ func (a *api) objectThumbnail(w http.ResponseWriter, r *http.Request) {
 }
 
 // makeThumbnail decodes an image file and encodes its thumbnail.
-func makeThumbnail(path string, size int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, mediaNotFound("source file cannot be opened")
-	}
-	defer f.Close()
+func makeThumbnail(f io.Reader, size int) ([]byte, error) {
 	img, _, err := imageproc.Options{MaxBytes: maxThumbnailSource}.Decode(f)
 	if err != nil {
 		return nil, &apiError{status: http.StatusUnprocessableEntity, code: codeUnsupported,

@@ -88,8 +88,6 @@ type card struct {
 	ImgSrc   string `json:"imgSrc"`
 	ImgW     int    `json:"imgW"`
 	AudioSrc string `json:"audioSrc"`
-	AudioRS  int    `json:"audioReady"`
-	AudioT   float64
 	Segment  string `json:"segment"`
 	Snippet  string `json:"snippet"`
 	Caption  string `json:"caption"`
@@ -101,7 +99,7 @@ const readCards = `[...document.querySelectorAll('#results .card')].map(c => {
   const q = (s) => { const e = c.querySelector(s); return e ? e.textContent : ''; };
   return {id: c.dataset.id, key: c.dataset.key || '', modality: q('.modality'), score: q('.score'),
     source: c.querySelector('.source').title, imgSrc: img ? img.src : '', imgW: img ? img.naturalWidth : 0,
-    audioSrc: au ? au.src : '', audioReady: au ? au.readyState : 0, AudioT: au ? au.currentTime : 0,
+    audioSrc: au ? au.src : '',
     segment: q('.segment'), snippet: q('.snippet'), caption: q('.caption'), path: q('.source')};
 })`
 

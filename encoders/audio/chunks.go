@@ -74,6 +74,23 @@ func safeNext(r chunkReader) (chunk [][]float32, err error) {
 	return chunk, nil
 }
 
+// eachChunk calls fn with every chunk of r up to the end of the stream,
+// stopping at the first error from the decoder or from fn.
+func eachChunk(r chunkReader, fn func([][]float32) error) error {
+	for {
+		chunk, err := safeNext(r)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(chunk); err != nil {
+			return err
+		}
+	}
+}
+
 // decodeChunks decodes a whole compressed stream into a Clip, refusing
 // more than MaxDecodedSamples samples (all channels).
 func decodeChunks(data []byte) (*Clip, error) {
@@ -83,20 +100,17 @@ func decodeChunks(data []byte) (*Clip, error) {
 	}
 	c := &Clip{Rate: r.rate(), Channels: r.channels(), Samples: make([][]float32, r.channels())}
 	total := 0
-	for {
-		chunk, err := safeNext(r)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	err = eachChunk(r, func(chunk [][]float32) error {
 		if total += len(chunk[0]) * c.Channels; total > MaxDecodedSamples {
-			return nil, fmt.Errorf("%w: %s: more than %d samples", ErrUnsupported, r.format(), MaxDecodedSamples)
+			return fmt.Errorf("%w: %s: more than %d samples", ErrUnsupported, r.format(), MaxDecodedSamples)
 		}
 		for ch, x := range chunk {
 			c.Samples[ch] = append(c.Samples[ch], x...)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if c.Frames() == 0 {
 		return nil, fmt.Errorf("%w: %s: no audio", ErrCorrupt, r.format())

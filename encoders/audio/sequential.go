@@ -39,17 +39,14 @@ func OpenSequential(data []byte) (*Sequential, error) {
 	}
 	s := &Sequential{data: data, rate: r.rate(), channels: r.channels()}
 	limit := MaxStreamSeconds * s.rate
-	for {
-		chunk, err := safeNext(r)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	err = eachChunk(r, func(chunk [][]float32) error {
 		if s.frames += len(chunk[0]); s.frames > limit {
-			return nil, fmt.Errorf("%w: %s: longer than %d s", ErrUnsupported, r.format(), MaxStreamSeconds)
+			return fmt.Errorf("%w: %s: longer than %d s", ErrUnsupported, r.format(), MaxStreamSeconds)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if s.frames == 0 {
 		return nil, fmt.Errorf("%w: %s: no audio", ErrCorrupt, r.format())
