@@ -73,10 +73,11 @@ func (h *HuBERT) modelInput(x []float32, rate int) []float32 {
 }
 
 // EmbedSamples embeds mono samples at rate Hz (one window of a recording)
-// exactly as EmbedAudio embeds the same samples written as a WAV file.
+// exactly as EmbedAudio embeds the same samples written as a WAV file. A
+// rate outside audio.MinRate..audio.MaxRate is refused (audio.CheckRate).
 func (h *HuBERT) EmbedSamples(ctx context.Context, x []float32, rate int) ([]float32, error) {
-	if rate < 1 || rate > audio.MaxRate {
-		return nil, fmt.Errorf("%w: sample rate %d", audio.ErrCorrupt, rate)
+	if err := audio.CheckRate(rate); err != nil {
+		return nil, fmt.Errorf("encoders: %w", err)
 	}
 	if len(x) > MaxAudioSeconds*rate {
 		return nil, fmt.Errorf("encoders: %.0f s of audio is longer than the %d s limit for one clip", float64(len(x))/float64(rate), MaxAudioSeconds)

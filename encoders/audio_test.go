@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"rosetta/encoders/audio"
 	"rosetta/encoders/safetensors"
 	"rosetta/internal/fixtures"
 )
@@ -77,5 +80,21 @@ func TestHuBERTEmbedsAudioFiles(t *testing.T) {
 	}
 	if _, err := h.EmbedAudio(context.Background(), [][]byte{[]byte("RIFF....WAVEjunk")}); err == nil {
 		t.Fatal("corrupt WAV accepted")
+	}
+}
+
+// TestEmbedSamplesRate: a window's rate must lie in audio.MinRate..
+// audio.MaxRate, as a file's must; the check comes before the model runs.
+func TestEmbedSamplesRate(t *testing.T) {
+	h := &HuBERT{} // no model: refused rates never reach it
+	x := make([]float32, 100)
+	for _, tc := range []struct {
+		rate int
+		want error
+	}{{0, audio.ErrCorrupt}, {1, audio.ErrUnsupported}, {audio.MinRate - 1, audio.ErrUnsupported}, {audio.MaxRate + 1, audio.ErrUnsupported}} {
+		_, err := h.EmbedSamples(context.Background(), x, tc.rate)
+		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), fmt.Sprint(tc.rate)) {
+			t.Errorf("rate %d: %v, want %v naming the rate", tc.rate, err, tc.want)
+		}
 	}
 }

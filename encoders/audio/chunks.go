@@ -42,8 +42,8 @@ func openChunks(data []byte) (r chunkReader, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if rate := r.rate(); rate < 1 || rate > MaxRate {
-		return nil, fmt.Errorf("%w: %s: sample rate %d (want 1..%d)", ErrCorrupt, f, rate, MaxRate)
+	if err := checkRate(f, r.rate()); err != nil {
+		return nil, err
 	}
 	if ch := r.channels(); ch < 1 || ch > MaxChannels {
 		return nil, fmt.Errorf("%w: %s: %d channels", ErrCorrupt, f, ch)

@@ -12,6 +12,10 @@ import (
 // AIFF and RF64 give an error wrapping ErrUnsupported that names the format;
 // unrecognised bytes give ErrUnsupported too.
 // Compressed streams are cut off with ErrUnsupported past MaxDecodedSamples.
+// The length is what the bytes hold, never a header's count: a WAV data
+// chunk or a FLAC stream cut short decodes to the complete frames present
+// (an Ogg stream cut short is ErrCorrupt). Sample rates outside
+// MinRate..MaxRate are refused (CheckRate).
 func Decode(data []byte) (*Clip, error) {
 	switch f := Sniff(data); f {
 	case "wav":

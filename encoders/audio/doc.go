@@ -23,13 +23,19 @@
 //
 // The decoders never panic on hostile input and never allocate from a
 // count read from a header: WAV allocations are bounded by the bytes that
-// are actually present, compressed streams by MaxDecodedSamples. Errors wrap ErrCorrupt or ErrUnsupported.
+// are actually present, compressed streams by MaxDecodedSamples. A
+// recording's length is what its bytes hold (WAV) or what decodes from
+// them (FLAC, MP3, Vorbis), never a header's claim. Sample rates must lie
+// from MinRate to MaxRate. Errors wrap ErrCorrupt or ErrUnsupported.
 //
 // All functions are safe for concurrent use; returned slices are freshly
 // allocated and owned by the caller.
 package audio
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // ErrCorrupt reports input that is truncated or structurally invalid, or
 // whose header values (rate, channel count, sizes) are absurd.
@@ -39,10 +45,38 @@ var ErrCorrupt = errors.New("audio: corrupt data")
 // does not decode; the wrapping error names the format.
 var ErrUnsupported = errors.New("audio: unsupported format")
 
-// Limits on header values; anything outside is ErrCorrupt.
+// Limits on header values. Every decoder checks the rate with CheckRate;
+// a channel count outside 1..MaxChannels is ErrCorrupt.
 const (
-	// MaxRate is the highest sample rate accepted, in Hz.
-	MaxRate = 768000
+	// MinRate is the lowest sample rate accepted, in Hz: below it no
+	// speech encoder has anything to hear, and a few bytes of a file that
+	// claims 1 Hz would stand for minutes of audio (hours of work once
+	// resampled to 16 kHz).
+	MinRate = 4000
+	// MaxRate is the highest sample rate accepted, in Hz (twice 192 kHz,
+	// the highest rate in common use).
+	MaxRate = 384000
 	// MaxChannels is the largest channel count accepted.
 	MaxChannels = 64
 )
+
+// CheckRate returns nil for a sample rate from MinRate to MaxRate Hz, and
+// otherwise an error that names the rate and the range: it wraps
+// ErrCorrupt for a rate of zero or less, which no recording has, and
+// ErrUnsupported for a real rate outside the range.
+func CheckRate(rate int) error { return checkRate("", rate) }
+
+// checkRate is CheckRate with the format named in the error.
+func checkRate(format string, rate int) error {
+	if rate >= MinRate && rate <= MaxRate {
+		return nil
+	}
+	kind := ErrUnsupported
+	if rate <= 0 {
+		kind = ErrCorrupt
+	}
+	if format != "" {
+		format += ": "
+	}
+	return fmt.Errorf("%w: %ssample rate %d Hz outside the accepted %d–%d Hz", kind, format, rate, MinRate, MaxRate)
+}

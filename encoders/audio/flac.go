@@ -41,7 +41,10 @@ func (f *flacChunks) format() string { return "flac" }
 func (f *flacChunks) next() ([][]float32, error) {
 	fr, err := f.s.ParseNext()
 	if err != nil {
-		if errors.Is(err, io.EOF) {
+		// A file cut short in its last frame (an interrupted download or
+		// recording) ends with the frames it holds, as a WAV does; the
+		// STREAMINFO sample count is never consulted.
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, io.EOF
 		}
 		return nil, fmt.Errorf("%w: flac: frame: %v", ErrCorrupt, err)

@@ -1,10 +1,13 @@
 package audio
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"rosetta/internal/testaudio"
@@ -67,8 +70,8 @@ func TestDecodeFLAC(t *testing.T) {
 					}
 				}
 			}
-			// Every truncation fails cleanly (or, cut at a frame
-			// boundary, decodes a prefix).
+			// Every truncation fails cleanly (before the first frame
+			// is complete) or decodes the complete frames before it.
 			for n := 0; n < len(data); n++ {
 				c, err := Decode(data[:n])
 				if err != nil && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) {
@@ -99,7 +102,7 @@ func FuzzDecode(f *testing.F) {
 			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) {
 				t.Fatalf("error %v wraps neither sentinel", err)
 			}
-		} else if c.Channels < 1 || len(c.Samples) != c.Channels || c.Rate < 1 {
+		} else if c.Channels < 1 || len(c.Samples) != c.Channels || c.Rate < MinRate || c.Rate > MaxRate {
 			t.Fatalf("bad clip %d Hz %d ch", c.Rate, c.Channels)
 		}
 		// The range reader agrees with Decode: same errors' kinds, same
@@ -118,4 +121,88 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Open(...).Range gives %d samples, Mono(Decode) %d, or different values", len(x), c.Frames())
 		}
 	})
+}
+
+// noisyFLAC encodes frames mono samples of noise (so that every frame
+// is stored at its full size) in blocks of block samples.
+func noisyFLAC(t *testing.T, rate, frames, block int) []byte {
+	t.Helper()
+	pcm := make([]int32, frames)
+	for i := range pcm {
+		pcm[i] = int32(i*7919%60000 - 30000)
+	}
+	return encodeFLAC(t, rate, 16, [][]int32{pcm}, block)
+}
+
+// TestFLACRateRange: a FLAC stream outside MinRate..MaxRate Hz is refused
+// by Decode and Open, naming the rate and the range.
+func TestFLACRateRange(t *testing.T) {
+	for _, tc := range []struct {
+		rate int
+		ok   bool
+	}{{1, false}, {MinRate - 1, false}, {MinRate, true}, {MaxRate, true}, {MaxRate + 1, false}} {
+		t.Run(fmt.Sprint(tc.rate), func(t *testing.T) {
+			data := noisyFLAC(t, min(tc.rate, MaxRate), 100, 50)
+			if tc.rate > MaxRate {
+				// The encoder cannot write the rate in frame headers:
+				// claim it in STREAMINFO only (its first 20 bits at 18).
+				v := binary.BigEndian.Uint32(data[18:])
+				binary.BigEndian.PutUint32(data[18:], v&0xFFF|uint32(tc.rate)<<12)
+			}
+			_, err := Decode(data)
+			_, oerr := Open(data)
+			if tc.ok {
+				if err != nil || oerr != nil {
+					t.Fatalf("refused: %v / %v", err, oerr)
+				}
+				return
+			}
+			for _, e := range []error{err, oerr} {
+				if !errors.Is(e, ErrUnsupported) || !strings.Contains(e.Error(), fmt.Sprint(tc.rate)) ||
+					!strings.Contains(e.Error(), fmt.Sprintf("%d–%d Hz", MinRate, MaxRate)) {
+					t.Fatalf("err = %v, want ErrUnsupported naming %d Hz and the range", e, tc.rate)
+				}
+			}
+		})
+	}
+}
+
+// TestFLACLengthFromFrames: the length is what the frames present
+// decode to, never STREAMINFO's total-samples claim; a stream cut inside
+// a frame keeps the complete frames before the cut.
+func TestFLACLengthFromFrames(t *testing.T) {
+	const block, frames = 1024, 4*1024 + 100
+	data := noisyFLAC(t, 16000, frames, block)
+	// STREAMINFO (after "fLaC" and a 4-byte block header): bytes 10..17
+	// hold rate, channels, bits and a 36-bit total-samples count.
+	claim := append([]byte(nil), data...)
+	v := binary.BigEndian.Uint64(claim[8+10:])
+	binary.BigEndian.PutUint64(claim[8+10:], v|(1<<36-1))
+	tests := []struct {
+		name string
+		data []byte
+		want int
+	}{
+		{"whole", data, frames},
+		{"claims 2^36 samples", claim, frames},
+		{"cut in the last frame", data[:len(data)-10], 4 * block},
+		{"cut in the third frame", data[:len(data)/2], 2 * block},
+		{"claims 2^36, cut in the last frame", claim[:len(claim)-10], 4 * block},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Decode(tc.data)
+			if err != nil || c.Frames() != tc.want {
+				t.Fatalf("Decode: %v, %d frames, want %d", err, c.Frames(), tc.want)
+			}
+			r, err := Open(tc.data)
+			if err != nil || r.Frames() != tc.want {
+				t.Fatalf("Open: %v, %d frames, want %d", err, r.Frames(), tc.want)
+			}
+			x, err := r.Range(0, r.Frames())
+			if err != nil || !slices.Equal(x, Mono(c)) {
+				t.Fatalf("Range: %v, %d samples", err, len(x))
+			}
+		})
+	}
 }

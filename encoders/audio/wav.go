@@ -22,12 +22,13 @@ var subFormatTail = []byte{0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00,
 // DecodeWAV reads a RIFF/WAVE file: PCM integer samples of 8 (unsigned),
 // 16, 24 or 32 bits and IEEE float samples of 32 or 64 bits, with format
 // tag 1, 3 or WAVE_FORMAT_EXTENSIBLE, any channel count up to MaxChannels
-// and any rate from 1 to MaxRate. Integers are scaled to float as
+// and any rate from MinRate to MaxRate. Integers are scaled to float as
 // torchaudio does: x/2^(bits-1), and (x-128)/128 for 8-bit.
 //
 // A data chunk whose declared size runs past the end of the input (as
 // streaming writers leave it) is read up to what is present; a trailing
-// partial frame is dropped. It reads r to the end.
+// partial frame is dropped: the length is always what the bytes hold. It
+// reads r to the end.
 func DecodeWAV(r io.Reader) (*Clip, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -175,8 +176,8 @@ func parseFormat(b []byte) (*waveFormat, error) {
 	if f.channels < 1 || f.channels > MaxChannels {
 		return nil, fmt.Errorf("%w: wav: %d channels (want 1..%d)", ErrCorrupt, f.channels, MaxChannels)
 	}
-	if f.rate < 1 || f.rate > MaxRate {
-		return nil, fmt.Errorf("%w: wav: sample rate %d (want 1..%d)", ErrCorrupt, f.rate, MaxRate)
+	if err := checkRate("wav", f.rate); err != nil {
+		return nil, err
 	}
 	switch f.tag {
 	case wavePCM:

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -162,6 +164,77 @@ func TestDecodeWAVTruncatedData(t *testing.T) {
 	}
 }
 
+// TestDecodeWAVTruncatedOpen: a data chunk that claims far more than the
+// file holds gives the frames present to every reader, not the claim.
+func TestDecodeWAVTruncatedOpen(t *testing.T) {
+	const frames, present = 1000, 600
+	data := makeWAV(wavOpts{tag: 1, channels: 2, rate: 16000, bits: 16}, make([]byte, 4*frames))
+	binary.LittleEndian.PutUint32(data[len(data)-4*frames-4:], 1<<31) // 2 GiB of samples, it says
+	data = data[:len(data)-4*(frames-present)-1]                      // and a partial frame at the end
+	c, err := Decode(data)
+	if err != nil || c.Frames() != present-1 {
+		t.Fatalf("Decode: %v, %d frames, want %d", err, c.Frames(), present-1)
+	}
+	w, err := OpenWAV(data)
+	if err != nil || w.Frames() != present-1 {
+		t.Fatalf("OpenWAV: %v, %d frames", err, w.Frames())
+	}
+	r, err := Open(data)
+	if err != nil || r.Frames() != present-1 {
+		t.Fatalf("Open: %v, %d frames", err, r.Frames())
+	}
+}
+
+// TestWAVRateRange: only MinRate..MaxRate Hz is accepted, by every
+// reader, with an error that names the rate and the range. A header that
+// says 1 Hz would make a few hundred bytes into minutes of audio.
+func TestWAVRateRange(t *testing.T) {
+	tests := []struct {
+		rate int
+		want error // nil: accepted
+	}{
+		{0, ErrCorrupt},
+		{1, ErrUnsupported},
+		{8, ErrUnsupported},
+		{100, ErrUnsupported},
+		{MinRate - 1, ErrUnsupported},
+		{MinRate, nil},
+		{16000, nil},
+		{MaxRate, nil},
+		{MaxRate + 1, ErrUnsupported},
+		{768000, ErrUnsupported},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.rate), func(t *testing.T) {
+			// 590 one-byte samples: 590 s at 1 Hz.
+			data := makeWAV(wavOpts{tag: 1, channels: 1, rate: tc.rate, bits: 8}, bytes.Repeat([]byte{128}, 590))
+			c, err := Decode(data)
+			_, werr := OpenWAV(data)
+			_, oerr := Open(data)
+			rerr := CheckRate(tc.rate)
+			if tc.want == nil {
+				if err != nil || werr != nil || oerr != nil || rerr != nil {
+					t.Fatalf("refused: %v / %v / %v / %v", err, werr, oerr, rerr)
+				}
+				if c.Rate != tc.rate || c.Frames() != 590 {
+					t.Fatalf("%d Hz, %d frames", c.Rate, c.Frames())
+				}
+				return
+			}
+			for _, e := range []error{err, werr, oerr, rerr} {
+				if !errors.Is(e, tc.want) {
+					t.Fatalf("err = %v, want %v", e, tc.want)
+				}
+				for _, s := range []string{fmt.Sprint(tc.rate), fmt.Sprintf("%d–%d Hz", MinRate, MaxRate)} {
+					if !strings.Contains(e.Error(), s) {
+						t.Errorf("%q does not name %s", e, s)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestDecodeWAVErrors(t *testing.T) {
 	good := makeWAV(wavOpts{tag: 1, channels: 1, rate: 16000, bits: 16}, []byte{1, 0, 2, 0})
 	// Offset of the fmt chunk body: RIFF(12) + junk(8+4) + "fmt "(8).
@@ -184,7 +257,8 @@ func TestDecodeWAVErrors(t *testing.T) {
 		{"truncated in fmt", good[:fmtAt+6], ErrCorrupt},
 		{"no data chunk", good[:fmtAt+16], ErrCorrupt},
 		{"zero rate", patch(fmtAt+4, u32(0)...), ErrCorrupt},
-		{"absurd rate", patch(fmtAt+4, u32(768001)...), ErrCorrupt},
+		{"absurd rate", patch(fmtAt+4, u32(768001)...), ErrUnsupported},
+		{"4 GHz rate", patch(fmtAt+4, u32(0xFFFFFFFF)...), ErrUnsupported},
 		{"zero channels", patch(fmtAt+2, u16(0)...), ErrCorrupt},
 		{"65 channels", patch(fmtAt+2, u16(65)...), ErrCorrupt},
 		{"block align too small", patch(fmtAt+12, u16(1)...), ErrCorrupt},
@@ -237,6 +311,8 @@ func FuzzDecodeWAV(f *testing.F) {
 	f.Add(makeWAV(wavOpts{tag: 1, channels: 2, rate: 16000, bits: 16}, []byte{1, 2, 3, 4, 5, 6, 7, 8}))
 	f.Add(makeWAV(wavOpts{tag: 1, channels: 1, rate: 8000, bits: 24}, []byte{1, 2, 3}))
 	f.Add(makeWAV(wavOpts{extensible: true, subTag: 3, channels: 1, rate: 8000, bits: 32}, []byte{0, 0, 128, 63}))
+	f.Add(makeWAV(wavOpts{tag: 1, channels: 1, rate: MinRate, bits: 8}, []byte{1, 2, 3}))
+	f.Add(makeWAV(wavOpts{tag: 1, channels: 1, rate: 1, bits: 8}, bytes.Repeat([]byte{128}, 590)))
 	f.Add([]byte("RIFF\x00\x00\x00\x00WAVE"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := DecodeWAV(bytes.NewReader(data))
@@ -246,7 +322,7 @@ func FuzzDecodeWAV(f *testing.F) {
 			}
 			return
 		}
-		if c.Rate < 1 || c.Rate > MaxRate || c.Channels < 1 || c.Channels > MaxChannels || len(c.Samples) != c.Channels {
+		if c.Rate < MinRate || c.Rate > MaxRate || c.Channels < 1 || c.Channels > MaxChannels || len(c.Samples) != c.Channels {
 			t.Fatalf("bad clip header %d Hz %d ch %d slices", c.Rate, c.Channels, len(c.Samples))
 		}
 		if c.Frames()*c.Channels > len(data) {
