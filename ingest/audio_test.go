@@ -230,3 +230,20 @@ func TestAudioSegmentsCompressed(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestRefusesAbsurdRate: a tiny WAV whose header claims 1 Hz (590
+// samples: ten minutes of "audio") fails with a reason naming the rate,
+// before anything is resampled; a 4 kHz one is stored.
+func TestIngestRefusesAbsurdRate(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "one-hertz.wav"), pcmWAV(0, 0, 590, 1), 0o644)
+	os.WriteFile(filepath.Join(root, "four-khz.wav"), pcmWAV(300, 600, 0.5, 4000), 0o644)
+	var rep bytes.Buffer
+	s, err := Run(context.Background(), &fakeSink{}, []string{root}, Options{Collection: "c", Report: &rep})
+	if err != nil || s.Added != 1 || s.Failed != 1 {
+		t.Fatalf("%+v %v\n%s", s.Progress, err, rep.String())
+	}
+	if !strings.Contains(rep.String(), "one-hertz.wav") || !strings.Contains(rep.String(), "sample rate 1 Hz") {
+		t.Fatalf("report: %s", rep.String())
+	}
+}

@@ -7,5 +7,9 @@
 // bounded, so memory stays bounded on any folder size; Ctrl-C (context
 // cancellation) stops after the batch in flight, and everything committed
 // so far is durable, so a re-run resumes. Every failed file is reported
-// with its reason and never stops the run.
+// with its reason and never stops the run; a failed write that is not
+// about its objects (the sink's disk, the connection) does: Run cancels
+// its pipeline's context with that error as the cause, so the walker,
+// workers and segment generators stop reading, waits for them, and
+// returns the error.
 package ingest

@@ -143,13 +143,19 @@ type run struct {
 	repMu  sync.Mutex
 
 	found, done, added, updated, skipped, failed, pruned, dups, segs atomic.Int64
-	ctx                                                              context.Context
 	bytes                                                            atomic.Int64
 	walkDone                                                         atomic.Bool
 	start                                                            time.Time
 }
 
 // Run ingests the files under roots into o.Collection.
+//
+// A fatal write error (a Sink.Upsert error other than engine.ErrInvalid or
+// engine.ErrUnsupported, which fail only their file) stops the whole
+// pipeline: the walker, the workers and the audio segment generators stop
+// at their next step, and Run returns that error. When ctx is cancelled,
+// Run returns ctx.Err(). Either way everything acknowledged before is
+// durable, and no goroutine Run started is left running when it returns.
 func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, error) {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
@@ -180,7 +186,7 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 			return Summary{}, fmt.Errorf("ingest: bad glob %q: %w", g, err)
 		}
 	}
-	r := &run{sink: sink, o: o, coll: o.Collection, prev: map[string]fileState{}, start: time.Now(), ctx: ctx}
+	r := &run{sink: sink, o: o, coll: o.Collection, prev: map[string]fileState{}, start: time.Now()}
 	if o.Report != nil {
 		r.report = json.NewEncoder(o.Report)
 	}
@@ -207,65 +213,37 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 		}
 	}
 
+	// The pipeline runs under its own context, cancelled with the first
+	// fatal error as its cause so that every stage stops promptly.
+	parent := ctx
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+
 	paths := make(chan string, 256)
 	items := make(chan item, 2*o.Batch)
-	var walkErr error
-	go func() {
+	var (
+		walkErr error          // written by the walker before it closes paths
+		stages  sync.WaitGroup // walker, workers' closer, progress ticker
+		workers sync.WaitGroup
+	)
+	stages.Go(func() {
 		defer close(paths)
 		defer r.walkDone.Store(true)
 		for _, root := range absRoots {
 			if err := r.walk(ctx, root, root, paths, map[string]bool{}); err != nil {
 				walkErr = err
+				cancel(err)
 				return
 			}
 		}
-	}()
-	var wg sync.WaitGroup
-	for w := 0; w < o.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range paths {
-				if ctx.Err() != nil {
-					continue // drain
-				}
-				if it, ok := r.prepare(p); ok {
-					segs := it.segments
-					it.segments = nil
-					select {
-					case items <- it:
-					case <-ctx.Done():
-						continue
-					}
-					// Segments are generated one window at a time, so a
-					// long recording never sits in memory decoded.
-					if segs != nil {
-						for x := range segs {
-							select {
-							case items <- x:
-							case <-ctx.Done():
-							}
-							if ctx.Err() != nil {
-								break
-							}
-						}
-						if it.obj.Content == nil && ctx.Err() == nil && !r.o.DryRun {
-							select {
-							case items <- item{obj: it.obj, path: it.path, pool: true}:
-							case <-ctx.Done():
-							}
-						}
-					}
-				}
-			}
-		}()
+	})
+	for range o.Workers {
+		workers.Go(func() { r.work(ctx, paths, items) })
 	}
-	go func() { wg.Wait(); close(items) }()
+	stages.Go(func() { workers.Wait(); close(items) })
 
 	stopTick := make(chan struct{})
-	tickDone := make(chan struct{})
-	go func() {
-		defer close(tickDone)
+	stages.Go(func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		for {
@@ -278,10 +256,16 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 				}
 			}
 		}
-	}()
+	})
 	batchErr := r.batcher(ctx, items)
+	if batchErr != nil {
+		cancel(batchErr)
+	}
+	// The workers see the cancellation (or the end of the walk) and stop;
+	// drain what they had in flight so none stays blocked on a send.
+	drain(items)
 	close(stopTick)
-	<-tickDone
+	stages.Wait()
 	if walkErr == nil && batchErr == nil && ctx.Err() == nil && o.Prune {
 		batchErr = r.prune(ctx, absRoots)
 	}
@@ -292,13 +276,55 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 	if o.Progress != nil {
 		o.Progress(s.Progress)
 	}
-	switch {
-	case ctx.Err() != nil:
-		return s, ctx.Err()
-	case walkErr != nil:
-		return s, walkErr
+	switch cause := context.Cause(ctx); {
+	case cause == nil:
+		return s, batchErr
+	case parent.Err() != nil && errors.Is(cause, context.Cause(parent)):
+		// The caller's cancellation (or deadline) came first. (errors.Is,
+		// unlike ==, cannot panic on an error type that is not comparable.)
+		return s, parent.Err()
+	default:
+		return s, cause
 	}
-	return s, batchErr
+}
+
+// work prepares the files sent on paths and sends their items (and a long
+// recording's segments, generated one window at a time so that it never
+// sits in memory decoded) to items, until paths is closed. Once ctx is
+// done it prepares nothing more and only drains paths, so that the walker
+// is never left blocked.
+func (r *run) work(ctx context.Context, paths <-chan string, items chan<- item) {
+	send := func(it item) bool {
+		select {
+		case items <- it:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for p := range paths {
+		if ctx.Err() != nil {
+			continue // drain
+		}
+		it, ok := r.prepare(ctx, p)
+		if !ok {
+			continue
+		}
+		segs := it.segments
+		it.segments = nil
+		if !send(it) || segs == nil {
+			continue
+		}
+		sent := true
+		for x := range segs {
+			if sent = send(x); !sent {
+				break
+			}
+		}
+		if sent && it.obj.Content == nil && ctx.Err() == nil && !r.o.DryRun {
+			send(item{obj: it.obj, path: it.path, pool: true})
+		}
+	}
 }
 
 func (r *run) progress() Progress {
@@ -448,7 +474,7 @@ var textExts = map[string]bool{".txt": true, ".md": true, ".markdown": true, ".t
 
 // prepare reads and decodes one file into an object; ok is false when the
 // file is skipped (unchanged) or failed (reported).
-func (r *run) prepare(path string) (item, bool) {
+func (r *run) prepare(ctx context.Context, path string) (item, bool) {
 	r.seen.Store(path, struct{}{})
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -514,8 +540,11 @@ func (r *run) prepare(path string) (item, bool) {
 		b := img.Bounds()
 		md["width"], md["height"] = float64(b.Dx()), float64(b.Dy())
 		if r.o.Captioner != nil {
-			text, err := r.o.Captioner.Caption(r.ctx, img)
+			text, err := r.o.Captioner.Caption(ctx, img)
 			if err != nil {
+				if ctx.Err() != nil {
+					return item{}, false // the run is stopping: not this file's fault
+				}
 				r.fail(path, "caption: %v", err)
 				return item{}, false
 			}
@@ -542,7 +571,7 @@ func (r *run) prepare(path string) (item, bool) {
 			obj.Content = &engine.Content{Audio: data}
 		}
 		obj.Metadata = md
-		it := item{obj: obj, update: known, path: path, segments: r.audioSegments(path, src, md)}
+		it := item{obj: obj, update: known, path: path, segments: r.audioSegments(ctx, path, src, md)}
 		return r.withSidecar(it)
 	case textExts[strings.ToLower(filepath.Ext(path))]:
 		if !utf8.Valid(data) || strings.IndexByte(string(data), 0) >= 0 {
@@ -629,8 +658,8 @@ func (r *run) poolSegments(ctx context.Context, it item, ids []uint64) error {
 // (AudioWindow long, AudioOverlap apart), each its own object keyed
 // path#t=start,end with its time range in metadata, so an audio query can
 // point into a long recording. Shorter files get none. The windows are
-// produced lazily, one at a time.
-func (r *run) audioSegments(path string, src audio.Recording, md map[string]any) iter.Seq[item] {
+// produced lazily, one at a time, and stop when ctx is done.
+func (r *run) audioSegments(ctx context.Context, path string, src audio.Recording, md map[string]any) iter.Seq[item] {
 	win, ov := r.o.AudioWindow, r.o.AudioOverlap
 	rate := src.Rate()
 	if win <= 0 || float64(src.Frames())/float64(rate) <= win.Seconds() {
@@ -640,6 +669,9 @@ func (r *run) audioSegments(path string, src audio.Recording, md map[string]any)
 	name, dir := md[MetaName], md[MetaDir]
 	return func(yield func(item) bool) {
 		for _, w := range wins {
+			if ctx.Err() != nil {
+				return
+			}
 			start, end := float64(w.Start)/float64(rate), float64(w.End)/float64(rate)
 			smd := map[string]any{"parent": path, "segment_start": start, "segment_end": end, MetaName: name, MetaDir: dir}
 			samples, err := src.Range(w.Start, w.End)
@@ -701,7 +733,9 @@ func addEXIF(md map[string]any, x imageproc.EXIF) {
 }
 
 // batcher sends full batches; a failing batch is retried object by object
-// so one bad file cannot sink its neighbours.
+// so one bad file cannot sink its neighbours. It returns at the end of
+// items, or at the first fatal error without reading items further: Run
+// then cancels the pipeline and drains items.
 func (r *run) batcher(ctx context.Context, items <-chan item) error {
 	var pending []item
 	segIDs := map[string][]uint64{} // file → ids of its stored segments
@@ -752,12 +786,10 @@ func (r *run) batcher(ctx context.Context, items <-chan item) error {
 	for it := range items {
 		if it.pool {
 			if err := flush(); err != nil {
-				drain(items)
 				return err
 			}
 			if err := r.poolSegments(ctx, it, segIDs[it.path]); err != nil {
 				if ctx.Err() != nil {
-					drain(items)
 					return ctx.Err()
 				}
 				r.fail(it.path, "pooled vector: %v", err)
@@ -768,7 +800,6 @@ func (r *run) batcher(ctx context.Context, items <-chan item) error {
 		pending = append(pending, it)
 		if len(pending) >= r.o.Batch {
 			if err := flush(); err != nil {
-				drain(items)
 				return err
 			}
 		}
@@ -779,6 +810,7 @@ func (r *run) batcher(ctx context.Context, items <-chan item) error {
 	return flush()
 }
 
+// drain discards items until the channel is closed.
 func drain(items <-chan item) {
 	for range items {
 	}
