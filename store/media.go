@@ -27,7 +27,7 @@ func (db *DB) AddMediaRoot(coll, dir string) error {
 // commitMediaRoot runs on the committer goroutine, so a root cannot be
 // written for a collection being dropped.
 func (db *DB) commitMediaRoot(r *writeReq) {
-	cs, err := db.coll(r.coll)
+	cs, err := db.lookup(r.coll)
 	if err != nil {
 		r.err = err
 		return

@@ -264,6 +264,18 @@ func (db *DB) coll(name string) (*collState, error) {
 	if db.closed {
 		return nil, ErrClosed
 	}
+	return db.lookupLocked(name)
+}
+
+// lookup is coll for the committer: requests submitted before Close are
+// still committed while Close waits for them, so it ignores closed.
+func (db *DB) lookup(name string) (*collState, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.lookupLocked(name)
+}
+
+func (db *DB) lookupLocked(name string) (*collState, error) {
 	cs, ok := db.colls[name]
 	if !ok {
 		return nil, fmt.Errorf("%w: collection %q", ErrNotFound, name)

@@ -233,7 +233,7 @@ func (db *DB) commitGroup(group []*writeReq) {
 	effects := map[string][]effect{}
 	var order []string
 	for _, r := range group {
-		cs, err := db.coll(r.coll)
+		cs, err := db.lookup(r.coll)
 		if err != nil {
 			r.err = err
 			continue
