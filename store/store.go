@@ -72,6 +72,9 @@ type DB struct {
 	// testHookSubmit, when set, runs in submit between the closed check
 	// and the send to the committer (tests widen that window with it).
 	testHookSubmit func()
+	// testHookCommit, when set, runs just before each Pebble commit
+	// (tests stall the committer with it).
+	testHookCommit func()
 }
 
 // Open opens or creates a store in dir.

@@ -199,6 +199,9 @@ func (db *DB) commitBatch(b *pebble.Batch, reserve int64, requests int) error {
 		return err
 	}
 	db.mon.commitStart.Store(time.Now().UnixNano())
+	if h := db.testHookCommit; h != nil {
+		h()
+	}
 	err := b.Commit(pebble.Sync)
 	db.mon.commitStart.Store(0)
 	if err != nil {
