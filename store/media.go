@@ -3,8 +3,6 @@ package store
 import (
 	"fmt"
 	"path/filepath"
-
-	"github.com/cockroachdb/pebble/v2"
 )
 
 // AddMediaRoot records dir as a folder whose files the collection's
@@ -18,14 +16,28 @@ func (db *DB) AddMediaRoot(coll, dir string) error {
 	if !filepath.IsAbs(dir) {
 		return fmt.Errorf("%w: media root %q is not an absolute path", ErrInvalid, dir)
 	}
-	cs, err := db.coll(coll)
-	if err != nil {
+	r := newReq(reqMediaRoot, coll)
+	r.dir = filepath.Clean(dir)
+	if err := db.submit(r); err != nil {
 		return err
 	}
-	if err := db.pdb.Set(rootKey(cs.meta.CID, filepath.Clean(dir)), nil, pebble.Sync); err != nil {
-		return fmt.Errorf("store: add media root: %w", err)
+	return r.err
+}
+
+// commitMediaRoot runs on the committer goroutine, so a root cannot be
+// written for a collection being dropped.
+func (db *DB) commitMediaRoot(r *writeReq) {
+	cs, err := db.lookup(r.coll)
+	if err != nil {
+		r.err = err
+		return
 	}
-	return nil
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	b.Set(rootKey(cs.meta.CID, r.dir), nil, nil)
+	if err := db.commitBatch(b, db.mon.reserve, 1); err != nil {
+		r.err = fmt.Errorf("store: add media root: %w", err)
+	}
 }
 
 // MediaRoots lists the folders recorded by AddMediaRoot, sorted.

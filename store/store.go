@@ -2,24 +2,22 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2/roaring64"
 	"github.com/cockroachdb/pebble/v2"
-
-	"rosetta/kernels"
 )
 
-// Options configure Open.
+// Options configure Open. The zero value (or nil) gives the defaults.
 type Options struct {
-	// Logger receives open/recovery messages (default slog.Default()).
+	// Logger receives open/recovery messages, Pebble's log, background
+	// errors, write stalls and skipped corrupt records (default
+	// slog.Default()).
 	Logger *slog.Logger
 	// OnCommit, when set, is called by the committer goroutine after each
 	// synced batch, once per collection touched, with the changes in
@@ -27,8 +25,26 @@ type Options struct {
 	// uses it to keep the indexes in step. It must not call back into
 	// the store's write methods.
 	OnCommit func(coll string, changes []Change)
-	// MaxGroup bounds how many write requests one commit groups.
+	// MaxGroup bounds how many write requests one commit groups
+	// (default 256).
 	MaxGroup int
+	// DiskReserveBytes is the free space, on the filesystem holding the
+	// store, below which writes are refused with ErrDiskFull so that
+	// Pebble keeps room for its WAL, flushes and compactions (default
+	// DefaultDiskReserveBytes, 64 MiB; negative disables the guard).
+	// DropCollection may go down to half of it, so that space can be
+	// reclaimed.
+	DiskReserveBytes int64
+	// CommitTimeout bounds how long a writer waits for its commit before
+	// it gets ErrUnavailable, and how long a commit or a Pebble write
+	// stall may last before Health reports it (default
+	// DefaultCommitTimeout, 10 s).
+	CommitTimeout time.Duration
+}
+
+// DefaultOptions returns the options Open uses for nil.
+func DefaultOptions() *Options {
+	return &Options{Logger: slog.Default(), MaxGroup: 256, DiskReserveBytes: DefaultDiskReserveBytes, CommitTimeout: DefaultCommitTimeout}
 }
 
 // DB is an open store. Safe for concurrent use; Close when done.
@@ -36,21 +52,34 @@ type DB struct {
 	pdb  *pebble.DB
 	opts Options
 	log  *slog.Logger
+	mon  *monitor
 
-	// mu guards colls and nextCID; collection contents have their own locks.
-	mu      sync.RWMutex
-	colls   map[string]*collState
+	// mu guards colls and closed; collection contents have their own
+	// locks. It is never held across a Pebble commit.
+	mu     sync.RWMutex
+	colls  map[string]*collState
+	closed bool
+
+	// nextCID is owned by the committer goroutine (and load before it
+	// starts).
 	nextCID uint32
 
-	writes chan *writeReq
-	done   chan struct{}
-	wg     sync.WaitGroup
-	closed bool
+	writes  chan *writeReq
+	pending sync.WaitGroup // submitted requests not yet acknowledged
+	done    chan struct{}  // closed by Close once pending is zero
+	wg      sync.WaitGroup // the committer
+
+	// testHookSubmit, when set, runs in submit between the closed check
+	// and the send to the committer (tests widen that window with it).
+	testHookSubmit func()
+	// testHookCommit, when set, runs just before each Pebble commit
+	// (tests stall the committer with it).
+	testHookCommit func()
 }
 
 // Open opens or creates a store in dir.
 func Open(dir string, opts *Options) (*DB, error) {
-	var o Options
+	o := *DefaultOptions()
 	if opts != nil {
 		o = *opts
 	}
@@ -60,11 +89,19 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if o.MaxGroup <= 0 {
 		o.MaxGroup = 256
 	}
-	pdb, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatNewest, Logger: quietLogger{}})
+	if o.DiskReserveBytes == 0 {
+		o.DiskReserveBytes = DefaultDiskReserveBytes
+	}
+	if o.CommitTimeout <= 0 {
+		o.CommitTimeout = DefaultCommitTimeout
+	}
+	mon := &monitor{dir: dir, reserve: o.DiskReserveBytes, timeout: o.CommitTimeout, log: o.Logger}
+	pdb, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatNewest,
+		Logger: pebbleLogger{o.Logger}, EventListener: mon.listener()})
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	db := &DB{pdb: pdb, opts: o, log: o.Logger, colls: map[string]*collState{}, nextCID: 1,
+	db := &DB{pdb: pdb, opts: o, log: o.Logger, mon: mon, colls: map[string]*collState{}, nextCID: 1,
 		writes: make(chan *writeReq, 1024), done: make(chan struct{})}
 	if err := db.checkFormat(); err != nil {
 		pdb.Close()
@@ -88,20 +125,38 @@ func (db *DB) checkFormat() error {
 		return fmt.Errorf("store: read format version: %w", err)
 	}
 	defer closer.Close()
-	if len(v) != 4 {
-		return fmt.Errorf("%w: malformed version key", ErrFormatVersion)
+	got, err := decodeU32(v)
+	if err != nil {
+		return fmt.Errorf("%w: malformed version key: %w", ErrFormatVersion, err)
 	}
-	if got := binary.BigEndian.Uint32(v); got != FormatVersion {
+	if got != FormatVersion {
 		return fmt.Errorf("%w: the directory was written with format %d, this build reads %d", ErrFormatVersion, got, FormatVersion)
 	}
 	return nil
 }
 
+// corruptRecord logs and counts a record that is skipped.
+func (db *DB) corruptRecord(what string, key []byte, err error) {
+	db.mon.corrupt.Add(1)
+	db.log.Error("store: skipping corrupt record", "record", what, "key", fmt.Sprintf("%x", key), "err", err)
+}
+
 // load rebuilds the in-memory state of every collection from Pebble.
+// A corrupt collection or state record fails Open (ErrCorrupt): guessing
+// there could reuse ids. A corrupt object record is logged, counted
+// (Events.CorruptRecords) and skipped; a corrupt next-cid record is
+// logged, counted and rebuilt from the collections.
 func (db *DB) load() error {
 	if v, closer, err := db.pdb.Get(keyNextCID); err == nil {
-		db.nextCID = binary.BigEndian.Uint32(v)
+		n, derr := decodeU32(v)
 		closer.Close()
+		if derr != nil {
+			db.corruptRecord("next collection id", keyNextCID, derr)
+		} else {
+			db.nextCID = n
+		}
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return fmt.Errorf("store: read next collection id: %w", err)
 	}
 	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{'c'}, UpperBound: []byte{'d'}})
 	if err != nil {
@@ -109,16 +164,11 @@ func (db *DB) load() error {
 	}
 	var metas []Collection
 	for it.First(); it.Valid(); it.Next() {
-		var c Collection
-		v := it.Value()
-		if len(v) < 4 {
+		c, err := decodeCollection(it.Value())
+		if err != nil {
+			err = fmt.Errorf("store: collection %q: %w", it.Key()[1:], err)
 			it.Close()
-			return fmt.Errorf("store: collection %q: malformed record", it.Key()[1:])
-		}
-		c.CID = binary.BigEndian.Uint32(v)
-		if err := json.Unmarshal(v[4:], &c); err != nil {
-			it.Close()
-			return fmt.Errorf("store: collection %q: %w", it.Key()[1:], err)
+			return err
 		}
 		metas = append(metas, c)
 	}
@@ -126,6 +176,9 @@ func (db *DB) load() error {
 		return err
 	}
 	for _, m := range metas {
+		if m.CID >= db.nextCID {
+			db.nextCID = m.CID + 1
+		}
 		cs, err := db.loadCollection(m)
 		if err != nil {
 			return err
@@ -153,27 +206,45 @@ func (db *DB) loadCollection(m Collection) (*collState, error) {
 	cs := newCollState(m)
 	cid := m.CID
 	if v, closer, err := db.pdb.Get(stateKey(cid)); err == nil {
-		cs.nextID = binary.BigEndian.Uint64(v)
-		cs.lastSeq = binary.BigEndian.Uint64(v[8:])
+		cs.nextID, cs.lastSeq, err = decodeState(v)
 		closer.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: collection %q state: %w", m.Name, err)
+		}
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return nil, fmt.Errorf("store: collection %q state: %w", m.Name, err)
 	}
 	err := db.scan(prefix('o', cid), func(k, v []byte) error {
-		id := binary.BigEndian.Uint64(k[5:])
-		var o Object
-		if err := json.Unmarshal(v, &o); err != nil {
-			return fmt.Errorf("store: %s object %d: %w", m.Name, id, err)
+		id, err := idFromKey(k, 5)
+		if err != nil {
+			db.corruptRecord(m.Name+" object key", k, err)
+			return nil
+		}
+		o, err := decodeObject(v)
+		if err != nil {
+			db.corruptRecord(m.Name+" object", k, err)
+			return nil
 		}
 		cs.live.Add(id)
+		if id >= cs.nextID {
+			cs.nextID = id + 1
+		}
 		if o.Key != "" {
 			cs.keys[o.Key] = id
 		}
 		cs.addIndexed(id, indexObject(&o))
 		return nil
 	})
-	return cs, err
+	if err != nil {
+		return nil, err
+	}
+	return cs, nil
 }
 
-// Close stops the committer (pending writes finish first) and closes Pebble.
+// Close refuses new requests (ErrClosed), waits until every request
+// already submitted has been committed and acknowledged, stops the
+// committer and closes Pebble. A commit that never finishes (Pebble
+// stuck) makes Close wait too. Calling Close again returns nil.
 func (db *DB) Close() error {
 	db.mu.Lock()
 	if db.closed {
@@ -182,106 +253,12 @@ func (db *DB) Close() error {
 	}
 	db.closed = true
 	db.mu.Unlock()
+	// No submit can add to pending from here on: it checks closed under
+	// mu before it adds. The committer keeps serving until pending is 0.
+	db.pending.Wait()
 	close(db.done)
 	db.wg.Wait()
 	return db.pdb.Close()
-}
-
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
-
-// ValidateCollection checks a schema and fills defaults (cosine metric).
-func ValidateCollection(c *Collection) error {
-	var errs []error
-	if !nameRE.MatchString(c.Name) {
-		errs = append(errs, fmt.Errorf("collection name %q must match %s", c.Name, nameRE))
-	}
-	if len(c.Spaces) == 0 {
-		errs = append(errs, errors.New("a collection needs at least one vector space"))
-	}
-	seen := map[string]bool{}
-	for i := range c.Spaces {
-		s := &c.Spaces[i]
-		if !nameRE.MatchString(s.Name) {
-			errs = append(errs, fmt.Errorf("space name %q must match %s", s.Name, nameRE))
-		}
-		if seen[s.Name] {
-			errs = append(errs, fmt.Errorf("space %q appears twice", s.Name))
-		}
-		seen[s.Name] = true
-		if s.Dim < 1 || s.Dim > 65536 {
-			errs = append(errs, fmt.Errorf("space %q: dim %d not in 1..65536", s.Name, s.Dim))
-		}
-		if s.Metric == "" {
-			s.Metric = "cosine"
-		}
-		if m, err := kernels.ParseMetric(s.Metric); err != nil {
-			errs = append(errs, fmt.Errorf("space %q: %v", s.Name, err))
-		} else {
-			s.Metric = m.String()
-		}
-	}
-	if c.Index.M < 0 || c.Index.M > 256 || c.Index.EfConstruction < 0 || c.Index.EfSearch < 0 {
-		errs = append(errs, fmt.Errorf("index parameters %+v out of range", c.Index))
-	}
-	switch c.Index.Storage {
-	case "", "float32", "float16":
-	default:
-		errs = append(errs, fmt.Errorf("index storage %q: want float32 or float16", c.Index.Storage))
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
-	}
-	return nil
-}
-
-// CreateCollection stores a new collection's schema.
-func (db *DB) CreateCollection(c Collection) (Collection, error) {
-	if err := ValidateCollection(&c); err != nil {
-		return Collection{}, err
-	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if db.closed {
-		return Collection{}, ErrClosed
-	}
-	if _, ok := db.colls[c.Name]; ok {
-		return Collection{}, fmt.Errorf("%w: collection %q", ErrExists, c.Name)
-	}
-	c.CID = db.nextCID
-	c.Created = time.Now().UTC()
-	c.Count = 0
-	js, _ := json.Marshal(c)
-	b := db.pdb.NewBatch()
-	b.Set(collKey(c.Name), append(binary.BigEndian.AppendUint32(nil, c.CID), js...), nil)
-	b.Set(keyNextCID, binary.BigEndian.AppendUint32(nil, c.CID+1), nil)
-	if err := b.Commit(pebble.Sync); err != nil {
-		return Collection{}, fmt.Errorf("store: create collection: %w", err)
-	}
-	db.nextCID++
-	db.colls[c.Name] = newCollState(c)
-	return c, nil
-}
-
-// DropCollection deletes a collection and everything in it.
-func (db *DB) DropCollection(name string) error {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	cs, ok := db.colls[name]
-	if !ok {
-		return fmt.Errorf("%w: collection %q", ErrNotFound, name)
-	}
-	cid := cs.meta.CID
-	b := db.pdb.NewBatch()
-	b.Delete(collKey(name), nil)
-	for _, tag := range []byte("sovktnelr") {
-		p := prefix(tag, cid)
-		b.DeleteRange(p, prefixEnd(p), nil)
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("store: drop collection: %w", err)
-	}
-	delete(db.colls, name)
-	return nil
 }
 
 func (db *DB) coll(name string) (*collState, error) {
@@ -290,6 +267,18 @@ func (db *DB) coll(name string) (*collState, error) {
 	if db.closed {
 		return nil, ErrClosed
 	}
+	return db.lookupLocked(name)
+}
+
+// lookup is coll for the committer: requests submitted before Close are
+// still committed while Close waits for them, so it ignores closed.
+func (db *DB) lookup(name string) (*collState, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.lookupLocked(name)
+}
+
+func (db *DB) lookupLocked(name string) (*collState, error) {
 	cs, ok := db.colls[name]
 	if !ok {
 		return nil, fmt.Errorf("%w: collection %q", ErrNotFound, name)
@@ -356,11 +345,10 @@ func (db *DB) getObject(meta Collection, id uint64, vectors bool) (Object, error
 	if err != nil {
 		return Object{}, err
 	}
-	var o Object
-	err = json.Unmarshal(v, &o)
+	o, err := decodeObject(v)
 	closer.Close()
 	if err != nil {
-		return Object{}, fmt.Errorf("store: object %d: %w", id, err)
+		return Object{}, fmt.Errorf("store: %s object %d: %w", meta.Name, id, err)
 	}
 	if vectors {
 		for i, s := range meta.Spaces {
@@ -385,20 +373,35 @@ func (db *DB) Vector(meta Collection, space int, id uint64) ([]float32, error) {
 		return nil, err
 	}
 	defer closer.Close()
-	return decodeVector(v), nil
+	vec, err := decodeVector(v)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s object %d %q vector: %w", meta.Name, id, meta.Spaces[space].Name, err)
+	}
+	return vec, nil
 }
 
 // ScanVectors calls fn for every stored vector of a space, in id order.
-// The slice passed to fn is fn's to keep.
+// The slice passed to fn is fn's to keep. A corrupt vector is logged,
+// counted (Events.CorruptRecords) and skipped.
 func (db *DB) ScanVectors(meta Collection, space int, fn func(id uint64, v []float32) error) error {
 	p := vecPrefix(meta.CID, space)
 	return db.scan(p, func(k, v []byte) error {
-		return fn(binary.BigEndian.Uint64(k[len(p):]), decodeVector(v))
+		id, err := idFromKey(k, len(p))
+		if err == nil {
+			var vec []float32
+			if vec, err = decodeVector(v); err == nil {
+				return fn(id, vec)
+			}
+		}
+		db.corruptRecord(meta.Name+" vector", k, err)
+		return nil
 	})
 }
 
 // ChangesSince calls fn for each logged change with sequence > seq, in
 // order. Change.Vectors is nil: read the current vectors with Vector.
+// A corrupt entry stops the scan with an error wrapping ErrCorrupt
+// (skipping one would let a cache miss a change).
 func (db *DB) ChangesSince(meta Collection, seq uint64, fn func(Change) error) error {
 	lo := logKey(meta.CID, seq+1)
 	hi := prefixEnd(prefix('l', meta.CID))
@@ -407,12 +410,11 @@ func (db *DB) ChangesSince(meta Collection, seq uint64, fn func(Change) error) e
 		return err
 	}
 	for it.First(); it.Valid(); it.Next() {
-		k, v := it.Key(), it.Value()
-		if len(v) != 9 {
+		c, err := decodeChange(it.Key(), it.Value())
+		if err != nil {
 			it.Close()
-			return fmt.Errorf("store: malformed change-log entry %x", k)
+			return fmt.Errorf("store: %s: %w", meta.Name, err)
 		}
-		c := Change{Seq: binary.BigEndian.Uint64(k[5:]), Op: Op(v[0]), ID: binary.BigEndian.Uint64(v[1:])}
 		if err := fn(c); err != nil {
 			it.Close()
 			return err
@@ -422,23 +424,25 @@ func (db *DB) ChangesSince(meta Collection, seq uint64, fn func(Change) error) e
 }
 
 // ScanObjects calls fn for every object of a collection (without vectors),
-// in id order.
+// in id order. A corrupt object record is logged, counted and skipped.
 func (db *DB) ScanObjects(coll string, fn func(Object) error) error {
 	cs, err := db.coll(coll)
 	if err != nil {
 		return err
 	}
 	return db.scan(prefix('o', cs.meta.CID), func(k, v []byte) error {
-		var o Object
-		if err := json.Unmarshal(v, &o); err != nil {
-			return fmt.Errorf("store: object %x: %w", k, err)
+		o, err := decodeObject(v)
+		if err != nil {
+			db.corruptRecord(coll+" object", k, err)
+			return nil
 		}
 		return fn(o)
 	})
 }
 
 // List returns up to limit objects (without vectors) with ids greater
-// than after, in id order.
+// than after, in id order. A corrupt object record is logged, counted
+// and skipped.
 func (db *DB) List(coll string, after uint64, limit int) ([]Object, error) {
 	cs, err := db.coll(coll)
 	if err != nil {
@@ -451,10 +455,10 @@ func (db *DB) List(coll string, after uint64, limit int) ([]Object, error) {
 	}
 	var out []Object
 	for it.First(); it.Valid() && len(out) < limit; it.Next() {
-		var o Object
-		if err := json.Unmarshal(it.Value(), &o); err != nil {
-			it.Close()
-			return nil, fmt.Errorf("store: object %x: %w", it.Key(), err)
+		o, err := decodeObject(it.Value())
+		if err != nil {
+			db.corruptRecord(coll+" object", it.Key(), err)
+			continue
 		}
 		out = append(out, o)
 	}
@@ -474,11 +478,3 @@ func (db *DB) Live(coll string) (*roaring64.Bitmap, error) {
 
 // Metrics exposes Pebble's metrics for /metrics.
 func (db *DB) Metrics() *pebble.Metrics { return db.pdb.Metrics() }
-
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf(format, args...))
-}

@@ -5,21 +5,39 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// writeReq is one upsert or delete batch waiting for the committer.
+// reqKind says what a request asks the committer to do.
+type reqKind uint8
+
+const (
+	reqWrite     reqKind = iota // upserts and deletes (grouped)
+	reqCreate                   // create collection schema
+	reqDrop                     // drop collection coll
+	reqMediaRoot                // record media root dir of coll
+)
+
+// writeReq is one request waiting for the committer. The committer sets
+// the result fields, then closes done; the submitter reads them only
+// after done is closed.
 type writeReq struct {
+	kind    reqKind
 	coll    string
-	objs    []Object // upserts
-	deletes []uint64 // deletes
-	ids     []uint64 // result: ids of objs, in order
-	deleted int      // result: how many deletes found an object
+	objs    []Object   // upserts
+	deletes []uint64   // deletes
+	schema  Collection // reqCreate: in and out
+	dir     string     // reqMediaRoot
+	ids     []uint64   // result: ids of objs, in order
+	deleted int        // result: how many deletes found an object
 	err     error
 	done    chan struct{}
+}
+
+func newReq(kind reqKind, coll string) *writeReq {
+	return &writeReq{kind: kind, coll: coll, done: make(chan struct{})}
 }
 
 // effect is what one committed object change does to the in-memory state.
@@ -37,44 +55,89 @@ type effect struct {
 // Upsert writes objects to a collection in one synced batch and returns
 // their ids in order. An object with ID 0 gets the id of the object with
 // the same Key, or a new id; an object with an ID replaces that object.
-// Every vector must belong to a space of the collection, have its
-// dimension and be finite; otherwise nothing of the batch is written.
+// Every vector must belong to a space of the collection; otherwise
+// nothing of the batch is written. The store does not check vector
+// values (dimension, finiteness, norm): the engine does.
+//
+// Errors: ErrClosed; ErrDiskFull when free space is below
+// Options.DiskReserveBytes (nothing written); ErrUnavailable when the
+// commit does not finish within Options.CommitTimeout (the batch may
+// still be committed later) or fails.
 func (db *DB) Upsert(coll string, objs []Object) ([]uint64, error) {
-	r := &writeReq{coll: coll, objs: objs, done: make(chan struct{})}
+	r := newReq(reqWrite, coll)
+	r.objs = objs
 	if err := db.submit(r); err != nil {
 		return nil, err
 	}
 	return r.ids, r.err
 }
 
-// Delete removes objects; it reports how many existed.
+// Delete removes objects; it reports how many existed. Errors as Upsert.
 func (db *DB) Delete(coll string, ids []uint64) (int, error) {
-	r := &writeReq{coll: coll, deletes: ids, done: make(chan struct{})}
+	r := newReq(reqWrite, coll)
+	r.deletes = ids
 	if err := db.submit(r); err != nil {
 		return 0, err
 	}
 	return r.deleted, r.err
 }
 
+// submit hands r to the committer and waits for its acknowledgement.
+//
+// The protocol with Close: submit checks closed and adds r to pending
+// under mu (read); Close sets closed under mu (write), waits for pending
+// to reach zero and only then stops the committer. So every request that
+// passed the check is committed and acknowledged, every other one gets
+// ErrClosed, and nothing is sent to a committer that has exited.
+//
+// A nil return means r's result fields are set. After CommitTimeout the
+// submitter gives up with ErrUnavailable; the committer still processes
+// and acknowledges r (and only it touches r then).
 func (db *DB) submit(r *writeReq) error {
 	db.mu.RLock()
-	closed := db.closed
-	db.mu.RUnlock()
-	if closed {
+	if db.closed {
+		db.mu.RUnlock()
 		return ErrClosed
 	}
+	if err := db.mon.stalled(); err != nil {
+		db.mu.RUnlock()
+		return err
+	}
+	db.pending.Add(1)
+	db.mu.RUnlock()
+	if h := db.testHookSubmit; h != nil {
+		h()
+	}
+	timer := time.NewTimer(db.opts.CommitTimeout)
+	defer timer.Stop()
 	select {
 	case db.writes <- r:
-	case <-db.done:
-		return ErrClosed
+	case <-timer.C:
+		db.pending.Done() // never queued
+		db.mon.timeouts.Add(1)
+		return fmt.Errorf("%w: the write queue did not move for %v (is the disk stalled?)", ErrUnavailable, db.opts.CommitTimeout)
 	}
-	<-r.done
-	return nil
+	select {
+	case <-r.done:
+		return nil
+	case <-timer.C:
+		db.mon.timeouts.Add(1)
+		return fmt.Errorf("%w: the commit did not finish within %v; it may still be applied", ErrUnavailable, db.opts.CommitTimeout)
+	}
+}
+
+// ack acknowledges a request; the committer calls it once per request.
+func (db *DB) ack(r *writeReq) {
+	close(r.done)
+	db.pending.Done()
 }
 
 // committer is the single writer: it groups pending requests into one
 // Pebble batch, commits it with Sync, then applies the in-memory effects
 // and calls OnCommit, and acknowledges every request of the group.
+// Collection creates and drops and media roots are committed alone, in
+// their place in the request order. It runs until Close has seen every
+// submitted request acknowledged.
 func (db *DB) committer() {
 	defer db.wg.Done()
 	for {
@@ -82,15 +145,7 @@ func (db *DB) committer() {
 		select {
 		case first = <-db.writes:
 		case <-db.done:
-			// Finish what is queued, then stop.
-			for {
-				select {
-				case r := <-db.writes:
-					db.commitGroup([]*writeReq{r})
-				default:
-					return
-				}
-			}
+			return
 		}
 		group := []*writeReq{first}
 	drain:
@@ -102,8 +157,58 @@ func (db *DB) committer() {
 				break drain
 			}
 		}
-		db.commitGroup(group)
+		db.process(group)
 	}
+}
+
+// process commits a group in request order: runs of writes as one batch,
+// every other request alone.
+func (db *DB) process(group []*writeReq) {
+	var run []*writeReq
+	for _, r := range group {
+		if r.kind == reqWrite {
+			run = append(run, r)
+			continue
+		}
+		if len(run) > 0 {
+			db.commitGroup(run)
+			run = nil
+		}
+		switch r.kind {
+		case reqCreate:
+			db.commitCreate(r)
+		case reqDrop:
+			db.commitDrop(r)
+		case reqMediaRoot:
+			db.commitMediaRoot(r)
+		}
+		db.ack(r)
+	}
+	if len(run) > 0 {
+		db.commitGroup(run)
+	}
+}
+
+// commitBatch is the one place that commits to Pebble: the free-space
+// guard first (refusing with ErrDiskFull below reserve), then a synced
+// commit timed for the watchdog. requests is how many write requests
+// the batch carries, for the refusal counter.
+func (db *DB) commitBatch(b *pebble.Batch, reserve int64, requests int) error {
+	if err := db.mon.checkSpace(int64(b.Len()), reserve); err != nil {
+		db.mon.refusals.Add(uint64(requests))
+		return err
+	}
+	db.mon.commitStart.Store(time.Now().UnixNano())
+	if h := db.testHookCommit; h != nil {
+		h()
+	}
+	err := b.Commit(pebble.Sync)
+	db.mon.commitStart.Store(0)
+	if err != nil {
+		return db.mon.commitFailed(err)
+	}
+	db.mon.commitOK()
+	return nil
 }
 
 // groupState overlays uncommitted changes of the group being built on the
@@ -131,7 +236,7 @@ func (db *DB) commitGroup(group []*writeReq) {
 	effects := map[string][]effect{}
 	var order []string
 	for _, r := range group {
-		cs, err := db.coll(r.coll)
+		cs, err := db.lookup(r.coll)
 		if err != nil {
 			r.err = err
 			continue
@@ -170,20 +275,25 @@ func (db *DB) commitGroup(group []*writeReq) {
 	}
 	for _, name := range order {
 		g := states[name]
-		st := binary.BigEndian.AppendUint64(nil, g.nextID)
-		st = binary.BigEndian.AppendUint64(st, g.lastSeq)
-		batch.Set(stateKey(g.cs.meta.CID), st, nil)
+		batch.Set(stateKey(g.cs.meta.CID), encodeState(g.nextID, g.lastSeq), nil)
 	}
 	if !batch.Empty() {
-		if err := batch.Commit(pebble.Sync); err != nil {
+		n := 0
+		for _, r := range group {
+			if r.err == nil {
+				n++
+			}
+		}
+		if err := db.commitBatch(batch, db.mon.reserve, n); err != nil {
 			for _, r := range group {
 				if r.err == nil {
-					r.err = fmt.Errorf("store: commit: %w", err)
+					r.err = err
 					r.ids = nil
+					r.deleted = 0
 				}
 			}
 			batch.Close()
-			ackAll(group)
+			db.ackAll(group)
 			return
 		}
 	}
@@ -219,12 +329,12 @@ func (db *DB) commitGroup(group []*writeReq) {
 			db.opts.OnCommit(name, changes)
 		}
 	}
-	ackAll(group)
+	db.ackAll(group)
 }
 
-func ackAll(group []*writeReq) {
+func (db *DB) ackAll(group []*writeReq) {
 	for _, r := range group {
-		close(r.done)
+		db.ack(r)
 	}
 }
 
@@ -285,8 +395,7 @@ func (db *DB) buildRequest(b *pebble.Batch, g *groupState, r *writeReq) ([]effec
 	now := time.Now().UTC()
 	logEntry := func(op Op, id uint64) {
 		g.lastSeq++
-		v := append([]byte{byte(op)}, binary.BigEndian.AppendUint64(nil, id)...)
-		b.Set(logKey(cid, g.lastSeq), v, nil)
+		b.Set(logKey(cid, g.lastSeq), encodeChange(op, id), nil)
 	}
 	removeOld := func(old *Object, id uint64) indexed {
 		ix := indexObject(old)
@@ -393,36 +502,25 @@ func (db *DB) buildRequest(b *pebble.Batch, g *groupState, r *writeReq) ([]effec
 	return effs, nil
 }
 
+// validateObject checks what the store itself needs: every vector names
+// a space of the collection (its number is part of the key). Vector
+// values are the engine's to validate.
 func validateObject(meta Collection, o *Object) error {
-	for name, v := range o.Vectors {
-		si := -1
-		for i, s := range meta.Spaces {
-			if s.Name == name {
-				si = i
-			}
-		}
-		if si < 0 {
+	for name := range o.Vectors {
+		if spaceIndex(meta, name) < 0 {
 			return fmt.Errorf("%w: unknown vector space %q", ErrInvalid, name)
-		}
-		if len(v) != meta.Spaces[si].Dim {
-			return fmt.Errorf("%w: space %q has dimension %d, vector has %d", ErrInvalid, name, meta.Spaces[si].Dim, len(v))
-		}
-		for j, x := range v {
-			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return fmt.Errorf("%w: space %q component %d is %v", ErrInvalid, name, j, x)
-			}
-		}
-		if meta.Spaces[si].Metric == "cosine" {
-			var s float64
-			for _, x := range v {
-				s += float64(x) * float64(x)
-			}
-			if s == 0 {
-				return fmt.Errorf("%w: space %q uses cosine and the vector is zero", ErrInvalid, name)
-			}
 		}
 	}
 	return nil
+}
+
+func spaceIndex(meta Collection, name string) int {
+	for i, s := range meta.Spaces {
+		if s.Name == name {
+			return i
+		}
+	}
+	return -1
 }
 
 func numKey(cid uint32, field string, f float64, id uint64) []byte {
