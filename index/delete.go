@@ -79,7 +79,7 @@ func (h *HNSW) Compact(ctx context.Context) (CompactStats, error) {
 
 // testHookRepair, when set, is called by a compaction worker between two
 // nodes of its repair phase, with mu held shared and no stripe lock.
-var testHookRepair func()
+var testHookRepair atomic.Pointer[func()]
 
 // compactChunk is how many slots a repair worker handles per hold of mu.
 const compactChunk = 64
@@ -135,8 +135,8 @@ func (h *HNSW) compact(ctx context.Context) (CompactStats, error) {
 				end := min(uint64(start)+compactChunk, uint64(n))
 				h.mu.RLock()
 				for u := start; uint64(u) < end; u++ {
-					if hook := testHookRepair; hook != nil {
-						hook()
+					if hook := testHookRepair.Load(); hook != nil {
+						(*hook)()
 					}
 					repaired.Add(int64(r.repair(u)))
 				}

@@ -121,8 +121,8 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	}
 	d := c.Dim
 	for i := uint32(0); i < n; i++ {
-		if hook := testHookSnapshot; hook != nil {
-			hook(i)
+		if hook := testHookSnapshot.Load(); hook != nil {
+			(*hook)(i)
 		}
 		o := int(i) * d
 		switch {
@@ -178,7 +178,7 @@ func elemSize(half bool) int {
 
 // testHookSnapshot, when set, is called by WriteTo before it writes slot
 // i's vector, holding compactMu and no other lock.
-var testHookSnapshot func(i uint32)
+var testHookSnapshot atomic.Pointer[func(i uint32)]
 
 // ReadHNSW reads an index written by (*HNSW).WriteTo. A corrupt,
 // truncated or foreign file returns an error wrapping ErrCorrupt,
