@@ -25,8 +25,10 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// encoder writes little-endian values, checksumming and counting them.
-// The first error sticks; later writes do nothing.
+// encoder writes little-endian values, checksumming and counting them. It
+// streams: values collect in one 64 KiB buffer that is checksummed
+// (incrementally) and written whenever it fills, so memory stays constant
+// whatever the index size. The first error sticks; later writes do nothing.
 type encoder struct {
 	w   io.Writer
 	crc hash.Hash32
@@ -71,6 +73,18 @@ func (e *encoder) u32(v uint32) { e.room(4); e.buf = binary.LittleEndian.AppendU
 func (e *encoder) u64(v uint64) { e.room(8); e.buf = binary.LittleEndian.AppendUint64(e.buf, v) }
 func (e *encoder) f64(v float64) {
 	e.u64(math.Float64bits(v))
+}
+
+// zeros writes n zero bytes.
+func (e *encoder) zeros(n int) {
+	for n > 0 {
+		if len(e.buf) == cap(e.buf) {
+			e.flush()
+		}
+		k := min(n, cap(e.buf)-len(e.buf))
+		e.buf = append(e.buf, make([]byte, k)...)
+		n -= k
+	}
 }
 
 func (e *encoder) u32s(v []uint32) {

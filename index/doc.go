@@ -25,14 +25,36 @@
 //
 // # Concurrency
 //
-// One RWMutex (mu) is held shared by every search and insert and exclusively
-// only to grow the slabs (x1.5), to compact, and to snapshot. Writers of a
-// neighbour list take one of 1024 striped mutexes; readers take no lock and
-// load list entries atomically, so a search may see a list mid-update, which
-// HNSW tolerates, and the race detector accepts. A new node is written and
-// published in the id map before it is linked, so any node a search reaches
-// is complete. An insert that raises the top layer holds the entry-point
-// lock for its whole insertion, as hnswlib does.
+// Writes never stall searches. Each lock guards one thing:
+//
+//   - mu (RWMutex) guards the slab headers. Searches, inserts and deletes
+//     hold it shared for one operation; grow (x1.5) replaces the slabs
+//     under it exclusively, and compaction takes it exclusively for its
+//     short final phase only. Nothing holds it shared for long (a snapshot
+//     not at all, a compaction worker one chunk of 64 nodes at a time):
+//     RWMutex prefers a waiting writer, so a long reader would stall every
+//     search queued behind a grow.
+//   - links (1024 striped mutexes) serialise writers of a node's neighbour
+//     lists; a goroutine holds at most one stripe. Readers take no lock and
+//     load list entries atomically, so a search may see a list mid-update,
+//     which HNSW tolerates, and the race detector accepts.
+//   - idMu serialises writers of the id map, the live/tombstone/free slot
+//     sets, the allocation cursor and the level RNG. Nothing on the search
+//     path takes it: the id map is an open-addressing table read with
+//     atomic loads (idtable.go), and the live count, the cursor (next) and
+//     each slot's state are atomics.
+//   - epMu serialises writers of the entry point, which readers load as one
+//     atomic word. An insert that raises the top layer holds it for its
+//     whole insertion, as hnswlib does.
+//   - compactMu serialises compactions and snapshots: while it is held no
+//     slot is freed.
+//
+// So Search takes mu shared and nothing else; Len and Contains take no
+// lock. A new node is written into a slot that reads as free, then
+// published (state live, id map, live set, under idMu), then linked, so
+// any node a search, scan or snapshot reaches is complete, and a published
+// slot's vector, level and external id stay fixed until compaction frees
+// it.
 //
 // # Deletes, tombstones and compaction
 //
@@ -41,12 +63,23 @@
 // the search path. Tombstones keep routing searches but never enter results
 // and are never chosen as new neighbours. When tombstones pass
 // Config.CompactRatio of the slots (default 0.2), a background compaction
-// takes the index exclusively and, on all CPUs, rebuilds every live list
-// that links to a tombstone from its live neighbours plus the live
-// neighbours of those tombstones (two hops through chains of them), pruned
-// with the insert heuristic; then the tombstones' slots are freed (a second
-// bitmap) and reused by later inserts, and a freed entry point is replaced
-// by the live node of the highest layer. Compact runs the same on demand.
+// starts (unless a compaction or snapshot holds compactMu; it is then
+// skipped, and a later write retries); Compact runs the same on demand.
+//
+// A compaction captures the tombstones of the moment and, on all CPUs,
+// rebuilds every live list that links to one from its live neighbours plus
+// the live neighbours of those tombstones (two hops through chains of
+// them), pruned with the insert heuristic. This repair holds mu shared (a
+// chunk at a time) and reads and writes each list under its node's stripe
+// lock, so searches, inserts and deletes run meanwhile, and an insert's
+// back-link is neither lost nor able to re-add a captured tombstone. A
+// short exclusive phase (mu) then drops every link to the captured
+// tombstones that is left (lists of nodes deleted or inserted during the
+// repair; one pass over the lists, no distances), frees their slots (a
+// second bitmap, reused by later inserts) and replaces a deleted entry
+// point by the live node of the highest layer. Tombstones made during the
+// repair wait for the next compaction. A cancelled compaction leaves valid
+// lists and every tombstone in place.
 //
 // # Filtered search
 //
@@ -67,10 +100,33 @@
 // # Snapshot format
 //
 // WriteTo writes a versioned, CRC-32C-checksummed file (layout in codec.go
-// and persist.go) while holding the index exclusively, so the snapshot is
-// consistent. ReadHNSW/ReadFlat read it whole, verify the checksum, then
+// and persist.go). It streams through one 64 KiB buffer, checksumming as
+// it goes, and makes no copy of the index. It holds compactMu for its run
+// and mu shared plus idMu only to capture the slot count, the slab headers,
+// the live slots and the tombstones; then it writes every slot from that
+// capture (captured live and tombstoned slots with their vectors, levels
+// and lists, whose links to slots outside the capture are dropped; any
+// other slot as free) while searches, inserts, deletes and grows go on.
+// The file is always a valid index, holds every Add and Delete that
+// completed before WriteTo was called, and may or may not hold those
+// concurrent with it: the engine records its change sequence before the
+// snapshot and replays later changes, which is idempotent.
+//
+// ReadHNSW/ReadFlat read it whole, verify the checksum, then
 // validate every structural invariant a search relies on (counts, id
 // ranges, layers of linked nodes, entry point, unique external ids) so that
 // a corrupt file is an error and never a panic; FuzzReadIndex checks this.
 // Use internal/atomicfile to write snapshots crash-safely.
+//
+// # Vector validation
+//
+// Check (on HNSW, Flat and Index) is the one home of "can the index take
+// this vector"; Add applies the same function (check.go), and Search the
+// same rules less the float16 range. A vector is refused for a wrong
+// dimension (ErrDimension), a NaN or ±Inf component (ErrNonFinite), a
+// squared norm above MaxFloat32/8, so that no distance between accepted
+// vectors can overflow float32 (ErrMagnitude), under cosine a squared norm
+// below 2^-126, whose float32 square underflows (ErrZeroVector; cosine
+// vectors are normalised in float64, identically on every CPU), and with
+// float16 storage a component beyond ±65504 (ErrNonFinite).
 package index

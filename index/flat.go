@@ -60,7 +60,7 @@ func (f *Flat) Contains(id uint64) bool {
 
 // Add implements Index.
 func (f *Flat) Add(id uint64, vec []float32) error {
-	v, err := prepareVector(vec, f.dim, f.metric, nil)
+	v, err := f.rules().prepare(vec, nil, true)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (f *Flat) Search(q []float32, o SearchOptions) ([]Result, error) {
 	if _, err := checkKEf(o.K, o.Ef, o.K); err != nil {
 		return nil, err
 	}
-	qv, err := prepareVector(q, f.dim, f.metric, nil)
+	qv, err := f.rules().prepare(q, nil, false)
 	if err != nil {
 		return nil, err
 	}

@@ -154,38 +154,50 @@ type HNSW struct {
 	maxUp   int     // M
 	levelM  float64 // 1/ln(M)
 
-	// mu guards the slab sizes: searches and inserts hold it shared; growth
-	// and compaction hold it exclusively. No slice below is reallocated
-	// while mu is held shared.
+	// mu guards the slab headers (the slices below): searches, inserts and
+	// deletes hold it shared, for one operation at a time; grow replaces
+	// the slabs under it exclusively, and compaction takes it exclusively
+	// only for its short final phase. No slice below is reallocated while
+	// mu is held shared. Nothing long-running holds it shared either:
+	// RWMutex prefers a waiting writer, so one long reader would stall
+	// every search behind a grow.
 	mu sync.RWMutex
 
 	// Node storage, indexed by internal id; len == capacity in nodes.
+	// A slot's vector, ext, level and upper slice are written before it is
+	// published (state live, under idMu) and do not change until
+	// compaction frees it (under mu exclusively).
 	vecs   []float32  // capacity*Dim, vector of node i at i*Dim (float32 storage)
 	vecs16 []uint16   // the same in binary16 (float16 storage)
 	ext    []uint64   // internal → external id
 	levels []uint8    // top layer of each node
 	l0     []uint32   // capacity*(maxL0+1): count then ids, layer 0
 	upper  [][]uint32 // per node: level*(maxUp+1) for layers 1..level
-	state  []uint32   // stateLive/Deleted/Free, atomic
+	state  []uint32   // stateLive/Deleted/Free, atomic; stored under idMu
 
 	// links guards writes to a node's neighbour lists (stripe id%lockStripes).
-	// Readers load list entries atomically and take no lock.
+	// Readers load list entries atomically and take no lock. No goroutine
+	// holds two stripes at once.
 	links [lockStripes]sync.Mutex
 
-	// idMu guards the id maps, the allocation cursor, the tombstone and free
-	// bitmaps and the level RNG.
+	// idMu serialises writers of the id map, the slot sets and bitmaps, the
+	// allocation cursor and the level RNG. Readers on the search path take
+	// no lock: ids, next, liveN and state are read atomically.
 	idMu       sync.Mutex
-	ids        map[uint64]uint32 // external → internal, live nodes only
-	next       uint32            // next never-used slot
-	free       *roaring.Bitmap   // slots unlinked by compaction
-	tombstones *roaring.Bitmap   // deleted but still linked
+	ids        idTable         // external → internal, live nodes only
+	next       atomic.Uint32   // next never-used slot (stored under idMu)
+	liveN      atomic.Int64    // live (published, not deleted) nodes
+	live       *roaring.Bitmap // slots of live nodes (idMu)
+	free       *roaring.Bitmap // slots unlinked by compaction (idMu)
+	tombstones *roaring.Bitmap // deleted but still linked (idMu)
 	rng        *rand.Rand
 
-	// epMu guards the entry point and top level. An insert that raises the
-	// top level holds it for its whole insertion (as hnswlib does).
-	epMu     sync.RWMutex
-	entry    uint32
-	topLevel int
+	// epMu serialises writers of the entry point. An insert that raises
+	// the top level holds it for its whole insertion (as hnswlib does).
+	// Readers load ep atomically: entry in the low 32 bits, topLevel+1 in
+	// the high ones (so the empty graph, noNode and -1, is noEntry).
+	epMu sync.Mutex
+	ep   atomic.Uint64
 
 	// dead counts tombstoned slots, so searches can skip the liveness check
 	// when there are none (the common case).
@@ -195,7 +207,9 @@ type HNSW struct {
 	// benchmark that measures the switch point) can tune it at run time.
 	exactScanMax atomic.Int64
 
-	// compactMu serialises compactions; bg tracks a background one.
+	// compactMu serialises compactions and snapshots (WriteTo): while it
+	// is held no slot is freed, so a published slot's contents stay put.
+	// bg tracks a background compaction.
 	compactMu sync.Mutex
 	bg        sync.WaitGroup
 }
@@ -215,13 +229,12 @@ func NewHNSW(cfg Config) (*HNSW, error) {
 		maxL0:      2 * cfg.M,
 		maxUp:      cfg.M,
 		levelM:     1 / math.Log(float64(cfg.M)),
-		ids:        make(map[uint64]uint32),
+		live:       roaring.New(),
 		free:       roaring.New(),
 		tombstones: roaring.New(),
 		rng:        rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
-		entry:      noNode,
-		topLevel:   -1,
 	}
+	h.ep.Store(noEntry)
 	h.exactScanMax.Store(int64(cfg.ExactScanMax))
 	if cfg.Capacity > 0 {
 		h.grow(cfg.Capacity)
@@ -248,18 +261,12 @@ func (h *HNSW) Dim() int { return h.cfg.Dim }
 // Metric implements Index.
 func (h *HNSW) Metric() kernels.Metric { return h.cfg.Metric }
 
-// Len implements Index: the number of live vectors.
-func (h *HNSW) Len() int {
-	h.idMu.Lock()
-	defer h.idMu.Unlock()
-	return len(h.ids)
-}
+// Len implements Index: the number of live vectors. It takes no lock.
+func (h *HNSW) Len() int { return int(h.liveN.Load()) }
 
-// Contains implements Index.
+// Contains implements Index. It takes no lock.
 func (h *HNSW) Contains(id uint64) bool {
-	h.idMu.Lock()
-	defer h.idMu.Unlock()
-	_, ok := h.ids[id]
+	_, ok := h.ids.get(id)
 	return ok
 }
 
@@ -272,10 +279,22 @@ func (h *HNSW) Tombstones() *roaring.Bitmap {
 }
 
 // Slots is the number of node slots in use (live, tombstoned and free).
-func (h *HNSW) Slots() int {
-	h.idMu.Lock()
-	defer h.idMu.Unlock()
-	return int(h.next)
+func (h *HNSW) Slots() int { return int(h.next.Load()) }
+
+// noEntry is ep for the empty graph.
+const noEntry = uint64(noNode)
+
+// entryPoint returns the entry node and the top level (noNode, -1 when the
+// graph is empty). It takes no lock.
+func (h *HNSW) entryPoint() (uint32, int) {
+	v := h.ep.Load()
+	return uint32(v), int(v>>32) - 1
+}
+
+// setEntry publishes the entry point; the caller holds epMu (or mu
+// exclusively).
+func (h *HNSW) setEntry(e uint32, top int) {
+	h.ep.Store(uint64(e) | uint64(top+1)<<32)
 }
 
 // capacity in node slots; callers hold mu.

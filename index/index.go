@@ -12,9 +12,12 @@ import (
 
 // Errors returned by the indexes. Check them with errors.Is.
 var (
-	ErrDimension   = errors.New("index: wrong vector dimension")
-	ErrNonFinite   = errors.New("index: vector has NaN or Inf components")
-	ErrZeroVector  = errors.New("index: zero vector cannot be normalised for cosine")
+	ErrDimension  = errors.New("index: wrong vector dimension")
+	ErrNonFinite  = errors.New("index: vector has NaN or Inf components")
+	ErrZeroVector = errors.New("index: zero vector cannot be normalised for cosine")
+	// ErrMagnitude: the vector's squared norm exceeds MaxFloat32/8, so a
+	// distance to another accepted vector could overflow float32.
+	ErrMagnitude   = errors.New("index: vector norm too large for float32 distances")
 	ErrBadK        = errors.New("index: k must be positive")
 	ErrBadEf       = errors.New("index: ef must be >= k")
 	ErrBadConfig   = errors.New("index: invalid configuration")
@@ -78,7 +81,12 @@ type Index interface {
 	Len() int
 	// Add inserts vec under id, replacing any vector already stored under
 	// id. vec is copied (and normalised for cosine); the caller keeps it.
+	// It refuses exactly the vectors Check refuses, with the same error.
 	Add(id uint64, vec []float32) error
+	// Check returns the error Add would return for vec (ErrDimension,
+	// ErrNonFinite, ErrMagnitude, ErrZeroVector) or nil, without inserting
+	// anything, so that a caller can validate before committing a write.
+	Check(vec []float32) error
 	// Delete removes id and reports whether it was present.
 	Delete(id uint64) bool
 	// Contains reports whether id is live.
@@ -87,34 +95,6 @@ type Index interface {
 	Search(q []float32, opts SearchOptions) ([]Result, error)
 	// WriteTo serialises the index (versioned, checksummed).
 	WriteTo(w io.Writer) (int64, error)
-}
-
-// prepareVector validates v for an index of dimension dim and metric m and
-// returns the form that is stored or searched: a copy, normalised for cosine.
-// buf is reused when it has room.
-func prepareVector(v []float32, dim int, m kernels.Metric, buf []float32) ([]float32, error) {
-	if len(v) != dim {
-		return nil, fmt.Errorf("%w: got %d, index has %d", ErrDimension, len(v), dim)
-	}
-	if err := kernels.CheckFinite(v); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNonFinite, err)
-	}
-	if cap(buf) < dim {
-		buf = make([]float32, dim)
-	}
-	buf = buf[:dim]
-	copy(buf, v)
-	if m == kernels.MetricCosine {
-		if err := kernels.Normalize(buf); err != nil {
-			return nil, ErrZeroVector
-		}
-		// A vector so small that its norm underflows can still normalise to
-		// Inf components; refuse it rather than store garbage.
-		if err := kernels.CheckFinite(buf); err != nil {
-			return nil, ErrZeroVector
-		}
-	}
-	return buf, nil
 }
 
 // checkKEf validates k and ef and returns the effective ef.

@@ -4,21 +4,14 @@ import (
 	"fmt"
 	"sort"
 	"sync/atomic"
-
-	"rosetta/kernels"
 )
 
 // Add implements Index. Concurrent Adds proceed in parallel: each holds mu
 // shared and locks one node's neighbour lists at a time.
 func (h *HNSW) Add(id uint64, vec []float32) error {
-	v, err := prepareVector(vec, h.cfg.Dim, h.cfg.Metric, nil)
+	v, err := h.rules().prepare(vec, nil, true) // the same rules as Check
 	if err != nil {
 		return err
-	}
-	if h.half {
-		if err := kernels.CheckFloat16Range(v); err != nil {
-			return fmt.Errorf("%w: %v", ErrNonFinite, err)
-		}
 	}
 	// Reserve a slot, growing the slabs if there is none.
 	var slot uint32
@@ -31,7 +24,7 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 		if ok || err != nil {
 			level = h.randomLevel()
 		}
-		need := int(h.next) + 1
+		need := int(h.next.Load()) + 1
 		h.idMu.Unlock()
 		if err != nil {
 			h.mu.RUnlock()
@@ -45,7 +38,9 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 	}
 	defer h.mu.RUnlock()
 
-	// The slot is private until it is published in ids and linked.
+	// The slot (state free) is private until it is published, and it is
+	// published before it is linked, so every node a search or snapshot
+	// reaches is complete.
 	h.store(slot, v)
 	h.ext[slot] = id
 	h.levels[slot] = uint8(level)
@@ -55,13 +50,12 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 	} else {
 		h.upper[slot] = nil
 	}
-	atomic.StoreUint32(&h.state[slot], stateLive)
 
 	h.idMu.Lock()
-	if old, ok := h.ids[id]; ok {
+	if old, ok := h.ids.get(id); ok {
 		h.tombstoneLocked(old)
 	}
-	h.ids[id] = slot
+	h.publishLocked(id, slot)
 	h.idMu.Unlock()
 
 	h.link(slot, v, level)
@@ -77,24 +71,27 @@ func (h *HNSW) allocSlot() (slot uint32, ok bool, err error) {
 		h.free.Remove(slot)
 		return slot, true, nil
 	}
-	if h.next == noNode {
+	n := h.next.Load()
+	if n == noNode {
 		return 0, false, ErrTooMany
 	}
-	if int(h.next) >= h.capacity() {
+	if int(n) >= h.capacity() {
 		return 0, false, nil
 	}
-	slot = h.next
-	h.next++
-	return slot, true, nil
+	// A fresh slot reads as free (not live) before next covers it, so that
+	// a lock-free scan of 0..next never takes it for a published node.
+	atomic.StoreUint32(&h.state[n], stateFree)
+	h.next.Store(n + 1)
+	return n, true, nil
 }
 
 // link connects a written, published node into every layer up to level.
 // The caller holds mu shared.
 func (h *HNSW) link(slot uint32, q []float32, level int) {
 	h.epMu.Lock()
-	ep, top := h.entry, h.topLevel
+	ep, top := h.entryPoint()
 	if ep == noNode {
-		h.entry, h.topLevel = slot, level
+		h.setEntry(slot, level)
 		h.epMu.Unlock()
 		return
 	}
@@ -132,7 +129,7 @@ func (h *HNSW) link(slot uint32, q []float32, level int) {
 	s.sel = eps[:0]
 
 	if raises {
-		h.entry, h.topLevel = slot, level
+		h.setEntry(slot, level)
 		h.epMu.Unlock()
 	}
 }
@@ -215,9 +212,22 @@ func (h *HNSW) addLink(e, n uint32, d float32, l int) {
 	h.setNeighbours(e, l, ids)
 }
 
-// tombstoneLocked marks slot deleted. The caller holds idMu.
+// publishLocked makes a written slot the live node of id. The caller holds
+// idMu and mu shared, and has tombstoned any previous node of id.
+func (h *HNSW) publishLocked(id uint64, slot uint32) {
+	atomic.StoreUint32(&h.state[slot], stateLive)
+	h.live.Add(slot)
+	h.ids.set(id, slot)
+	h.liveN.Add(1)
+}
+
+// tombstoneLocked marks the live slot deleted. The caller holds idMu and
+// removes (or replaces) its id in ids.
 func (h *HNSW) tombstoneLocked(slot uint32) {
 	atomic.StoreUint32(&h.state[slot], stateDeleted)
+	if h.live.CheckedRemove(slot) {
+		h.liveN.Add(-1)
+	}
 	if h.tombstones.CheckedAdd(slot) {
 		h.dead.Add(1)
 	}

@@ -5,6 +5,9 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
+
+	"github.com/RoaringBitmap/roaring/v2"
 
 	"rosetta/kernels"
 )
@@ -23,15 +26,58 @@ import (
 //
 // Tombstone and free bitmaps are derived from state on load.
 
-// WriteTo implements Index and io.WriterTo. It holds the index exclusively
-// while writing, so the file is a consistent snapshot.
+// WriteTo implements Index and io.WriterTo: it streams a snapshot to w
+// (through a 64 KiB buffer, checksummed as it goes) without copying the
+// index and without blocking searches, inserts or deletes for its
+// duration. Guarantees:
+//
+//   - the bytes written are always a valid index: ReadHNSW accepts them;
+//   - the snapshot holds, live and with its vector, every id whose Add
+//     completed before WriteTo was called and not deleted since, and none
+//     whose Delete completed before WriteTo was called (unless re-added);
+//   - an Add or Delete concurrent with WriteTo may or may not be in it.
+//     The engine records its change sequence before calling WriteTo and
+//     replays later changes on load, which is idempotent.
+//
+// How: WriteTo holds compactMu for its whole run, so no slot is freed
+// (a background compaction is skipped, Compact waits); it takes mu
+// shared, idMu and no other lock only long enough to capture the slot
+// count, the slab headers, the live slots and a clone of the tombstones.
+// It then writes each slot from that capture: a captured live or
+// tombstoned slot with its vector, level and lists (a published slot's
+// vector and level do not change while no compaction runs; lists are read
+// with atomic loads and lose every link to a slot outside the capture or of
+// a level below the layer); any other slot, free or being inserted, as a
+// free slot. A grow during the stream replaces the slabs; the captured ones
+// stay valid and hold everything published before the capture.
 func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.compactMu.Lock()
+	defer h.compactMu.Unlock()
+
+	// Brief capture. The entry point is read first: it is a published
+	// node, which is still live or tombstoned below (no compaction runs),
+	// and it has level top.
+	entry, top := h.entryPoint()
+	h.mu.RLock()
 	h.idMu.Lock()
-	defer h.idMu.Unlock()
-	h.epMu.RLock()
-	defer h.epMu.RUnlock()
+	n := h.next.Load()
+	live := h.live.Clone()
+	tomb := h.tombstones.Clone()
+	h.idMu.Unlock()
+	vecs, vecs16, ext, levels, l0, upper := h.vecs, h.vecs16, h.ext, h.levels, h.l0, h.upper
+	h.mu.RUnlock()
+	if entry == noNode {
+		// The graph was empty; a node published since is not linked yet
+		// (it becomes the entry point when it is), so write none.
+		live, tomb = roaring.New(), roaring.New()
+	}
+	// captured is every slot the file holds as a node.
+	captured := newBitset(n)
+	for _, b := range []*roaring.Bitmap{live, tomb} {
+		for it := b.Iterator(); it.HasNext(); {
+			captured.add(it.Next())
+		}
+	}
 
 	e := newEncoder(w, kindHNSW)
 	c := h.Config()
@@ -44,30 +90,95 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	e.u64(c.Seed)
 	e.u32(uint32(c.ExactScanMax))
 	e.f64(c.CompactRatio)
-	n := int(h.next)
-	e.u32(uint32(n))
-	e.u32(h.entry)
-	e.u32(uint32(int32(h.topLevel)))
-	e.u64s(h.ext[:n])
-	for i := 0; i < n; i++ {
-		e.u8(uint8(h.state[i]))
+	e.u32(n)
+	e.u32(entry)
+	e.u32(uint32(int32(top)))
+	for i := uint32(0); i < n; i++ {
+		if captured.has(i) {
+			e.u64(ext[i])
+		} else {
+			e.u64(0)
+		}
 	}
-	for i := 0; i < n; i++ {
-		e.u8(h.levels[i])
+	for i := uint32(0); i < n; i++ {
+		switch {
+		case live.Contains(i):
+			e.u8(uint8(stateLive))
+		case captured.has(i):
+			e.u8(uint8(stateDeleted))
+		default:
+			e.u8(uint8(stateFree))
+		}
 	}
-	if h.half {
-		e.u16s(h.vecs16[:n*c.Dim])
-	} else {
-		e.f32s(h.vecs[:n*c.Dim])
+	level := func(i uint32) int {
+		if captured.has(i) {
+			return int(levels[i])
+		}
+		return 0
 	}
-	e.u32s(h.l0[:n*(h.maxL0+1)])
-	for i := 0; i < n; i++ {
-		if h.levels[i] > 0 {
-			e.u32s(h.upper[i])
+	for i := uint32(0); i < n; i++ {
+		e.u8(uint8(level(i)))
+	}
+	d := c.Dim
+	for i := uint32(0); i < n; i++ {
+		if hook := testHookSnapshot.Load(); hook != nil {
+			(*hook)(i)
+		}
+		o := int(i) * d
+		switch {
+		case !captured.has(i):
+			e.zeros(d * elemSize(h.half))
+		case h.half:
+			e.u16s(vecs16[o : o+d])
+		default:
+			e.f32s(vecs[o : o+d])
+		}
+	}
+	var buf []uint32
+	writeList := func(ls []uint32, l int) {
+		cnt := min(int(atomic.LoadUint32(&ls[0])), len(ls)-1)
+		buf = buf[:0]
+		for j := 1; j <= cnt; j++ {
+			t := atomic.LoadUint32(&ls[j])
+			if t < n && captured.has(t) && int(levels[t]) >= l {
+				buf = append(buf, t)
+			}
+		}
+		e.u32(uint32(len(buf)))
+		e.u32s(buf)
+		e.zeros(4 * (len(ls) - 1 - len(buf)))
+	}
+	s0 := h.maxL0 + 1
+	for i := uint32(0); i < n; i++ {
+		if !captured.has(i) {
+			e.zeros(4 * s0)
+			continue
+		}
+		writeList(l0[int(i)*s0:int(i)*s0+s0], 0)
+	}
+	su := h.maxUp + 1
+	for i := uint32(0); i < n; i++ {
+		if !captured.has(i) {
+			continue
+		}
+		for l := 1; l <= int(levels[i]); l++ {
+			writeList(upper[i][(l-1)*su:l*su], l)
 		}
 	}
 	return e.finish()
 }
+
+// elemSize is the bytes per stored vector component.
+func elemSize(half bool) int {
+	if half {
+		return 2
+	}
+	return 4
+}
+
+// testHookSnapshot, when set, is called by WriteTo before it writes slot
+// i's vector, holding compactMu and no other lock.
+var testHookSnapshot atomic.Pointer[func(i uint32)]
 
 // ReadHNSW reads an index written by (*HNSW).WriteTo. A corrupt,
 // truncated or foreign file returns an error wrapping ErrCorrupt,
@@ -130,7 +241,7 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	}
 	ns := int(slots)
 	nh.grow(ns)
-	nh.next = slots
+	nh.next.Store(slots)
 	d.u64s(nh.ext[:ns])
 	for i := 0; i < ns; i++ {
 		s := uint32(d.u8())
@@ -168,16 +279,23 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	if err := nh.validate(entry, top); err != nil {
 		return n, err
 	}
-	nh.entry, nh.topLevel = entry, top
 
 	// Adopt the loaded state; h's own locks stay as they are.
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.cfg, h.dist, h.distF16, h.half, h.maxL0, h.maxUp, h.levelM = nh.cfg, nh.dist, nh.distF16, nh.half, nh.maxL0, nh.maxUp, nh.levelM
 	h.vecs, h.vecs16, h.ext, h.levels, h.l0, h.upper, h.state = nh.vecs, nh.vecs16, nh.ext, nh.levels, nh.l0, nh.upper, nh.state
-	h.ids, h.next, h.free, h.tombstones = nh.ids, nh.next, nh.free, nh.tombstones
+	h.idMu.Lock()
+	h.ids.tab.Store(nh.ids.tab.Load())
+	h.ids.used, h.ids.n = nh.ids.used, nh.ids.n
+	h.live, h.free, h.tombstones = nh.live, nh.free, nh.tombstones
+	h.next.Store(slots)
+	h.liveN.Store(int64(nh.ids.len()))
 	h.rng = rand.New(rand.NewPCG(c.Seed^uint64(slots), c.Seed^0x9e3779b97f4a7c15))
-	h.entry, h.topLevel = nh.entry, nh.topLevel
+	h.idMu.Unlock()
+	h.epMu.Lock()
+	h.setEntry(entry, top)
+	h.epMu.Unlock()
 	h.exactScanMax.Store(int64(rawExact))
 	h.dead.Store(int64(h.tombstones.GetCardinality()))
 	return n, nil
@@ -186,7 +304,7 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 // validate checks the structural invariants a search relies on, so that a
 // file that passes cannot make a search index out of range.
 func (h *HNSW) validate(entry uint32, top int) error {
-	n := h.next
+	n := h.next.Load()
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
 	}
@@ -196,10 +314,11 @@ func (h *HNSW) validate(entry uint32, top int) error {
 		switch h.state[i] {
 		case stateLive:
 			live++
-			if _, dup := h.ids[h.ext[i]]; dup {
+			if _, dup := h.ids.get(h.ext[i]); dup {
 				return bad("external id %d stored twice", h.ext[i])
 			}
-			h.ids[h.ext[i]] = i
+			h.ids.set(h.ext[i], i)
+			h.live.Add(i)
 		case stateDeleted:
 			h.tombstones.Add(i)
 		case stateFree:

@@ -92,7 +92,7 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 	}
 	s := getScratch(0)
 	defer putScratch(s)
-	qv, err := prepareVector(q, h.cfg.Dim, h.cfg.Metric, s.vec)
+	qv, err := h.rules().prepare(q, s.vec, false)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +102,8 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 		defer func() { *o.Stats = stats }()
 	}
 
+	// mu is held shared (readers only count themselves in) so that no grow
+	// swaps the slabs mid-query; nothing else on this path takes a lock.
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if o.Allow != nil {
@@ -114,9 +116,7 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 			return h.exactScan(qv, o.K, o.Allow, &stats.DistanceEvals), nil
 		}
 	}
-	h.epMu.RLock()
-	ep, top := h.entry, h.topLevel
-	h.epMu.RUnlock()
+	ep, top := h.entryPoint()
 	if ep == noNode {
 		return []Result{}, nil
 	}
@@ -193,29 +193,46 @@ func (h *HNSW) preferExact(card uint64, ef int) bool {
 }
 
 // exactScan scores q against every live node in allow (or every live node
-// when allow is nil). The caller holds mu shared.
+// when allow is nil). The caller holds mu shared; it takes no lock.
 func (h *HNSW) exactScan(q []float32, k int, allow *roaring64.Bitmap, evals *int) []Result {
-	var slots []uint32
-	h.idMu.Lock()
-	if allow != nil {
-		it := allow.Iterator()
-		for it.HasNext() {
-			if s, ok := h.ids[it.Next()]; ok {
-				slots = append(slots, s)
+	top := kernels.NewTopK(k)
+	if allow == nil {
+		// Every published slot below next: state is stored live (under
+		// idMu) only after the slot is written.
+		n := h.next.Load()
+		for s := uint32(0); s < n; s++ {
+			if !h.isLive(s) {
+				continue
+			}
+			if s+2 < n {
+				h.prefetch(s + 2)
+			}
+			top.Push(h.ext[s], h.distQ(q, s))
+			*evals++
+		}
+		// An id replaced during the scan can be met at both its slots.
+		res := top.Sorted()
+		seen := make(map[uint64]struct{}, len(res))
+		out := res[:0]
+		for _, c := range res {
+			if _, dup := seen[c.ID]; !dup {
+				seen[c.ID] = struct{}{}
+				out = append(out, c)
 			}
 		}
-	} else {
-		slots = make([]uint32, 0, len(h.ids))
-		for _, s := range h.ids {
+		return toResults(h.cfg.Metric, out)
+	}
+	var slots []uint32
+	it := allow.Iterator()
+	for it.HasNext() {
+		if s, ok := h.ids.get(it.Next()); ok {
 			slots = append(slots, s)
 		}
 	}
-	h.idMu.Unlock()
 	// Visit the slab in address order and prefetch ahead: the allow-list's
 	// order is the external ids', which says nothing about where the
 	// vectors lie.
 	slices.Sort(slots)
-	top := kernels.NewTopK(k)
 	for i, s := range slots {
 		if i+2 < len(slots) {
 			h.prefetch(slots[i+2])
