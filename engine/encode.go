@@ -7,8 +7,8 @@ import (
 	"image"
 	"sync"
 
+	"rosetta/encoders/audio"
 	"rosetta/encoders/imageproc"
-	"rosetta/store"
 )
 
 // Encoder is what the engine needs from a model that fills a vector
@@ -25,39 +25,81 @@ type AudioEmbedder interface {
 	EmbedAudio(ctx context.Context, clips [][]byte) ([][]float32, error)
 }
 
-// models caches loaded encoders by name.
-type models struct {
-	load func(name string) (Encoder, error)
-	mu   sync.Mutex
-	m    map[string]Encoder
+// trustedKey marks a context whose caller is a local tool with its own
+// filesystem access (the CLI), whose model names may be any path.
+type trustedKey struct{}
+
+// Trusted returns ctx marked as coming from a local, trusted caller (the
+// rosetta CLI opening a data directory itself). Calls without the mark —
+// everything the HTTP API makes — have their model names vetted by
+// Options.CheckModelName.
+func Trusted(ctx context.Context) context.Context { return context.WithValue(ctx, trustedKey{}, true) }
+
+func isTrusted(ctx context.Context) bool { v, _ := ctx.Value(trustedKey{}).(bool); return v }
+
+func (e *Engine) checkModelName(ctx context.Context, name string) error {
+	if isTrusted(ctx) || e.opts.CheckModelName == nil {
+		return nil
+	}
+	if err := e.opts.CheckModelName(name); err != nil {
+		return fmt.Errorf("%w: model %s: %v", ErrInvalid, quote(name), err)
+	}
+	return nil
 }
 
-func (ms *models) get(name string) (Encoder, error) {
+// models caches loaded encoders by name. Loading one model never blocks
+// the use or the loading of another: each name loads once, and callers
+// asking for a model being loaded wait for that one alone.
+type models struct {
+	load func(name string) (Encoder, error)
+	mu   sync.Mutex // guards m
+	m    map[string]*modelEntry
+}
+
+type modelEntry struct {
+	done chan struct{} // closed when enc/err are set
+	enc  Encoder
+	err  error
+}
+
+func (ms *models) get(ctx context.Context, name string) (Encoder, error) {
 	if ms.load == nil {
 		return nil, fmt.Errorf("%w: model %q: this server was started without a models directory (rosetta serve --models DIR)", ErrUnsupported, name)
 	}
 	ms.mu.Lock()
-	defer ms.mu.Unlock()
-	if enc, ok := ms.m[name]; ok {
-		return enc, nil
+	en, ok := ms.m[name]
+	if !ok {
+		en = &modelEntry{done: make(chan struct{})}
+		ms.m[name] = en
 	}
-	enc, err := ms.load(name)
-	if err != nil {
-		return nil, fmt.Errorf("%w: model %q: %v", ErrUnsupported, name, err)
+	ms.mu.Unlock()
+	if !ok {
+		en.enc, en.err = ms.load(name)
+		if en.err != nil {
+			en.err = fmt.Errorf("%w: model %q: %v", ErrUnsupported, name, en.err)
+			ms.mu.Lock()
+			delete(ms.m, name) // a later call may succeed (the model was installed)
+			ms.mu.Unlock()
+		}
+		close(en.done)
 	}
-	ms.m[name] = enc
-	return enc, nil
+	select {
+	case <-en.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return en.enc, en.err
 }
 
 // fillModelSpaces gives every space that names a model its dimension from
 // the model (or checks the one given).
-func (e *Engine) fillModelSpaces(c *Collection) error {
+func (e *Engine) fillModelSpaces(ctx context.Context, c *Collection) error {
 	for i := range c.Spaces {
 		s := &c.Spaces[i]
 		if s.Model == "" {
 			continue
 		}
-		enc, err := e.models.get(s.Model)
+		enc, err := e.models.get(ctx, s.Model)
 		if err != nil {
 			return err
 		}
@@ -70,26 +112,106 @@ func (e *Engine) fillModelSpaces(c *Collection) error {
 	return nil
 }
 
-func (e *Engine) decodeImage(b []byte) (image.Image, error) {
-	img, _, err := imageproc.Options{MaxPixels: int64(e.opts.MaxImagePixels)}.DecodeBytes(b)
+// slot takes one of the server's encode slots.
+func (e *Engine) slot(ctx context.Context) (func(), error) {
+	return e.acquire(ctx, e.encodes, 1)
+}
+
+func (e *Engine) acquire(ctx context.Context, b *budget, n int64) (func(), error) {
+	rel, err := b.acquire(ctx, n, e.opts.Limits.QueueWait)
+	if errors.Is(err, ErrBusy) {
+		e.busy.Add(1)
+	}
+	return rel, err
+}
+
+// imageConfig reads an image's declared size under the per-image limit.
+func (e *Engine) imageConfig(b []byte) (int64, error) {
+	cfg, _, err := imageproc.Options{MaxPixels: e.opts.Limits.MaxImagePixels}.ConfigBytes(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: image: %v", ErrInvalid, err)
+		return 0, imageErr(err)
+	}
+	return int64(cfg.Width) * int64(cfg.Height), nil
+}
+
+func (e *Engine) decodeImage(b []byte) (image.Image, error) {
+	img, _, err := imageproc.Options{MaxPixels: e.opts.Limits.MaxImagePixels}.DecodeBytes(b)
+	if err != nil {
+		return nil, imageErr(err)
 	}
 	return img, nil
 }
 
+func imageErr(err error) error {
+	if errors.Is(err, imageproc.ErrTooLarge) {
+		return fmt.Errorf("%w: image: %v", ErrTooLarge, err)
+	}
+	return fmt.Errorf("%w: image: %v", ErrInvalid, err)
+}
+
+// decodeBudgeted decodes one image with its pixels reserved from the
+// server-wide budget; release gives them back once the image is encoded.
+func (e *Engine) decodeBudgeted(ctx context.Context, b []byte) (image.Image, func(), error) {
+	px, err := e.imageConfig(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	release, err := e.acquire(ctx, e.pixels, px)
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := e.decodeImage(b)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return img, release, nil
+}
+
+// audioSeconds is a clip's duration from the samples actually present.
+func audioSeconds(b []byte) (float64, error) {
+	rec, err := audio.Open(b)
+	if err != nil {
+		return 0, fmt.Errorf("%w: audio: %v", ErrInvalid, err)
+	}
+	return float64(rec.Frames()) / float64(rec.Rate()), nil
+}
+
+// Chunking of a batch's media: at most this many images are decoded and
+// encoded together, and at most this many texts.
+const (
+	imageChunk = 8
+	textChunk  = 64
+)
+
 // encodeContent fills, for objects with Content, the vectors of every
-// space that names a model and has no vector given. Image and audio
-// bytes are dropped afterwards (they are not stored).
-func (e *Engine) encodeContent(ctx context.Context, meta Collection, objs []Object) error {
-	for si, s := range meta.Spaces {
+// space that names a model and has no vector given. Images are decoded
+// and encoded a chunk at a time under the server's pixel budget, audio
+// under its audio-seconds budget, each forward pass in an encode slot.
+func (e *Engine) encodeContent(ctx context.Context, c *coll, objs []Object) error {
+	// Audio seconds are a per-request limit: sum them once.
+	var secs []float64
+	total := 0.0
+	for i := range objs {
+		if ct := objs[i].Content; ct != nil && ct.Audio != nil {
+			if secs == nil {
+				secs = make([]float64, len(objs))
+			}
+			s, err := audioSeconds(ct.Audio)
+			if err != nil {
+				return fmt.Errorf("objects[%d]: %w", i, err)
+			}
+			secs[i], total = s, total+s
+		}
+	}
+	if total > e.opts.Limits.MaxAudioSeconds {
+		return fmt.Errorf("%w: the request carries %.1f s of audio; the limit is %.0f s per request", ErrTooLarge, total, e.opts.Limits.MaxAudioSeconds)
+	}
+	for _, s := range c.meta.Spaces {
 		if s.Model == "" {
 			continue
 		}
-		var textIdx, imgIdx, audIdx []int
-		var texts []string
-		var imgs []image.Image
-		var auds [][]byte
+		var texts, imgs, auds []int
 		for i := range objs {
 			o := &objs[i]
 			if o.Content == nil {
@@ -98,117 +220,202 @@ func (e *Engine) encodeContent(ctx context.Context, meta Collection, objs []Obje
 			if _, given := o.Vectors[s.Name]; given {
 				continue
 			}
-			switch {
-			case o.Content.Decoded != nil:
-				imgIdx = append(imgIdx, i)
-				imgs = append(imgs, o.Content.Decoded)
-			case o.Content.Image != nil:
-				img, err := e.decodeImage(o.Content.Image)
-				if err != nil {
-					return fmt.Errorf("object %d: %w", i, err)
-				}
-				imgIdx = append(imgIdx, i)
-				imgs = append(imgs, img)
-			case o.Content.Text != "":
-				textIdx = append(textIdx, i)
-				texts = append(texts, o.Content.Text)
-			case o.Content.Audio != nil:
-				audIdx = append(audIdx, i)
-				auds = append(auds, o.Content.Audio)
+			switch ct := o.Content; {
+			case ct.Decoded != nil || ct.Image != nil:
+				imgs = append(imgs, i)
+			case ct.Text != "":
+				texts = append(texts, i)
+			case ct.Audio != nil:
+				auds = append(auds, i)
 			}
 		}
 		if len(texts)+len(imgs)+len(auds) == 0 {
 			continue
 		}
-		enc, err := e.models.get(s.Model)
+		enc, err := e.models.get(ctx, s.Model)
 		if err != nil {
 			return err
 		}
-		put := func(idx []int, vecs [][]float32, modality string) {
+		put := func(idx []int, vecs [][]float32, modality string) error {
+			if len(vecs) != len(idx) {
+				return fmt.Errorf("engine: model %q returned %d embeddings for %d inputs", s.Model, len(vecs), len(idx))
+			}
 			for j, i := range idx {
+				if err := c.checkVector(s.Name, vecs[j]); err != nil {
+					return fmt.Errorf("objects[%d]: the model's embedding: %w", i, err)
+				}
 				o := &objs[i]
 				// A new map: the caller's object (and its map) stay as given.
 				vs := make(map[string][]float32, len(o.Vectors)+1)
 				for k, v := range o.Vectors {
 					vs[k] = v
 				}
-				vs[meta.Spaces[si].Name] = vecs[j]
+				vs[s.Name] = vecs[j]
 				o.Vectors = vs
 				if o.Modality == "" {
 					o.Modality = modality
 				}
 			}
+			return nil
 		}
-		if len(texts) > 0 {
-			vecs, err := enc.EmbedTexts(ctx, texts)
+		for len(texts) > 0 {
+			n := min(len(texts), textChunk)
+			chunk := texts[:n]
+			texts = texts[n:]
+			in := make([]string, n)
+			for j, i := range chunk {
+				in[j] = objs[i].Content.Text
+			}
+			vecs, err := e.embed(ctx, func() ([][]float32, error) { return enc.EmbedTexts(ctx, in) })
 			if err != nil {
 				return encodeErr(ctx, "texts", s.Model, err)
 			}
-			put(textIdx, vecs, "text")
-		}
-		if len(imgs) > 0 {
-			vecs, err := enc.EmbedImages(ctx, imgs)
-			if err != nil {
-				return encodeErr(ctx, "images", s.Model, err)
+			if err := put(chunk, vecs, "text"); err != nil {
+				return err
 			}
-			put(imgIdx, vecs, "image")
+		}
+		for len(imgs) > 0 {
+			if err := e.encodeImageChunk(ctx, enc, s.Model, objs, &imgs, put); err != nil {
+				return err
+			}
 		}
 		if len(auds) > 0 {
 			ae, ok := enc.(AudioEmbedder)
 			if !ok {
 				return fmt.Errorf("%w: model %q of space %q does not embed audio", ErrUnsupported, s.Model, s.Name)
 			}
-			vecs, err := ae.EmbedAudio(ctx, auds)
-			if err != nil {
-				return fmt.Errorf("%w: encode audio with %q: %v", ErrInvalid, s.Model, err)
-			}
-			put(audIdx, vecs, "audio")
-		}
-	}
-	for i := range objs {
-		if c := objs[i].Content; c != nil {
-			if c.Text == "" {
-				objs[i].Content = nil
-			} else {
-				objs[i].Content = &store.Content{Text: c.Text}
+			for _, i := range auds {
+				release, err := e.acquire(ctx, e.audioSecs, int64(secs[i]*1000))
+				if err != nil {
+					return err
+				}
+				vecs, err := e.embed(ctx, func() ([][]float32, error) { return ae.EmbedAudio(ctx, [][]byte{objs[i].Content.Audio}) })
+				release()
+				if err != nil {
+					return fmt.Errorf("objects[%d]: %w", i, encodeErr(ctx, "audio", s.Model, err))
+				}
+				if err := put([]int{i}, vecs, "audio"); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	return nil
 }
 
-// encodeQuery turns a text or image query into a vector with the space's model.
+// encodeImageChunk decodes and encodes the next chunk of *pending: up to
+// imageChunk images whose pixels fit half the server's budget (at least
+// one image). The chunk's pixels are reserved at once, before any is
+// decoded, and released once it is encoded.
+func (e *Engine) encodeImageChunk(ctx context.Context, enc Encoder, model string, objs []Object, pending *[]int, put func([]int, [][]float32, string) error) error {
+	var chunk []int
+	var px int64 // pixels to decode (pre-decoded images are the caller's memory)
+	var total int64
+	limit := e.opts.Limits.DecodePixels / 2
+	for _, i := range *pending {
+		if len(chunk) == imageChunk {
+			break
+		}
+		ct := objs[i].Content
+		var n int64
+		if ct.Decoded != nil {
+			b := ct.Decoded.Bounds()
+			n = int64(b.Dx()) * int64(b.Dy())
+		} else {
+			var err error
+			if n, err = e.imageConfig(ct.Image); err != nil {
+				return fmt.Errorf("objects[%d]: %w", i, err)
+			}
+		}
+		if len(chunk) > 0 && total+n > limit {
+			break
+		}
+		total += n
+		if ct.Decoded == nil {
+			px += n
+		}
+		chunk = append(chunk, i)
+	}
+	*pending = (*pending)[len(chunk):]
+	release, err := e.acquire(ctx, e.pixels, px)
+	if err != nil {
+		return err
+	}
+	defer release()
+	imgs := make([]image.Image, len(chunk))
+	for j, i := range chunk {
+		ct := objs[i].Content
+		if imgs[j] = ct.Decoded; imgs[j] == nil {
+			if imgs[j], err = e.decodeImage(ct.Image); err != nil {
+				return fmt.Errorf("objects[%d]: %w", i, err)
+			}
+		}
+	}
+	vecs, err := e.embed(ctx, func() ([][]float32, error) { return enc.EmbedImages(ctx, imgs) })
+	if err != nil {
+		return encodeErr(ctx, "images", model, err)
+	}
+	return put(chunk, vecs, "image")
+}
+
+// embed runs one forward pass in an encode slot.
+func (e *Engine) embed(ctx context.Context, f func() ([][]float32, error)) ([][]float32, error) {
+	release, err := e.slot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return f()
+}
+
+// encodeQuery turns a text, image or audio query into a vector with the
+// space's model, under the same budgets as writes.
 func (e *Engine) encodeQuery(ctx context.Context, s Space, q Query) ([]float32, error) {
 	if s.Model == "" {
 		return nil, fmt.Errorf("%w: space %q has no model to encode a text, image or audio query; give a vector", ErrUnsupported, s.Name)
 	}
-	enc, err := e.models.get(s.Model)
+	enc, err := e.models.get(ctx, s.Model)
 	if err != nil {
 		return nil, err
 	}
 	var vecs [][]float32
-	if q.Audio != nil {
+	switch {
+	case q.Audio != nil:
 		ae, ok := enc.(AudioEmbedder)
 		if !ok {
 			return nil, fmt.Errorf("%w: model %q of space %q does not embed audio", ErrUnsupported, s.Model, s.Name)
 		}
-		vecs, err = ae.EmbedAudio(ctx, [][]byte{q.Audio})
+		secs, err := audioSeconds(q.Audio)
 		if err != nil {
-			return nil, fmt.Errorf("%w: audio query: %v", ErrInvalid, err)
+			return nil, err
 		}
-		return vecs[0], nil
-	}
-	if q.Text != "" {
-		vecs, err = enc.EmbedTexts(ctx, []string{q.Text})
-	} else {
-		img, derr := e.decodeImage(q.Image)
-		if derr != nil {
-			return nil, derr
+		if secs > e.opts.Limits.MaxAudioSeconds {
+			return nil, fmt.Errorf("%w: the audio query is %.1f s; the limit is %.0f s", ErrTooLarge, secs, e.opts.Limits.MaxAudioSeconds)
 		}
-		vecs, err = enc.EmbedImages(ctx, []image.Image{img})
-	}
-	if err != nil {
-		return nil, fmt.Errorf("encode query with %q: %w", s.Model, err)
+		release, err := e.acquire(ctx, e.audioSecs, int64(secs*1000))
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		vecs, err = e.embed(ctx, func() ([][]float32, error) { return ae.EmbedAudio(ctx, [][]byte{q.Audio}) })
+		if err != nil {
+			return nil, encodeErr(ctx, "the audio query", s.Model, err)
+		}
+	case q.Text != "":
+		vecs, err = e.embed(ctx, func() ([][]float32, error) { return enc.EmbedTexts(ctx, []string{q.Text}) })
+		if err != nil {
+			return nil, encodeErr(ctx, "the text query", s.Model, err)
+		}
+	default:
+		img, release, err := e.decodeBudgeted(ctx, q.Image)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		vecs, err = e.embed(ctx, func() ([][]float32, error) { return enc.EmbedImages(ctx, []image.Image{img}) })
+		if err != nil {
+			return nil, encodeErr(ctx, "the image query", s.Model, err)
+		}
 	}
 	if len(vecs) != 1 {
 		return nil, errors.New("engine: encoder returned no embedding")
@@ -217,12 +424,13 @@ func (e *Engine) encodeQuery(ctx context.Context, s Space, q Query) ([]float32, 
 }
 
 // encodeErr reports a model's failure on the content it was given as a
-// request problem (400), unless the request itself was cancelled.
+// request problem (400), unless the request itself was cancelled or the
+// server is busy.
 func encodeErr(ctx context.Context, what, model string, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if errors.Is(err, ErrUnsupported) {
+	if errors.Is(err, ErrUnsupported) || errors.Is(err, ErrBusy) || errors.Is(err, ErrTooLarge) {
 		return fmt.Errorf("encode %s with %q: %w", what, model, err)
 	}
 	return fmt.Errorf("%w: encode %s with %q: %v", ErrInvalid, what, model, err)

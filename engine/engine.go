@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,15 +26,26 @@ type Options struct {
 	// (default 5 minutes; <0 disables periodic snapshots). They are
 	// always snapshotted on Close.
 	SnapshotEvery time.Duration
-	// BuildThreads bounds the goroutines that rebuild an index (default
-	// GOMAXPROCS).
+	// BuildThreads bounds the goroutines that rebuild an index or apply a
+	// committed batch to it (default GOMAXPROCS).
 	BuildThreads int
 	// LoadModel loads the encoder a space names (Space.Model); nil means
 	// no models: text and image content and queries are refused.
 	LoadModel func(name string) (Encoder, error)
-	// MaxImagePixels bounds decoded images (decompression bombs); 0 means
-	// imageproc's default (64 Mpx).
-	MaxImagePixels int
+	// CheckModelName vets a model name that arrives from an untrusted
+	// caller (a space's model in CreateCollection, a rerank model) before
+	// anything is loaded: the server allows only catalogue names and
+	// directories under its models directory. nil allows every name.
+	// Callers marked with Trusted(ctx) (local tools) are not checked.
+	CheckModelName func(name string) error
+	// MediaRoots are folders whose files may be read as objects' media in
+	// every collection, besides the roots each collection records
+	// (AddMediaRoot). See OpenSource.
+	MediaRoots []string
+	// Limits bound decoded pixels, audio seconds and concurrent encodes.
+	Limits Limits
+	// Store passes options through to the store (disk reserve, ...).
+	Store store.Options
 }
 
 // Engine is the database. Safe for concurrent use; Close when done.
@@ -42,27 +54,30 @@ type Engine struct {
 	log  *slog.Logger
 	db   *store.DB
 
-	// applyMu serialises index updates from the committer against
-	// snapshots, so a snapshot's sequence matches its contents. It also
-	// guards idx and applied.
-	applyMu sync.RWMutex
-	idx     map[string][]*index.HNSW // collection → one index per space
-	applied map[string]uint64        // collection → last sequence applied
+	// mu guards colls, the registry of collections. It is held only to
+	// look up, add or remove an entry: never across I/O, index work or a
+	// store commit, so searches never wait behind a write.
+	mu    sync.RWMutex
+	colls map[string]*coll
 
 	models models
 
-	written, deleted, searches atomic.Uint64
+	pixels, audioSecs, encodes *budget
 
-	ready  atomic.Bool
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	closed atomic.Bool
+	written, deleted, searches, busy atomic.Uint64
+
+	// snapMu serialises snapshots (periodic, Close, tests).
+	snapMu sync.Mutex
+
+	loading atomic.Bool // the initial load is running
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	closed  atomic.Bool
 }
 
 // Open opens (or creates) a data directory. The indexes load in the
 // background (snapshot + change-log replay, or a rebuild from the store);
-// until then Ready is false and object and search calls return
-// ErrNotReady.
+// until a collection's indexes are loaded, calls on it return ErrNotReady.
 func Open(opts Options) (*Engine, error) {
 	if opts.Dir == "" {
 		return nil, fmt.Errorf("%w: no data directory", ErrInvalid)
@@ -73,42 +88,80 @@ func Open(opts Options) (*Engine, error) {
 	if opts.SnapshotEvery == 0 {
 		opts.SnapshotEvery = 5 * time.Minute
 	}
+	opts.Limits = opts.Limits.withDefaults()
 	if err := os.MkdirAll(filepath.Join(opts.Dir, "index"), 0o755); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	e := &Engine{opts: opts, log: opts.Logger, idx: map[string][]*index.HNSW{}, applied: map[string]uint64{}, stop: make(chan struct{}),
-		models: models{load: opts.LoadModel, m: map[string]Encoder{}}}
-	db, err := store.Open(filepath.Join(opts.Dir, "db"), &store.Options{Logger: opts.Logger, OnCommit: e.onCommit})
+	e := &Engine{opts: opts, log: opts.Logger, colls: map[string]*coll{}, stop: make(chan struct{}),
+		models:    models{load: opts.LoadModel, m: map[string]*modelEntry{}},
+		pixels:    newBudget("decoded-pixel", opts.Limits.DecodePixels),
+		audioSecs: newBudget("audio-seconds", int64(opts.Limits.AudioSeconds*1000)),
+		encodes:   newBudget("encode", int64(opts.Limits.Encodes)),
+	}
+	e.removeSnapshotLeftovers()
+	so := opts.Store
+	so.Logger = opts.Logger
+	so.OnCommit = e.onCommit
+	db, err := store.Open(filepath.Join(opts.Dir, "db"), &so)
 	if err != nil {
 		return nil, err
 	}
 	e.db = db
+	for _, m := range db.Collections() {
+		e.colls[m.Name] = newColl(m)
+	}
+	e.loading.Store(true)
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		start := time.Now()
-		if err := e.loadIndexes(); err != nil {
-			e.log.Error("loading indexes failed", "err", err)
-			return
-		}
-		e.ready.Store(true)
-		e.log.Info("indexes ready", "took", time.Since(start).Round(time.Millisecond))
+		failed := e.loadAll()
+		e.loading.Store(false)
+		e.log.Info("indexes loaded", "took", time.Since(start).Round(time.Millisecond), "failed", failed)
 		e.snapshotLoop()
 	}()
 	return e, nil
 }
 
-// Ready reports whether the indexes are loaded.
-func (e *Engine) Ready() bool { return e.ready.Load() && !e.closed.Load() }
+// Ready reports whether every collection's indexes are loaded and the
+// store accepts writes; Health says why not.
+func (e *Engine) Ready() bool { return e.Health() == nil }
 
-// WaitReady blocks until the indexes are loaded or ctx ends.
+// Health is nil when the engine serves every collection and the store
+// accepts writes; otherwise it says what is wrong: still loading, a
+// collection whose indexes failed to load (with the reason), or a store
+// refusing writes (a full disk).
+func (e *Engine) Health() error {
+	if e.closed.Load() {
+		return ErrClosed
+	}
+	var errs []error
+	for _, c := range e.collList() {
+		switch st, err := c.status(); st {
+		case stateLoading:
+			errs = append(errs, fmt.Errorf("%w: collection %q", ErrNotReady, c.name))
+		case stateFailed:
+			errs = append(errs, fmt.Errorf("%w: collection %q: indexes failed to load: %v (drop or rebuild it)", ErrUnavailable, c.name, err))
+		}
+	}
+	if err := e.db.Health(); err != nil {
+		errs = append(errs, storeErr(err))
+	}
+	return errors.Join(errs...)
+}
+
+// WaitReady blocks until the initial load has finished (whether or not
+// every collection loaded: see Health) or ctx ends.
 func (e *Engine) WaitReady(ctx context.Context) error {
-	for !e.Ready() {
+	for e.loading.Load() {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(5 * time.Millisecond):
 		}
+	}
+	if e.closed.Load() {
+		return ErrClosed
 	}
 	return nil
 }
@@ -120,11 +173,13 @@ func (e *Engine) Close() error {
 	}
 	close(e.stop)
 	e.wg.Wait()
-	var errs []error
-	if e.ready.Load() {
-		errs = append(errs, e.Snapshot())
-	}
+	errs := []error{e.Snapshot()}
 	errs = append(errs, e.db.Close())
+	for _, c := range e.collList() {
+		for _, h := range c.indexes() {
+			h.Close()
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -147,7 +202,51 @@ func (e *Engine) snapshotLoop() {
 	}
 }
 
-func newIndex(s store.Space, p store.IndexParams) (*index.HNSW, error) {
+// coll looks a collection up in the registry.
+func (e *Engine) coll(name string) (*coll, error) {
+	if e.closed.Load() {
+		return nil, ErrClosed
+	}
+	e.mu.RLock()
+	c := e.colls[name]
+	e.mu.RUnlock()
+	if c == nil {
+		return nil, fmt.Errorf("%w: collection %q not found", ErrNotFound, name)
+	}
+	return c, nil
+}
+
+// ready returns a collection whose indexes are loaded.
+func (e *Engine) ready(name string) (*coll, error) {
+	c, err := e.coll(name)
+	if err != nil {
+		return nil, err
+	}
+	switch st, lerr := c.status(); st {
+	case stateReady:
+		return c, nil
+	case stateLoading:
+		return nil, fmt.Errorf("%w: collection %q", ErrNotReady, name)
+	case stateFailed:
+		return nil, fmt.Errorf("%w: collection %q: indexes failed to load: %v (drop or rebuild it)", ErrUnavailable, name, lerr)
+	default:
+		return nil, fmt.Errorf("%w: collection %q not found", ErrNotFound, name)
+	}
+}
+
+// collList returns the registered collections sorted by name.
+func (e *Engine) collList() []*coll {
+	e.mu.RLock()
+	out := make([]*coll, 0, len(e.colls))
+	for _, c := range e.colls {
+		out = append(out, c)
+	}
+	e.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+func newIndex(s Space, p IndexParams) (*index.HNSW, error) {
 	m, err := kernels.ParseMetric(s.Metric)
 	if err != nil {
 		return nil, err
@@ -160,45 +259,20 @@ func newIndex(s store.Space, p store.IndexParams) (*index.HNSW, error) {
 	return index.NewHNSW(cfg)
 }
 
-// onCommit is the store's commit hook: it applies committed changes to the
-// indexes in sequence order. Changes that arrive before the indexes are
-// loaded are picked up by the change-log replay instead.
-func (e *Engine) onCommit(coll string, changes []store.Change) {
-	e.applyMu.Lock()
-	defer e.applyMu.Unlock()
-	idxs, ok := e.idx[coll]
-	if !ok {
-		return
-	}
-	meta, err := e.db.Collection(coll)
-	if err != nil {
-		return
-	}
-	for _, c := range changes {
-		for si, s := range meta.Spaces {
-			if c.Op == store.OpDelete {
-				idxs[si].Delete(c.ID)
-				continue
-			}
-			if v, ok := c.Vectors[s.Name]; ok {
-				if err := idxs[si].Add(c.ID, v); err != nil {
-					// The store validated the vector; this is a bug.
-					e.log.Error("index insert failed", "collection", coll, "space", s.Name, "id", c.ID, "err", err)
-				}
-			} else {
-				idxs[si].Delete(c.ID)
-			}
-		}
-		e.applied[coll] = c.Seq
-	}
-}
+// Store exposes the underlying store (for tools and tests).
+func (e *Engine) Store() *store.DB { return e.db }
 
-func (e *Engine) notReady() error {
-	if e.closed.Load() {
-		return ErrClosed
+// storeErr maps the store's disk and availability errors onto the
+// engine's; everything else passes through (the shared sentinels already
+// match).
+func storeErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrDiskFull):
+		return fmt.Errorf("%w: %v", ErrDiskFull, err)
+	case errors.Is(err, store.ErrUnavailable):
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	if !e.ready.Load() {
-		return ErrNotReady
-	}
-	return nil
+	return err
 }

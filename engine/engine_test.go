@@ -209,7 +209,9 @@ func TestSearchErrors(t *testing.T) {
 	}{
 		"no space named": {SearchRequest{Query: Query{Vector: v}, K: 1}, ErrInvalid},
 		"unknown space":  {SearchRequest{Space: "x", Query: Query{Vector: v}, K: 1}, ErrInvalid},
-		"k zero":         {SearchRequest{Space: "v", Query: Query{Vector: v}}, ErrInvalid},
+		"k negative":     {SearchRequest{Space: "v", Query: Query{Vector: v}, K: -1}, ErrInvalid},
+		"bad modality":   {SearchRequest{Space: "v", Query: Query{Vector: v}, Modality: "photo"}, ErrInvalid},
+		"zero vector":    {SearchRequest{Space: "v", Query: Query{Vector: []float32{0, 0}}}, ErrInvalid},
 		"k huge":         {SearchRequest{Space: "v", Query: Query{Vector: v}, K: MaxK + 1}, ErrInvalid},
 		"ef < k":         {SearchRequest{Space: "v", Query: Query{Vector: v}, K: 5, Ef: 2}, ErrInvalid},
 		"wrong dim":      {SearchRequest{Space: "v", Query: Query{Vector: []float32{1}}, K: 1}, ErrInvalid},
@@ -225,11 +227,15 @@ func TestSearchErrors(t *testing.T) {
 			t.Errorf("%s: %v, want %v", name, err, c.want)
 		}
 	}
+	// k defaults to DefaultK.
+	if _, err := e.Search(bg, "c", SearchRequest{Space: "v", Query: Query{Vector: v}}); err != nil {
+		t.Errorf("k omitted: %v", err)
+	}
 	if _, err := e.Search(bg, "nope", SearchRequest{Query: Query{Vector: v}, K: 1}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown collection: %v", err)
 	}
 	big := make([]Object, MaxBatch+1)
-	if _, err := e.Upsert(bg, "c", big); !errors.Is(err, ErrInvalid) {
+	if _, err := e.Upsert(bg, "c", big); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("oversized batch: %v", err)
 	}
 }

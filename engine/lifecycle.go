@@ -2,7 +2,7 @@ package engine
 
 import (
 	"bufio"
-	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,88 +26,162 @@ const snapMagic = "RSTSNAP1"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-func (e *Engine) snapPath(meta store.Collection, space int) string {
-	return filepath.Join(e.opts.Dir, "index", fmt.Sprintf("%d-%d.snap", meta.CID, space))
+func defaultThreads() int { return runtime.GOMAXPROCS(0) }
+
+func (e *Engine) snapDir() string { return filepath.Join(e.opts.Dir, "index") }
+
+func (e *Engine) snapPath(c *coll, space int) string {
+	return filepath.Join(e.snapDir(), fmt.Sprintf("%d-%d.snap", c.smeta.CID, space))
 }
 
-// loadIndexes loads every collection's indexes: snapshot + replay of the
-// change log after it, or a rebuild from the store when the snapshot is
-// missing, corrupt, from another format or for another schema.
-func (e *Engine) loadIndexes() error {
-	for _, meta := range e.db.Collections() {
+// removeSnapshotLeftovers deletes temporary files of snapshots that a
+// kill interrupted; nothing else writes in the index directory yet.
+func (e *Engine) removeSnapshotLeftovers() {
+	n, err := atomicfile.RemoveTemps(e.snapDir())
+	if err != nil {
+		e.log.Warn("removing interrupted snapshot files", "err", err)
+	} else if n > 0 {
+		e.log.Info("removed files of interrupted snapshots", "files", n)
+	}
+}
+
+// loadAll loads every collection's indexes in turn and reports how many
+// failed. A failed collection is reported by Health and can be dropped or
+// rebuilt; the others serve.
+func (e *Engine) loadAll() int {
+	failed := 0
+	for _, c := range e.collList() {
 		select {
 		case <-e.stop:
-			return errors.New("engine: closed while loading")
+			return failed
 		default:
 		}
-		if err := e.loadCollection(meta); err != nil {
-			return fmt.Errorf("collection %q: %w", meta.Name, err)
+		if err := e.load(c, false); err != nil {
+			failed++
 		}
 	}
-	return nil
+	return failed
 }
 
-func (e *Engine) loadCollection(meta store.Collection) error {
-	// Hold applyMu so that commits made while loading wait, then see the
-	// loaded indexes; the replay below covers everything before.
-	e.applyMu.Lock()
-	defer e.applyMu.Unlock()
-	last, err := e.db.LastSeq(meta.Name)
+// load loads (or, with rebuild, rebuilds) a collection's indexes: each
+// space from its snapshot plus a replay of the change log after it, or
+// from every vector in the store when the snapshot is missing, corrupt or
+// for another schema. Vectors an index refuses are logged, counted and
+// left out. The bulk of the work runs while writes proceed; the final
+// replay and the switch to the new indexes hold applyMu, so that no
+// committed change is missed.
+func (e *Engine) load(c *coll, rebuild bool) error {
+	c.state.Store(stateLoading)
+	err := e.loadIndexes(c, rebuild)
+	if err != nil {
+		if c.state.Load() != stateDropped {
+			c.fail(err)
+		}
+		e.log.Error("loading indexes failed", "collection", c.name, "err", err)
+	}
+	return err
+}
+
+func (e *Engine) loadIndexes(c *coll, rebuild bool) error {
+	last, err := e.db.LastSeq(c.name)
 	if err != nil {
 		return err
 	}
-	idxs := make([]*index.HNSW, len(meta.Spaces))
-	minSeq := last
-	for si, s := range meta.Spaces {
-		h, seq, err := e.readSnapshot(meta, si)
+	idxs := make([]*index.HNSW, len(c.meta.Spaces))
+	seqs := make([]uint64, len(c.meta.Spaces))
+	for si, s := range c.meta.Spaces {
+		c.skipped[si].Store(0)
+		var h *index.HNSW
+		var seq uint64
+		err := os.ErrNotExist
+		if !rebuild {
+			h, seq, err = e.readSnapshot(c, si, last)
+		}
 		if err != nil {
-			if !errors.Is(err, os.ErrNotExist) {
-				e.log.Warn("index snapshot unusable, rebuilding from the store", "collection", meta.Name, "space", s.Name, "err", err)
-			} else if last > 0 {
-				e.log.Info("no index snapshot, rebuilding from the store", "collection", meta.Name, "space", s.Name)
+			switch {
+			case rebuild:
+				e.log.Info("rebuilding index from the store", "collection", c.name, "space", s.Name)
+			case !errors.Is(err, os.ErrNotExist):
+				e.log.Warn("index snapshot unusable, rebuilding from the store", "collection", c.name, "space", s.Name, "err", err)
+			case last > 0:
+				e.log.Info("no index snapshot, rebuilding from the store", "collection", c.name, "space", s.Name)
 			}
 			start := time.Now()
-			h, err = e.rebuild(meta, si)
-			if err != nil {
-				return err
+			if h, err = e.rebuildSpace(c, si); err != nil {
+				return fmt.Errorf("space %q: %w", s.Name, err)
 			}
 			seq = last
-			e.log.Info("index rebuilt", "collection", meta.Name, "space", s.Name, "vectors", h.Len(), "took", time.Since(start).Round(time.Millisecond))
+			e.log.Info("index rebuilt", "collection", c.name, "space", s.Name, "vectors", h.Len(),
+				"skipped", c.skipped[si].Load(), "took", time.Since(start).Round(time.Millisecond))
 		}
-		idxs[si] = h
-		minSeq = min(minSeq, seq)
-		// Replay changes after this index's snapshot.
-		replayed := 0
-		err = e.db.ChangesSince(meta, seq, func(c store.Change) error {
-			replayed++
-			if c.Op == store.OpDelete {
-				h.Delete(c.ID)
-				return nil
-			}
-			v, err := e.db.Vector(meta, si, c.ID)
-			if errors.Is(err, store.ErrNotFound) {
-				h.Delete(c.ID) // deleted later, or upserted without this space
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			return h.Add(c.ID, v)
-		})
+		idxs[si], seqs[si] = h, seq
+	}
+	// Replay what was committed after each snapshot (or after the scan)
+	// and publish, with commits held back.
+	c.applyMu.Lock()
+	defer c.applyMu.Unlock()
+	if c.state.Load() == stateDropped {
+		return nil
+	}
+	now, err := e.db.LastSeq(c.name)
+	if err != nil {
+		return err
+	}
+	for si, s := range c.meta.Spaces {
+		n, err := e.replay(c, si, idxs[si], seqs[si])
 		if err != nil {
-			return fmt.Errorf("replay: %w", err)
+			return fmt.Errorf("space %q: replay: %w", s.Name, err)
 		}
-		if replayed > 0 {
-			e.log.Info("replayed change log", "collection", meta.Name, "space", s.Name, "changes", replayed)
+		if n > 0 {
+			e.log.Info("replayed change log", "collection", c.name, "space", s.Name, "changes", n)
 		}
 	}
-	e.idx[meta.Name] = idxs
-	e.applied[meta.Name] = last
+	if old := c.indexes(); old != nil {
+		for _, h := range old {
+			defer h.Close()
+		}
+	}
+	c.publish(idxs, now)
 	return nil
 }
 
-func (e *Engine) readSnapshot(meta store.Collection, si int) (*index.HNSW, uint64, error) {
-	f, err := os.Open(e.snapPath(meta, si))
+// replay applies the logged changes after seq to one space's index,
+// reading each object's current vector (so replaying a change twice is
+// harmless).
+func (e *Engine) replay(c *coll, si int, h *index.HNSW, seq uint64) (int, error) {
+	n := 0
+	err := e.db.ChangesSince(c.smeta, seq, func(ch store.Change) error {
+		n++
+		if ch.Op == store.OpDelete {
+			h.Delete(ch.ID)
+			return nil
+		}
+		v, err := e.db.Vector(c.smeta, si, ch.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			h.Delete(ch.ID) // deleted later, or upserted without this space
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := h.Add(ch.ID, v); err != nil {
+			h.Delete(ch.ID)
+			e.skipVector(c, si, ch.ID, err)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// skipVector logs and counts a stored vector an index cannot take.
+func (e *Engine) skipVector(c *coll, si int, id uint64, err error) {
+	if c.skipped[si].Add(1) <= 10 {
+		e.log.Warn("stored vector refused by the index; left out", "collection", c.name, "space", c.meta.Spaces[si].Name, "id", id, "err", err)
+	}
+}
+
+func (e *Engine) readSnapshot(c *coll, si int, last uint64) (*index.HNSW, uint64, error) {
+	f, err := os.Open(e.snapPath(c, si))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -128,20 +202,21 @@ func (e *Engine) readSnapshot(meta store.Collection, si int) (*index.HNSW, uint6
 	if err != nil {
 		return nil, 0, err
 	}
-	s := meta.Spaces[si]
-	c := h.Config()
-	if c.Dim != s.Dim || c.Metric.String() != s.Metric {
-		return nil, 0, fmt.Errorf("snapshot is for dim %d %v, the space is dim %d %s", c.Dim, c.Metric, s.Dim, s.Metric)
+	s := c.meta.Spaces[si]
+	cfg := h.Config()
+	if cfg.Dim != s.Dim || cfg.Metric.String() != s.Metric {
+		return nil, 0, fmt.Errorf("snapshot is for dim %d %v, the space is dim %d %s", cfg.Dim, cfg.Metric, s.Dim, s.Metric)
 	}
-	if last, _ := e.db.LastSeq(meta.Name); seq > last {
+	if seq > last {
 		return nil, 0, fmt.Errorf("snapshot is at sequence %d, past the store's %d", seq, last)
 	}
 	return h, seq, nil
 }
 
-// rebuild builds a space's index from every vector in the store.
-func (e *Engine) rebuild(meta store.Collection, si int) (*index.HNSW, error) {
-	h, err := newIndex(meta.Spaces[si], meta.Index)
+// rebuildSpace builds a space's index from every vector in the store,
+// skipping (and counting) the ones it refuses.
+func (e *Engine) rebuildSpace(c *coll, si int) (*index.HNSW, error) {
+	h, err := newIndex(c.meta.Spaces[si], c.meta.Index)
 	if err != nil {
 		return nil, err
 	}
@@ -151,24 +226,22 @@ func (e *Engine) rebuild(meta store.Collection, si int) (*index.HNSW, error) {
 	}
 	threads := e.opts.BuildThreads
 	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
+		threads = defaultThreads()
 	}
 	ch := make(chan item, 256)
 	var wg sync.WaitGroup
-	var firstErr error
-	var once sync.Once
 	for w := 0; w < threads; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for it := range ch {
 				if err := h.Add(it.id, it.v); err != nil {
-					once.Do(func() { firstErr = err })
+					e.skipVector(c, si, it.id, err)
 				}
 			}
 		}()
 	}
-	err = e.db.ScanVectors(meta, si, func(id uint64, v []float32) error {
+	err = e.db.ScanVectors(c.smeta, si, func(id uint64, v []float32) error {
 		select {
 		case ch <- item{id, v}:
 			return nil
@@ -181,48 +254,54 @@ func (e *Engine) rebuild(meta store.Collection, si int) (*index.HNSW, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h, firstErr
+	return h, nil
 }
 
-// Snapshot writes every index to disk crash-safely with the change
-// sequence it reflects.
-func (e *Engine) Snapshot() error {
-	type job struct {
-		path string
-		seq  uint64
-		data []byte
+// RebuildCollection rebuilds a collection's indexes from the store: the
+// repair for a collection whose indexes failed to load, or that is
+// suspected to be out of step. Writes and searches on it get ErrNotReady
+// while it runs.
+func (e *Engine) RebuildCollection(ctx context.Context, name string) error {
+	c, err := e.coll(name)
+	if err != nil {
+		return err
 	}
-	var jobs []job
-	e.applyMu.RLock()
-	for name, idxs := range e.idx {
-		meta, err := e.db.Collection(name)
-		if err != nil {
+	if !c.state.CompareAndSwap(stateReady, stateLoading) && !c.state.CompareAndSwap(stateFailed, stateLoading) {
+		return fmt.Errorf("%w: collection %q is loading", ErrNotReady, name)
+	}
+	return e.load(c, true)
+}
+
+// Snapshot writes every ready collection's indexes to disk crash-safely
+// with the change sequence they reflect. It reads the applied sequence
+// first and then streams each index while writes and searches go on: the
+// file holds every change up to that sequence (and perhaps later ones,
+// which the replay after loading applies again, harmlessly).
+func (e *Engine) Snapshot() error {
+	e.snapMu.Lock()
+	defer e.snapMu.Unlock()
+	var errs []error
+	for _, c := range e.collList() {
+		if c.state.Load() != stateReady {
 			continue
 		}
-		seq := e.applied[name]
-		for si, h := range idxs {
-			var buf bytes.Buffer
-			if _, err := h.WriteTo(&buf); err != nil {
-				e.applyMu.RUnlock()
-				return fmt.Errorf("engine: snapshot %s/%s: %w", name, meta.Spaces[si].Name, err)
-			}
-			jobs = append(jobs, job{e.snapPath(meta, si), seq, buf.Bytes()})
-		}
-	}
-	e.applyMu.RUnlock()
-	var errs []error
-	for _, j := range jobs {
-		errs = append(errs, atomicfile.Write(j.path, 0o644, func(w io.Writer) error {
-			var hdr [20]byte
-			copy(hdr[:], snapMagic)
-			binary.LittleEndian.PutUint64(hdr[8:], j.seq)
-			binary.LittleEndian.PutUint32(hdr[16:], crc32.Checksum(hdr[:16], castagnoli))
-			if _, err := w.Write(hdr[:]); err != nil {
+		seq := c.applied.Load()
+		for si, h := range c.indexes() {
+			err := atomicfile.Write(e.snapPath(c, si), 0o644, func(w io.Writer) error {
+				var hdr [20]byte
+				copy(hdr[:], snapMagic)
+				binary.LittleEndian.PutUint64(hdr[8:], seq)
+				binary.LittleEndian.PutUint32(hdr[16:], crc32.Checksum(hdr[:16], castagnoli))
+				if _, err := w.Write(hdr[:]); err != nil {
+					return err
+				}
+				_, err := h.WriteTo(w)
 				return err
+			})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("engine: snapshot %s/%s: %w", c.name, c.meta.Spaces[si].Name, err))
 			}
-			_, err := w.Write(j.data)
-			return err
-		}))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -8,52 +8,66 @@ import (
 	"rosetta/store"
 )
 
-// Modalities an object may have; CollectionStats counts each.
-var Modalities = []string{"image", "text", "audio"}
-
 // CollectionStats is a collection's health, as the browser page's overview
 // shows it.
 type CollectionStats struct {
 	Collection
 	// Modalities counts live objects per modality ("image", "text",
 	// "audio", and "" for objects written without one).
-	Modalities map[string]int `json:"modalities"`
+	Modalities map[string]int
 	// Segments counts audio windows (objects with a "parent" field); they
 	// are included in Modalities["audio"].
-	Segments int          `json:"segments"`
-	Spaces   []SpaceStats `json:"space_stats"`
+	Segments int
+	Spaces   []SpaceStats
 	// LastSeq is the collection's change counter: it grows with every
 	// committed upsert or delete, so a client polling it sees ingest
 	// progress.
-	LastSeq uint64 `json:"last_seq"`
+	LastSeq uint64
 	// AppliedSeq is the last change the in-memory indexes reflect.
-	AppliedSeq uint64 `json:"applied_seq"`
+	AppliedSeq uint64
 	// MediaRoots are the folders recorded by local ingest, whose files the
 	// server may serve as media.
-	MediaRoots []string `json:"media_roots"`
+	MediaRoots []string
+	// State is "ready", "loading" or "failed" (Error says why).
+	State string
+	Error string
 }
 
 // SpaceStats describes one space's index.
 type SpaceStats struct {
-	Name       string `json:"name"`
-	Live       int    `json:"live"`       // vectors searchable
-	Slots      int    `json:"slots"`      // graph nodes, tombstones included
-	Tombstones int    `json:"tombstones"` // deleted, awaiting compaction
-	Storage    string `json:"storage"`
+	Name       string
+	Live       int // vectors searchable
+	Slots      int // graph nodes, tombstones included
+	Tombstones int // deleted, awaiting compaction
+	Storage    string
+	Skipped    int // stored vectors the index refused at load
 	// Snapshot is when the index was last written to disk (nil: never),
 	// and SnapshotBytes that file's size.
-	Snapshot      *time.Time `json:"snapshot,omitempty"`
-	SnapshotBytes int64      `json:"snapshot_bytes,omitempty"`
+	Snapshot      *time.Time
+	SnapshotBytes int64
 }
 
 // CollectionStats reports a collection's counts per modality, its indexes'
-// health and its change counter.
+// health and its change counter. It works while the indexes load, and
+// after they failed to (State and Error say so).
 func (e *Engine) CollectionStats(ctx context.Context, name string) (CollectionStats, error) {
-	meta, err := e.db.Collection(name)
+	c, err := e.coll(name)
+	if err != nil {
+		return CollectionStats{}, err
+	}
+	meta, err := e.GetCollection(ctx, name)
 	if err != nil {
 		return CollectionStats{}, err
 	}
 	st := CollectionStats{Collection: meta, Modalities: map[string]int{}}
+	switch s, lerr := c.status(); s {
+	case stateReady:
+		st.State = "ready"
+	case stateLoading:
+		st.State = "loading"
+	case stateFailed:
+		st.State, st.Error = "failed", lerr.Error()
+	}
 	counted := 0
 	for _, m := range Modalities {
 		bm, err := e.db.Eval(name, &store.Filter{Field: store.ModalityField, Eq: m})
@@ -78,11 +92,10 @@ func (e *Engine) CollectionStats(ctx context.Context, name string) (CollectionSt
 	if st.MediaRoots, err = e.db.MediaRoots(name); err != nil {
 		return CollectionStats{}, err
 	}
-	e.applyMu.RLock()
-	idxs := e.idx[name]
-	st.AppliedSeq = e.applied[name]
+	st.AppliedSeq = c.applied.Load()
+	idxs := c.indexes()
 	for si, s := range meta.Spaces {
-		ss := SpaceStats{Name: s.Name, Storage: meta.Index.Storage}
+		ss := SpaceStats{Name: s.Name, Storage: meta.Index.Storage, Skipped: int(c.skipped[si].Load())}
 		if ss.Storage == "" {
 			ss.Storage = "float32"
 		}
@@ -91,25 +104,11 @@ func (e *Engine) CollectionStats(ctx context.Context, name string) (CollectionSt
 			ss.Slots = idxs[si].Slots()
 			ss.Tombstones = int(idxs[si].Tombstones().GetCardinality())
 		}
+		if fi, err := os.Stat(e.snapPath(c, si)); err == nil {
+			t := fi.ModTime().UTC()
+			ss.Snapshot, ss.SnapshotBytes = &t, fi.Size()
+		}
 		st.Spaces = append(st.Spaces, ss)
 	}
-	e.applyMu.RUnlock()
-	for si := range st.Spaces {
-		if fi, err := os.Stat(e.snapPath(meta, si)); err == nil {
-			t := fi.ModTime().UTC()
-			st.Spaces[si].Snapshot, st.Spaces[si].SnapshotBytes = &t, fi.Size()
-		}
-	}
 	return st, nil
-}
-
-// AddMediaRoot records a folder the collection's files were ingested from
-// (see store.DB.AddMediaRoot).
-func (e *Engine) AddMediaRoot(ctx context.Context, coll, dir string) error {
-	return e.db.AddMediaRoot(coll, dir)
-}
-
-// MediaRoots lists the folders recorded by AddMediaRoot.
-func (e *Engine) MediaRoots(ctx context.Context, coll string) ([]string, error) {
-	return e.db.MediaRoots(coll)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"os"
 	"sort"
 )
 
@@ -14,74 +13,73 @@ type Matcher interface {
 	MatchProbabilities(ctx context.Context, img image.Image, texts []string) ([]float32, error)
 }
 
-func (e *Engine) rerankModel(req SearchRequest) (Matcher, error) {
-	r := req.Rerank
-	if r.Model == "" || r.Top < 1 || r.Top > MaxRerank {
-		return nil, fmt.Errorf("%w: rerank needs a model and top in 1..%d", ErrInvalid, MaxRerank)
+// rerankModel loads the matching model a request names; a name from an
+// untrusted caller must pass Options.CheckModelName first.
+func (e *Engine) rerankModel(ctx context.Context, name string) (Matcher, error) {
+	if err := e.checkModelName(ctx, name); err != nil {
+		return nil, err
 	}
-	if req.Query.Text == "" && req.Query.Image == nil {
-		return nil, fmt.Errorf("%w: rerank applies to text or image queries", ErrInvalid)
-	}
-	enc, err := e.models.get(r.Model)
+	enc, err := e.models.get(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	m, ok := enc.(Matcher)
 	if !ok {
-		return nil, fmt.Errorf("%w: model %q has no image-text matching head (use a BLIP retrieval checkpoint)", ErrUnsupported, r.Model)
+		return nil, fmt.Errorf("%w: model %q has no image-text matching head (use a BLIP retrieval checkpoint)", ErrUnsupported, name)
 	}
 	return m, nil
 }
 
 // rerank re-scores hits with the matcher: for a text query, each image
-// candidate (read from its Source file) against the text; for an image
-// query, the query image against each text candidate's content. Scored
-// hits come first, ordered by the match probability; candidates that
-// cannot be scored (no readable image, no text) keep their order after
-// them.
-func (e *Engine) rerank(ctx context.Context, coll string, m Matcher, req SearchRequest, hits []Hit) ([]Hit, error) {
-	objs := make([]Object, len(hits))
-	for i, h := range hits {
-		o, err := e.db.Get(coll, h.ID)
-		if err != nil {
-			continue
-		}
-		objs[i] = o
-	}
+// candidate (its source file read through OpenSource, so only files under
+// the media roots) against the text; for an image query, the query image
+// against each text candidate's content. Scored hits come first, ordered
+// by the match probability; candidates that cannot be scored (no readable
+// image, no text) keep their order after them.
+func (e *Engine) rerank(ctx context.Context, c *coll, m Matcher, req SearchRequest, hits []Hit) ([]Hit, error) {
 	if req.Query.Text != "" {
-		for i, o := range objs {
-			if o.Source == "" {
-				continue
-			}
-			b, err := os.ReadFile(o.Source)
+		for i, h := range hits {
+			b, err := e.readSource(ctx, c.name, h.ID)
 			if err != nil {
 				continue
 			}
-			img, err := e.decodeImage(b)
+			img, release, err := e.decodeBudgeted(ctx, b)
 			if err != nil {
 				continue
 			}
-			p, err := m.MatchProbabilities(ctx, img, []string{req.Query.Text})
+			var p []float32
+			_, err = e.embed(ctx, func() ([][]float32, error) {
+				p, err = m.MatchProbabilities(ctx, img, []string{req.Query.Text})
+				return nil, err
+			})
+			release()
 			if err != nil {
 				return nil, err
 			}
 			hits[i].RerankScore = &p[0]
 		}
 	} else {
-		img, err := e.decodeImage(req.Query.Image)
-		if err != nil {
-			return nil, err
-		}
 		var idx []int
 		var texts []string
-		for i, o := range objs {
-			if o.Content != nil && o.Content.Text != "" {
-				idx = append(idx, i)
-				texts = append(texts, o.Content.Text)
+		for i, h := range hits {
+			o, err := e.db.Get(c.name, h.ID)
+			if err != nil || o.Content == nil || o.Content.Text == "" {
+				continue
 			}
+			idx = append(idx, i)
+			texts = append(texts, o.Content.Text)
 		}
 		if len(texts) > 0 {
-			ps, err := m.MatchProbabilities(ctx, img, texts)
+			img, release, err := e.decodeBudgeted(ctx, req.Query.Image)
+			if err != nil {
+				return nil, err
+			}
+			var ps []float32
+			_, err = e.embed(ctx, func() ([][]float32, error) {
+				ps, err = m.MatchProbabilities(ctx, img, texts)
+				return nil, err
+			})
+			release()
 			if err != nil {
 				return nil, err
 			}

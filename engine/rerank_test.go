@@ -38,7 +38,9 @@ func TestRerank(t *testing.T) {
 	defer e.Close()
 	e.WaitReady(bg)
 	e.CreateCollection(bg, Collection{Name: "c", Spaces: []Space{{Name: "clip", Model: "clip"}}})
-	imgDir := fixtures.Dir(t, "preprocess-image")
+	imgDir, _ := filepath.Abs(fixtures.Dir(t, "preprocess-image"))
+	// Re-ranking reads sources only under media roots: before the root
+	// is recorded, no candidate can be scored.
 	names := []string{"astronaut", "camera", "chelsea", "coffee", "rocket"}
 	var objs []Object
 	for _, n := range names {
@@ -54,7 +56,20 @@ func TestRerank(t *testing.T) {
 		t.Fatal(err)
 	}
 	query := "a photo of a cat"
-	hits, err := e.Search(bg, "c", SearchRequest{Query: Query{Text: query}, K: 3, Modality: "image",
+	req := SearchRequest{Query: Query{Text: query}, K: 3, Modality: "image", Rerank: &Rerank{Model: "blip", Top: 5}}
+	hits, err := e.Search(bg, "c", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range hits {
+		if h.RerankScore != nil {
+			t.Fatalf("hit %d was re-ranked from a source outside every media root", i)
+		}
+	}
+	if err := e.AddMediaRoot(bg, "c", imgDir); err != nil {
+		t.Fatal(err)
+	}
+	hits, err = e.Search(bg, "c", SearchRequest{Query: Query{Text: query}, K: 3, Modality: "image",
 		Rerank: &Rerank{Model: "blip", Top: 5}, Fields: []string{"source"}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,85 +1,124 @@
-// Package engine wires the store, the vector indexes and the encoders into
-// the database that httpapi and ingest use: collections with named vector
-// spaces, objects, filtered k-NN search, and the index lifecycle (load the
-// snapshot, replay the change log, or rebuild from the store).
 package engine
 
 import (
 	"encoding/json"
 	"errors"
+	"image"
+	"time"
 
 	"rosetta/store"
 )
 
 // Errors returned by the engine; httpapi maps them to status codes. The
-// store's errors are the same values, so errors.Is works across layers.
+// store's not-found, exists and closed errors are the same values, so
+// errors.Is works across layers.
 var (
 	ErrNotFound    = store.ErrNotFound                      // 404
 	ErrExists      = store.ErrExists                        // 409
 	ErrInvalid     = store.ErrInvalid                       // 400
+	ErrTooLarge    = errors.New("engine: too large")        // 413: over a documented per-request limit
 	ErrUnsupported = errors.New("engine: unsupported")      // 422: e.g. a text query on a collection without a model
+	ErrForbidden   = errors.New("engine: forbidden")        // 403: a source outside the media roots
+	ErrBusy        = errors.New("engine: busy")             // 429 with Retry-After: the server-wide decode/encode budget is full
 	ErrNotReady    = errors.New("engine: index is loading") // 503
+	ErrUnavailable = errors.New("engine: unavailable")      // 503: a collection whose indexes failed to load, or a store refusing writes
+	ErrDiskFull    = errors.New("engine: disk full")        // 507
 	ErrClosed      = store.ErrClosed                        // 503
 )
 
-// The data model is the store's.
-type (
-	// Space is a named vector space of a collection.
-	Space = store.Space
-	// IndexParams tune a collection's HNSW indexes (zero = defaults).
-	IndexParams = store.IndexParams
-	// Collection is a collection's schema plus read-only statistics.
-	Collection = store.Collection
-	// Object is one stored item.
-	Object = store.Object
-	// Content is an object's raw content, encoded on write by the models.
-	Content = store.Content
-)
+// Space is a named vector space of a collection.
+type Space struct {
+	Name   string
+	Dim    int
+	Metric string // cosine (default), dot, l2
+	Model  string // model that fills it, if any
+}
+
+// IndexParams tune a collection's HNSW indexes (zero = defaults).
+type IndexParams struct {
+	M, EfConstruction, EfSearch int
+	Storage                     string // float32 (default) or float16
+}
+
+// Collection is a collection's schema plus read-only statistics.
+type Collection struct {
+	Name    string
+	Spaces  []Space
+	Index   IndexParams
+	Created time.Time
+	Count   int // live objects (output only)
+}
+
+// Object is one item as the engine's callers see it.
+type Object struct {
+	ID       uint64
+	Key      string // unique per collection; upserts by key
+	Modality string // image, text, audio or empty
+	Source   string // path or URI it came from
+	Hash     string
+	Metadata map[string]any    // JSON object; scalar fields are filterable
+	Text     map[string]string // derived text: captions, transcripts
+	Vectors  map[string][]float32
+	// Content is what a model encodes on write into the spaces it fills
+	// (when the object gives no vector for them). Text content is stored;
+	// image and audio bytes are not (Source says where they came from).
+	Content *Content
+	Created time.Time
+	Updated time.Time
+}
+
+// Content is an object's raw content for encode-on-write. At most one of
+// Text, Image (or Decoded) and Audio is set.
+type Content struct {
+	Text  string
+	Image []byte // encoded image file
+	Audio []byte // encoded audio file
+	// Decoded, when set, is Image already decoded (ingest decodes in its
+	// worker pool, under its own limits).
+	Decoded image.Image
+}
 
 // Query is what a search looks for: exactly one of the fields is set.
 type Query struct {
-	Vector []float32 `json:"vector,omitempty"`
-	Object *uint64   `json:"object,omitempty"` // use a stored object's vector in the space
-	Text   string    `json:"text,omitempty"`   // encoded by the space's model
-	Image  []byte    `json:"image,omitempty"`  // base64 in JSON; encoded by the model
-	Audio  []byte    `json:"audio,omitempty"`
+	Vector []float32
+	Object *uint64 // use a stored object's vector in the space
+	Text   string  // encoded by the space's model
+	Image  []byte  // encoded by the model
+	Audio  []byte
 }
 
 // SearchRequest is one k-NN query.
 type SearchRequest struct {
-	Space  string          `json:"space"` // may be empty when the collection has one space
-	Query  Query           `json:"query"`
-	K      int             `json:"k"`
-	Ef     int             `json:"ef,omitempty"`
-	Filter json.RawMessage `json:"filter,omitempty"` // see store.ParseFilter
+	Space  string // may be empty when the collection has one space
+	Query  Query
+	K      int             // 0 means DefaultK
+	Ef     int             // 0 means the collection's default
+	Filter json.RawMessage // see store.ParseFilter
 	// Modality, when set, returns only objects of that modality (e.g.
 	// "text" for an image → text query in a shared CLIP space).
-	Modality string   `json:"modality,omitempty"`
-	Fields   []string `json:"fields,omitempty"` // object fields to return: key, modality, source, hash, metadata, text, vectors, created, updated
+	Modality string
+	Fields   []string // object fields to return: key, modality, source, hash, metadata, text, content, vectors, created, updated, *
 	// Rerank re-scores the top candidates of a text ↔ image query with an
 	// image-text matching model (BLIP's ITM head) and orders them by that.
-	Rerank *Rerank `json:"rerank,omitempty"`
+	Rerank *Rerank
 }
 
 // Rerank names the matching model and how many candidates it re-scores.
 type Rerank struct {
-	Model string `json:"model"`
-	Top   int    `json:"top"` // candidates to re-score (1..MaxRerank; at least k is used)
+	Model string
+	Top   int // candidates to re-score (1..MaxRerank; at least k is used)
 }
-
-// MaxRerank bounds Rerank.Top: every candidate costs a cross-attention pass.
-const MaxRerank = 200
 
 // Hit is one search result. Score is the similarity users see (cosine,
 // inner product, or Euclidean distance for l2); Distance is the index's.
 type Hit struct {
-	ID       uint64  `json:"id"`
-	Score    float32 `json:"score"`
-	Distance float32 `json:"distance"`
+	ID       uint64
+	Score    float32
+	Distance float32
 	// RerankScore is the matching model's probability when the query was
 	// re-ranked (nil otherwise, or when the candidate could not be scored).
-	RerankScore *float32 `json:"rerank_score,omitempty"`
-	Object      *Object  `json:"object,omitempty"`
+	RerankScore *float32
+	Object      *Object
 }
 
 // Stats feed /metrics.
@@ -89,14 +128,18 @@ type Stats struct {
 	IndexNodes  map[string]int // index slots per collection/space
 	// Cumulative counters since the process started.
 	ObjectsWritten, ObjectsDeleted, Searches uint64
+	// SkippedVectors counts stored vectors an index could not take while
+	// loading (logged and left out of the index), per collection/space.
+	SkippedVectors map[string]int
+	// Busy counts requests refused because the decode/encode budget was full.
+	Busy uint64
 	// Storage engine (Pebble) figures.
 	DiskBytes, WALBytes, MemtableBytes uint64
 	L0Files, Compactions               int64
 	ReadAmp                            int
+	// Store health: background errors and write stalls Pebble reported,
+	// and writes refused for want of disk space.
+	BackgroundErrors, WriteStalls, DiskFullRefusals uint64
+	// StoreHealthy is false while the store refuses writes.
+	StoreHealthy bool
 }
-
-// MaxBatch is the most objects one upsert may carry.
-const MaxBatch = 1000
-
-// MaxK bounds k in a search.
-const MaxK = 10000

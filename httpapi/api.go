@@ -24,19 +24,23 @@ type Engine interface {
 	GetCollection(ctx context.Context, name string) (engine.Collection, error)
 	ListCollections(ctx context.Context) ([]engine.Collection, error)
 	DropCollection(ctx context.Context, name string) error
+	// RebuildCollection rebuilds a collection's indexes from the store.
+	RebuildCollection(ctx context.Context, name string) error
 	Upsert(ctx context.Context, collection string, objs []engine.Object) ([]uint64, error) // returns the ids in input order
 	GetObject(ctx context.Context, collection string, id uint64) (engine.Object, error)
 	ListObjects(ctx context.Context, collection string, after uint64, limit int) ([]engine.Object, error)
 	DeleteObject(ctx context.Context, collection string, id uint64) error
 	Search(ctx context.Context, collection string, req engine.SearchRequest) ([]engine.Hit, error)
-	Ready() bool
+	// Health is nil when the engine serves every collection and accepts
+	// writes, else why not (for /readyz).
+	Health() error
 	Stats() engine.Stats
 	// CollectionStats reports a collection's counts per modality, index
 	// health and change counter (the browser page's overview).
 	CollectionStats(ctx context.Context, name string) (engine.CollectionStats, error)
-	// MediaRoots lists the folders whose files the collection's objects may
-	// be served from (recorded by local ingest).
-	MediaRoots(ctx context.Context, collection string) ([]string, error)
+	// OpenSource opens an object's source file if the engine's file
+	// policy lets the server read it (under a media root).
+	OpenSource(ctx context.Context, collection string, id uint64) (*engine.Source, error)
 }
 
 // DefaultMaxBodyBytes bounds a request body unless Options say otherwise.
@@ -46,7 +50,8 @@ const DefaultMaxBodyBytes = 32 << 20
 // New fills the defaults.
 type Options struct {
 	// APIKey, when not empty, must be sent as "Authorization: Bearer <key>"
-	// on every request except GET /healthz and GET /metrics.
+	// on every request except GET /healthz, the browser page's own files
+	// and (with PublicMetrics) GET /metrics.
 	APIKey string
 
 	// MaxBodyBytes bounds a request body; a larger one is answered 413.
@@ -66,11 +71,14 @@ type Options struct {
 	// duplicated.
 	Registry *prometheus.Registry
 
-	// MediaRoots are folders whose files may be served as objects' media
-	// (GET .../objects/{id}/media and .../thumbnail) in every collection,
-	// besides the folders Engine.MediaRoots reports for each. An object's
-	// source outside all of them is answered 403.
-	MediaRoots []string
+	// PublicMetrics exposes GET /metrics without the API key (for a
+	// scraper without credentials on a trusted network). By default, with
+	// an API key set, /metrics needs the key or MetricsToken.
+	PublicMetrics bool
+
+	// MetricsToken, when set, is a second bearer token that opens GET
+	// /metrics alone, for a scraper that should not hold the API key.
+	MetricsToken string
 
 	// ThumbnailCacheBytes bounds the in-memory thumbnail cache. Zero means
 	// DefaultThumbnailCacheBytes (64 MiB); negative disables the cache.
@@ -100,7 +108,7 @@ func (o Options) withDefaults() Options {
 }
 
 // api holds what the handlers share. It is immutable after newRouter.
-type api struct {
+type server struct {
 	e       Engine
 	opts    Options
 	log     *slog.Logger
@@ -120,7 +128,7 @@ func New(e Engine, opts Options) http.Handler {
 // newRouter builds the chi router; tests walk its routes.
 func newRouter(e Engine, opts Options) *chi.Mux {
 	opts = opts.withDefaults()
-	a := &api{
+	a := &server{
 		e:          e,
 		opts:       opts,
 		log:        opts.Logger,
@@ -139,13 +147,7 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 
 	r.Get("/healthz", a.healthz)
 	r.Get("/readyz", a.readyz)
-	r.Method(http.MethodGet, "/metrics", promhttp.InstrumentMetricHandler(
-		opts.Registry,
-		promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{
-			ErrorLog:      slog.NewLogLogger(opts.Logger.Handler(), slog.LevelError),
-			ErrorHandling: promhttp.ContinueOnError,
-		}),
-	))
+	r.Method(http.MethodGet, "/metrics", MetricsHandler(opts.Registry, opts.Logger))
 	r.Get("/openapi.json", a.serveOpenAPI)
 
 	r.Post("/v1/collections", a.createCollection)
@@ -153,6 +155,7 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 	r.Get("/v1/collections/{name}", a.getCollection)
 	r.Get("/v1/collections/{name}/stats", a.collectionStats)
 	r.Delete("/v1/collections/{name}", a.dropCollection)
+	r.Post("/v1/collections/{name}/rebuild", a.rebuildCollection)
 
 	r.Put("/v1/collections/{c}/objects", a.upsertObjects)
 	r.Get("/v1/collections/{c}/objects", a.listObjects)
@@ -171,6 +174,19 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 	r.Get("/", serveUIIndex)
 	r.Handle("/ui/*", uiAssets())
 	return r
+}
+
+// MetricsHandler serves the Prometheus exposition of reg: what GET
+// /metrics answers, and what `rosetta serve --metrics-addr` serves on a
+// listener of its own.
+func MetricsHandler(reg *prometheus.Registry, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+	}))
 }
 
 // NewServer returns an *http.Server that serves h on addr with timeouts

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"rosetta/api"
 	"strings"
 	"sync"
 	"testing"
@@ -91,7 +92,7 @@ func (s *testServer) seed() {
 }
 
 // wantError checks that rec is a JSON error with status and code.
-func wantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code string) errorDetail {
+func wantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code string) api.ErrorDetail {
 	t.Helper()
 	if rec.Code != status {
 		t.Errorf("status %d, want %d; body %s", rec.Code, status, rec.Body)
@@ -99,7 +100,7 @@ func wantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code st
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q, want application/json", ct)
 	}
-	var body errorBody
+	var body api.ErrorBody
 	dec := json.NewDecoder(bytes.NewReader(rec.Body.Bytes()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
@@ -176,7 +177,7 @@ func TestReadyzFlips(t *testing.T) {
 		t.Error("503 without Retry-After")
 	}
 	s.e.ready.Store(true)
-	var st status
+	var st api.Status
 	s.mustDo(200, &st, "GET", "/readyz", "")
 	if st.Status != "ready" {
 		t.Errorf("status %q", st.Status)

@@ -5,7 +5,7 @@ import (
 )
 
 func TestAuth(t *testing.T) {
-	const key = "s3cret-key"
+	const key, metricsToken = "s3cret-key", "scraper-token"
 	cases := []struct {
 		name        string
 		method      string
@@ -14,7 +14,10 @@ func TestAuth(t *testing.T) {
 		wantWithKey int
 	}{
 		{"healthz needs no key", "GET", "/healthz", "-", 200},
-		{"metrics needs no key", "GET", "/metrics", "-", 200},
+		{"metrics needs the key", "GET", "/metrics", "-", 401},
+		{"metrics with the key", "GET", "/metrics", "Bearer " + key, 200},
+		{"metrics token opens metrics", "GET", "/metrics", "Bearer " + metricsToken, 200},
+		{"metrics token opens nothing else", "GET", "/v1/collections", "Bearer " + metricsToken, 401},
 		{"readyz needs the key", "GET", "/readyz", "-", 401},
 		{"openapi needs the key", "GET", "/openapi.json", "-", 401},
 		{"list without key", "GET", "/v1/collections", "-", 401},
@@ -33,7 +36,7 @@ func TestAuth(t *testing.T) {
 	for _, withKey := range []bool{false, true} {
 		opts := Options{}
 		if withKey {
-			opts.APIKey = key
+			opts.APIKey, opts.MetricsToken = key, metricsToken
 		}
 		s := newTestServer(t, opts)
 		s.seed()
@@ -74,6 +77,17 @@ func TestAuth(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestPublicMetrics: with PublicMetrics, /metrics needs no key, and
+// nothing else opens.
+func TestPublicMetrics(t *testing.T) {
+	s := newTestServer(t, Options{APIKey: "k", PublicMetrics: true})
+	s.key = ""
+	if rec := s.do("GET", "/metrics", ""); rec.Code != 200 {
+		t.Errorf("public metrics: %d", rec.Code)
+	}
+	wantError(t, s.do("GET", "/v1/collections", ""), 401, codeUnauthorized)
 }
 
 func TestBearerToken(t *testing.T) {

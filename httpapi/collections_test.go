@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"rosetta/api"
 	"strings"
 	"testing"
 
@@ -10,7 +11,7 @@ import (
 func TestCollectionsHappyPath(t *testing.T) {
 	s := newTestServer(t, Options{})
 
-	var list collectionList
+	var list api.CollectionList
 	s.mustDo(200, &list, "GET", "/v1/collections", "")
 	if list.Collections == nil || len(list.Collections) != 0 {
 		t.Fatalf("empty list: %+v", list)
@@ -112,8 +113,8 @@ func TestValidName(t *testing.T) {
 		{"", false}, {"_a", false}, {"-a", false}, {strings.Repeat("z", 65), false},
 		{"a.b", false}, {"a/b", false}, {"a b", false}, {"é", false}, {"a\x00", false},
 	} {
-		if got := validName(tc.name); got != tc.ok {
-			t.Errorf("validName(%q) = %v", tc.name, got)
+		if got := engine.ValidName(tc.name); got != tc.ok {
+			t.Errorf("engine.ValidName(%q) = %v", tc.name, got)
 		}
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
+	"rosetta/api"
 	"rosetta/engine"
 )
 
@@ -27,6 +29,8 @@ const (
 	codeUnavailable          = "unavailable"
 	codeTimeout              = "timeout"
 	codeForbidden            = "forbidden"
+	codeBusy                 = "busy"
+	codeInsufficientStorage  = "insufficient_storage"
 )
 
 // statusClientClosedRequest is nginx's status for a request whose client
@@ -56,6 +60,36 @@ func tooLargef(format string, args ...any) *apiError {
 	return &apiError{status: http.StatusRequestEntityTooLarge, code: codePayloadTooLarge, message: fmt.Sprintf(format, args...)}
 }
 
+// sentinels are the engine errors mapped to statuses, in the order they
+// are tested, with the prefix their text adds to a message.
+var sentinels = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{engine.ErrNotFound, http.StatusNotFound, codeNotFound},
+	{engine.ErrExists, http.StatusConflict, codeAlreadyExists},
+	{engine.ErrTooLarge, http.StatusRequestEntityTooLarge, codePayloadTooLarge},
+	{engine.ErrInvalid, http.StatusBadRequest, codeInvalidRequest},
+	{engine.ErrForbidden, http.StatusForbidden, codeForbidden},
+	{engine.ErrUnsupported, http.StatusUnprocessableEntity, codeUnsupported},
+	{engine.ErrBusy, http.StatusTooManyRequests, codeBusy},
+	{engine.ErrDiskFull, http.StatusInsufficientStorage, codeInsufficientStorage},
+	{engine.ErrNotReady, http.StatusServiceUnavailable, codeNotReady},
+	{engine.ErrUnavailable, http.StatusServiceUnavailable, codeUnavailable},
+	{engine.ErrClosed, http.StatusServiceUnavailable, codeUnavailable},
+}
+
+// clientMessage is err's text without the package prefixes of the
+// sentinels it wraps ("store: invalid: ", "engine: busy: ", ...).
+func clientMessage(err error) string {
+	msg := err.Error()
+	for _, s := range sentinels {
+		msg = strings.ReplaceAll(msg, s.err.Error()+": ", "")
+	}
+	return msg
+}
+
 // apiErrorFrom maps any error a handler meets to the status and code it is
 // answered with. It is the one place where engine errors become HTTP
 // statuses.
@@ -68,20 +102,14 @@ func apiErrorFrom(err error) *apiError {
 	if errors.As(err, &tooLarge) {
 		return tooLargef("request body exceeds %d bytes", tooLarge.Limit)
 	}
-	e := &apiError{message: err.Error(), cause: err}
+	e := &apiError{message: clientMessage(err), cause: err}
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			e.status, e.code = s.status, s.code
+			return e
+		}
+	}
 	switch {
-	case errors.Is(err, engine.ErrNotFound):
-		e.status, e.code = http.StatusNotFound, codeNotFound
-	case errors.Is(err, engine.ErrExists):
-		e.status, e.code = http.StatusConflict, codeAlreadyExists
-	case errors.Is(err, engine.ErrInvalid):
-		e.status, e.code = http.StatusBadRequest, codeInvalidRequest
-	case errors.Is(err, engine.ErrUnsupported):
-		e.status, e.code = http.StatusUnprocessableEntity, codeUnsupported
-	case errors.Is(err, engine.ErrNotReady):
-		e.status, e.code = http.StatusServiceUnavailable, codeNotReady
-	case errors.Is(err, engine.ErrClosed):
-		e.status, e.code = http.StatusServiceUnavailable, codeUnavailable
 	case errors.Is(err, context.DeadlineExceeded):
 		e.status, e.code, e.message = http.StatusGatewayTimeout, codeTimeout, "the request timed out"
 	case errors.Is(err, context.Canceled):
@@ -94,27 +122,22 @@ func apiErrorFrom(err error) *apiError {
 	return e
 }
 
-// errorBody is the JSON body of every error response.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
+// Retry-After values: a loading engine or a full disk takes a while; a
+// full decode budget frees up within a request's time.
+const (
+	retryAfterSeconds     = "5"
+	retryAfterBusySeconds = "1"
+)
 
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// retryAfterSeconds is what a 503 tells clients to wait before retrying.
-const retryAfterSeconds = "5"
-
-// fail answers r with err mapped by apiErrorFrom. Internal errors are
-// logged at error level and timeouts at warning level, with their cause;
-// everything else is the client's and shows only in the debug request log.
-func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+// fail answers r with err mapped by apiErrorFrom. Internal errors and
+// unavailability (a full disk, a failed collection) are logged at error
+// level and timeouts at warning level, with their cause; everything else
+// is the client's and shows only in the request log.
+func (a *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	ae := apiErrorFrom(err)
 	level, logged := slog.LevelError, true
 	switch ae.code {
-	case codeInternal:
+	case codeInternal, codeInsufficientStorage, codeUnavailable:
 	case codeTimeout:
 		level = slog.LevelWarn
 	default:
@@ -129,10 +152,12 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 			slog.Any("err", err))
 	}
 	switch ae.status {
-	case http.StatusServiceUnavailable:
+	case http.StatusServiceUnavailable, http.StatusInsufficientStorage:
 		w.Header().Set("Retry-After", retryAfterSeconds)
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", retryAfterBusySeconds)
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rosetta"`)
 	}
-	a.writeJSON(w, r, ae.status, errorBody{Error: errorDetail{Code: ae.code, Message: ae.message}})
+	a.writeJSON(w, r, ae.status, api.ErrorBody{Error: api.ErrorDetail{Code: ae.code, Message: ae.message}})
 }

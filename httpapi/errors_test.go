@@ -103,7 +103,7 @@ func TestPanicRecovery(t *testing.T) {
 }
 
 func TestRecovererAbort(t *testing.T) {
-	a := &api{log: slog.New(slog.DiscardHandler), opts: DefaultOptions()}
+	a := &server{log: slog.New(slog.DiscardHandler), opts: DefaultOptions()}
 
 	// http.ErrAbortHandler goes on up to net/http, which drops the connection quietly.
 	h := a.recoverer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }))

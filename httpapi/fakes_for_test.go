@@ -32,6 +32,7 @@ type fakeEngine struct {
 	shortIDs  bool            // Upsert returns one id too few
 	badScores bool            // Search returns a NaN score
 	calls     int             // engine calls that got past the hooks
+	roots     []string        // server-wide media roots (Options.MediaRoots of the real engine)
 	last      []engine.Object // the last batch Upsert received
 }
 
@@ -44,6 +45,7 @@ func (f *fakeEngine) lastUpsert() []engine.Object {
 
 type fakeCollection struct {
 	c     engine.Collection
+	v     *engine.Validator // the engine's rules for c
 	objs  map[uint64]engine.Object
 	keys  map[string]uint64
 	roots []string // media roots, as local ingest would record them
@@ -117,7 +119,7 @@ func (f *fakeEngine) CreateCollection(_ context.Context, c engine.Collection) (e
 		return engine.Collection{}, err
 	}
 	c.Spaces = slices.Clone(c.Spaces)
-	if err := store.ValidateCollection(&c); err != nil { // the real rules and messages
+	if err := engine.ValidateCollection(&c); err != nil { // the real rules and messages
 		return engine.Collection{}, err
 	}
 	if _, ok := f.colls[c.Name]; ok {
@@ -125,7 +127,11 @@ func (f *fakeEngine) CreateCollection(_ context.Context, c engine.Collection) (e
 	}
 	c.Created = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	c.Count = 0
-	fc := &fakeCollection{c: c, objs: map[uint64]engine.Object{}, keys: map[string]uint64{}}
+	v, err := engine.NewValidator(c)
+	if err != nil {
+		return engine.Collection{}, err
+	}
+	fc := &fakeCollection{c: c, v: v, objs: map[uint64]engine.Object{}, keys: map[string]uint64{}}
 	f.colls[c.Name] = fc
 	return fc.snapshot(), nil
 }
@@ -180,18 +186,9 @@ func (f *fakeEngine) Upsert(_ context.Context, collection string, objs []engine.
 		return nil, err
 	}
 	f.last = slices.Clone(objs)
-	// Validate the whole batch before changing anything.
-	for i, o := range objs {
-		for name, v := range o.Vectors {
-			sp, err := fc.space(name)
-			if err != nil {
-				return nil, fmt.Errorf("objects[%d]: %w", i, err)
-			}
-			if len(v) != sp.Dim {
-				return nil, fmt.Errorf("objects[%d]: space %q has dimension %d, the vector has %d: %w",
-					i, name, sp.Dim, len(v), engine.ErrInvalid)
-			}
-		}
+	// Validate the whole batch, by the engine's rules, before changing anything.
+	if err := fc.v.Batch(objs); err != nil {
+		return nil, err
 	}
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	ids := make([]uint64, len(objs))
@@ -292,15 +289,12 @@ func (f *fakeEngine) Search(_ context.Context, collection string, req engine.Sea
 	if err != nil {
 		return nil, err
 	}
+	if err := fc.v.Search(&req); err != nil { // the engine's rules and defaults
+		return nil, err
+	}
 	sp, err := fc.space(req.Space)
 	if err != nil {
 		return nil, err
-	}
-	if req.K <= 0 || req.K > engine.MaxK {
-		return nil, fmt.Errorf("k %d: %w", req.K, engine.ErrInvalid)
-	}
-	if req.Ef != 0 && (req.Ef < req.K || req.Ef > fakeMaxEf) {
-		return nil, fmt.Errorf("ef must be 0 or in k..%d, got %d: %w", fakeMaxEf, req.Ef, engine.ErrInvalid)
 	}
 	for _, name := range req.Fields {
 		if !fakeFields[name] {
@@ -526,8 +520,9 @@ func (f *fakeEngine) CollectionStats(_ context.Context, name string) (engine.Col
 	return st, nil
 }
 
-// MediaRoots returns the roots set with addMediaRoot.
-func (f *fakeEngine) MediaRoots(_ context.Context, name string) ([]string, error) {
+// OpenSource applies the engine's own file policy (engine.OpenUnder) to
+// the roots set with addMediaRoot and the fake's server-wide roots.
+func (f *fakeEngine) OpenSource(_ context.Context, name string, id uint64) (*engine.Source, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.enter(); err != nil {
@@ -537,7 +532,30 @@ func (f *fakeEngine) MediaRoots(_ context.Context, name string) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	return append([]string(nil), fc.roots...), nil
+	o, ok := fc.objs[id]
+	if !ok {
+		return nil, fmt.Errorf("object %d: %w", id, engine.ErrNotFound)
+	}
+	return engine.OpenUnder(o, append(append([]string(nil), fc.roots...), f.roots...))
+}
+
+// Health is nil while the fake is ready.
+func (f *fakeEngine) Health() error {
+	if !f.ready.Load() {
+		return fmt.Errorf("%w: collection %q", engine.ErrNotReady, "c")
+	}
+	return nil
+}
+
+// RebuildCollection only checks that the collection exists.
+func (f *fakeEngine) RebuildCollection(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return err
+	}
+	_, err := f.coll(name)
+	return err
 }
 
 // addMediaRoot records a media root, as local ingest does.

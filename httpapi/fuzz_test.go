@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"rosetta/api"
 	"strings"
 	"testing"
 
@@ -33,7 +34,7 @@ func checkFuzzAnswer(t *testing.T, body string, rec *httptest.ResponseRecorder) 
 		t.Fatalf("status %d for body %q: %s", rec.Code, body, rec.Body)
 	}
 	if rec.Code >= 400 {
-		var eb errorBody
+		var eb api.ErrorBody
 		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error.Code == "" || eb.Error.Message == "" {
 			t.Fatalf("status %d with a malformed error body %q (%v)", rec.Code, rec.Body, err)
 		}
@@ -68,7 +69,7 @@ func FuzzSearchRequest(f *testing.F) {
 			rec := serve(s.h, "POST", "/v1/collections/"+coll+"/search", body)
 			checkFuzzAnswer(t, body, rec)
 			if rec.Code == 200 {
-				var resp searchResponse
+				var resp api.SearchResponse
 				if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || resp.Hits == nil {
 					t.Fatalf("200 with body %q (%v)", rec.Body, err)
 				}
@@ -97,7 +98,7 @@ func FuzzUpsertRequest(f *testing.F) {
 			rec := serve(s.h, "PUT", "/v1/collections/"+coll+"/objects", body)
 			checkFuzzAnswer(t, body, rec)
 			if rec.Code == 200 {
-				var resp upsertResponse
+				var resp api.UpsertResponse
 				if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || len(resp.IDs) == 0 {
 					t.Fatalf("200 with body %q (%v)", rec.Body, err)
 				}

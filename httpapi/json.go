@@ -9,12 +9,14 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"rosetta/api"
 )
 
 // writeJSON answers r with status and v as JSON. v is marshalled before
 // anything is written, so a value that cannot be encoded (a NaN score from
 // the engine) still gets a well-formed 500 answer.
-func (a *api) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+func (a *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		a.log.LogAttrs(r.Context(), slog.LevelError, "encode response",
@@ -23,7 +25,7 @@ func (a *api) writeJSON(w http.ResponseWriter, r *http.Request, status int, v an
 			slog.String("request_id", w.Header().Get(requestIDHeader)),
 			slog.Any("err", err))
 		status = http.StatusInternalServerError
-		b, _ = json.Marshal(errorBody{Error: errorDetail{Code: codeInternal, Message: "internal error"}})
+		b, _ = json.Marshal(api.ErrorBody{Error: api.ErrorDetail{Code: codeInternal, Message: "internal error"}})
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
@@ -37,7 +39,7 @@ func (a *api) writeJSON(w http.ResponseWriter, r *http.Request, status int, v an
 // (413), an empty body, malformed JSON, fields dst does not have, values of
 // the wrong type and anything after the value (400). The errors it returns
 // are *apiError.
-func (a *api) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+func (a *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {

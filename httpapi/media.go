@@ -5,7 +5,6 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"image/jpeg"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"mime"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,108 +41,27 @@ type mediaFile struct {
 	etag  string // strong validator: source, size, mtime and the object's hash
 }
 
-// errOutsideRoots says why a source is not served.
-func errOutsideRoots(id uint64) *apiError {
-	return &apiError{status: http.StatusForbidden, code: codeForbidden, message: fmt.Sprintf(
-		"object %d's source is not under a media folder: the server serves only files under folders that `rosetta ingest --data` recorded for the collection or that `rosetta serve --media-root` names", id)}
-}
-
-func mediaNotFound(msg string) *apiError {
-	return &apiError{status: http.StatusNotFound, code: codeNotFound, message: msg}
-}
-
-// within reports whether path is root or lies below it. Both must be
-// cleaned absolute paths.
-func within(root, path string) bool {
-	if root == path {
-		return true
-	}
-	if !strings.HasSuffix(root, string(filepath.Separator)) {
-		root += string(filepath.Separator)
-	}
-	return strings.HasPrefix(path, root)
-}
-
-// resolveMedia finds the file behind an object's media: the object must
-// exist, its source must be an absolute path that, with every symbolic
-// link resolved, lies under one of the media roots (resolved the same
-// way), and it must be a regular file of a media type. Nothing the client
-// sends names a path: only the object id does.
-func (a *api) resolveMedia(r *http.Request) (*mediaFile, error) {
+// resolveMedia opens the file behind an object's media through the
+// engine's source policy (engine.OpenSource: only files under the media
+// roots) and checks that it is of a media type the server serves. Nothing
+// the client sends names a path: only the object id does.
+func (a *server) resolveMedia(r *http.Request) (*mediaFile, error) {
 	coll, id, err := objectPath(r)
 	if err != nil {
 		return nil, err
 	}
-	obj, err := a.e.GetObject(r.Context(), coll, id)
+	src, err := a.e.OpenSource(r.Context(), coll, id)
 	if err != nil {
 		return nil, err
 	}
-	if obj.Source == "" {
-		return nil, mediaNotFound(fmt.Sprintf("object %d has no source file", id))
-	}
-	if !filepath.IsAbs(obj.Source) {
-		return nil, errOutsideRoots(id)
-	}
-	roots, err := a.e.MediaRoots(r.Context(), coll)
+	ctype, err := sniffMedia(src.File)
 	if err != nil {
-		return nil, err
-	}
-	roots = append(roots, a.opts.MediaRoots...)
-	// Each root as given and with its symlinks resolved.
-	var rs []string
-	for _, root := range roots {
-		if !filepath.IsAbs(root) {
-			continue
-		}
-		rs = append(rs, filepath.Clean(root))
-		if rr, err := filepath.EvalSymlinks(root); err == nil {
-			rs = append(rs, rr)
-		}
-	}
-	under := func(p string) bool {
-		for _, r := range rs {
-			if within(r, p) {
-				return true
-			}
-		}
-		return false
-	}
-	// The source must lie under a root before the filesystem is touched
-	// (so that 404 versus 403 tells nothing about files elsewhere), and
-	// again with its own symlinks resolved.
-	src := filepath.Clean(obj.Source)
-	if !under(src) {
-		return nil, errOutsideRoots(id)
-	}
-	real, err := filepath.EvalSymlinks(src)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, mediaNotFound(fmt.Sprintf("object %d's source file is gone", id))
-		}
-		return nil, errOutsideRoots(id)
-	}
-	if !under(real) {
-		return nil, errOutsideRoots(id)
-	}
-	f, err := os.Open(real)
-	if err != nil {
-		return nil, mediaNotFound(fmt.Sprintf("object %d's source file cannot be opened", id))
-	}
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = errOutsideRoots(id)
-	}
-	var ctype string
-	if err == nil {
-		ctype, err = sniffMedia(f)
-	}
-	if err != nil {
-		f.Close()
+		src.File.Close()
 		return nil, err
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s", real, fi.Size(), fi.ModTime().UnixNano(), obj.Hash)
-	return &mediaFile{f: f, info: fi, ctype: ctype, etag: `"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`}, nil
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s", src.Path, src.Info.Size(), src.Info.ModTime().UnixNano(), src.Object.Hash)
+	return &mediaFile{f: src.File, info: src.Info, ctype: ctype, etag: `"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`}, nil
 }
 
 // sniffMedia names a file's media type from its content: images, audio
@@ -198,7 +115,7 @@ func setMediaHeaders(w http.ResponseWriter, ctype, etag string) {
 // objectMedia serves GET /v1/collections/{c}/objects/{id}/media: the
 // object's original file, with range requests (audio players seek with
 // them) and conditional requests.
-func (a *api) objectMedia(w http.ResponseWriter, r *http.Request) {
+func (a *server) objectMedia(w http.ResponseWriter, r *http.Request) {
 	m, err := a.resolveMedia(r)
 	if err != nil {
 		a.fail(w, r, err)
@@ -213,7 +130,7 @@ func (a *api) objectMedia(w http.ResponseWriter, r *http.Request) {
 // the object's image, EXIF orientation applied, scaled (never enlarged) so
 // its longer side is N pixels, as JPEG. Thumbnails are cached in memory by
 // the file's validator, so a changed file gets a new one.
-func (a *api) objectThumbnail(w http.ResponseWriter, r *http.Request) {
+func (a *server) objectThumbnail(w http.ResponseWriter, r *http.Request) {
 	size := DefaultThumbnailSize
 	if s := r.URL.Query().Get("size"); s != "" {
 		n, err := strconv.Atoi(s)

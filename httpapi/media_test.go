@@ -243,13 +243,13 @@ func TestMediaRefusesPathsOutsideRoots(t *testing.T) {
 	g.s.e.colls["m"].roots = nil
 	g.s.e.mu.Unlock()
 	wantError(t, g.s.do("GET", g.path("photo", "media"), ""), 403, codeForbidden)
-	h := newMediaFixture(t, Options{MediaRoots: []string{"/nonexistent-root"}})
+	h := newMediaFixture(t, Options{})
 	h.s.e.mu.Lock()
 	h.s.e.colls["m"].roots = nil
+	h.s.e.roots = []string{"/nonexistent-root", h.root} // the engine's Options.MediaRoots
 	h.s.e.mu.Unlock()
-	h.s.h = New(h.s.e, Options{MediaRoots: []string{h.root}})
 	if rec := h.s.do("GET", h.path("photo", "media"), ""); rec.Code != 200 {
-		t.Errorf("with Options.MediaRoots: %d %s", rec.Code, rec.Body)
+		t.Errorf("with the engine's MediaRoots: %d %s", rec.Code, rec.Body)
 	}
 	wantError(t, h.s.do("GET", h.path("outside", "media"), ""), 403, codeForbidden)
 }

@@ -101,6 +101,9 @@ type statsCollector struct {
 	// Cumulative engine counters and Pebble figures.
 	written, deleted, searches                  *prometheus.Desc
 	disk, wal, memtable, l0, compactions, rdamp *prometheus.Desc
+	// Robustness: vectors skipped at load, requests refused for budget,
+	// store background errors, write stalls, disk-full refusals, health.
+	skipped, busy, bgErrors, stalls, diskFull, storeHealthy *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*statsCollector)(nil)
@@ -125,6 +128,14 @@ func newStatsCollector(e Engine, log *slog.Logger) *statsCollector {
 		l0:          prometheus.NewDesc("rosetta_pebble_l0_files", "SSTables in Pebble's level 0.", nil, nil),
 		compactions: prometheus.NewDesc("rosetta_pebble_compactions_total", "Pebble compactions since open.", nil, nil),
 		rdamp:       prometheus.NewDesc("rosetta_pebble_read_amplification", "Pebble read amplification.", nil, nil),
+		skipped: prometheus.NewDesc("rosetta_index_skipped_vectors",
+			"Stored vectors an index refused while loading (logged and left out), per collection and space.",
+			[]string{"collection", "space"}, nil),
+		busy:         prometheus.NewDesc("rosetta_busy_rejections_total", "Requests refused (429) because the decode/encode budget stayed full.", nil, nil),
+		bgErrors:     prometheus.NewDesc("rosetta_store_background_errors_total", "Background errors Pebble reported (flushes, compactions).", nil, nil),
+		stalls:       prometheus.NewDesc("rosetta_store_write_stalls_total", "Write stalls Pebble began.", nil, nil),
+		diskFull:     prometheus.NewDesc("rosetta_store_disk_full_refusals_total", "Writes refused because the disk is (nearly) full.", nil, nil),
+		storeHealthy: prometheus.NewDesc("rosetta_store_healthy", "1 while the store accepts writes, 0 while it refuses them.", nil, nil),
 	}
 }
 
@@ -133,7 +144,8 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.collections
 	ch <- c.objects
 	ch <- c.indexNodes
-	for _, d := range []*prometheus.Desc{c.written, c.deleted, c.searches, c.disk, c.wal, c.memtable, c.l0, c.compactions, c.rdamp} {
+	for _, d := range []*prometheus.Desc{c.written, c.deleted, c.searches, c.disk, c.wal, c.memtable, c.l0, c.compactions, c.rdamp,
+		c.skipped, c.busy, c.bgErrors, c.stalls, c.diskFull, c.storeHealthy} {
 		ch <- d
 	}
 }
@@ -169,6 +181,19 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.memtable, float64(st.MemtableBytes))
 	gauge(c.l0, float64(st.L0Files))
 	gauge(c.rdamp, float64(st.ReadAmp))
+	for key, n := range st.SkippedVectors {
+		coll, space := splitIndexKey(key)
+		ch <- prometheus.MustNewConstMetric(c.skipped, prometheus.GaugeValue, float64(n), coll, space)
+	}
+	counter(c.busy, float64(st.Busy))
+	counter(c.bgErrors, float64(st.BackgroundErrors))
+	counter(c.stalls, float64(st.WriteStalls))
+	counter(c.diskFull, float64(st.DiskFullRefusals))
+	healthy := 0.0
+	if st.StoreHealthy {
+		healthy = 1
+	}
+	gauge(c.storeHealthy, healthy)
 }
 
 // splitIndexKey splits an Engine.Stats IndexNodes key, "collection/space",

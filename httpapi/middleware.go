@@ -60,7 +60,7 @@ func (w *recordingWriter) Flush() {
 // When the handler had already started its answer, the connection is
 // dropped the same way, so the client sees a truncated response rather
 // than one that looks complete.
-func (a *api) recoverer(next http.Handler) http.Handler {
+func (a *server) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &recordingWriter{ResponseWriter: w}
 		defer func() {
@@ -92,7 +92,7 @@ func (a *api) recoverer(next http.Handler) http.Handler {
 
 // observe assigns the request id, and when the request is done records the
 // request metrics and writes the debug-level request log line.
-func (a *api) observe(next http.Handler) http.Handler {
+func (a *server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r.Header.Get(requestIDHeader))
@@ -166,22 +166,26 @@ func requestID(client string) string {
 	return hex.EncodeToString(b[:])
 }
 
-// publicPaths need no API key: liveness probes and Prometheus scrapers
-// usually carry no credentials.
-var publicPaths = map[string]bool{"/healthz": true, "/metrics": true}
-
 // authenticate requires "Authorization: Bearer <Options.APIKey>" on every
-// request but those for publicPaths. It checks before routing, so unknown
-// routes answer 401 too and do not reveal which paths exist. Keys are
-// compared as SHA-256 digests in constant time, which hides the key's
-// length as well as its content.
-func (a *api) authenticate(next http.Handler) http.Handler {
+// request but GET /healthz, the browser page's own files and, with
+// Options.PublicMetrics, GET /metrics; /metrics also takes
+// Options.MetricsToken. It checks before routing, so unknown routes answer
+// 401 too and do not reveal which paths exist. Keys are compared as
+// SHA-256 digests in constant time, which hides the key's length as well
+// as its content.
+func (a *server) authenticate(next http.Handler) http.Handler {
 	if a.opts.APIKey == "" {
 		return next
 	}
 	want := sha256.Sum256([]byte(a.opts.APIKey))
+	var metricsWant [32]byte
+	if a.opts.MetricsToken != "" {
+		metricsWant = sha256.Sum256([]byte(a.opts.MetricsToken))
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := routingPath(r); publicPaths[p] || isUIPath(p) {
+		p := routingPath(r)
+		metrics := p == "/metrics"
+		if p == "/healthz" || isUIPath(p) || (metrics && a.opts.PublicMetrics) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -199,7 +203,8 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		got := sha256.Sum256([]byte(token))
-		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 &&
+			!(metrics && a.opts.MetricsToken != "" && subtle.ConstantTimeCompare(got[:], metricsWant[:]) == 1) {
 			a.fail(w, r, &apiError{
 				status:  http.StatusUnauthorized,
 				code:    codeUnauthorized,
@@ -231,7 +236,7 @@ func bearerToken(h string) (string, bool) {
 }
 
 // notFound answers requests that match no route.
-func (a *api) notFound(w http.ResponseWriter, r *http.Request) {
+func (a *server) notFound(w http.ResponseWriter, r *http.Request) {
 	a.fail(w, r, &apiError{
 		status:  http.StatusNotFound,
 		code:    codeNotFound,
@@ -247,7 +252,7 @@ var allowProbe = []string{
 
 // methodNotAllowed answers a known path with a method it does not serve,
 // listing the methods it does in Allow.
-func (a *api) methodNotAllowed(mux *chi.Mux) http.HandlerFunc {
+func (a *server) methodNotAllowed(mux *chi.Mux) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		path := routingPath(r)
 		var allowed []string

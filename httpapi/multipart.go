@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"rosetta/engine"
+	"rosetta/api"
 )
 
 // isMultipart reports whether r carries multipart/form-data.
@@ -25,7 +25,7 @@ func isMultipart(r *http.Request) bool {
 // ({"objects": [...]}), and file parts named "image.N" or "audio.N" holding
 // the raw bytes of objects[N]'s content (so images need no base64). The
 // whole body is bounded by MaxBodyBytes.
-func (a *api) decodeMultipartUpsert(w http.ResponseWriter, r *http.Request, req *upsertRequest) error {
+func (a *server) decodeMultipartUpsert(w http.ResponseWriter, r *http.Request, req *api.UpsertRequest) error {
 	limit := a.opts.MaxBodyBytes
 	if r.ContentLength > limit {
 		return tooLargef("request body exceeds %d bytes", limit)
@@ -89,7 +89,7 @@ func (a *api) decodeMultipartUpsert(w http.ResponseWriter, r *http.Request, req 
 		}
 		o := &req.Objects[f.idx]
 		if o.Content == nil {
-			o.Content = &engine.Content{}
+			o.Content = &api.Content{}
 		}
 		if f.kind == "image" {
 			o.Content.Image = f.data

@@ -3,7 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"fmt"
-	"math"
+	"rosetta/api"
 	"strings"
 	"testing"
 
@@ -14,7 +14,7 @@ func TestObjectsHappyPath(t *testing.T) {
 	s := newTestServer(t, Options{})
 	s.seed()
 
-	var up upsertResponse
+	var up api.UpsertResponse
 	s.mustDo(200, &up, "PUT", "/v1/collections/plain/objects", `{"objects":[
 		{"id": 100, "vectors": {"v": [1, 2]}},
 		{"key": "k1", "source": "/data/a.jpg", "hash": "abc", "text": {"caption": "a cat"},
@@ -26,7 +26,7 @@ func TestObjectsHappyPath(t *testing.T) {
 	}
 
 	// An upsert by key replaces the same object.
-	var again upsertResponse
+	var again api.UpsertResponse
 	s.mustDo(200, &again, "PUT", "/v1/collections/plain/objects", `{"objects":[{"key":"k1","vectors":{"v":[7,8]}}]}`)
 	if len(again.IDs) != 1 || again.IDs[0] != up.IDs[1] {
 		t.Fatalf("upsert by key: ids %v, want [%d]", again.IDs, up.IDs[1])
@@ -60,7 +60,7 @@ func TestUpsertFullBatch(t *testing.T) {
 	for i := range engine.MaxBatch {
 		objs = append(objs, fmt.Sprintf(`{"key":"k%d","vectors":{"v":[%d,1]}}`, i, i))
 	}
-	var up upsertResponse
+	var up api.UpsertResponse
 	s.mustDo(200, &up, "PUT", "/v1/collections/plain/objects", `{"objects":[`+strings.Join(objs, ",")+`]}`)
 	if len(up.IDs) != engine.MaxBatch {
 		t.Fatalf("%d ids", len(up.IDs))
@@ -118,33 +118,6 @@ func TestObjectsBadInput(t *testing.T) {
 		{name: "get unknown object", method: "GET", path: "/v1/collections/media/objects/999", status: 404, code: codeNotFound},
 		{name: "get invalid collection", method: "GET", path: "/v1/collections/a.b/objects/1", status: 400, code: codeInvalidRequest},
 	})
-}
-
-// TestUpsertValidateVectors covers what JSON cannot deliver: the check runs
-// on decoded values, so NaN and Inf from any decoder are refused.
-func TestUpsertValidateVectors(t *testing.T) {
-	nan, inf := float32(math.NaN()), float32(math.Inf(-1))
-	for _, tc := range []struct {
-		name string
-		v    []float32
-		msg  string
-	}{
-		{"nan", []float32{1, nan}, `objects[1].vectors["s"][1]: NaN`},
-		{"inf", []float32{inf, 0}, `objects[1].vectors["s"][0]: -Inf`},
-		{"huge", []float32{math.MaxFloat32, 0}, "norm"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			req := upsertRequest{Objects: []engine.Object{
-				{Vectors: map[string][]float32{"s": {1, 2}}},
-				{Vectors: map[string][]float32{"s": tc.v}},
-			}}
-			err := req.validate()
-			ae := apiErrorFrom(err)
-			if ae.status != 400 || !strings.Contains(ae.message, tc.msg) {
-				t.Errorf("got %v, want 400 containing %q", err, tc.msg)
-			}
-		})
-	}
 }
 
 func TestUpsertEngineBreaksContract(t *testing.T) {

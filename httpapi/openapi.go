@@ -163,13 +163,15 @@ var errorResponseNames = map[int]string{
 	http.StatusUnprocessableEntity:   "Unsupported",
 	http.StatusInternalServerError:   "Internal",
 	http.StatusServiceUnavailable:    "Unavailable",
+	http.StatusTooManyRequests:       "Busy",
+	http.StatusInsufficientStorage:   "InsufficientStorage",
 }
 
 // errorCodes lists every error code, for the Error schema's enum.
 var errorCodes = []string{
 	codeInvalidRequest, codeUnauthorized, codeNotFound, codeMethodNotAllowed,
 	codeAlreadyExists, codePayloadTooLarge, codeUnsupportedMediaType, codeUnsupported,
-	codeCanceled, codeInternal, codeNotReady, codeUnavailable, codeTimeout, codeForbidden,
+	codeCanceled, codeInternal, codeNotReady, codeUnavailable, codeTimeout, codeForbidden, codeBusy, codeInsufficientStorage,
 }
 
 // openAPIDocument describes the API; auth says whether the server requires
@@ -265,7 +267,7 @@ func openAPIDocument(auth bool) *oaDoc {
 				}},
 				Responses: withErrors(map[string]*oaResponse{
 					"200": jsonResponse("The objects' ids, in the order of the request.", "UpsertResponse"),
-				}, slices.Concat(withBody, common, []int{http.StatusNotFound, http.StatusUnprocessableEntity})...),
+				}, slices.Concat(withBody, common, []int{http.StatusNotFound, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusInsufficientStorage})...),
 			},
 		},
 		"/v1/collections/{c}/objects/{id}": {
@@ -285,6 +287,18 @@ func openAPIDocument(auth bool) *oaDoc {
 				Parameters:  []*oaParameter{paramRef("Collection"), paramRef("ObjectID")},
 				Responses: withErrors(map[string]*oaResponse{
 					"204": {Description: "The object was deleted."},
+				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusNotFound})...),
+			},
+		},
+		"/v1/collections/{name}/rebuild": {
+			"post": {
+				OperationID: "rebuildCollection",
+				Summary:     "Rebuild a collection's indexes from the store",
+				Description: "The repair for a collection whose indexes failed to load (see /readyz). Answers when the rebuild is done; searches and writes on the collection get 503 not_ready meanwhile.",
+				Tags:        []string{tagCollections},
+				Parameters:  []*oaParameter{paramRef("CollectionName")},
+				Responses: withErrors(map[string]*oaResponse{
+					"204": {Description: "Rebuilt."},
 				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusNotFound})...),
 			},
 		},
@@ -372,7 +386,7 @@ func openAPIDocument(auth bool) *oaDoc {
 				RequestBody: jsonBody("SearchRequest"),
 				Responses: withErrors(map[string]*oaResponse{
 					"200": jsonResponse("The hits, nearest first.", "SearchResponse"),
-				}, slices.Concat(withBody, common, []int{http.StatusNotFound, http.StatusUnprocessableEntity})...),
+				}, slices.Concat(withBody, common, []int{http.StatusNotFound, http.StatusUnprocessableEntity, http.StatusTooManyRequests})...),
 			},
 		},
 		"/healthz": {
@@ -425,7 +439,7 @@ func openAPIDocument(auth bool) *oaDoc {
 		},
 	}
 
-	nameSchema := &oaSchema{Type: "string", Pattern: namePattern}
+	nameSchema := &oaSchema{Type: "string", Pattern: engine.NamePattern}
 	dateTime := &oaSchema{Type: "string", Format: "date-time", ReadOnly: true}
 	float := &oaSchema{Type: "number", Format: "float"}
 	vector := &oaSchema{Type: "array", Items: float, MinItems: intp(1)}
@@ -513,10 +527,10 @@ func openAPIDocument(auth bool) *oaDoc {
 			AdditionalProperties: false,
 		},
 		"SearchRequest": object(map[string]*oaSchema{
-			"space": {Type: "string", Pattern: namePattern,
+			"space": {Type: "string", Pattern: engine.NamePattern,
 				Description: "May be omitted when the collection has one space."},
 			"query": schemaRef("Query"),
-			"k":     integer("How many hits.", intp(1), intp(engine.MaxK)),
+			"k":     integer("How many hits (default "+strconv.Itoa(engine.DefaultK)+").", intp(1), intp(engine.MaxK)),
 			"ef":    integer("Search beam width: 0 for the collection's default, else at least k.", intp(0), nil),
 			"filter": {Type: "object", AdditionalProperties: true,
 				Description: `A metadata filter: {"field": "f", "eq": v}, also ne, in, gt, gte, lt, lte, exists; ` +
@@ -524,12 +538,12 @@ func openAPIDocument(auth bool) *oaDoc {
 			"fields": array(&oaSchema{Type: "string", Enum: []string{
 				"key", "modality", "source", "hash", "metadata", "text", "content", "vectors", "created", "updated", "*",
 			}}, "Object fields to return with each hit (* for all); none means ids and scores only."),
-			"modality": str("Only objects of this modality (e.g. text for image → text search)."),
+			"modality": {Type: "string", Enum: engine.Modalities, Description: "Only objects of this modality (e.g. text for image → text search)."},
 			"rerank": object(map[string]*oaSchema{
 				"model": str("An image-text matching model (BLIP retrieval checkpoint)."),
 				"top":   integer("Candidates to re-score.", intp(1), intp(engine.MaxRerank)),
 			}, "model", "top"),
-		}, "query", "k"),
+		}, "query"),
 		"Hit": object(map[string]*oaSchema{
 			"id":           uint64Schema(""),
 			"score":        {Type: "number", Format: "float", Description: "Similarity for cosine and dot, distance for l2."},
@@ -548,6 +562,8 @@ func openAPIDocument(auth bool) *oaDoc {
 			"last_seq":    uint64Schema("The collection's change counter."),
 			"applied_seq": uint64Schema("The last change the in-memory indexes reflect."),
 			"media_roots": array(str(""), "Folders recorded by local ingest."),
+			"state":       {Type: "string", Enum: []string{"ready", "loading", "failed"}, Description: "Whether the collection's indexes serve."},
+			"error":       str("Why the indexes failed to load (state failed): drop the collection or POST .../rebuild."),
 			"space_stats": array(object(map[string]*oaSchema{
 				"name":           nameSchema,
 				"live":           {Type: "integer", Description: "Searchable vectors."},
@@ -556,6 +572,7 @@ func openAPIDocument(auth bool) *oaDoc {
 				"storage":        {Type: "string", Enum: []string{"float32", "float16"}},
 				"snapshot":       {Type: "string", Format: "date-time", Description: "When the index was last written to disk."},
 				"snapshot_bytes": {Type: "integer"},
+				"skipped":        {Type: "integer", Description: "Stored vectors the index refused while loading (left out)."},
 			}, "name", "live", "slots", "tombstones", "storage"), "One per space."),
 			"server": object(map[string]*oaSchema{
 				"objects_written":   {Type: "integer", Description: "Objects written since the server started (all collections)."},
@@ -581,8 +598,22 @@ func openAPIDocument(auth bool) *oaDoc {
 		"UnsupportedMediaType": errResp("unsupported_media_type: send Content-Type: application/json."),
 		"Unsupported":          errResp("unsupported: e.g. a text query on a space without a model."),
 		"Internal":             errResp("internal: a server fault; details are in the server log."),
+		"Busy": {
+			Description: "busy: the server's budget of decoded pixels, audio seconds or concurrent encodes stayed full; retry after Retry-After seconds.",
+			Headers: map[string]oaHeader{"Retry-After": {
+				Description: "Seconds to wait before retrying.", Schema: &oaSchema{Type: "integer"},
+			}},
+			Content: jsonContent(schemaRef("Error")),
+		},
+		"InsufficientStorage": {
+			Description: "insufficient_storage: the disk is full; the write was not made. Writes work again once space is freed.",
+			Headers: map[string]oaHeader{"Retry-After": {
+				Description: "Seconds to wait before retrying.", Schema: &oaSchema{Type: "integer"},
+			}},
+			Content: jsonContent(schemaRef("Error")),
+		},
 		"Unavailable": {
-			Description: "not_ready (indexes loading or rebuilding) or unavailable (shutting down).",
+			Description: "not_ready (indexes loading or rebuilding) or unavailable (a collection whose indexes failed to load, a store refusing writes, shutting down).",
 			Headers: map[string]oaHeader{"Retry-After": {
 				Description: "Seconds to wait before retrying.", Schema: &oaSchema{Type: "integer"},
 			}},

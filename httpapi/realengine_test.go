@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"rosetta/api"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func TestRealEngineSmoke(t *testing.T) {
 	wantError(t, s.do("POST", "/v1/collections", `{"name":"c","spaces":[{"name":"v","dim":3}]}`), 409, codeAlreadyExists)
 	wantError(t, s.do("POST", "/v1/collections", `{"name":"d","spaces":[{"name":"v","dim":0}]}`), 400, codeInvalidRequest)
 
-	var up upsertResponse
+	var up api.UpsertResponse
 	s.mustDo(200, &up, "PUT", "/v1/collections/c/objects", `{"objects":[
 		{"key":"a","metadata":{"n":1},"vectors":{"v":[1,0,0]}},
 		{"key":"b","metadata":{"n":2},"vectors":{"v":[0,1,0]}},
@@ -49,7 +50,7 @@ func TestRealEngineSmoke(t *testing.T) {
 	}
 	wantError(t, s.do("PUT", "/v1/collections/c/objects", `{"objects":[{"vectors":{"v":[1,0]}}]}`), 400, codeInvalidRequest)
 
-	var sr searchResponse
+	var sr api.SearchResponse
 	s.mustDo(200, &sr, "POST", "/v1/collections/c/search",
 		`{"query":{"vector":[0.1,0.9,0]},"k":2,"fields":["key"],"filter":{"field":"n","gte":2}}`)
 	if len(sr.Hits) != 2 || sr.Hits[0].ID != up.IDs[1] || sr.Hits[0].Object == nil || sr.Hits[0].Object.Key != "b" {
@@ -63,13 +64,13 @@ func TestRealEngineSmoke(t *testing.T) {
 	s.mustDo(204, nil, "DELETE", "/v1/collections/c/objects/"+uitoa(up.IDs[0]), "")
 	wantError(t, s.do("GET", "/v1/collections/c/objects/"+uitoa(up.IDs[0]), ""), 404, codeNotFound)
 
-	var page listResponse
+	var page api.ObjectList
 	s.mustDo(200, &page, "GET", "/v1/collections/c/objects?limit=1", "")
 	if len(page.Objects) != 1 || page.Next == nil || page.Objects[0].Vectors != nil {
 		t.Fatalf("page 1: %+v", page)
 	}
 	after := *page.Next
-	page = listResponse{}
+	page = api.ObjectList{}
 	s.mustDo(200, &page, "GET", "/v1/collections/c/objects?limit=5&after="+uitoa(after), "")
 	if len(page.Objects) != 1 || page.Next != nil {
 		t.Fatalf("page 2: %+v", page)

@@ -25,7 +25,7 @@ const (
 // mediaRoute matches the routes the cookie opens.
 var mediaRoute = regexp.MustCompile(`^/v1/collections/[^/]+/objects/[^/]+/(media|thumbnail)$`)
 
-func (a *api) mediaToken() string {
+func (a *server) mediaToken() string {
 	m := hmac.New(sha256.New, []byte(a.opts.APIKey))
 	m.Write([]byte(mediaCookieLabel))
 	return hex.EncodeToString(m.Sum(nil))
@@ -33,7 +33,7 @@ func (a *api) mediaToken() string {
 
 // mediaCookieOK reports whether r is a GET or HEAD of a media route that
 // carries a valid media cookie.
-func (a *api) mediaCookieOK(r *http.Request) bool {
+func (a *server) mediaCookieOK(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
@@ -50,7 +50,7 @@ func (a *api) mediaCookieOK(r *http.Request) bool {
 // startMediaSession serves POST /v1/session/media: behind the API key like
 // every route, it sets the media cookie (nothing when the server has no
 // key).
-func (a *api) startMediaSession(w http.ResponseWriter, r *http.Request) {
+func (a *server) startMediaSession(w http.ResponseWriter, r *http.Request) {
 	if a.opts.APIKey != "" {
 		http.SetCookie(w, &http.Cookie{Name: mediaCookie, Value: a.mediaToken(), Path: "/v1/collections/",
 			MaxAge: mediaCookieAge, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
@@ -59,7 +59,7 @@ func (a *api) startMediaSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // endMediaSession serves DELETE /v1/session/media: it clears the cookie.
-func (a *api) endMediaSession(w http.ResponseWriter, r *http.Request) {
+func (a *server) endMediaSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: mediaCookie, Value: "", Path: "/v1/collections/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	w.WriteHeader(http.StatusNoContent)

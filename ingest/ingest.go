@@ -50,7 +50,7 @@ type Options struct {
 	// are gone.
 	Prune        bool
 	MaxFileBytes int64 // default 256 MiB
-	MaxPixels    int64 // default imageproc's (64 Mpx)
+	MaxPixels    int64 // default the engine's per-image limit (engine.DefaultLimits)
 	// Progress, when set, is called about once a second and at the end.
 	Progress func(Progress)
 	// Report receives one JSON line per failed file: {"path", "reason"}.
@@ -168,6 +168,9 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 	}
 	if o.MaxFileBytes <= 0 {
 		o.MaxFileBytes = 256 << 20
+	}
+	if o.MaxPixels <= 0 {
+		o.MaxPixels = engine.DefaultLimits().MaxImagePixels
 	}
 	if o.AudioWindow == 0 {
 		o.AudioWindow, o.AudioOverlap = 10*time.Second, 2*time.Second

@@ -31,11 +31,27 @@ func Resolve(modelsDir, nameOrPath string) (string, error) {
 //     name, ErrNoDirectory for a path that does not exist, ErrLayout for a
 //     model directory that does not look like a checkpoint.
 func (l *Library) Resolve(nameOrPath string) (string, error) {
+	return l.resolve(nameOrPath, false)
+}
+
+// ResolveStrict is Resolve for a server: a string that is a valid model
+// name is only ever looked up as a name in the models directory, never as
+// a path relative to the working directory; absolute paths (which
+// CheckServerName has vetted, or which a local tool stored) resolve as
+// directories.
+func (l *Library) ResolveStrict(nameOrPath string) (string, error) {
+	return l.resolve(nameOrPath, true)
+}
+
+func (l *Library) resolve(nameOrPath string, strict bool) (string, error) {
 	if nameOrPath == "" {
 		return "", fmt.Errorf("%w: no model given (a directory or a name from `rosetta models list`)", ErrUnknownModel)
 	}
 	p := expandHome(nameOrPath)
-	if fi, err := os.Stat(p); err == nil {
+	if strict && checkName(nameOrPath) == nil {
+		p = "" // a name: never a path
+	}
+	if fi, err := os.Stat(p); p != "" && err == nil {
 		if fi.IsDir() {
 			return p, nil
 		}
@@ -97,4 +113,39 @@ func (l *Library) modelsFlag() string {
 		}
 	}
 	return " --models " + l.dir
+}
+
+// CheckServerName vets a model name that a server received from an API
+// caller, before anything is resolved or loaded: it must be a model name
+// (a catalogue or added name, resolved inside the models directory), or a
+// path to a directory inside the models directory. Any other path is
+// refused without touching the filesystem outside it, so a client cannot
+// make the server load, or probe for, files elsewhere.
+func CheckServerName(modelsDir, name string) error {
+	if checkName(name) == nil && !strings.HasPrefix(name, ".") {
+		return nil
+	}
+	l, err := Open(modelsDir, nil)
+	if err != nil {
+		return err
+	}
+	p := filepath.Clean(expandHome(name))
+	if !filepath.IsAbs(p) {
+		return fmt.Errorf("%w: %q is not a model name; the server accepts catalogue names (`rosetta models list`) or directories under its models directory", ErrUnknownModel, name)
+	}
+	root := filepath.Clean(l.dir)
+	if rr, err := filepath.EvalSymlinks(root); err == nil {
+		root = rr
+	}
+	inside := func(p string) bool {
+		rel, err := filepath.Rel(root, p)
+		return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	}
+	if !inside(p) {
+		return fmt.Errorf("%w: %q is outside the server's models directory; the server accepts catalogue names or directories under it", ErrUnknownModel, name)
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil && !inside(real) {
+		return fmt.Errorf("%w: %q leads outside the server's models directory", ErrUnknownModel, name)
+	}
+	return nil
 }

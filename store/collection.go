@@ -2,57 +2,16 @@ package store
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"regexp"
 	"time"
-
-	"rosetta/kernels"
 )
 
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
-
-// ValidateCollection checks a schema and fills defaults (cosine metric).
-func ValidateCollection(c *Collection) error {
-	var errs []error
-	if !nameRE.MatchString(c.Name) {
-		errs = append(errs, fmt.Errorf("collection name %q must match %s", c.Name, nameRE))
-	}
-	if len(c.Spaces) == 0 {
-		errs = append(errs, errors.New("a collection needs at least one vector space"))
-	}
-	seen := map[string]bool{}
-	for i := range c.Spaces {
-		s := &c.Spaces[i]
-		if !nameRE.MatchString(s.Name) {
-			errs = append(errs, fmt.Errorf("space name %q must match %s", s.Name, nameRE))
-		}
-		if seen[s.Name] {
-			errs = append(errs, fmt.Errorf("space %q appears twice", s.Name))
-		}
-		seen[s.Name] = true
-		if s.Dim < 1 || s.Dim > 65536 {
-			errs = append(errs, fmt.Errorf("space %q: dim %d not in 1..65536", s.Name, s.Dim))
-		}
-		if s.Metric == "" {
-			s.Metric = "cosine"
-		}
-		if m, err := kernels.ParseMetric(s.Metric); err != nil {
-			errs = append(errs, fmt.Errorf("space %q: %v", s.Name, err))
-		} else {
-			s.Metric = m.String()
-		}
-	}
-	if c.Index.M < 0 || c.Index.M > 256 || c.Index.EfConstruction < 0 || c.Index.EfSearch < 0 {
-		errs = append(errs, fmt.Errorf("index parameters %+v out of range", c.Index))
-	}
-	switch c.Index.Storage {
-	case "", "float32", "float16":
-	default:
-		errs = append(errs, fmt.Errorf("index storage %q: want float32 or float16", c.Index.Storage))
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
+// checkSchema refuses a schema the key layout cannot hold. The engine
+// validates schemas (names, dimensions, metrics, index parameters); the
+// store checks only what it relies on itself.
+func checkSchema(c *Collection) error {
+	if c.Name == "" || len(c.Spaces) == 0 || len(c.Spaces) > 1<<16 {
+		return fmt.Errorf("%w: a collection needs a name and 1 to 65536 spaces", ErrInvalid)
 	}
 	return nil
 }
@@ -61,7 +20,7 @@ func ValidateCollection(c *Collection) error {
 // its creation time. Like every write it is committed by the committer
 // goroutine, in order with the writes around it.
 func (db *DB) CreateCollection(c Collection) (Collection, error) {
-	if err := ValidateCollection(&c); err != nil {
+	if err := checkSchema(&c); err != nil {
 		return Collection{}, err
 	}
 	r := newReq(reqCreate, c.Name)

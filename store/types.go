@@ -2,7 +2,6 @@ package store
 
 import (
 	"errors"
-	"image"
 	"time"
 )
 
@@ -44,7 +43,9 @@ type Collection struct {
 	CID     uint32      `json:"-"`     // internal id (stored separately)
 }
 
-// Object is one stored item.
+// Object is one stored record: what the engine keeps of an object. Its
+// JSON form is the store's private record encoding (the "o" keys), not a
+// wire type; vectors are kept under their own keys.
 type Object struct {
 	ID       uint64               `json:"id"`
 	Key      string               `json:"key,omitempty"` // unique per collection; upserts by key
@@ -53,23 +54,16 @@ type Object struct {
 	Hash     string               `json:"hash,omitempty"`
 	Metadata map[string]any       `json:"metadata,omitempty"` // JSON object; scalar fields are filterable
 	Text     map[string]string    `json:"text,omitempty"`     // derived text: captions, transcripts
-	Vectors  map[string][]float32 `json:"vectors,omitempty"`  // per space
-	// Content is what a model encodes on write into the spaces it fills
-	// (when the object gives no vector for them). Text content is stored;
-	// image and audio bytes are not (Source says where they came from).
-	Content *Content  `json:"content,omitempty"`
-	Created time.Time `json:"created,omitzero"`
-	Updated time.Time `json:"updated,omitzero"`
+	Vectors  map[string][]float32 `json:"vectors,omitempty"`  // per space; stored separately, never in the record
+	Content  *Content             `json:"content,omitempty"`
+	Created  time.Time            `json:"created,omitzero"`
+	Updated  time.Time            `json:"updated,omitzero"`
 }
 
-// Content is an object's raw content for encode-on-write.
+// Content is the stored part of an object's content: its text (image and
+// audio bytes are never stored in records).
 type Content struct {
-	Text  string `json:"text,omitempty"`
-	Image []byte `json:"image,omitempty"` // base64 in JSON
-	Audio []byte `json:"audio,omitempty"` // base64 in JSON
-	// Decoded, when set, is Image already decoded (ingest decodes in its
-	// worker pool); never serialised.
-	Decoded image.Image `json:"-"`
+	Text string `json:"text,omitempty"`
 }
 
 // Op is a change-log operation.

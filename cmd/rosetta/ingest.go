@@ -84,7 +84,8 @@ with --server (encoding then happens in the server).`,
 			var reportBuf strings.Builder
 			o.Report = &reportBuf
 			o.Progress = progressPrinter(cmd.ErrOrStderr())
-			s, runErr := ingest.Run(cmd.Context(), sink, args, o)
+			// A local run is the user's own tool: its model names may be paths.
+			s, runErr := ingest.Run(engine.Trusted(cmd.Context()), sink, args, o)
 			fmt.Fprintln(cmd.ErrOrStderr())
 			if reportBuf.Len() > 0 {
 				var err error

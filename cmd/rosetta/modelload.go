@@ -16,12 +16,30 @@ func defaultModelsDir() string {
 	return d
 }
 
-// modelLoader returns the engine's model loader: a model is a directory
-// path, or a catalogue/added name under modelsDir (models.Resolve, whose
-// errors say what to pull or download and where to put it).
+// modelLoader returns the engine's model loader for a local tool: a model
+// is a directory path, or a catalogue/added name under modelsDir
+// (models.Resolve, whose errors say what to pull or download and where to
+// put it).
 func modelLoader(modelsDir string) func(string) (engine.Encoder, error) {
 	return func(name string) (engine.Encoder, error) {
 		dir, err := models.Resolve(modelsDir, name)
+		if err != nil {
+			return nil, err
+		}
+		return encoders.Open(dir)
+	}
+}
+
+// serverModelLoader is the server's loader: names resolve only inside
+// modelsDir (models.ResolveStrict); absolute paths are those a local tool
+// stored in a collection or that CheckServerName let through.
+func serverModelLoader(modelsDir string) func(string) (engine.Encoder, error) {
+	return func(name string) (engine.Encoder, error) {
+		l, err := models.Open(modelsDir, nil)
+		if err != nil {
+			return nil, err
+		}
+		dir, err := l.ResolveStrict(name)
 		if err != nil {
 			return nil, err
 		}

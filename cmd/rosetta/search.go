@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,12 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"rosetta/api/convert"
+	"rosetta/client"
 	"rosetta/engine"
 )
 
@@ -96,34 +96,11 @@ the model the space names. Prints a table, or one JSON line per hit with --json:
 }
 
 func searchServer(ctx context.Context, base, key, coll string, req engine.SearchRequest) ([]engine.Hit, error) {
-	body, _ := json.Marshal(req)
-	hr, err := http.NewRequestWithContext(ctx, "POST", strings.TrimRight(base, "/")+"/v1/collections/"+coll+"/search", bytes.NewReader(body))
+	resp, err := client.New(base, key, &http.Client{Timeout: 2 * time.Minute}).Search(ctx, coll, convert.FromEngineSearch(req))
 	if err != nil {
 		return nil, err
 	}
-	hr.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		hr.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := (&http.Client{Timeout: 2 * time.Minute}).Do(hr)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if resp.StatusCode != 200 {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
-			return nil, fmt.Errorf("server: %s: %s", e.Error.Code, e.Error.Message)
-		}
-		return nil, fmt.Errorf("server: %s", resp.Status)
-	}
-	var out struct {
-		Hits []engine.Hit `json:"hits"`
-	}
-	return out.Hits, json.Unmarshal(b, &out)
+	return convert.ToEngineHits(resp.Hits), nil
 }
 
 func searchLocal(ctx context.Context, dataDir, modelsDir, coll string, req engine.SearchRequest) ([]engine.Hit, error) {
@@ -139,7 +116,7 @@ func searchLocal(ctx context.Context, dataDir, modelsDir, coll string, req engin
 	if err := e.WaitReady(ctx); err != nil {
 		return nil, err
 	}
-	return e.Search(ctx, coll, req)
+	return e.Search(engine.Trusted(ctx), coll, req)
 }
 
 func printHits(w io.Writer, hits []engine.Hit, asJSON bool) error {

@@ -11,17 +11,24 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"rosetta/engine"
 	"rosetta/httpapi"
+	"rosetta/models"
+	"rosetta/store"
 )
 
 func newServeCmd() *cobra.Command {
-	var dataDir, addr, apiKey, logLevel, modelsDir string
+	var dataDir, addr, apiKey, logLevel, modelsDir, metricsAddr, metricsToken string
 	var snapshotEvery time.Duration
 	var mediaRoots []string
 	var thumbCacheMB int
+	var publicMetrics bool
+	lim := engine.DefaultLimits()
+	var maxImageMpx, decodeMpx float64
+	var diskReserveMB int64
 	cmd := &cobra.Command{
 		Use:   "serve --data DIR [--addr :7700]",
 		Short: "Run the Rosetta server over a data directory",
@@ -31,8 +38,17 @@ serves the REST API (/v1/collections, objects, search, /healthz, /readyz, /metri
 ready. SIGINT/SIGTERM stop accepting connections, drain requests, snapshot the
 indexes and close the store. One process owns a data directory.
 
-With --api-key (or ROSETTA_API_KEY) every route but /healthz and /metrics needs
-"Authorization: Bearer <key>"; the page asks for it once and keeps it in the tab.
+With --api-key (or ROSETTA_API_KEY) every route but /healthz and the page's own files
+needs "Authorization: Bearer <key>" — /metrics too, unless --public-metrics; a scraper
+can instead get --metrics-token (opens /metrics alone) or its own listener,
+--metrics-addr (serves /metrics alone, without a key: bind it to a private address).
+The page asks for the key once and keeps it in the tab.
+
+Every request is bounded: an image over --max-image-mpx megapixels or a request with more
+than --max-audio-seconds of audio is refused (413); the server decodes at most
+--decode-mpx megapixels and encodes --encodes forward passes at once, and a request that
+finds no room within --queue-wait gets 429 with Retry-After. Writes are refused (507)
+while the disk has less than --disk-reserve-mb free; they resume once space is freed.
 
 The page shows thumbnails and plays audio from the objects' source files. A file is
 served only if, with symbolic links resolved, it lies under a folder that
@@ -54,7 +70,22 @@ Models are directories: a path, or a name under --models.`,
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-			e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, SnapshotEvery: snapshotEvery, LoadModel: modelLoader(modelsDir)})
+			roots := make([]string, len(mediaRoots))
+			for i, r := range mediaRoots {
+				a, err := filepath.Abs(r)
+				if err != nil {
+					return fmt.Errorf("--media-root %s: %w", r, err)
+				}
+				if fi, err := os.Stat(a); err != nil || !fi.IsDir() {
+					return fmt.Errorf("--media-root %s is not a directory", r)
+				}
+				roots[i] = a
+			}
+			lim.MaxImagePixels, lim.DecodePixels = int64(maxImageMpx*1e6), int64(decodeMpx*1e6)
+			e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, SnapshotEvery: snapshotEvery,
+				LoadModel:      serverModelLoader(modelsDir),
+				CheckModelName: func(name string) error { return models.CheckServerName(modelsDir, name) },
+				MediaRoots:     roots, Limits: lim, Store: store.Options{DiskReserveBytes: diskReserveMB << 20}})
 			if err != nil {
 				return err
 			}
@@ -63,25 +94,26 @@ Models are directories: a path, or a name under --models.`,
 				e.Close()
 				return err
 			}
-			roots := make([]string, len(mediaRoots))
-			for i, r := range mediaRoots {
-				a, err := filepath.Abs(r)
-				if err != nil {
-					e.Close()
-					return fmt.Errorf("--media-root %s: %w", r, err)
-				}
-				if fi, err := os.Stat(a); err != nil || !fi.IsDir() {
-					e.Close()
-					return fmt.Errorf("--media-root %s is not a directory", r)
-				}
-				roots[i] = a
-			}
 			thumbBytes := thumbCacheMB << 20
 			if thumbCacheMB <= 0 {
 				thumbBytes = -1
 			}
-			srv := httpapi.NewServer(addr, httpapi.New(e, httpapi.Options{APIKey: apiKey, Logger: log,
-				MediaRoots: roots, ThumbnailCacheBytes: thumbBytes}))
+			reg := prometheus.NewRegistry()
+			srv := httpapi.NewServer(addr, httpapi.New(e, httpapi.Options{APIKey: apiKey, Logger: log, Registry: reg,
+				ThumbnailCacheBytes: thumbBytes, PublicMetrics: publicMetrics, MetricsToken: metricsToken}))
+			if metricsAddr != "" {
+				mln, err := net.Listen("tcp", metricsAddr)
+				if err != nil {
+					e.Close()
+					return fmt.Errorf("--metrics-addr: %w", err)
+				}
+				mux := http.NewServeMux()
+				mux.Handle("GET /metrics", httpapi.MetricsHandler(reg, log))
+				msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+				go msrv.Serve(mln)
+				defer msrv.Close()
+				log.Info("serving metrics", "addr", mln.Addr().String())
+			}
 			log.Info("serving", "addr", ln.Addr().String(), "page", "http://"+ln.Addr().String()+"/", "data", dataDir, "auth", apiKey != "")
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()
@@ -110,6 +142,16 @@ Models are directories: a path, or a name under --models.`,
 	f.DurationVar(&snapshotEvery, "snapshot-every", 5*time.Minute, "how often to snapshot the indexes (negative: only on shutdown)")
 	f.StringArrayVar(&mediaRoots, "media-root", nil, "also serve objects' source files under this folder (repeatable)")
 	f.IntVar(&thumbCacheMB, "thumbnail-cache-mb", 64, "memory for cached thumbnails (0 disables the cache)")
+	f.BoolVar(&publicMetrics, "public-metrics", false, "serve /metrics without the API key")
+	f.StringVar(&metricsToken, "metrics-token", os.Getenv("ROSETTA_METRICS_TOKEN"), "a bearer token that opens /metrics alone (default $ROSETTA_METRICS_TOKEN)")
+	f.StringVar(&metricsAddr, "metrics-addr", "", "also serve /metrics, without a key, on this address (e.g. a private interface)")
+	f.Float64Var(&maxImageMpx, "max-image-mpx", float64(lim.MaxImagePixels)/1e6, "largest image accepted, in megapixels (declared size)")
+	f.Float64Var(&decodeMpx, "decode-mpx", float64(lim.DecodePixels)/1e6, "decoded image megapixels in memory at once, server-wide")
+	f.Float64Var(&lim.MaxAudioSeconds, "max-audio-seconds", lim.MaxAudioSeconds, "most audio one request may carry, in seconds")
+	f.Float64Var(&lim.AudioSeconds, "audio-seconds", lim.AudioSeconds, "audio seconds being encoded at once, server-wide")
+	f.IntVar(&lim.Encodes, "encodes", lim.Encodes, "model forward passes at once, server-wide")
+	f.DurationVar(&lim.QueueWait, "queue-wait", lim.QueueWait, "how long a request waits for room before 429")
+	f.Int64Var(&diskReserveMB, "disk-reserve-mb", 0, "refuse writes while the data directory's disk has less than this free (0: the store's default)")
 	cmd.MarkFlagRequired("data")
 	return cmd
 }

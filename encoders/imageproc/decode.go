@@ -137,34 +137,13 @@ func Sniff(b []byte) Format {
 // they were JPEG's full-range YCbCr), and a GIF's transparent palette entry
 // keeps its colour (Go's decoder blanks it; PIL does not).
 func (o Options) DecodeBytes(data []byte) (img image.Image, f Format, err error) {
-	if len(data) == 0 {
-		return nil, FormatUnknown, fmt.Errorf("%w: empty input", ErrCorrupt)
+	if _, f, err = o.ConfigBytes(data); err != nil {
+		return nil, f, err
 	}
-	if l := o.maxBytes(); l > 0 && int64(len(data)) > l {
-		return nil, FormatUnknown, fmt.Errorf("%w: input larger than %d bytes", ErrTooLarge, l)
+	if f == FormatWebP && webpIsAnimated(data) {
+		return nil, f, fmt.Errorf("%w: animated WebP", ErrUnsupported)
 	}
-	f = Sniff(data)
-	var decode func(io.Reader) (image.Image, error)
-	var config func(io.Reader) (image.Config, error)
-	switch f {
-	case FormatJPEG:
-		decode, config = jpeg.Decode, jpeg.DecodeConfig
-	case FormatPNG:
-		decode, config = png.Decode, png.DecodeConfig
-	case FormatGIF:
-		decode, config = gif.Decode, gif.DecodeConfig
-	case FormatBMP:
-		decode, config = bmp.Decode, bmp.DecodeConfig
-	case FormatWebP:
-		decode, config = webp.Decode, webp.DecodeConfig
-	case FormatTIFF:
-		decode, config = tiff.Decode, tiff.DecodeConfig
-	default:
-		if len(data) < 12 && couldBePrefix(data) {
-			return nil, FormatUnknown, fmt.Errorf("%w: truncated header", ErrCorrupt)
-		}
-		return nil, FormatUnknown, fmt.Errorf("%w: unrecognised format", ErrUnsupported)
-	}
+	decode, _ := codecs(f)
 	// Decoders are fuzzed upstream, but a panic on hostile input must not
 	// take the process down.
 	defer func() {
@@ -173,21 +152,6 @@ func (o Options) DecodeBytes(data []byte) (img image.Image, f Format, err error)
 			err = fmt.Errorf("%w: %s decoder panicked: %v", ErrCorrupt, f, r)
 		}
 	}()
-
-	if f == FormatWebP && webpIsAnimated(data) {
-		return nil, f, fmt.Errorf("%w: animated WebP", ErrUnsupported)
-	}
-	cfg, err := config(bytes.NewReader(data))
-	if err != nil {
-		return nil, f, classify(f, err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, f, fmt.Errorf("%w: %s declares a %dx%d image", ErrCorrupt, f, cfg.Width, cfg.Height)
-	}
-	if mp := o.maxPixels(); mp > 0 && int64(cfg.Width)*int64(cfg.Height) > mp {
-		return nil, f, fmt.Errorf("%w: %s declares %dx%d = %d pixels, over the limit of %d",
-			ErrTooLarge, f, cfg.Width, cfg.Height, int64(cfg.Width)*int64(cfg.Height), mp)
-	}
 	img, err = decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, f, classify(f, err)
@@ -209,6 +173,63 @@ func (o Options) DecodeBytes(data []byte) (img image.Image, f Format, err error)
 		}
 	}
 	return img, f, nil
+}
+
+// codecs returns the decoder and the header reader of a format (nil for
+// an unknown one).
+func codecs(f Format) (decode func(io.Reader) (image.Image, error), config func(io.Reader) (image.Config, error)) {
+	switch f {
+	case FormatJPEG:
+		return jpeg.Decode, jpeg.DecodeConfig
+	case FormatPNG:
+		return png.Decode, png.DecodeConfig
+	case FormatGIF:
+		return gif.Decode, gif.DecodeConfig
+	case FormatBMP:
+		return bmp.Decode, bmp.DecodeConfig
+	case FormatWebP:
+		return webp.Decode, webp.DecodeConfig
+	case FormatTIFF:
+		return tiff.Decode, tiff.DecodeConfig
+	}
+	return nil, nil
+}
+
+// ConfigBytes reads only an image's header: its format and declared size,
+// with the same checks DecodeBytes makes before allocating pixels (the
+// size against MaxPixels, the input against MaxBytes). A caller that
+// budgets memory reserves Width×Height pixels with it before decoding.
+func (o Options) ConfigBytes(data []byte) (cfg image.Config, f Format, err error) {
+	if len(data) == 0 {
+		return cfg, FormatUnknown, fmt.Errorf("%w: empty input", ErrCorrupt)
+	}
+	if l := o.maxBytes(); l > 0 && int64(len(data)) > l {
+		return cfg, FormatUnknown, fmt.Errorf("%w: input larger than %d bytes", ErrTooLarge, l)
+	}
+	f = Sniff(data)
+	_, config := codecs(f)
+	if config == nil {
+		if len(data) < 12 && couldBePrefix(data) {
+			return cfg, FormatUnknown, fmt.Errorf("%w: truncated header", ErrCorrupt)
+		}
+		return cfg, FormatUnknown, fmt.Errorf("%w: unrecognised format", ErrUnsupported)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s decoder panicked: %v", ErrCorrupt, f, r)
+		}
+	}()
+	if cfg, err = config(bytes.NewReader(data)); err != nil {
+		return cfg, f, classify(f, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return cfg, f, fmt.Errorf("%w: %s declares a %dx%d image", ErrCorrupt, f, cfg.Width, cfg.Height)
+	}
+	if mp := o.maxPixels(); mp > 0 && int64(cfg.Width)*int64(cfg.Height) > mp {
+		return cfg, f, fmt.Errorf("%w: %s declares %dx%d = %d pixels, over the limit of %d",
+			ErrTooLarge, f, cfg.Width, cfg.Height, int64(cfg.Width)*int64(cfg.Height), mp)
+	}
+	return cfg, f, nil
 }
 
 // couldBePrefix reports whether short data is the start of a signature.

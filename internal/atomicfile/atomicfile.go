@@ -62,3 +62,20 @@ func SyncDir(dir string) error {
 	}
 	return nil
 }
+
+// RemoveTemps deletes the temporary files that Write leaves in dir when
+// the process is killed mid-write, and returns how many it removed. Call
+// it at start, before anything writes in dir.
+func RemoveTemps(dir string) (int, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range matches {
+		if err := os.Remove(m); err == nil {
+			n++
+		}
+	}
+	return n, nil
+}

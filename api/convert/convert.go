@@ -1,0 +1,130 @@
+// Package convert translates between the REST API's wire types (package api)
+// and the engine's domain types: the one place that knows both shapes,
+// used by the server (httpapi) and by clients that hand engine types to a
+// server (ingest --server).
+package convert
+
+import (
+	"rosetta/api"
+	"rosetta/engine"
+)
+
+// ToEngineSpaces converts spaces.
+func ToEngineSpaces(ss []api.Space) []engine.Space {
+	out := make([]engine.Space, len(ss))
+	for i, s := range ss {
+		out[i] = engine.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
+	}
+	return out
+}
+
+// ToEngineCollection converts a create request.
+func ToEngineCollection(r api.CreateCollectionRequest) engine.Collection {
+	return engine.Collection{Name: r.Name, Spaces: ToEngineSpaces(r.Spaces),
+		Index: engine.IndexParams{M: r.Index.M, EfConstruction: r.Index.EfConstruction, EfSearch: r.Index.EfSearch, Storage: r.Index.Storage}}
+}
+
+// FromEngineCollection converts a collection.
+func FromEngineCollection(c engine.Collection) api.Collection {
+	out := api.Collection{Name: c.Name, Created: c.Created, Count: c.Count, Spaces: make([]api.Space, len(c.Spaces)),
+		Index: api.IndexParams{M: c.Index.M, EfConstruction: c.Index.EfConstruction, EfSearch: c.Index.EfSearch, Storage: c.Index.Storage}}
+	for i, s := range c.Spaces {
+		out.Spaces[i] = api.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
+	}
+	return out
+}
+
+// ToEngineObject converts an object, with its content.
+func ToEngineObject(o api.Object) engine.Object {
+	out := engine.Object{ID: o.ID, Key: o.Key, Modality: o.Modality, Source: o.Source, Hash: o.Hash,
+		Metadata: o.Metadata, Text: o.Text, Vectors: o.Vectors, Created: o.Created, Updated: o.Updated}
+	if c := o.Content; c != nil {
+		out.Content = &engine.Content{Text: c.Text, Image: c.Image, Audio: c.Audio}
+	}
+	return out
+}
+
+// FromEngineObject converts an object, with whatever content it carries
+// (objects read back from the engine carry text content only).
+func FromEngineObject(o engine.Object) api.Object {
+	out := api.Object{ID: o.ID, Key: o.Key, Modality: o.Modality, Source: o.Source, Hash: o.Hash,
+		Metadata: o.Metadata, Text: o.Text, Vectors: o.Vectors, Created: o.Created, Updated: o.Updated}
+	if c := o.Content; c != nil && (c.Text != "" || c.Image != nil || c.Audio != nil) {
+		out.Content = &api.Content{Text: c.Text, Image: c.Image, Audio: c.Audio}
+	}
+	return out
+}
+
+// ToEngineSearch converts a search request.
+func ToEngineSearch(r api.SearchRequest) engine.SearchRequest {
+	out := engine.SearchRequest{Space: r.Space, K: r.K, Ef: r.Ef, Filter: r.Filter, Modality: r.Modality, Fields: r.Fields,
+		Query: engine.Query{Vector: r.Query.Vector, Object: r.Query.Object, Text: r.Query.Text, Image: r.Query.Image, Audio: r.Query.Audio}}
+	if r.Rerank != nil {
+		out.Rerank = &engine.Rerank{Model: r.Rerank.Model, Top: r.Rerank.Top}
+	}
+	return out
+}
+
+// FromEngineHits converts search hits.
+func FromEngineHits(hs []engine.Hit) []api.Hit {
+	out := make([]api.Hit, len(hs))
+	for i, h := range hs {
+		out[i] = api.Hit{ID: h.ID, Score: h.Score, Distance: h.Distance, RerankScore: h.RerankScore}
+		if h.Object != nil {
+			o := FromEngineObject(*h.Object)
+			out[i].Object = &o
+		}
+	}
+	return out
+}
+
+// FromEngineStats converts a collection overview (without the server counters).
+func FromEngineStats(st engine.CollectionStats) api.CollectionStats {
+	out := api.CollectionStats{Collection: FromEngineCollection(st.Collection), Modalities: st.Modalities, Segments: st.Segments,
+		LastSeq: st.LastSeq, AppliedSeq: st.AppliedSeq, MediaRoots: st.MediaRoots, State: st.State, Error: st.Error,
+		Spaces: make([]api.SpaceStats, len(st.Spaces))}
+	if out.MediaRoots == nil {
+		out.MediaRoots = []string{}
+	}
+	for i, s := range st.Spaces {
+		out.Spaces[i] = api.SpaceStats{Name: s.Name, Live: s.Live, Slots: s.Slots, Tombstones: s.Tombstones, Storage: s.Storage,
+			Skipped: s.Skipped, Snapshot: s.Snapshot, SnapshotBytes: s.SnapshotBytes}
+	}
+	return out
+}
+
+// FromEngineCreate is the create request for a collection's schema.
+func FromEngineCreate(c engine.Collection) api.CreateCollectionRequest {
+	a := FromEngineCollection(c)
+	return api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index}
+}
+
+// ToEngineCollectionInfo converts a collection as the server reports it.
+func ToEngineCollectionInfo(a api.Collection) engine.Collection {
+	c := ToEngineCollection(api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index})
+	c.Created, c.Count = a.Created, a.Count
+	return c
+}
+
+// FromEngineSearch converts a search request.
+func FromEngineSearch(r engine.SearchRequest) api.SearchRequest {
+	out := api.SearchRequest{Space: r.Space, K: r.K, Ef: r.Ef, Filter: r.Filter, Modality: r.Modality, Fields: r.Fields,
+		Query: api.Query{Vector: r.Query.Vector, Object: r.Query.Object, Text: r.Query.Text, Image: r.Query.Image, Audio: r.Query.Audio}}
+	if r.Rerank != nil {
+		out.Rerank = &api.Rerank{Model: r.Rerank.Model, Top: r.Rerank.Top}
+	}
+	return out
+}
+
+// ToEngineHits converts search hits.
+func ToEngineHits(hs []api.Hit) []engine.Hit {
+	out := make([]engine.Hit, len(hs))
+	for i, h := range hs {
+		out[i] = engine.Hit{ID: h.ID, Score: h.Score, Distance: h.Distance, RerankScore: h.RerankScore}
+		if h.Object != nil {
+			o := ToEngineObject(*h.Object)
+			out[i].Object = &o
+		}
+	}
+	return out
+}

@@ -1,0 +1,150 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// This file is the one home of the server's file-access policy: which
+// files it may read because an object names them as its source. The
+// /media and /thumbnail routes and re-ranking all go through OpenSource.
+
+// MaxSourceRead bounds how much of a source file the engine reads into
+// memory (re-ranking decodes the image); larger files are not read.
+const MaxSourceRead = 64 << 20
+
+// Source is an object's source file, resolved, checked and open at its
+// start. The caller closes File.
+type Source struct {
+	File   *os.File
+	Info   fs.FileInfo
+	Path   string // the file, symbolic links resolved
+	Object Object
+}
+
+// AddMediaRoot records a folder the collection's files were ingested from
+// (see store.DB.AddMediaRoot). Only local tools call it: the HTTP API
+// offers no way to record a root.
+func (e *Engine) AddMediaRoot(ctx context.Context, coll, dir string) error {
+	if _, err := e.coll(coll); err != nil {
+		return err
+	}
+	return e.db.AddMediaRoot(coll, dir)
+}
+
+// MediaRoots lists the folders recorded by AddMediaRoot.
+func (e *Engine) MediaRoots(ctx context.Context, coll string) ([]string, error) {
+	if _, err := e.coll(coll); err != nil {
+		return nil, err
+	}
+	return e.db.MediaRoots(coll)
+}
+
+// within reports whether path is root or lies below it. Both must be
+// cleaned absolute paths.
+func within(root, path string) bool {
+	if root == path {
+		return true
+	}
+	if !strings.HasSuffix(root, string(filepath.Separator)) {
+		root += string(filepath.Separator)
+	}
+	return strings.HasPrefix(path, root)
+}
+
+func errOutsideRoots(id uint64) error {
+	return fmt.Errorf("%w: object %d's source is not under a media folder: the server reads only files under folders that `rosetta ingest --data` recorded for the collection or that `rosetta serve --media-root` names", ErrForbidden, id)
+}
+
+// OpenSource opens the file an object names as its source, if the server
+// may read it: under one of the collection's recorded media roots or
+// Options.MediaRoots (see OpenUnder).
+func (e *Engine) OpenSource(ctx context.Context, coll string, id uint64) (*Source, error) {
+	obj, err := e.GetObject(ctx, coll, id)
+	if err != nil {
+		return nil, err
+	}
+	roots, err := e.db.MediaRoots(coll)
+	if err != nil {
+		return nil, err
+	}
+	return OpenUnder(obj, append(roots, e.opts.MediaRoots...))
+}
+
+// OpenUnder is the file policy itself: obj's source must be an absolute
+// path that, with every symbolic link resolved, lies under one of roots
+// (resolved the same way), and it must be a regular file. The source is
+// checked against the roots before the filesystem is touched, so that the
+// answer (ErrForbidden against ErrNotFound) tells nothing about files
+// elsewhere.
+func OpenUnder(obj Object, roots []string) (*Source, error) {
+	id := obj.ID
+	if obj.Source == "" {
+		return nil, fmt.Errorf("%w: object %d has no source file", ErrNotFound, id)
+	}
+	if !filepath.IsAbs(obj.Source) {
+		return nil, errOutsideRoots(id)
+	}
+	var rs []string // each root as given and with its symbolic links resolved
+	for _, root := range roots {
+		if !filepath.IsAbs(root) {
+			continue
+		}
+		rs = append(rs, filepath.Clean(root))
+		if rr, err := filepath.EvalSymlinks(root); err == nil {
+			rs = append(rs, rr)
+		}
+	}
+	under := func(p string) bool {
+		for _, r := range rs {
+			if within(r, p) {
+				return true
+			}
+		}
+		return false
+	}
+	src := filepath.Clean(obj.Source)
+	if !under(src) {
+		return nil, errOutsideRoots(id)
+	}
+	real, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: object %d's source file is gone", ErrNotFound, id)
+		}
+		return nil, errOutsideRoots(id)
+	}
+	if !under(real) {
+		return nil, errOutsideRoots(id)
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return nil, fmt.Errorf("%w: object %d's source file cannot be opened", ErrNotFound, id)
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, errOutsideRoots(id)
+	}
+	return &Source{File: f, Info: fi, Path: real, Object: obj}, nil
+}
+
+// readSource reads an object's source file through OpenSource, refusing
+// files over MaxSourceRead.
+func (e *Engine) readSource(ctx context.Context, coll string, id uint64) ([]byte, error) {
+	s, err := e.OpenSource(ctx, coll, id)
+	if err != nil {
+		return nil, err
+	}
+	defer s.File.Close()
+	if s.Info.Size() > MaxSourceRead {
+		return nil, fmt.Errorf("%w: object %d's source is %d bytes; the limit is %d", ErrTooLarge, id, s.Info.Size(), MaxSourceRead)
+	}
+	return io.ReadAll(io.LimitReader(s.File, MaxSourceRead))
+}
