@@ -27,6 +27,11 @@ type HTTPOptions struct {
 	Clients    int
 	Duration   time.Duration
 	WriteFrac  float64 // fraction of timed operations that are upserts
+	WriteBatch int     // objects per timed upsert (default 1)
+	// Writers are extra clients that only upsert (WriteBatch objects at a
+	// time) during the timed phase, beside the Clients mixing by WriteFrac:
+	// with WriteFrac 0 they measure searches while batches are written.
+	Writers int
 	K, Ef      int
 	Seed       uint64
 	Log        io.Writer
@@ -47,8 +52,13 @@ type HTTPReport struct {
 	QPS         float64 `json:"qps"`
 	SearchP50ms float64 `json:"search_p50_ms"`
 	SearchP99ms float64 `json:"search_p99_ms"`
+	SearchMaxms float64 `json:"search_max_ms"`
 	UpsertP50ms float64 `json:"upsert_p50_ms"`
 	UpsertP99ms float64 `json:"upsert_p99_ms"`
+	UpsertMaxms float64 `json:"upsert_max_ms"`
+	Writers     int     `json:"writers"`
+	WriteBatch  int     `json:"write_batch"`
+	WriteFrac   float64 `json:"write_frac"`
 	FirstError  string  `json:"first_error,omitempty"`
 }
 
@@ -98,7 +108,9 @@ func RunHTTP(ctx context.Context, o HTTPOptions) (*HTTPReport, error) {
 		"spaces": []map[string]any{{"name": "v", "dim": o.Dim}}}); err != nil {
 		return nil, err
 	}
-	rep := &HTTPReport{Date: time.Now().Format("2006-01-02"), N: o.N, Dim: o.Dim, Clients: o.Clients}
+	o.WriteBatch = max(o.WriteBatch, 1)
+	rep := &HTTPReport{Date: time.Now().Format("2006-01-02"), N: o.N, Dim: o.Dim, Clients: o.Clients,
+		Writers: o.Writers, WriteBatch: o.WriteBatch, WriteFrac: o.WriteFrac}
 	// Load with Clients concurrent batches.
 	start := time.Now()
 	var next atomic.Int64
@@ -146,9 +158,10 @@ func RunHTTP(ctx context.Context, o HTTPOptions) (*HTTPReport, error) {
 	var errs atomic.Int64
 	var firstErr atomic.Value
 	t0 := time.Now()
-	for c := 0; c < o.Clients; c++ {
+	for c := 0; c < o.Clients+o.Writers; c++ {
 		wg.Add(1)
 		seed := o.Seed + uint64(c) + 1
+		writer := c >= o.Clients
 		go func() {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(seed, 9))
@@ -156,11 +169,16 @@ func RunHTTP(ctx context.Context, o HTTPOptions) (*HTTPReport, error) {
 			for tctx.Err() == nil {
 				var err error
 				s0 := time.Now()
-				write := r.Float64() < o.WriteFrac
+				write := writer || r.Float64() < o.WriteFrac
 				if write {
-					i := r.IntN(o.N)
-					err = cl.do(tctx, "PUT", "/v1/collections/"+o.Collection+"/objects", map[string]any{"objects": []map[string]any{{"id": i + 1,
-						"metadata": map[string]any{"g": r.IntN(10)}, "vectors": map[string]any{"v": vecgen.Row(set.Base, o.Dim, r.IntN(o.N))}}}})
+					// WriteBatch distinct existing ids, new vectors.
+					first := r.IntN(o.N)
+					objs := make([]map[string]any, o.WriteBatch)
+					for j := range objs {
+						objs[j] = map[string]any{"id": (first+j)%o.N + 1, "metadata": map[string]any{"g": r.IntN(10)},
+							"vectors": map[string]any{"v": vecgen.Row(set.Base, o.Dim, r.IntN(o.N))}}
+					}
+					err = cl.do(tctx, "PUT", "/v1/collections/"+o.Collection+"/objects", map[string]any{"objects": objs})
 				} else {
 					err = cl.do(tctx, "POST", "/v1/collections/"+o.Collection+"/search", map[string]any{"query": map[string]any{
 						"vector": vecgen.Row(set.Queries, o.Dim, r.IntN(set.NQueries()))}, "k": o.K, "ef": o.Ef})
@@ -193,8 +211,8 @@ func RunHTTP(ctx context.Context, o HTTPOptions) (*HTTPReport, error) {
 		rep.FirstError = fe
 	}
 	rep.QPS = float64(rep.Searches+rep.Upserts) / rep.Seconds
-	rep.SearchP50ms, rep.SearchP99ms = pctMs(searchLat, 0.5), pctMs(searchLat, 0.99)
-	rep.UpsertP50ms, rep.UpsertP99ms = pctMs(upsertLat, 0.5), pctMs(upsertLat, 0.99)
+	rep.SearchP50ms, rep.SearchP99ms, rep.SearchMaxms = pctMs(searchLat, 0.5), pctMs(searchLat, 0.99), pctMs(searchLat, 1)
+	rep.UpsertP50ms, rep.UpsertP99ms, rep.UpsertMaxms = pctMs(upsertLat, 0.5), pctMs(upsertLat, 0.99), pctMs(upsertLat, 1)
 	return rep, nil
 }
 
@@ -209,8 +227,10 @@ func pctMs(d []time.Duration, p float64) float64 {
 // WriteText prints the report for a terminal.
 func (r *HTTPReport) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "loaded %d × %d vectors in %.1fs (%.0f objects/s)\n", r.N, r.Dim, r.LoadSeconds, r.LoadPerSec)
-	fmt.Fprintf(w, "%d clients for %.1fs: %.0f requests/s (%d searches, %d upserts), %d errors\n", r.Clients, r.Seconds, r.QPS, r.Searches, r.Upserts, r.Errors)
-	fmt.Fprintf(w, "search p50 %.2f ms, p99 %.2f ms; upsert p50 %.2f ms, p99 %.2f ms\n", r.SearchP50ms, r.SearchP99ms, r.UpsertP50ms, r.UpsertP99ms)
+	fmt.Fprintf(w, "%d clients (write fraction %.2f) + %d writers, %d objects per upsert, for %.1fs: %.0f requests/s (%d searches, %d upserts), %d errors\n",
+		r.Clients, r.WriteFrac, r.Writers, r.WriteBatch, r.Seconds, r.QPS, r.Searches, r.Upserts, r.Errors)
+	fmt.Fprintf(w, "search p50 %.2f ms, p99 %.2f ms, max %.2f ms; upsert p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+		r.SearchP50ms, r.SearchP99ms, r.SearchMaxms, r.UpsertP50ms, r.UpsertP99ms, r.UpsertMaxms)
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "first error: %s\n", r.FirstError)
 	}

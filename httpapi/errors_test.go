@@ -26,6 +26,11 @@ func TestEngineErrorMapping(t *testing.T) {
 		{engine.ErrUnsupported, 422, codeUnsupported},
 		{engine.ErrNotReady, 503, codeNotReady},
 		{engine.ErrClosed, 503, codeUnavailable},
+		{engine.ErrTooLarge, 413, codePayloadTooLarge},
+		{engine.ErrForbidden, 403, codeForbidden},
+		{engine.ErrBusy, 429, codeBusy},
+		{fmt.Errorf("store: %w", engine.ErrDiskFull), 507, codeInsufficientStorage},
+		{engine.ErrUnavailable, 503, codeUnavailable},
 		{fmt.Errorf("load snapshot: %w", engine.ErrNotReady), 503, codeNotReady},
 		{fmt.Errorf("space %q: %w", "x", engine.ErrInvalid), 400, codeInvalidRequest},
 		{context.DeadlineExceeded, 504, codeTimeout},
@@ -50,8 +55,8 @@ func TestEngineErrorMapping(t *testing.T) {
 			} {
 				rec := s.do(r.method, r.path, r.body)
 				e := wantError(t, rec, tc.status, tc.code)
-				if tc.status == 503 && rec.Header().Get("Retry-After") == "" {
-					t.Errorf("%s %s: 503 without Retry-After", r.method, r.path)
+				if (tc.status == 503 || tc.status == 507 || tc.status == 429) && rec.Header().Get("Retry-After") == "" {
+					t.Errorf("%s %s: %d without Retry-After", r.method, r.path, tc.status)
 				}
 				if tc.status == 500 && strings.Contains(e.Message, "pebble") {
 					t.Errorf("%s %s: internal details leaked: %q", r.method, r.path, e.Message)

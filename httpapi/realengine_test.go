@@ -49,6 +49,17 @@ func TestRealEngineSmoke(t *testing.T) {
 		t.Fatalf("ids %v", up.IDs)
 	}
 	wantError(t, s.do("PUT", "/v1/collections/c/objects", `{"objects":[{"vectors":{"v":[1,0]}}]}`), 400, codeInvalidRequest)
+	// Vectors a cosine index cannot normalise are refused before anything
+	// is acknowledged (they once made every restart fail).
+	s.mustDo(201, nil, "POST", "/v1/collections", `{"name":"cos","spaces":[{"name":"v","dim":3}]}`)
+	for _, v := range []string{`[1e-30,1e-30,0]`, `[1e-45,0,0]`, `[0,0,0]`, `[1e19,1e19,0]`} {
+		e := wantError(t, s.do("PUT", "/v1/collections/cos/objects", `{"objects":[{"vectors":{"v":`+v+`}}]}`), 400, codeInvalidRequest)
+		if strings.Contains(e.Message, "store: invalid") {
+			t.Errorf("%s: the message keeps an internal prefix: %q", v, e.Message)
+		}
+		wantError(t, s.do("POST", "/v1/collections/cos/search", `{"query":{"vector":`+v+`}}`), 400, codeInvalidRequest)
+	}
+	s.mustDo(204, nil, "DELETE", "/v1/collections/cos", "")
 
 	var sr api.SearchResponse
 	s.mustDo(200, &sr, "POST", "/v1/collections/c/search",
@@ -79,7 +90,7 @@ func TestRealEngineSmoke(t *testing.T) {
 	wantError(t, s.do("GET", "/v1/collections/c/objects?after=x", ""), 400, codeInvalidRequest)
 
 	metrics := s.do("GET", "/metrics", "").Body.String()
-	for _, want := range []string{`rosetta_collections 1`, `rosetta_collection_objects{collection="c"} 2`, `rosetta_index_nodes{collection="c",space="v"}`, `rosetta_objects_written_total 3`, `rosetta_objects_deleted_total 1`, `rosetta_pebble_disk_bytes `, `rosetta_searches_total `} {
+	for _, want := range []string{`rosetta_store_healthy 1`, `rosetta_store_disk_full_refusals_total 0`, `rosetta_collections 1`, `rosetta_collection_objects{collection="c"} 2`, `rosetta_index_nodes{collection="c",space="v"}`, `rosetta_objects_written_total 3`, `rosetta_objects_deleted_total 1`, `rosetta_pebble_disk_bytes `, `rosetta_searches_total `} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}

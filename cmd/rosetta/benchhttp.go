@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 func newBenchHTTPCmd() *cobra.Command {
 	o := bench.HTTPOptions{Collection: "bench_http", N: 100_000, Dim: 512, Batch: 500, Clients: 8,
 		Duration: 20 * time.Second, WriteFrac: 0.1, K: 10, Ef: 64, Seed: 1}
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "http [--server URL]",
 		Short: "Load test the REST API: concurrent searches and upserts over loopback",
@@ -27,8 +29,8 @@ then runs --clients concurrent clients for --duration, each doing upserts (fract
 errors. Without --server it starts a server on 127.0.0.1 over a temporary data
 directory and talks to it over HTTP like any client.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.N < 1 || o.Dim < 1 || o.Clients < 1 || o.Batch < 1 || o.Batch > engine.MaxBatch {
-				return fmt.Errorf("--n, --dim, --clients must be positive and --batch in 1..%d", engine.MaxBatch)
+			if o.N < 1 || o.Dim < 1 || o.Clients < 1 || o.Batch < 1 || o.Batch > engine.MaxBatch || o.WriteBatch < 1 || o.WriteBatch > min(engine.MaxBatch, o.N) || o.Writers < 0 {
+				return fmt.Errorf("--n, --dim, --clients must be positive, --batch and --write-batch in 1..%d (and --write-batch at most --n), --writers not negative", engine.MaxBatch)
 			}
 			if o.Server == "" {
 				dir, err := os.MkdirTemp("", "rosetta-bench-http-")
@@ -60,7 +62,13 @@ directory and talks to it over HTTP like any client.`,
 			if err != nil {
 				return err
 			}
-			rep.WriteText(cmd.OutOrStdout())
+			if asJSON {
+				if err := json.NewEncoder(cmd.OutOrStdout()).Encode(rep); err != nil {
+					return err
+				}
+			} else {
+				rep.WriteText(cmd.OutOrStdout())
+			}
 			if rep.Errors > 0 {
 				return errors.New("the load test saw errors")
 			}
@@ -77,6 +85,9 @@ directory and talks to it over HTTP like any client.`,
 	f.IntVar(&o.Clients, "clients", o.Clients, "concurrent clients")
 	f.DurationVar(&o.Duration, "duration", o.Duration, "length of the timed phase")
 	f.Float64Var(&o.WriteFrac, "write-frac", o.WriteFrac, "fraction of timed requests that are upserts")
+	f.IntVar(&o.WriteBatch, "write-batch", 1, "objects per timed upsert")
+	f.IntVar(&o.Writers, "writers", 0, "extra clients that only upsert --write-batch objects at a time")
+	f.BoolVar(&asJSON, "json", false, "print the report as one JSON line")
 	f.IntVarP(&o.K, "k", "k", o.K, "neighbours per search")
 	f.IntVar(&o.Ef, "ef", o.Ef, "ef per search")
 	return cmd

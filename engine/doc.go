@@ -1,0 +1,104 @@
+// Package engine is Rosetta's database: it owns the domain (collections,
+// objects, searches), decides what is valid, what the server may read from
+// disk and how much work one request may cause, and keeps the store and
+// the indexes in step. httpapi and ingest call it; they repeat none of its
+// rules.
+//
+// # Types
+//
+// The engine's types (Collection, Object, Content, SearchRequest, Hit) are
+// its own. The store keeps a private record of an object (store.Object,
+// its JSON is the record encoding; image and audio bytes never reach it),
+// and the REST API has wire types of its own (package api, translated by
+// api/convert). Content may carry a decoded image.Image for the encoders;
+// the store never sees one.
+//
+// # Validation and limits (validate.go, limits.go)
+//
+// validate.go is the one home of the request rules: names, batch size,
+// duplicate keys, key/source/text sizes, modality (image, text, audio),
+// metadata nesting (MaxMetadataDepth), k (DefaultK, MaxK) and ef, filters,
+// and every vector — which is checked with the Check method of the index
+// of its space, exactly what the index's Add accepts (dimension, finite
+// components, a float32 norm a cosine index can normalise, a magnitude
+// whose distances stay finite). So nothing is acknowledged that an index
+// would refuse. A vector already stored that an index refuses (written
+// before these rules, or by a tool) is logged, counted (Stats.SkippedVectors,
+// rosetta_index_skipped_vectors) and left out when the index loads; it is
+// never a reason not to start.
+//
+// limits.go bounds media work: an image's declared size against
+// Limits.MaxImagePixels and a request's audio against MaxAudioSeconds
+// (ErrTooLarge, 413); server-wide FIFO budgets of decoded pixels, audio
+// seconds being encoded and concurrent forward passes, which a request
+// waits for up to QueueWait before ErrBusy (429 with Retry-After). An
+// upsert's images are decoded and encoded a chunk at a time (at most 8,
+// and at most half the pixel budget), the chunk's pixels reserved at once
+// before any is decoded, so two requests never hold part of the budget
+// each while waiting for the rest.
+//
+// # The write path
+//
+//	Upsert → validateBatch → encodeContent (chunks, budgets) → store.Upsert
+//	  store: committer goroutine groups concurrent requests into one Pebble
+//	         batch, commits it with Sync, updates its in-memory state, then
+//	         calls onCommit per collection — before acknowledging anyone
+//	  engine.onCommit: applies the group's changes to the collection's
+//	         indexes with up to BuildThreads goroutines (changes partitioned
+//	         by id, so one id's changes stay in sequence order), then
+//	         advances the collection's applied sequence
+//	  → the writers are acknowledged: a write is visible to every search
+//	    that starts after its Upsert returned.
+//
+// Deletes take the same path. A commit the disk cannot take fails fast
+// with ErrDiskFull (507) and Health reports it until space is freed; see
+// the store's doc.
+//
+// # Locks and what they guard
+//
+//   - Engine.mu guards the registry map (name → *coll). It is held only to
+//     look up, add or remove an entry, never across I/O, a commit or index
+//     work.
+//   - coll.applyMu serialises applying a committed group (onCommit, on the
+//     store's committer goroutine) with the last step of a load or rebuild
+//     (replaying the change log and publishing the new indexes), so that no
+//     committed change is missed. Searches never take it.
+//   - coll.state (atomic) says whether the collection serves: loading,
+//     ready, failed (with the reason) or dropped. Writes and searches need
+//     ready; get, stats and drop work in every state.
+//   - coll.idx (atomic pointer) holds the indexes; a rebuild swaps it.
+//   - coll.applied (atomic) is the change sequence the indexes reflect:
+//     every change up to it is applied.
+//   - Engine.snapMu serialises snapshots.
+//   - The HNSW index takes care of its own concurrency: searches and
+//     inserts run in parallel, and neither snapshots nor compaction stop
+//     searches (see index/doc.go).
+//   - models.mu guards the model cache map only: each model loads once,
+//     outside the lock, and callers wait for that model alone.
+//
+// # Index lifecycle
+//
+// Open registers every collection as loading and loads them one by one
+// in the background: each space from its snapshot plus a replay of the
+// change log after the snapshot's sequence, or rebuilt from every stored
+// vector when the snapshot is missing, corrupt or for another schema. A
+// failed load leaves that collection failed — Health (/readyz) says why —
+// while the others serve; DropCollection and RebuildCollection work on it.
+// Snapshot reads a collection's applied sequence and then streams each
+// index to a temporary file while writes and searches go on (the file
+// holds every change up to that sequence and perhaps later ones; replay
+// is idempotent, as it reads each object's current vector), then renames
+// it into place. Temporary files of snapshots a kill interrupted are
+// removed at Open.
+//
+// # Files the server reads
+//
+// media.go is the one file policy: OpenSource opens an object's source
+// only if, symbolic links resolved, it lies under a media root recorded
+// by local ingest (AddMediaRoot) or given in Options.MediaRoots; the
+// /media and /thumbnail routes and re-ranking all read through it, and
+// re-ranking reads at most MaxSourceRead bytes. Model names from
+// untrusted callers (a space's model at create, a rerank model) are
+// vetted by Options.CheckModelName before anything is loaded; local
+// tools mark their context with Trusted.
+package engine
