@@ -21,7 +21,7 @@ type Limits struct {
 	// 48 MP phone photo passes, 8000×8000 does not).
 	MaxImagePixels int64
 	// DecodePixels is the server-wide budget of decoded image pixels in
-	// memory at once (default 128 Mpx, about 0.6 GB at the ~4–5 bytes a
+	// memory at once (default 64 Mpx, about 0.3 GB at the ~4–5 bytes a
 	// decoded pixel costs). An upsert's images are decoded and encoded in
 	// chunks that fit it.
 	DecodePixels int64
@@ -42,7 +42,7 @@ type Limits struct {
 func DefaultLimits() Limits {
 	return Limits{
 		MaxImagePixels:  50_000_000,
-		DecodePixels:    128_000_000,
+		DecodePixels:    64_000_000,
 		MaxAudioSeconds: encoders.MaxAudioSeconds,
 		AudioSeconds:    encoders.MaxAudioSeconds,
 		Encodes:         runtime.GOMAXPROCS(0),

@@ -1,10 +1,10 @@
 package httpapi
 
 import (
-	"rosetta/api"
 	"strings"
 	"testing"
 
+	"rosetta/api"
 	"rosetta/engine"
 )
 

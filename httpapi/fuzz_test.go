@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
-	"rosetta/api"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"rosetta/api"
 )
 
 // newFuzzServer is the real handler over a seeded fake engine that never

@@ -2,8 +2,11 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
-	"rosetta/api"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,7 +14,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"rosetta/api"
 	"rosetta/engine"
+	"rosetta/internal/testfs"
+	"rosetta/store"
 )
 
 // The real engine is an Engine.
@@ -99,3 +105,69 @@ func TestRealEngineSmoke(t *testing.T) {
 }
 
 func uitoa(v uint64) string { return strconv.FormatUint(v, 10) }
+
+// TestRealEngineDiskFull: on a full disk (a 20 MB tmpfs with a filler
+// file, 8 MiB reserve) an upsert is answered 507 at once with a clear
+// message and /readyz says why; deleting the filler lets writes and
+// /readyz recover without a restart; acknowledged writes are all there.
+func TestRealEngineDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("mounts a tmpfs")
+	}
+	mnt := testfs.MountTmpfs(t, "20m")
+	e, err := engine.Open(engine.Options{Dir: filepath.Join(mnt, "data"), SnapshotEvery: -1, Logger: slog.New(slog.DiscardHandler),
+		Store: store.Options{DiskReserveBytes: 8 << 20, CommitTimeout: 5 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.WaitReady(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := &testServer{t: t, h: New(e, Options{Registry: prometheus.NewRegistry()})}
+	s.mustDo(201, nil, "POST", "/v1/collections", `{"name":"c","spaces":[{"name":"v","dim":64}]}`)
+	filler := filepath.Join(mnt, "filler")
+	if err := os.WriteFile(filler, make([]byte, 6<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vec := "[" + strings.Repeat("0.5,", 63) + "1]"
+	acked := 0
+	start := time.Now()
+	var rec *httptest.ResponseRecorder
+	for i := 0; ; i++ {
+		var objs []string
+		for j := 0; j < 50; j++ {
+			objs = append(objs, fmt.Sprintf(`{"key":"k%d-%d","vectors":{"v":%s}}`, i, j, vec))
+		}
+		rec = s.do("PUT", "/v1/collections/c/objects", `{"objects":[`+strings.Join(objs, ",")+`]}`)
+		if rec.Code != 200 {
+			break
+		}
+		acked += 50
+		if time.Since(start) > time.Minute {
+			t.Fatal("the disk never filled")
+		}
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("writes took %v to fail", took)
+	}
+	e1 := wantError(t, rec, 507, codeInsufficientStorage)
+	if !strings.Contains(e1.Message, "disk full") || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("507 answer: %q, Retry-After %q", e1.Message, rec.Header().Get("Retry-After"))
+	}
+	r := wantError(t, s.do("GET", "/readyz", ""), 503, codeNotReady)
+	if !strings.Contains(r.Message, "disk full") {
+		t.Errorf("/readyz: %q", r.Message)
+	}
+	if !strings.Contains(s.do("GET", "/metrics", "").Body.String(), "rosetta_store_healthy 0") {
+		t.Error("metrics do not show the store unhealthy")
+	}
+	os.Remove(filler)
+	s.mustDo(200, nil, "GET", "/readyz", "")
+	s.mustDo(200, nil, "PUT", "/v1/collections/c/objects", `{"objects":[{"key":"after","vectors":{"v":`+vec+`}}]}`)
+	var c api.Collection
+	s.mustDo(200, &c, "GET", "/v1/collections/c", "")
+	if c.Count != acked+1 {
+		t.Errorf("%d objects, want %d acknowledged + 1", c.Count, acked)
+	}
+}

@@ -3,10 +3,10 @@ package httpapi
 import (
 	"encoding/base64"
 	"fmt"
-	"rosetta/api"
 	"strings"
 	"testing"
 
+	"rosetta/api"
 	"rosetta/engine"
 )
 

@@ -5,37 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
-)
 
-// mountTmpfs mounts a tmpfs of the given size (e.g. "20m") on a fresh
-// directory, or skips the test when mounting is not permitted.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "mnt")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a %s tmpfs (needs root or CAP_SYS_ADMIN): %v: %s", size, err, bytes.TrimSpace(out))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
+	"rosetta/internal/testfs"
+)
 
 // TestDiskFull fills a 20 MB tmpfs: the write that would cross the
 // reserve fails at once with ErrDiskFull, Health reports it, Pebble never
 // sees ENOSPC, acknowledged writes survive a reopen, and writes work
 // again, without reopening, once space is freed.
 func TestDiskFull(t *testing.T) {
-	mnt := mountTmpfs(t, "20m")
+	mnt := testfs.MountTmpfs(t, "20m")
 	filler := filepath.Join(mnt, "filler")
 	if err := os.WriteFile(filler, bytes.Repeat([]byte{0xa5}, 4<<20), 0o644); err != nil {
 		t.Fatal(err)
