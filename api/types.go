@@ -105,6 +105,10 @@ type SearchRequest struct {
 	Modality string          `json:"modality,omitempty"`
 	Fields   []string        `json:"fields,omitempty"`
 	Rerank   *Rerank         `json:"rerank,omitempty"`
+	GroupBy  string          `json:"group_by,omitempty"` // "parent"
+	Exclude  []uint64        `json:"exclude,omitempty"`
+	MinScore *float32        `json:"min_score,omitempty"`
+	Offset   int             `json:"offset,omitempty"`
 }
 
 // Rerank names the matching model and how many candidates it re-scores.
@@ -120,6 +124,7 @@ type Hit struct {
 	Distance    float32  `json:"distance"`
 	RerankScore *float32 `json:"rerank_score,omitempty"`
 	Object      *Object  `json:"object,omitempty"`
+	Segments    []Hit    `json:"segments,omitempty"` // group_by: the best segments
 }
 
 // SearchResponse is the answer to a search; TookMS is the time spent in
@@ -127,6 +132,10 @@ type Hit struct {
 type SearchResponse struct {
 	Hits   []Hit   `json:"hits"`
 	TookMS float64 `json:"took_ms"`
+	// Ef is the beam width used; NextOffset, when set, is the offset of
+	// the next page (send it with the same ef).
+	Ef         int  `json:"ef"`
+	NextOffset *int `json:"next_offset,omitempty"`
 }
 
 // CollectionStats is GET /v1/collections/{name}/stats.

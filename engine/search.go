@@ -9,31 +9,51 @@ import (
 	"rosetta/store"
 )
 
-// Search runs a k-NN query with an optional metadata filter. It takes no
-// lock that a write holds while it is applied: a search sees every write
-// acknowledged before it started.
+// Search runs a k-NN query with an optional metadata filter and returns
+// the hits of the page it asks for (see SearchPage).
 func (e *Engine) Search(ctx context.Context, name string, req SearchRequest) ([]Hit, error) {
+	p, err := e.SearchPage(ctx, name, req)
+	return p.Hits, err
+}
+
+// groupFetch is how many candidates per wanted hit a grouped search
+// fetches, since several segments fold into one hit.
+const groupFetch = 4
+
+// SearchPage runs a k-NN query with an optional metadata filter. It takes
+// no lock that a write holds while it is applied: a search sees every
+// write acknowledged before it started.
+//
+// The index is searched once for the window offset+k with beam width ef
+// (the request's, else the collection's default widened to the window).
+// The traversal depends on ef alone — not on k or the offset — unless a
+// filter is so tight that the index must widen its search, so pages of one
+// query asked with the same ef slice one ranking, and every hit appears on
+// exactly one page while nothing is written. Exclusions and the modality
+// apply inside the index search (as an allow-list); min_score, grouping
+// and re-ranking to the list it returns.
+func (e *Engine) SearchPage(ctx context.Context, name string, req SearchRequest) (Page, error) {
 	c, err := e.ready(name)
 	if err != nil {
-		return nil, err
+		return Page{}, err
 	}
 	si, flt, err := normalizeSearch(c, &req)
 	if err != nil {
-		return nil, err
+		return Page{}, err
 	}
 	fields, err := checkFields(req.Fields)
 	if err != nil {
-		return nil, err
+		return Page{}, err
 	}
 	var matcher Matcher
 	if req.Rerank != nil {
 		if matcher, err = e.rerankModel(ctx, req.Rerank.Model); err != nil {
-			return nil, err
+			return Page{}, err
 		}
 	}
 	q, err := e.queryVector(ctx, c, si, req.Query)
 	if err != nil {
-		return nil, err
+		return Page{}, err
 	}
 	if req.Modality != "" {
 		m := &store.Filter{Field: store.ModalityField, Eq: req.Modality}
@@ -43,49 +63,190 @@ func (e *Engine) Search(ctx context.Context, name string, req SearchRequest) ([]
 			flt = &store.Filter{And: []*store.Filter{flt, m}}
 		}
 	}
-	k := req.K
-	if matcher != nil {
-		k = max(k, req.Rerank.Top)
-	}
-	opts := index.SearchOptions{K: k}
+	h := c.indexes()[si]
+	window := req.Offset + req.K
 	if req.Ef != 0 {
-		opts.Ef = max(req.Ef, k)
+		window = min(window, req.Ef) // the last page of an ef window is short
 	}
+	if req.GroupBy != "" {
+		window = min(window*groupFetch, MaxK)
+	}
+	if matcher != nil {
+		window = max(window, req.Rerank.Top)
+	}
+	// One more than the window tells whether a next page exists.
+	ef := req.Ef
+	if ef == 0 {
+		ef = min(max(h.Config().EfSearch, window+1), MaxEf)
+	}
+	opts := index.SearchOptions{K: min(window+1, ef), Ef: ef}
 	if flt != nil {
 		if opts.Allow, err = e.db.Eval(name, flt); err != nil {
-			return nil, err
+			return Page{}, err
+		}
+	}
+	if len(req.Exclude) > 0 {
+		if opts.Allow == nil {
+			if opts.Allow, err = e.db.Live(name); err != nil {
+				return Page{}, err
+			}
+		}
+		for _, id := range req.Exclude {
+			opts.Allow.Remove(id)
 		}
 	}
 	e.searches.Add(1)
-	res, err := c.indexes()[si].Search(q, opts)
+	res, err := h.Search(q, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Page{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if req.MinScore != nil {
+		n := 0
+		for n < len(res) && res[n].Score >= *req.MinScore {
+			n++
+		}
+		res = res[:n]
+	}
+	page := Page{Ef: ef}
+	// Objects are read for the hits returned (and, to group or re-rank,
+	// for the candidates those need).
+	need := fields
+	if req.GroupBy != "" && !need["metadata"] {
+		need = cloneFields(need, "metadata", "key")
+	}
+	if req.GroupBy == "" && matcher == nil {
+		if len(res) > window {
+			page.NextOffset = &window
+		}
+		res = res[min(req.Offset, len(res)):min(window, len(res))]
 	}
 	hits := make([]Hit, 0, len(res))
 	for _, r := range res {
 		h := Hit{ID: r.ID, Score: r.Score, Distance: r.Distance}
-		if len(fields) > 0 {
+		if len(need) > 0 {
 			o, err := e.db.Get(name, r.ID)
 			if errors.Is(err, ErrNotFound) {
 				continue // deleted since the index answered
 			}
 			if err != nil {
-				return nil, err
+				return Page{}, err
 			}
-			p := project(fromRecord(o), fields)
+			p := project(fromRecord(o), need)
 			h.Object = &p
 		}
 		hits = append(hits, h)
 	}
 	if matcher != nil {
-		if hits, err = e.rerank(ctx, c, matcher, req, hits); err != nil {
-			return nil, err
+		top := min(len(hits), max(req.Rerank.Top, req.K))
+		scored, err := e.rerank(ctx, c, matcher, req, hits[:top])
+		if err != nil {
+			return Page{}, err
+		}
+		hits = append(scored, hits[top:]...)
+	}
+	if req.GroupBy != "" {
+		if hits, err = e.groupByParent(name, hits, need, fields); err != nil {
+			return Page{}, err
 		}
 	}
-	if len(hits) > req.K {
-		hits = hits[:req.K]
+	if req.GroupBy != "" || matcher != nil {
+		end := req.Offset + req.K
+		if len(hits) > end {
+			page.NextOffset = &end
+		}
+		hits = hits[min(req.Offset, len(hits)):min(end, len(hits))]
 	}
-	return hits, nil
+	if !fields["metadata"] && req.GroupBy != "" {
+		for i := range hits {
+			strip(&hits[i], fields)
+		}
+	}
+	page.Hits = hits
+	return page, nil
+}
+
+func cloneFields(f map[string]bool, add ...string) map[string]bool {
+	out := make(map[string]bool, len(f)+len(add))
+	for k, v := range f {
+		out[k] = v
+	}
+	for _, k := range add {
+		out[k] = true
+	}
+	return out
+}
+
+// strip projects a hit (and its segments) back to the fields asked for,
+// after grouping read more.
+func strip(h *Hit, fields map[string]bool) {
+	if h.Object != nil {
+		if len(fields) == 0 {
+			h.Object = nil
+		} else {
+			p := project(*h.Object, fields)
+			h.Object = &p
+		}
+	}
+	for i := range h.Segments {
+		strip(&h.Segments[i], fields)
+	}
+}
+
+// groupByParent folds hits, in rank order, into one hit per parent: a
+// segment (metadata "parent" naming its parent's key) joins its parent's
+// group, any other object is its own group's parent. A group scores as
+// its best member and carries up to MaxGroupSegments segments; its hit is
+// the parent object (looked up by key) when it exists, else its best
+// segment.
+func (e *Engine) groupByParent(coll string, hits []Hit, need, fields map[string]bool) ([]Hit, error) {
+	type group struct{ hit Hit }
+	var order []string
+	groups := map[string]*group{}
+	for _, h := range hits {
+		o := h.Object
+		key, seg := "", false
+		if o != nil {
+			if p, ok := o.Metadata["parent"].(string); ok && p != "" {
+				key, seg = p, true
+			} else if o.Key != "" {
+				key = o.Key
+			}
+		}
+		if key == "" {
+			key = fmt.Sprintf("\x00%d", h.ID)
+		}
+		g := groups[key]
+		if g == nil {
+			g = &group{}
+			groups[key] = g
+			order = append(order, key)
+			if seg {
+				// The parent may not be among the hits: find it by key.
+				id, ok, err := e.db.IDOfKey(coll, key)
+				if err != nil {
+					return nil, err
+				}
+				g.hit = Hit{ID: h.ID, Score: h.Score, Distance: h.Distance, RerankScore: h.RerankScore, Object: o}
+				if ok {
+					po, err := e.db.Get(coll, id)
+					if err == nil {
+						p := project(fromRecord(po), need)
+						g.hit = Hit{ID: id, Score: h.Score, Distance: h.Distance, RerankScore: h.RerankScore, Object: &p}
+					}
+				}
+			} else {
+				g.hit = h
+			}
+		}
+		if seg && len(g.hit.Segments) < MaxGroupSegments {
+			g.hit.Segments = append(g.hit.Segments, h)
+		}
+	}
+	out := make([]Hit, len(order))
+	for i, k := range order {
+		out[i] = groups[k].hit
+	}
+	return out, nil
 }
 
 func (e *Engine) queryVector(ctx context.Context, c *coll, si int, q Query) ([]float32, error) {

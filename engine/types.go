@@ -101,6 +101,20 @@ type SearchRequest struct {
 	// Rerank re-scores the top candidates of a text ↔ image query with an
 	// image-text matching model (BLIP's ITM head) and orders them by that.
 	Rerank *Rerank
+	// GroupBy "parent" folds segments (audio windows, text chunks: objects
+	// whose metadata names a parent) into one hit per parent, carrying its
+	// best segments; "" returns every object on its own.
+	GroupBy string
+	// Exclude leaves these ids out (e.g. the query object of "more like
+	// this"); at most MaxExclude.
+	Exclude []uint64
+	// MinScore, when set, drops hits whose score is below it (cosine and
+	// dot spaces only: an l2 score is a distance).
+	MinScore *float32
+	// Offset skips that many hits (paging; offset+k ≤ MaxK). Pages asked
+	// with the same Ef come from one traversal of the index, so every hit
+	// appears on exactly one page; Page.Ef says which ef was used.
+	Offset int
 }
 
 // Rerank names the matching model and how many candidates it re-scores.
@@ -119,6 +133,18 @@ type Hit struct {
 	// re-ranked (nil otherwise, or when the candidate could not be scored).
 	RerankScore *float32
 	Object      *Object
+	// Segments are a grouped hit's best segments, best first (GroupBy).
+	Segments []Hit
+}
+
+// Page is one page of search results.
+type Page struct {
+	Hits []Hit
+	// Ef is the beam width the search used: send it again with the next
+	// Offset to page through the same traversal.
+	Ef int
+	// NextOffset is the Offset of the next page, nil on the last one.
+	NextOffset *int
 }
 
 // Stats feed /metrics.

@@ -31,6 +31,10 @@ const (
 	MaxList = 1000
 	// MaxRerank bounds Rerank.Top: every candidate costs a cross-attention pass.
 	MaxRerank = 200
+	// MaxExclude bounds SearchRequest.Exclude.
+	MaxExclude = 1000
+	// MaxGroupSegments is how many segments a grouped hit carries.
+	MaxGroupSegments = 3
 	// MaxNameLen is the longest collection or space name; NamePattern
 	// is the rule for both.
 	MaxNameLen  = 64
@@ -344,6 +348,28 @@ func normalizeSearch(c *coll, req *SearchRequest) (int, *store.Filter, error) {
 	}
 	if req.Ef != 0 && (req.Ef < req.K || req.Ef > MaxEf) {
 		return 0, nil, fmt.Errorf("%w: ef: must be 0 (the collection's default) or in k..%d, got %d", ErrInvalid, MaxEf, req.Ef)
+	}
+	if req.Offset < 0 || req.Offset+req.K > MaxK {
+		return 0, nil, fmt.Errorf("%w: offset: must be at least 0 with offset+k at most %d, got %d", ErrInvalid, MaxK, req.Offset)
+	}
+	if req.Ef != 0 && req.Offset > 0 && req.Offset >= req.Ef {
+		return 0, nil, fmt.Errorf("%w: offset %d is past the ef window (%d): ask a larger ef to page deeper", ErrInvalid, req.Offset, req.Ef)
+	}
+	if len(req.Exclude) > MaxExclude {
+		return 0, nil, fmt.Errorf("%w: exclude: %d ids; the limit is %d", ErrInvalid, len(req.Exclude), MaxExclude)
+	}
+	switch req.GroupBy {
+	case "", "parent":
+	default:
+		return 0, nil, fmt.Errorf("%w: group_by %s: want \"parent\"", ErrInvalid, quote(req.GroupBy))
+	}
+	if req.MinScore != nil {
+		if m := c.meta.Spaces[si].Metric; m == "l2" {
+			return 0, nil, fmt.Errorf("%w: min_score applies to cosine and dot spaces; space %q is l2 (its score is a distance)", ErrInvalid, c.meta.Spaces[si].Name)
+		}
+		if x := float64(*req.MinScore); math.IsNaN(x) || math.IsInf(x, 0) {
+			return 0, nil, fmt.Errorf("%w: min_score must be a finite number", ErrInvalid)
+		}
 	}
 	if req.Modality != "" && !validModality(req.Modality) {
 		return 0, nil, fmt.Errorf("%w: modality %s: want image, text or audio", ErrInvalid, quote(req.Modality))

@@ -30,7 +30,8 @@ type Engine interface {
 	GetObject(ctx context.Context, collection string, id uint64) (engine.Object, error)
 	ListObjects(ctx context.Context, collection string, after uint64, limit int) ([]engine.Object, error)
 	DeleteObject(ctx context.Context, collection string, id uint64) error
-	Search(ctx context.Context, collection string, req engine.SearchRequest) ([]engine.Hit, error)
+	// SearchPage runs a query and returns one page of hits.
+	SearchPage(ctx context.Context, collection string, req engine.SearchRequest) (engine.Page, error)
 	// Health is nil when the engine serves every collection and accepts
 	// writes, else why not (for /readyz).
 	Health() error

@@ -279,6 +279,12 @@ func (f *fakeEngine) DeleteObject(_ context.Context, collection string, id uint6
 	return nil
 }
 
+// SearchPage returns the whole result as one page.
+func (f *fakeEngine) SearchPage(ctx context.Context, collection string, req engine.SearchRequest) (engine.Page, error) {
+	hits, err := f.Search(ctx, collection, req)
+	return engine.Page{Hits: hits, Ef: max(req.Ef, req.K)}, err
+}
+
 func (f *fakeEngine) Search(_ context.Context, collection string, req engine.SearchRequest) ([]engine.Hit, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -371,9 +377,6 @@ func (fc *fakeCollection) queryVector(sp engine.Space, q engine.Query) ([]float3
 	}
 	return v, nil
 }
-
-// fakeMaxEf is the engine's bound on ef (index.MaxK).
-const fakeMaxEf = 100_000
 
 // fakeFields are the names SearchRequest.Fields may hold.
 var fakeFields = map[string]bool{

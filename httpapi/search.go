@@ -21,14 +21,16 @@ func (a *server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	hits, err := a.e.Search(r.Context(), coll, convert.ToEngineSearch(req))
+	page, err := a.e.SearchPage(r.Context(), coll, convert.ToEngineSearch(req))
 	took := time.Since(start)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	a.writeJSON(w, r, http.StatusOK, api.SearchResponse{
-		Hits:   convert.FromEngineHits(hits),
-		TookMS: float64(took.Microseconds()) / 1000,
+		Hits:       convert.FromEngineHits(page.Hits),
+		TookMS:     float64(took.Microseconds()) / 1000,
+		Ef:         page.Ef,
+		NextOffset: page.NextOffset,
 	})
 }

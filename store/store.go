@@ -478,3 +478,15 @@ func (db *DB) Live(coll string) (*roaring64.Bitmap, error) {
 
 // Metrics exposes Pebble's metrics for /metrics.
 func (db *DB) Metrics() *pebble.Metrics { return db.pdb.Metrics() }
+
+// IDOfKey returns the id of the object with the external key, if any.
+func (db *DB) IDOfKey(coll, key string) (uint64, bool, error) {
+	cs, err := db.coll(coll)
+	if err != nil {
+		return 0, false, err
+	}
+	cs.mu.RLock()
+	defer cs.mu.RUnlock()
+	id, ok := cs.keys[key]
+	return id, ok, nil
+}

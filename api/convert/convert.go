@@ -58,6 +58,7 @@ func FromEngineObject(o engine.Object) api.Object {
 // ToEngineSearch converts a search request.
 func ToEngineSearch(r api.SearchRequest) engine.SearchRequest {
 	out := engine.SearchRequest{Space: r.Space, K: r.K, Ef: r.Ef, Filter: r.Filter, Modality: r.Modality, Fields: r.Fields,
+		GroupBy: r.GroupBy, Exclude: r.Exclude, MinScore: r.MinScore, Offset: r.Offset,
 		Query: engine.Query{Vector: r.Query.Vector, Object: r.Query.Object, Text: r.Query.Text, Image: r.Query.Image, Audio: r.Query.Audio}}
 	if r.Rerank != nil {
 		out.Rerank = &engine.Rerank{Model: r.Rerank.Model, Top: r.Rerank.Top}
@@ -73,6 +74,9 @@ func FromEngineHits(hs []engine.Hit) []api.Hit {
 		if h.Object != nil {
 			o := FromEngineObject(*h.Object)
 			out[i].Object = &o
+		}
+		if len(h.Segments) > 0 {
+			out[i].Segments = FromEngineHits(h.Segments)
 		}
 	}
 	return out
@@ -109,6 +113,7 @@ func ToEngineCollectionInfo(a api.Collection) engine.Collection {
 // FromEngineSearch converts a search request.
 func FromEngineSearch(r engine.SearchRequest) api.SearchRequest {
 	out := api.SearchRequest{Space: r.Space, K: r.K, Ef: r.Ef, Filter: r.Filter, Modality: r.Modality, Fields: r.Fields,
+		GroupBy: r.GroupBy, Exclude: r.Exclude, MinScore: r.MinScore, Offset: r.Offset,
 		Query: api.Query{Vector: r.Query.Vector, Object: r.Query.Object, Text: r.Query.Text, Image: r.Query.Image, Audio: r.Query.Audio}}
 	if r.Rerank != nil {
 		out.Rerank = &api.Rerank{Model: r.Rerank.Model, Top: r.Rerank.Top}
@@ -124,6 +129,9 @@ func ToEngineHits(hs []api.Hit) []engine.Hit {
 		if h.Object != nil {
 			o := ToEngineObject(*h.Object)
 			out[i].Object = &o
+		}
+		if len(h.Segments) > 0 {
+			out[i].Segments = ToEngineHits(h.Segments)
 		}
 	}
 	return out
