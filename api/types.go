@@ -67,6 +67,10 @@ type Content struct {
 	Text  string `json:"text,omitempty"`
 	Image []byte `json:"image,omitempty"` // base64 in JSON
 	Audio []byte `json:"audio,omitempty"` // base64 in JSON
+	// Keep, true unless set false, keeps the image or audio as the
+	// object's original on the server (content-addressed, deduplicated),
+	// so its media and thumbnail can be served.
+	Keep *bool `json:"keep,omitempty"`
 }
 
 // UpsertRequest is the body of PUT /v1/collections/{c}/objects.

@@ -29,7 +29,7 @@ func toStoreCollection(c Collection) store.Collection {
 // no media bytes.
 func toRecord(o *Object) store.Object {
 	r := store.Object{ID: o.ID, Key: o.Key, Modality: o.Modality, Source: o.Source, Hash: o.Hash,
-		Metadata: o.Metadata, Text: o.Text, Vectors: o.Vectors}
+		Metadata: o.Metadata, Text: o.Text, Vectors: o.Vectors, Blob: o.Blob}
 	if o.Content != nil && o.Content.Text != "" {
 		r.Content = &store.Content{Text: o.Content.Text}
 	}
@@ -38,7 +38,7 @@ func toRecord(o *Object) store.Object {
 
 func fromRecord(r store.Object) Object {
 	o := Object{ID: r.ID, Key: r.Key, Modality: r.Modality, Source: r.Source, Hash: r.Hash,
-		Metadata: r.Metadata, Text: r.Text, Vectors: r.Vectors, Created: r.Created, Updated: r.Updated}
+		Metadata: r.Metadata, Text: r.Text, Vectors: r.Vectors, Blob: r.Blob, Created: r.Created, Updated: r.Updated}
 	if r.Content != nil {
 		o.Content = &Content{Text: r.Content.Text}
 	}

@@ -64,6 +64,11 @@ type Engine struct {
 
 	pixels, audioSecs, encodes *budget
 
+	// blobs keeps originals uploaded through the API; blobGC receives the
+	// blobs a commit unreferenced ("" asks for a full sweep).
+	blobs  *blobStore
+	blobGC chan string
+
 	written, deleted, searches, busy atomic.Uint64
 
 	// snapMu serialises snapshots (periodic, Close, tests).
@@ -99,6 +104,11 @@ func Open(opts Options) (*Engine, error) {
 		encodes:   newBudget("encode", int64(opts.Limits.Encodes)),
 	}
 	e.removeSnapshotLeftovers()
+	bs, err := newBlobStore(filepath.Join(opts.Dir, "blobs"), opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	e.blobs, e.blobGC = bs, make(chan string, 1024)
 	so := opts.Store
 	so.Logger = opts.Logger
 	so.OnCommit = e.onCommit
@@ -119,6 +129,12 @@ func Open(opts Options) (*Engine, error) {
 		e.loading.Store(false)
 		e.log.Info("indexes loaded", "took", time.Since(start).Round(time.Millisecond), "failed", failed)
 		e.snapshotLoop()
+	}()
+	e.blobGC <- "" // sweep the orphans a kill may have left
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.blobLoop()
 	}()
 	return e, nil
 }

@@ -62,19 +62,52 @@ func errOutsideRoots(id uint64) error {
 	return fmt.Errorf("%w: object %d's source is not under a media folder: the server reads only files under folders that `rosetta ingest --data` recorded for the collection or that `rosetta serve --media-root` names", ErrForbidden, id)
 }
 
-// OpenSource opens the file an object names as its source, if the server
-// may read it: under one of the collection's recorded media roots or
-// Options.MediaRoots (see OpenUnder).
+// OpenSource opens an object's original: the blob kept when it was
+// uploaded; else the file its source names, if the server may read it
+// (under one of the collection's recorded media roots or
+// Options.MediaRoots, see OpenUnder); else, for a segment (an audio
+// window, metadata "parent"), its parent's kept original.
 func (e *Engine) OpenSource(ctx context.Context, coll string, id uint64) (*Source, error) {
 	obj, err := e.GetObject(ctx, coll, id)
 	if err != nil {
 		return nil, err
 	}
+	if obj.Blob != "" {
+		return e.openBlob(obj)
+	}
 	roots, err := e.db.MediaRoots(coll)
 	if err != nil {
 		return nil, err
 	}
-	return OpenUnder(obj, append(roots, e.opts.MediaRoots...))
+	src, err := OpenUnder(obj, append(roots, e.opts.MediaRoots...))
+	if err == nil || !errors.Is(err, ErrForbidden) {
+		return src, err
+	}
+	if parent, ok := obj.Metadata["parent"].(string); ok {
+		if pid, ok, _ := e.db.IDOfKey(coll, parent); ok {
+			if po, perr := e.GetObject(ctx, coll, pid); perr == nil && po.Blob != "" {
+				s, perr := e.openBlob(po)
+				if perr == nil {
+					s.Object = obj
+				}
+				return s, perr
+			}
+		}
+	}
+	return nil, err
+}
+
+func (e *Engine) openBlob(obj Object) (*Source, error) {
+	f, err := e.blobs.open(obj.Blob)
+	if err != nil {
+		return nil, fmt.Errorf("object %d: %w", obj.ID, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Source{File: f, Info: fi, Path: f.Name(), Object: obj}, nil
 }
 
 // OpenUnder is the file policy itself: obj's source must be an absolute

@@ -61,8 +61,12 @@ type Object struct {
 	Vectors  map[string][]float32
 	// Content is what a model encodes on write into the spaces it fills
 	// (when the object gives no vector for them). Text content is stored;
-	// image and audio bytes are not (Source says where they came from).
+	// image and audio bytes are kept as the object's original when
+	// Content.Keep is set, else dropped (Source says where they came from).
 	Content *Content
+	// Blob names the object's original in the blob store (hex SHA-256),
+	// when one was kept; set by the engine, ignored on input.
+	Blob    string
 	Created time.Time
 	Updated time.Time
 }
@@ -76,6 +80,12 @@ type Content struct {
 	// Decoded, when set, is Image already decoded (ingest decodes in its
 	// worker pool, under its own limits).
 	Decoded image.Image
+	// Keep stores the image or audio bytes as the object's original in
+	// the data directory's blob store (synced before the write is
+	// acknowledged, deduplicated by SHA-256, removed with the last object
+	// that names it), so media, thumbnails and re-ranking work whatever
+	// the source path. The REST API keeps by default.
+	Keep bool
 }
 
 // Query is what a search looks for: exactly one of the fields is set.

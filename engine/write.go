@@ -63,6 +63,7 @@ func (e *Engine) DropCollection(ctx context.Context, name string) error {
 		return storeErr(err)
 	}
 	c.state.Store(stateDropped)
+	e.unrefBlob("") // its originals may be unreferenced now
 	e.mu.Lock()
 	if e.colls[name] == c {
 		delete(e.colls, name)
@@ -102,7 +103,12 @@ func (e *Engine) Upsert(ctx context.Context, coll string, objs []Object) ([]uint
 	for i := range objs {
 		recs[i] = toRecord(&objs[i])
 	}
+	done, err := e.keepOriginals(objs, recs)
+	if err != nil {
+		return nil, err
+	}
 	ids, err := e.db.Upsert(coll, recs)
+	done(err == nil)
 	if err != nil {
 		return nil, storeErr(err)
 	}
@@ -154,6 +160,11 @@ func (e *Engine) onCommit(name string, changes []store.Change) {
 	e.mu.RUnlock()
 	if c == nil || len(changes) == 0 {
 		return
+	}
+	for _, ch := range changes {
+		if ch.Unref != "" {
+			e.unrefBlob(ch.Unref)
+		}
 	}
 	c.applyMu.Lock()
 	defer c.applyMu.Unlock()

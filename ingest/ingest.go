@@ -68,6 +68,13 @@ type Options struct {
 	// file's vector; longer files get the mean of their segments' vectors
 	// (default encoders.MaxAudioSeconds).
 	AudioWholeMax time.Duration
+	// KeepOriginals asks the sink to keep each image and audio file's
+	// bytes as the object's original (a server's blob store), so a server
+	// that cannot read the files' paths can still serve their media.
+	// ingest --server sets it unless --no-upload; local ingest records
+	// media roots instead. Audio segments never keep theirs: they play
+	// from their file's original.
+	KeepOriginals bool
 }
 
 // Captioner generates a description of an image (encoders/caption
@@ -539,7 +546,7 @@ func (r *run) prepare(ctx context.Context, path string) (item, bool) {
 			return item{}, false
 		}
 		obj.Modality = "image"
-		obj.Content = &engine.Content{Image: data, Decoded: img}
+		obj.Content = &engine.Content{Image: data, Decoded: img, Keep: r.o.KeepOriginals}
 		b := img.Bounds()
 		md["width"], md["height"] = float64(b.Dx()), float64(b.Dy())
 		if r.o.Captioner != nil {
@@ -571,7 +578,7 @@ func (r *run) prepare(ctx context.Context, path string) (item, bool) {
 		md["duration_s"], md["sample_rate"], md["channels"] = dur, float64(src.Rate()), float64(src.Channels())
 		obj.Modality = "audio"
 		if dur <= r.o.AudioWholeMax.Seconds() {
-			obj.Content = &engine.Content{Audio: data}
+			obj.Content = &engine.Content{Audio: data, Keep: r.o.KeepOriginals}
 		}
 		obj.Metadata = md
 		it := item{obj: obj, update: known, path: path, segments: r.audioSegments(ctx, path, src, md)}

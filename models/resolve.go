@@ -133,19 +133,18 @@ func CheckServerName(modelsDir, name string) error {
 	if !filepath.IsAbs(p) {
 		return fmt.Errorf("%w: %q is not a model name; the server accepts catalogue names (`rosetta models list`) or directories under its models directory", ErrUnknownModel, name)
 	}
-	root := filepath.Clean(l.dir)
-	if rr, err := filepath.EvalSymlinks(root); err == nil {
-		root = rr
+	// Lexically inside the models directory (as given or resolved): a
+	// symbolic link placed there by someone with access to the machine is
+	// theirs to place; what an API caller cannot do is name a path outside.
+	roots := []string{filepath.Clean(l.dir)}
+	if rr, err := filepath.EvalSymlinks(l.dir); err == nil {
+		roots = append(roots, rr)
 	}
-	inside := func(p string) bool {
+	for _, root := range roots {
 		rel, err := filepath.Rel(root, p)
-		return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+		if err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil
+		}
 	}
-	if !inside(p) {
-		return fmt.Errorf("%w: %q is outside the server's models directory; the server accepts catalogue names or directories under it", ErrUnknownModel, name)
-	}
-	if real, err := filepath.EvalSymlinks(p); err == nil && !inside(real) {
-		return fmt.Errorf("%w: %q leads outside the server's models directory", ErrUnknownModel, name)
-	}
-	return nil
+	return fmt.Errorf("%w: %q is outside the server's models directory; the server accepts catalogue names or directories under it", ErrUnknownModel, name)
 }

@@ -18,6 +18,14 @@
 //	"n" cid field f64 id              → "" numeric posting; f64 is order-preserving
 //	"e" cid field id                  → "" the field exists (scalar or array) on id
 //	"l" cid seq                       → change: op (1 = upsert, 2 = delete) then id
+//	"r" cid dir                       → "" a media root recorded by local ingest
+//	"b" cid sha id                    → "" object id names blob sha (its original, kept by the engine)
+//
+// The "b" keys are written and deleted in the object's own batch, so the
+// engine can tell when a blob has no object left (BlobReferenced); the
+// commit hook's Change.Unref names a blob an object stopped naming. They
+// are new keys in format version 1: an older data directory simply has
+// none.
 //
 // # Write path
 //

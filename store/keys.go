@@ -29,6 +29,12 @@ func extKey(cid uint32, key string) []byte   { return append(prefix('k', cid), k
 func logKey(cid uint32, seq uint64) []byte   { return appendU64(prefix('l', cid), seq) }
 func rootKey(cid uint32, dir string) []byte  { return append(prefix('r', cid), dir...) }
 
+// blobRefKey is "b" cid sha id: object id references blob sha (hex as
+// given, so keys sort by blob).
+func blobRefKey(cid uint32, sha string, id uint64) []byte {
+	return appendU64(append(prefix('b', cid), sha...), id)
+}
+
 func appendField(b []byte, field string) []byte {
 	b = appendU16(b, uint16(len(field)))
 	return append(b, field...)

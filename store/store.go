@@ -490,3 +490,29 @@ func (db *DB) IDOfKey(coll, key string) (uint64, bool, error) {
 	id, ok := cs.keys[key]
 	return id, ok, nil
 }
+
+// BlobReferenced reports whether any object of any collection references
+// the blob (see Object.Blob).
+func (db *DB) BlobReferenced(sha string) (bool, error) {
+	db.mu.RLock()
+	cids := make([]uint32, 0, len(db.colls))
+	for _, cs := range db.colls {
+		cids = append(cids, cs.meta.CID)
+	}
+	db.mu.RUnlock()
+	for _, cid := range cids {
+		p := append(prefix('b', cid), sha...)
+		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
+		if err != nil {
+			return false, err
+		}
+		found := it.First()
+		if err := it.Close(); err != nil {
+			return false, err
+		}
+		if found {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -56,8 +56,12 @@ type Object struct {
 	Text     map[string]string    `json:"text,omitempty"`     // derived text: captions, transcripts
 	Vectors  map[string][]float32 `json:"vectors,omitempty"`  // per space; stored separately, never in the record
 	Content  *Content             `json:"content,omitempty"`
-	Created  time.Time            `json:"created,omitzero"`
-	Updated  time.Time            `json:"updated,omitzero"`
+	// Blob names the object's original in the engine's blob store (the
+	// hex SHA-256 of its bytes); every object that names a blob holds a
+	// reference key ("b" cid sha id) written in the same batch.
+	Blob    string    `json:"blob,omitempty"`
+	Created time.Time `json:"created,omitzero"`
+	Updated time.Time `json:"updated,omitzero"`
 }
 
 // Content is the stored part of an object's content: its text (image and
@@ -80,4 +84,7 @@ type Change struct {
 	Op      Op
 	ID      uint64
 	Vectors map[string][]float32 // new vectors (upserts; nil when read from the log)
+	// Unref is a blob the object referenced before this change and no
+	// longer does (commit hook only): it may now be unreferenced.
+	Unref string
 }

@@ -50,6 +50,7 @@ type effect struct {
 	newIx   indexed
 	existed bool
 	vecs    map[string][]float32
+	unref   string // blob the old version referenced and the new one does not
 }
 
 // Upsert writes objects to a collection in one synced batch and returns
@@ -322,7 +323,7 @@ func (db *DB) commitGroup(group []*writeReq) {
 					cs.keys[e.newKey] = e.id
 				}
 			}
-			changes = append(changes, Change{Seq: seq, Op: e.op, ID: e.id, Vectors: e.vecs})
+			changes = append(changes, Change{Seq: seq, Op: e.op, ID: e.id, Vectors: e.vecs, Unref: e.unref})
 		}
 		cs.mu.Unlock()
 		if db.opts.OnCommit != nil && len(changes) > 0 {
@@ -404,6 +405,9 @@ func (db *DB) buildRequest(b *pebble.Batch, g *groupState, r *writeReq) ([]effec
 			b.Delete(extKey(cid, old.Key), nil)
 			g.keys[old.Key] = 0
 		}
+		if old.Blob != "" {
+			b.Delete(blobRefKey(cid, old.Blob, id), nil)
+		}
 		for i := range meta.Spaces {
 			b.Delete(vecKey(cid, i, id), nil)
 		}
@@ -418,7 +422,7 @@ func (db *DB) buildRequest(b *pebble.Batch, g *groupState, r *writeReq) ([]effec
 		if old == nil {
 			continue
 		}
-		e := effect{id: id, op: OpDelete, existed: true, oldKey: old.Key}
+		e := effect{id: id, op: OpDelete, existed: true, oldKey: old.Key, unref: old.Blob}
 		e.oldIx = removeOld(old, id)
 		b.Delete(objKey(cid, id), nil)
 		g.gone[id] = true
@@ -472,6 +476,9 @@ func (db *DB) buildRequest(b *pebble.Batch, g *groupState, r *writeReq) ([]effec
 			if !old.Created.IsZero() {
 				o.Created = old.Created
 			}
+			if old.Blob != o.Blob {
+				e.unref = old.Blob
+			}
 		}
 		vecs := o.Vectors
 		o.Vectors = nil
@@ -488,6 +495,9 @@ func (db *DB) buildRequest(b *pebble.Batch, g *groupState, r *writeReq) ([]effec
 		if o.Key != "" {
 			b.Set(extKey(cid, o.Key), binary.BigEndian.AppendUint64(nil, id), nil)
 			g.keys[o.Key] = id
+		}
+		if o.Blob != "" {
+			b.Set(blobRefKey(cid, o.Blob, id), nil, nil)
 		}
 		e.newIx = indexObject(&o)
 		putPostings(b, cid, id, e.newIx)

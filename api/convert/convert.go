@@ -39,7 +39,7 @@ func ToEngineObject(o api.Object) engine.Object {
 	out := engine.Object{ID: o.ID, Key: o.Key, Modality: o.Modality, Source: o.Source, Hash: o.Hash,
 		Metadata: o.Metadata, Text: o.Text, Vectors: o.Vectors, Created: o.Created, Updated: o.Updated}
 	if c := o.Content; c != nil {
-		out.Content = &engine.Content{Text: c.Text, Image: c.Image, Audio: c.Audio}
+		out.Content = &engine.Content{Text: c.Text, Image: c.Image, Audio: c.Audio, Keep: c.Keep == nil || *c.Keep}
 	}
 	return out
 }
@@ -51,6 +51,10 @@ func FromEngineObject(o engine.Object) api.Object {
 		Metadata: o.Metadata, Text: o.Text, Vectors: o.Vectors, Created: o.Created, Updated: o.Updated}
 	if c := o.Content; c != nil && (c.Text != "" || c.Image != nil || c.Audio != nil) {
 		out.Content = &api.Content{Text: c.Text, Image: c.Image, Audio: c.Audio}
+		if c.Image != nil || c.Audio != nil {
+			keep := c.Keep
+			out.Content.Keep = &keep
+		}
 	}
 	return out
 }

@@ -23,6 +23,7 @@ func newIngestCmd() *cobra.Command {
 	o := ingest.Options{Recursive: true}
 	var dataDir, modelsDir, server, apiKey, reportPath, captionModel string
 	var maxFileMB int64
+	var noUpload bool
 	cmd := &cobra.Command{
 		Use:   "ingest DIR... --collection C (--data DIR | --server URL)",
 		Short: "Ingest folders of images, audio and text files into a collection",
@@ -40,7 +41,10 @@ an audio query can point into a long recording.
 
 The collection is created with one space "embedding" filled by --model when it does not
 exist. One process owns a data directory: with a server running, ingest through it
-with --server (encoding then happens in the server).`,
+with --server (encoding then happens in the server). Through a server, each image and
+audio file is also kept on the server as the object's original (stored once per distinct
+content, under DATA/blobs; it costs the files' size in disk), so the page can show and play
+it; --no-upload skips that.`,
 		Example: `  rosetta ingest ~/Pictures --collection photos --data ./data --model openai/clip-vit-base-patch32
   rosetta ingest ./docs --collection notes --server http://127.0.0.1:7700 --include '*.md'`,
 		Args: cobra.MinimumNArgs(1),
@@ -51,6 +55,7 @@ with --server (encoding then happens in the server).`,
 				return errors.New("give --data or --server, not both")
 			case server != "":
 				sink = ingest.NewHTTPSink(server, apiKey)
+				o.KeepOriginals = !noUpload
 			case dataDir != "":
 				log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 				e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, LoadModel: modelLoader(modelsDir)})
@@ -128,6 +133,7 @@ with --server (encoding then happens in the server).`,
 	f.DurationVar(&o.AudioWindow, "audio-window", 10*time.Second, "cut longer audio files into segments of this length (negative: no segments)")
 	f.DurationVar(&o.AudioOverlap, "audio-overlap", 2*time.Second, "overlap between audio segments")
 	f.DurationVar(&o.AudioWholeMax, "audio-whole-max", 10*time.Minute, "encode audio up to this long whole for the file's vector; longer files get the mean of their segments")
+	f.BoolVar(&noUpload, "no-upload", false, "with --server: send files for encoding but do not keep them on the server (its --media-root must then cover their paths for media and thumbnails)")
 	f.StringVar(&captionModel, "caption", "", "caption every image with this BLIP or CoCa model (stored as text.caption and metadata caption)")
 	cmd.MarkFlagRequired("collection")
 	return cmd
