@@ -53,8 +53,22 @@
 //
 // Add registers a directory obtained by hand (copied, or symlinked file by
 // file), after checking that it looks like a checkpoint, and writes a
-// manifest with the computed digests. Verify recomputes every digest and
-// compares it with the manifest and the catalogue. Resolve maps a --model
+// manifest with the computed digests. Under a catalogue name it also
+// checks that the directory is that checkpoint, from its config files
+// alone (Inspect, Entry.Compare; no weights are read): the family from
+// config.json model_type and architectures (clip, blip with
+// BlipForConditionalGeneration or not, hubert, wav2vec2) or from
+// open_clip_config.json (multimodal_cfg: CoCa; a list of vision_cfg.layers:
+// ResNet CLIP; else ViT CLIP); the layout; the embedding dimension as the
+// loaders compute it (CLIP projection_dim, default 512; BLIP
+// image_text_hidden_size, default 256; HuBERT/wav2vec2 hidden_size;
+// open_clip embed_dim); and the tokenizer files the entry requires. A
+// mismatch is refused (ErrMismatch) with every difference named, unless
+// AddOptions.Force, which the manifest records. A name the catalogue does
+// not know is checked for a known layout only. Verify recomputes every
+// digest and compares it with the manifest and the catalogue, and repeats
+// the directory check, so a mismatched directory (forced, or registered by
+// an older version) keeps failing with the reason. Resolve maps a --model
 // value (a directory, or a model name) to a directory, or explains what to
 // run or download.
 package models

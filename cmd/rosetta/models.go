@@ -99,6 +99,8 @@ func modelsStatus(m models.Model) string {
 		switch mf := m.Manifest; {
 		case m.ManifestErr != nil:
 			return "installed (manifest unreadable)"
+		case mf.Forced:
+			return "installed (forced: does not match the catalogue)"
 		case mf.Linked:
 			return "installed (linked)"
 		case strings.HasPrefix(mf.Source, "local"):
@@ -250,15 +252,20 @@ func newModelsPullCmd(open modelsOpener) *cobra.Command {
 
 func newModelsAddCmd(open modelsOpener) *cobra.Command {
 	var from string
-	var link bool
+	var link, force bool
 	cmd := &cobra.Command{
 		Use:   "add NAME --from DIR",
 		Short: "Register a model directory obtained by hand (copied, or linked with --link)",
 		Long: `Checks that DIR looks like a checkpoint (config.json or open_clip_config.json, and a
-.safetensors file), copies its files (or symlinks them with --link) into the models
-directory under NAME, checks them against the catalogue when NAME is a catalogue model,
-and writes a manifest with their sha256s. DIR may be the model's own directory in the
-models directory, for files put there by hand: then only the manifest is written.`,
+.safetensors file). When NAME is a catalogue model, also checks that DIR's config files
+describe that model: the family (CLIP, BLIP, CoCa, HuBERT, wav2vec2), the layout
+(transformers or open_clip), the embedding dimension, and the tokenizer files the
+catalogue lists; a mismatch is refused with what differs, unless --force. Then copies its
+files (or symlinks them with --link) into the models directory under NAME, checks them
+against the catalogue's pinned sizes and checksums, and writes a manifest with their
+sha256s. A NAME the catalogue does not know is checked for a known layout only. DIR may
+be the model's own directory in the models directory, for files put there by hand: then
+only the manifest is written.`,
 		Example: `  rosetta models add openai/clip-vit-base-patch32 --from ~/Downloads/clip-vit-base-patch32
   rosetta models add my-finetuned-clip --from /data/ckpt --link`,
 		Args: cobra.ExactArgs(1),
@@ -267,11 +274,19 @@ models directory, for files put there by hand: then only the manifest is written
 			if err != nil {
 				return err
 			}
-			res, err := l.Add(cmd.Context(), args[0], from, &models.AddOptions{Link: link})
+			res, err := l.Add(cmd.Context(), args[0], from, &models.AddOptions{Link: link, Force: force})
 			if err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
+			if len(res.Mismatches) > 0 {
+				ew := cmd.ErrOrStderr()
+				fmt.Fprintf(ew, "warning: --force: %s does not match the catalogue entry %s:\n", from, res.Name)
+				for _, m := range res.Mismatches {
+					fmt.Fprintf(ew, "  %s\n", m)
+				}
+				fmt.Fprintf(ew, "  `rosetta models verify %s` will keep failing; the catalogue's dimension and family do not describe it\n", res.Name)
+			}
 			how := "copied"
 			switch {
 			case res.InPlace:
@@ -292,6 +307,7 @@ models directory, for files put there by hand: then only the manifest is written
 	}
 	cmd.Flags().StringVar(&from, "from", "", "directory holding the model's files (required)")
 	cmd.Flags().BoolVar(&link, "link", false, "symlink the files instead of copying them (DIR must stay)")
+	cmd.Flags().BoolVar(&force, "force", false, "register DIR under a catalogue NAME even if its config does not match the entry (warns; verify keeps failing)")
 	cmd.MarkFlagRequired("from")
 	return cmd
 }
@@ -330,13 +346,30 @@ func newModelsVerifyCmd(open modelsOpener) *cobra.Command {
 				if err := tw.Flush(); err != nil {
 					return err
 				}
+				if rep.LayoutErr != nil {
+					fmt.Fprintf(w, "  LAYOUT\t%v\n", rep.LayoutErr)
+				}
+				if len(rep.Mismatches) > 0 {
+					how := ""
+					if rep.Forced {
+						how = " (added with --force)"
+					}
+					fmt.Fprintf(w, "  MISMATCH: the directory does not match the catalogue entry%s:\n", how)
+					for _, m := range rep.Mismatches {
+						fmt.Fprintf(w, "    %s\n", m)
+					}
+				}
 				if len(rep.NotInstalled) > 0 {
 					fmt.Fprintf(w, "  note: catalogue files not installed: %s\n", strings.Join(rep.NotInstalled, ", "))
 				}
 				if len(rep.Unlisted) > 0 {
 					fmt.Fprintf(w, "  note: files not in the manifest: %s\n", strings.Join(rep.Unlisted, ", "))
 				}
-				fmt.Fprintf(w, "  %d of %d files ok\n", len(rep.Files)-rep.Failed(), len(rep.Files))
+				fmt.Fprintf(w, "  %d of %d files ok", len(rep.Files)-rep.Failed(), len(rep.Files))
+				if rep.LayoutErr != nil || len(rep.Mismatches) > 0 {
+					fmt.Fprint(w, "; the model does not match")
+				}
+				fmt.Fprintln(w)
 				if err != nil {
 					if !errors.Is(err, models.ErrVerify) {
 						return err
