@@ -25,7 +25,8 @@ type AddOptions struct {
 	// Force registers a directory under a catalogue name even when its
 	// config files do not match the entry (family, layout, embedding
 	// dimension, tokenizer files). The mismatches are returned in
-	// AddResult.Mismatches and logged, the manifest records Forced, and
+	// AddResult.Mismatches for the caller to warn about, the manifest
+	// records Forced, and
 	// Verify keeps failing the model.
 	Force bool
 }
@@ -112,11 +113,7 @@ func (l *Library) Add(ctx context.Context, name, from string, opt *AddOptions) (
 			if !o.Force {
 				return nil, fmt.Errorf("models: add %s: %w", name, mismatchError(name, src, ms))
 			}
-			res.Mismatches = ms
-			for _, m := range ms {
-				l.opt.Logger.Warn("registering a directory that does not match its catalogue entry (--force)",
-					"model", name, "dir", src, "differs", m.String())
-			}
+			res.Mismatches = ms // the caller warns
 		}
 		have := make(map[string]bool, len(files))
 		for _, f := range files {

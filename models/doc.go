@@ -36,9 +36,13 @@
 // start again). Every byte is hashed as it is written; a complete file is
 // checked against the catalogue's size and sha256 where known (a mismatch
 // deletes it and names the file, the expected and the actual digest),
-// synced and renamed to NAME. Network errors, stalls and 5xx/429 responses
-// are retried with exponential backoff; an attempt that received data
-// resets the count. When all files are in, the manifest is written, the
+// synced and renamed to NAME. Failures that another attempt may fix are
+// retried with exponential backoff (timeouts, stalls, refused or reset
+// connections, temporary DNS failures, 408, 429 and 5xx, honouring
+// Retry-After up to MaxBackoff); an attempt that received data resets the
+// count. Failures that cannot fix themselves stop the pull at once with
+// what to do: a host name that does not resolve and a TLS certificate that
+// does not verify (ErrNetwork), 404/410, 401/403 and other 4xx (ErrHTTP). When all files are in, the manifest is written, the
 // staging directory synced and renamed to the model directory, and the
 // models directory synced: the model directory either does not exist or is
 // complete. Cancelling the context leaves the part files for the next

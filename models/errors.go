@@ -47,8 +47,13 @@ var (
 	// ErrVerify is returned by Verify when at least one file fails.
 	ErrVerify = errors.New("models: verification failed")
 
+	// ErrNetwork is wrapped by errors for failures to reach the hub that
+	// are not retried: a host name that does not resolve, a TLS
+	// certificate that does not verify, a server that does not speak TLS.
+	ErrNetwork = errors.New("models: cannot reach the hub")
+
 	// ErrHTTP is wrapped by errors for HTTP responses that are not retried
-	// (404, 401, 403 and other 4xx).
+	// (404, 410, 401, 403 and other 4xx but 408 and 429).
 	ErrHTTP = errors.New("models: download failed")
 )
 
