@@ -10,10 +10,43 @@
 // architecture, modalities, embedding dimension, licence and files. A file
 // may come from another repository than its entry (open_clip checkpoints
 // take the standard CLIP BPE vocab.json and merges.txt from
-// openai/clip-vit-base-patch32). Sizes and sha256 digests are recorded only
-// when they were taken from the hub; unknown ones are zero/empty, shown as
-// "unknown", and the digest of what was actually downloaded is recorded in
-// the manifest instead, so later verification still detects change.
+// openai/clip-vit-base-patch32).
+//
+// Each file is pinned (File.Pinned: its size and sha256 are stated, for
+// the commit its entry names) or unpinned (size 0, sha256 ""). A pull or
+// an add checks a pinned file's bytes and refuses others; an unpinned one
+// is taken as the hub serves it and its digest is recorded in the
+// manifest, so verification still detects later change but not a
+// substitution before the download. `rosetta models list` shows how many
+// files of each entry are pinned and `rosetta models info` (alias show)
+// says it per file. No built-in file is pinned yet: the hub could not be
+// reached when the catalogue was written, and a digest is never guessed.
+//
+// # Pinning
+//
+// To pin an entry, a maintainer with network access:
+//
+//  1. Picks the commit: `curl -s https://huggingface.co/api/models/REPO`
+//     gives it as "sha" (or /api/models/REPO/revision/REV for another
+//     branch or tag). Sets Entry.Revision to the full 40-hex commit, and
+//     File.Revision likewise for files taken from another repository (the
+//     CLIP tokenizer). A digest must never be stated for "main": the
+//     branch moves and the pull would then fail with a checksum mismatch
+//     (TestCatalog refuses it).
+//  2. Lists the files at that commit:
+//     `curl -s https://huggingface.co/api/models/REPO/tree/COMMIT`. Each
+//     entry has "size"; a file stored with Git LFS (the weights) has
+//     "lfs": {"oid": SHA256, "size": N}, whose oid is the file's sha256.
+//     The same numbers come from
+//     `curl -sI https://huggingface.co/REPO/resolve/COMMIT/FILE`
+//     (X-Linked-Size, X-Linked-Etag).
+//  3. For files not in LFS (config and tokenizer files) the API gives only
+//     the git blob id, which is not a sha256: downloads them from
+//     /REPO/resolve/COMMIT/FILE and runs sha256sum.
+//  4. Fills Size and SHA256 (lower case) of every file of the entry, optional
+//     ones included (an optional file the commit lacks is removed from the
+//     entry), and runs `go test ./models/ -run Catalog`, then
+//     `rosetta models pull NAME` against the hub, which checks every digest.
 //
 // # Models directory
 //

@@ -66,14 +66,15 @@ func newModelsListCmd(open modelsOpener) *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tARCH\tLAYOUT\tMODALITIES\tDIM\tSTATUS\tSIZE")
+			fmt.Fprintln(tw, "NAME\tARCH\tLAYOUT\tMODALITIES\tDIM\tPINNED\tSTATUS\tSIZE")
 			for _, m := range ms {
-				arch, layout, modal, dim := "-", "-", "-", "-"
+				arch, layout, modal, dim, pinned := "-", "-", "-", "-", "-"
 				if e := m.Entry; e != nil {
 					arch, layout, modal = e.Arch, string(e.Layout), strings.Join(e.Modalities, ",")
 					if e.EmbedDim > 0 {
 						dim = fmt.Sprint(e.EmbedDim)
 					}
+					pinned = modelsPinned(e)
 				} else if m.Manifest != nil && m.Manifest.Layout != "" {
 					layout = string(m.Manifest.Layout)
 				}
@@ -81,15 +82,29 @@ func newModelsListCmd(open modelsOpener) *cobra.Command {
 				if m.Manifest != nil {
 					size = modelsSize(m.Manifest.TotalSize())
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, arch, layout, modal, dim, modelsStatus(m), size)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, arch, layout, modal, dim, pinned, modelsStatus(m), size)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "\nmodels directory: %s\n", l.Dir())
+			fmt.Fprintln(cmd.OutOrStdout(), "\nPINNED: catalogue files whose size and sha256 are stated for a fixed hub commit;")
+			fmt.Fprintln(cmd.OutOrStdout(), "unpinned files are checked against the digest recorded when they were downloaded.")
+			fmt.Fprintf(cmd.OutOrStdout(), "models directory: %s\n", l.Dir())
 			return nil
 		},
 	}
+}
+
+// modelsPinned is the PINNED column of `models list`.
+func modelsPinned(e *models.Entry) string {
+	p, n := e.Pinned()
+	switch p {
+	case 0:
+		return "unpinned"
+	case n:
+		return "pinned"
+	}
+	return fmt.Sprintf("%d of %d files", p, n)
 }
 
 // modelsStatus is the STATUS column of `models list`.
@@ -117,9 +132,10 @@ func modelsStatus(m models.Model) string {
 
 func newModelsInfoCmd(open modelsOpener) *cobra.Command {
 	return &cobra.Command{
-		Use:   "info NAME",
-		Short: "Show everything known about a model: licence, files, sizes, checksums, where it is",
-		Args:  cobra.ExactArgs(1),
+		Use:     "info NAME",
+		Aliases: []string{"show"},
+		Short:   "Show everything known about a model: licence, files, sizes, checksums (pinned or not), where it is",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l, err := open(cmd)
 			if err != nil {
@@ -169,22 +185,23 @@ func newModelsInfoCmd(open modelsOpener) *cobra.Command {
 				return err
 			}
 			if e := m.Entry; e != nil {
-				fmt.Fprintln(w, "\nCatalogue files:")
+				p, n := e.Pinned()
+				fmt.Fprintf(w, "\nCatalogue files (%d of %d pinned: size and sha256 stated for the commit named in the URL;\nunpinned files are checked against the digest recorded when they were downloaded):\n", p, n)
 				tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "  FILE\tSIZE\tSHA256\tURL")
+				fmt.Fprintln(tw, "  FILE\tPIN\tSIZE\tSHA256\tURL")
 				for _, f := range e.Files {
 					name := f.Name
 					if f.Optional {
 						name += " (optional)"
 					}
-					size, sum := "unknown", "unknown"
+					size, sum := "-", "-"
 					if f.Size > 0 {
 						size = modelsSize(f.Size)
 					}
 					if f.SHA256 != "" {
 						sum = f.SHA256
 					}
-					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", name, size, sum, l.URL(e, f))
+					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", name, f.PinState(), size, sum, l.URL(e, f))
 				}
 				if err := tw.Flush(); err != nil {
 					return err
