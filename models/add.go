@@ -22,6 +22,13 @@ type AddOptions struct {
 	// instead of copies. The source directory must then stay where it is;
 	// Verify follows the links.
 	Link bool
+	// Force registers a directory under a catalogue name even when its
+	// config files do not match the entry (family, layout, embedding
+	// dimension, tokenizer files). The mismatches are returned in
+	// AddResult.Mismatches for the caller to warn about, the manifest
+	// records Forced, and
+	// Verify keeps failing the model.
+	Force bool
 }
 
 // AddResult says what Add did.
@@ -37,15 +44,22 @@ type AddResult struct {
 	// Ignored lists entries of the source that were not taken:
 	// subdirectories, hidden files, partial downloads.
 	Ignored []string
+	// Mismatches lists how the directory differs from its catalogue
+	// entry; only set when AddOptions.Force let it through.
+	Mismatches []Mismatch
 }
 
 // Add registers a model directory that was obtained by hand under name:
 // it checks that from looks like a checkpoint in a known layout (config.json
-// or open_clip_config.json, plus a .safetensors file), copies (or, with
-// Link, symlinks) its top-level files into the model's directory, checks
-// them against the catalogue's sizes and checksums where name is a
-// catalogue model and they are known, and writes a manifest with the
-// computed sha256s. The copy goes to a temporary directory inside the
+// or open_clip_config.json, plus a .safetensors file); where name is a
+// catalogue model, that its config files describe that model (Inspect,
+// Entry.Compare: the family, the layout, the embedding dimension and the
+// tokenizer files the entry lists), refusing a mismatch with ErrMismatch
+// unless opt.Force is set; then it copies (or, with Link, symlinks) its
+// top-level files into the model's directory, checks them against the
+// catalogue's sizes and checksums where they are pinned, and writes a
+// manifest with the computed sha256s. Names the catalogue does not know are
+// checked for a known layout only. The copy goes to a temporary directory inside the
 // models directory that is synced and renamed into place. If from is the
 // model's own directory, only the manifest is written.
 func (l *Library) Add(ctx context.Context, name, from string, opt *AddOptions) (*AddResult, error) {
@@ -91,6 +105,16 @@ func (l *Library) Add(ctx context.Context, name, from string, opt *AddOptions) (
 		return nil, fmt.Errorf("models: add %s: %w", name, err)
 	}
 	if entry != nil {
+		in, err := Inspect(src)
+		if err != nil {
+			return nil, fmt.Errorf("models: add %s: %w", name, err)
+		}
+		if ms := entry.Compare(in); len(ms) > 0 {
+			if !o.Force {
+				return nil, fmt.Errorf("models: add %s: %w", name, mismatchError(name, src, ms))
+			}
+			res.Mismatches = ms // the caller warns
+		}
 		have := make(map[string]bool, len(files))
 		for _, f := range files {
 			have[f] = true
@@ -102,7 +126,8 @@ func (l *Library) Add(ctx context.Context, name, from string, opt *AddOptions) (
 		}
 	}
 
-	mf := &Manifest{Name: name, Source: "local:" + src, Layout: layout, Linked: o.Link && !inPlace}
+	mf := &Manifest{Name: name, Source: "local:" + src, Layout: layout, Linked: o.Link && !inPlace,
+		Forced: len(res.Mismatches) > 0}
 	if inPlace {
 		mf.Source = "local"
 		for _, fn := range files {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -159,25 +158,38 @@ func TestAddLinkAndVerify(t *testing.T) {
 	}
 }
 
-// Adding under a catalogue name checks the catalogue's digests and lists
-// the catalogue files the source lacks.
+// Adding under a catalogue name checks the directory against the entry
+// (here the tokenizer files it lists) and the catalogue's digests.
 func TestAddCatalogModel(t *testing.T) {
 	fm := newFixtureModel(t)
 	src := copyDir(t, fixtures.Dir(t, "clip-vit"))
 	l := fm.library(t, "", nil)
 	ctx := context.Background()
+	// The fixture ships no tokenizer: refused, since the entry lists one.
+	_, err := l.Add(ctx, testModel, src, nil)
+	if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "tokenizer files") || !strings.Contains(err.Error(), "merges.txt") {
+		t.Fatalf("add without tokenizer: %v", err)
+	}
+	tok := fixtures.Dir(t, "tokenizer-clip")
+	for _, f := range []string{"vocab.json", "merges.txt"} {
+		b, err := os.ReadFile(filepath.Join(tok, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(src, f), b, 0o644)
+	}
 	res, err := l.Add(ctx, testModel, src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(res.Missing, []string{"vocab.json", "merges.txt"}) {
-		t.Fatalf("missing %v", res.Missing)
+	if len(res.Missing) != 0 || len(res.Mismatches) != 0 || res.Manifest.Forced {
+		t.Fatalf("missing %v, mismatches %v", res.Missing, res.Mismatches)
 	}
 	if rec, _ := res.Manifest.File("model.safetensors"); !rec.CatalogSHA256 {
 		t.Fatal("model.safetensors not checked against the catalogue")
 	}
 	rep, err := l.Verify(ctx, testModel)
-	if err != nil || !slices.Equal(rep.NotInstalled, []string{"vocab.json", "merges.txt"}) {
+	if err != nil || len(rep.NotInstalled) != 0 {
 		t.Fatalf("verify: %v, not installed %v", err, rep.NotInstalled)
 	}
 	// Pull sees it installed.
@@ -241,8 +253,10 @@ func TestAddInPlace(t *testing.T) {
 	}
 	dir := l.Path("openai/clip-vit-base-patch32")
 	os.MkdirAll(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, "config.json"), []byte("{}"), 0o644)
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type": "clip", "projection_dim": 512}`), 0o644)
 	os.WriteFile(filepath.Join(dir, "model.safetensors"), []byte("weights"), 0o644)
+	os.WriteFile(filepath.Join(dir, "vocab.json"), []byte("{}"), 0o644)
+	os.WriteFile(filepath.Join(dir, "merges.txt"), []byte("#version: 0.2\n"), 0o644)
 	if m, _ := l.Get("openai/clip-vit-base-patch32"); m.State != StateUnmanaged {
 		t.Fatalf("state %q", m.State)
 	}
@@ -250,7 +264,7 @@ func TestAddInPlace(t *testing.T) {
 		t.Fatalf("verify without manifest: %v", err)
 	}
 	res, err := l.Add(context.Background(), "openai/clip-vit-base-patch32", dir, nil)
-	if err != nil || !res.InPlace || len(res.Manifest.Files) != 2 {
+	if err != nil || !res.InPlace || len(res.Manifest.Files) != 4 {
 		t.Fatalf("add in place: %+v, %v", res, err)
 	}
 	if _, err := l.Verify(context.Background(), "openai/clip-vit-base-patch32"); err != nil {

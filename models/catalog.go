@@ -40,7 +40,8 @@ type File struct {
 	// Size in bytes; 0 when unknown.
 	Size int64
 	// SHA256 is the lower-case hex digest; "" when unknown. Only digests
-	// taken from the hub belong here, never guesses.
+	// taken from the hub for a fixed commit belong here, never guesses
+	// (doc.go, "Pinning", says how to fill them).
 	SHA256 string
 	// Optional files are skipped when the hub does not have them (404).
 	Optional bool
@@ -68,6 +69,30 @@ type Entry struct {
 	// Notes are caveats shown by `rosetta models info`.
 	Notes string
 	Files []File
+}
+
+// Pinned reports whether the catalogue states both the size and the
+// sha256 of f, so a pull or an add proves the bytes are the ones named.
+// An unpinned file is only checked against the digest recorded in the
+// manifest when it was downloaded or added.
+func (f File) Pinned() bool { return f.Size > 0 && f.SHA256 != "" }
+
+// PinState is "pinned" or "unpinned", as `rosetta models` prints it.
+func (f File) PinState() string {
+	if f.Pinned() {
+		return "pinned"
+	}
+	return "unpinned"
+}
+
+// Pinned returns how many of e's files are pinned, and how many it has.
+func (e *Entry) Pinned() (pinned, total int) {
+	for _, f := range e.Files {
+		if f.Pinned() {
+			pinned++
+		}
+	}
+	return pinned, len(e.Files)
 }
 
 // FileRepo returns the hub repository and revision file f is fetched from.
@@ -98,10 +123,12 @@ func clone(e Entry) Entry {
 	return e
 }
 
-// Builtin returns a copy of the built-in catalogue. Sizes and checksums of
-// hub files are left unknown (0 and "") unless they were taken from the
-// hub; pulls then verify what is known and record what was downloaded in
-// the model's manifest.
+// Builtin returns a copy of the built-in catalogue. Every file is either
+// pinned (size and sha256 taken from the hub for a commit the entry or file
+// names as its Revision) or unpinned (0 and "": nothing is claimed, pulls
+// record what was downloaded in the manifest). At present every built-in
+// file is unpinned: the digests could not be read from the hub when the
+// catalogue was written, and none are guessed; doc.go says how to pin.
 func Builtin() []Entry {
 	out := make([]Entry, len(builtin))
 	for i, e := range builtin {
@@ -138,6 +165,9 @@ func openCLIPFiles() []File {
 	}
 }
 
+// builtin is the catalogue. All files unpinned (Size 0, SHA256 ""), on
+// revision main; pin an entry by setting Revision to a commit and filling
+// Size and SHA256 of every file from the hub (doc.go, "Pinning").
 var builtin = []Entry{
 	hfCLIP("openai/clip-vit-base-patch32", 512,
 		"OpenAI CLIP ViT-B/32, 224 px, transformers layout: text and images in one 512-d space"),

@@ -3,12 +3,16 @@ package models
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -42,6 +46,43 @@ type attemptError struct {
 }
 
 func (e *attemptError) Error() string { return e.err.Error() }
+
+// classifyTransport sorts an error from Client.Do (no response at all)
+// into one that another attempt cannot fix, returned at once with what to
+// do, and one worth retrying. Permanent: a host name the resolver says
+// does not exist (or answers with a definite, non-temporary failure), a
+// certificate that does not verify, a TLS handshake with something that
+// does not speak TLS, a malformed URL or redirect. Retried: timeouts
+// (including DNS timeouts), refused or reset connections, temporary DNS
+// failures, and anything unrecognised.
+func classifyTransport(u string, err error) error {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && (dnsErr.IsNotFound || !dnsErr.IsTemporary && !dnsErr.IsTimeout) {
+		return permanent(tag(ErrNetwork, "%s: cannot resolve host %q: %v (not retried: check the host name, and $%s if you use a mirror; check the network and DNS settings; without internet access, download the files by hand and register them with `rosetta models add NAME --from DIR`)",
+			u, dnsErr.Name, dnsErr.Err, EnvHubURL))
+	}
+	var (
+		unknownCA  x509.UnknownAuthorityError
+		hostErr    x509.HostnameError
+		invalidErr x509.CertificateInvalidError
+		verifyErr  *tls.CertificateVerificationError
+		recordErr  tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &verifyErr), errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &invalidErr):
+		return permanent(tag(ErrNetwork, "%s: TLS certificate not accepted: %v (not retried: a proxy that intercepts TLS needs its CA in the system trust store or $SSL_CERT_FILE; also check the system clock and the host in $%s; or download the files by hand and use `rosetta models add`)",
+			u, err, EnvHubURL))
+	case errors.As(err, &recordErr):
+		return permanent(tag(ErrNetwork, "%s: TLS handshake failed: %v (not retried: the server does not speak TLS; check the scheme and port in $%s)", u, err, EnvHubURL))
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if msg := ue.Err.Error(); strings.Contains(msg, "unsupported protocol scheme") || strings.Contains(msg, "stopped after") {
+			return permanent(tag(ErrNetwork, "%s: %v (not retried)", u, err))
+		}
+	}
+	return retryable(err)
+}
 func (e *attemptError) Unwrap() error { return e.err }
 
 func retryable(err error) error { return &attemptError{err: err} }
@@ -197,9 +238,9 @@ func (t *transfer) attempt(ctx context.Context) (progressed bool, err error) {
 	resp, err := opt.Client.Do(req)
 	if err != nil {
 		if context.Cause(actx) == errStalled {
-			err = fmt.Errorf("no response in %v: %w", opt.StallTimeout, errStalled)
+			return false, retryable(fmt.Errorf("no response in %v: %w", opt.StallTimeout, errStalled))
 		}
-		return false, retryable(err)
+		return false, classifyTransport(t.url, err)
 	}
 	defer resp.Body.Close()
 
@@ -236,13 +277,14 @@ func (t *transfer) attempt(ctx context.Context) (progressed bool, err error) {
 		}
 		return false, retryable(fmt.Errorf("%s: %s for bytes=%d-", t.url, resp.Status, t.have))
 	case code == http.StatusNotFound || code == http.StatusGone:
-		return false, &attemptError{err: tag(ErrHTTP, "%s: %s", t.url, resp.Status), permanent: true, notFound: true}
+		return false, &attemptError{err: tag(ErrHTTP, "%s: %s (not retried: check the model name and revision, and $%s if you use a mirror; or download the file by hand and use `rosetta models add`)",
+			t.url, resp.Status, EnvHubURL), permanent: true, notFound: true}
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return false, permanent(tag(ErrHTTP, "%s: %s (a gated repository needs an access token in $%s, and its licence accepted on the hub)", t.url, resp.Status, EnvToken))
+		return false, permanent(tag(ErrHTTP, "%s: %s (not retried: a gated repository needs an access token in $%s, and its licence accepted on the hub)", t.url, resp.Status, EnvToken))
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
 		return false, &attemptError{err: fmt.Errorf("%s: %s", t.url, resp.Status), retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}
 	default:
-		return false, permanent(tag(ErrHTTP, "%s: %s", t.url, resp.Status))
+		return false, permanent(tag(ErrHTTP, "%s: %s (not retried: the server refuses the request; check the model name and $%s, or download the file by hand and use `rosetta models add`)", t.url, resp.Status, EnvHubURL))
 	}
 	if t.file.Size > 0 && total >= 0 && total != t.file.Size {
 		t.restart("size differs from the catalogue")

@@ -28,6 +28,12 @@ var (
 	// a known checkpoint layout.
 	ErrLayout = errors.New("models: not a model directory")
 
+	// ErrMismatch is returned by Add, and wrapped by Verify's error, for a
+	// directory whose config files say it is not the checkpoint its
+	// catalogue entry describes (another family, layout or embedding
+	// dimension, or without the tokenizer files the entry lists).
+	ErrMismatch = errors.New("models: model does not match its catalogue entry")
+
 	// ErrExists is returned when a model is already installed.
 	ErrExists = errors.New("models: model already installed")
 
@@ -41,23 +47,33 @@ var (
 	// ErrVerify is returned by Verify when at least one file fails.
 	ErrVerify = errors.New("models: verification failed")
 
+	// ErrNetwork is wrapped by errors for failures to reach the hub that
+	// are not retried: a host name that does not resolve, a TLS
+	// certificate that does not verify, a server that does not speak TLS.
+	ErrNetwork = errors.New("models: cannot reach the hub")
+
 	// ErrHTTP is wrapped by errors for HTTP responses that are not retried
-	// (404, 401, 403 and other 4xx).
+	// (404, 410, 401, 403 and other 4xx but 408 and 429).
 	ErrHTTP = errors.New("models: download failed")
 )
 
-// tagged is an error whose text is msg alone and that matches sentinel
-// with errors.Is: callers that add their own "models: pull NAME: FILE:"
-// context then do not repeat the sentinel's text.
+// tagged is an error whose text is msg alone and that matches its
+// sentinels with errors.Is: callers that add their own "models: pull NAME:
+// FILE:" context then do not repeat the sentinels' text.
 type tagged struct {
-	sentinel error
-	msg      string
+	sentinels []error
+	msg       string
 }
 
-func (e *tagged) Error() string { return e.msg }
-func (e *tagged) Unwrap() error { return e.sentinel }
+func (e *tagged) Error() string   { return e.msg }
+func (e *tagged) Unwrap() []error { return e.sentinels }
 
 // tag formats an error that matches sentinel (format must not use %w).
 func tag(sentinel error, format string, args ...any) error {
-	return &tagged{sentinel: sentinel, msg: fmt.Sprintf(format, args...)}
+	return &tagged{sentinels: []error{sentinel}, msg: fmt.Sprintf(format, args...)}
+}
+
+// tags formats an error that matches every one of sentinels.
+func tags(sentinels []error, format string, args ...any) error {
+	return &tagged{sentinels: sentinels, msg: fmt.Sprintf(format, args...)}
 }

@@ -112,7 +112,7 @@ func newFixtureModel(t *testing.T) *fixtureModel {
 	fm := &fixtureModel{hub: newFakeHub(t), content: make(map[string][]byte)}
 	fm.entry = Entry{
 		Name: testModel, Repo: testModel, Layout: LayoutHF, Arch: "clip-vit",
-		Modalities: []string{"image", "text"}, EmbedDim: 64, License: "test",
+		Modalities: []string{"image", "text"}, EmbedDim: 16, License: "test",
 	}
 	for _, f := range []struct {
 		name, dir, repo string

@@ -30,7 +30,10 @@ type Manifest struct {
 	Source string `json:"source"`
 	Layout Layout `json:"layout,omitempty"`
 	// Linked is true when the files are symbolic links into Source.
-	Linked bool           `json:"linked,omitempty"`
+	Linked bool `json:"linked,omitempty"`
+	// Forced is true when Add registered the directory under a catalogue
+	// name it does not match (AddOptions.Force); Verify still fails it.
+	Forced bool           `json:"forced,omitempty"`
 	Added  time.Time      `json:"added"`
 	Files  []ManifestFile `json:"files"`
 }

@@ -38,9 +38,11 @@ type PullResult struct {
 // catalogue's size and sha256 where they are known, synced and renamed to
 // NAME. When every file is there, the manifest is written and the staging
 // directory is renamed to the model directory, so the model directory
-// either does not exist or is complete. Network errors and 5xx/429
-// responses are retried with exponential backoff (Options.Retries,
-// Backoff). On cancellation the part files stay and a later Pull resumes.
+// either does not exist or is complete. Transient failures (timeouts,
+// resets, temporary DNS failures, 408, 429, 5xx) are retried with
+// exponential backoff (Options.Retries, Backoff); permanent ones (a host
+// that does not resolve, a certificate that does not verify: ErrNetwork;
+// 404, 401, 403 and other 4xx: ErrHTTP) fail at once. On cancellation the part files stay and a later Pull resumes.
 // Pulling an installed model is a no-op (AlreadyInstalled).
 func (l *Library) Pull(ctx context.Context, name string) (*PullResult, error) {
 	e, ok := l.Lookup(name)

@@ -191,6 +191,25 @@ func TestCatalog(t *testing.T) {
 			t.Errorf("%s: incomplete entry %+v", name, e)
 		}
 	}
+	// Every file is pinned for a commit, or claims nothing at all.
+	for _, e := range cat {
+		for _, f := range e.Files {
+			_, rev := e.FileRepo(f)
+			switch {
+			case f.Pinned():
+				if len(rev) != 40 || !isHexDigest(rev+strings.Repeat("0", 24)) {
+					t.Errorf("%s: %s is pinned for revision %q; pin digests to a 40-hex commit, never a branch", e.Name, f.Name, rev)
+				}
+				if f.PinState() != "pinned" {
+					t.Errorf("%s: %s: PinState %q", e.Name, f.Name, f.PinState())
+				}
+			case f.Size != 0 || f.SHA256 != "":
+				t.Errorf("%s: %s is half pinned (size %d, sha256 %q): state both or neither", e.Name, f.Name, f.Size, f.SHA256)
+			case f.PinState() != "unpinned":
+				t.Errorf("%s: %s: PinState %q", e.Name, f.Name, f.PinState())
+			}
+		}
+	}
 	// Builtin returns copies.
 	cat[0].Files[0].Name = "changed"
 	if Builtin()[0].Files[0].Name == "changed" {

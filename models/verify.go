@@ -47,6 +47,15 @@ type Report struct {
 	// Unlisted lists files in the directory that the manifest does not
 	// name: informational.
 	Unlisted []string
+	// Mismatches lists how the directory's config files differ from the
+	// model's catalogue entry (see Entry.Compare); any fails verification.
+	Mismatches []Mismatch
+	// LayoutErr is set when the directory no longer looks like a
+	// checkpoint in a known layout, or its config file cannot be read;
+	// it fails verification.
+	LayoutErr error
+	// Forced is true when the model was added with AddOptions.Force.
+	Forced bool
 }
 
 // Failed returns the number of files that did not verify.
@@ -61,9 +70,13 @@ func (r *Report) Failed() int {
 }
 
 // Verify recomputes the sha256 of every file of an installed model and
-// compares it with the manifest and, where the catalogue knows it, the
-// catalogue. It returns the report, and an error wrapping ErrVerify when
-// any file failed (the report is still returned then).
+// compares it with the manifest and, where the catalogue pins it, the
+// catalogue; it also reads the directory's config files and, for a
+// catalogue model, compares them with the entry (Report.Mismatches), or,
+// for a model added under a name of its own, checks the layout only. It
+// returns the report, and an error wrapping ErrVerify when any file failed
+// or the directory does not match (wrapping ErrMismatch too then); the
+// report is still returned.
 func (l *Library) Verify(ctx context.Context, name string) (*Report, error) {
 	m, err := l.Get(name)
 	if err != nil {
@@ -79,7 +92,7 @@ func (l *Library) Verify(ctx context.Context, name string) (*Report, error) {
 	default:
 		return nil, fmt.Errorf("%w: %s is not installed in %s", ErrNotInstalled, m.Name, l.dir)
 	}
-	r := &Report{Name: m.Name, Dir: m.Dir}
+	r := &Report{Name: m.Name, Dir: m.Dir, Forced: m.Manifest.Forced}
 	listed := map[string]bool{ManifestName: true}
 	for _, want := range m.Manifest.Files {
 		listed[want.Name] = true
@@ -132,8 +145,41 @@ func (l *Library) Verify(ctx context.Context, name string) (*Report, error) {
 			}
 		}
 	}
+	if m.Entry != nil {
+		in, err := Inspect(m.Dir)
+		if err == nil {
+			r.Mismatches = m.Entry.Compare(in)
+		} else {
+			r.LayoutErr = err
+		}
+	} else {
+		files, _, err := scanSource(m.Dir)
+		if err == nil {
+			_, err = detectLayout(m.Dir, files)
+		}
+		r.LayoutErr = err
+	}
+	var why []string
 	if n := r.Failed(); n > 0 {
-		return r, fmt.Errorf("%w: %s: %d of %d files failed", ErrVerify, m.Name, n, len(r.Files))
+		why = append(why, fmt.Sprintf("%d of %d files failed", n, len(r.Files)))
+	}
+	if r.LayoutErr != nil {
+		why = append(why, r.LayoutErr.Error())
+	}
+	if len(r.Mismatches) > 0 {
+		parts := make([]string, len(r.Mismatches))
+		for i, mm := range r.Mismatches {
+			parts[i] = mm.String()
+		}
+		how := ""
+		if r.Forced {
+			how = " (it was added with --force)"
+		}
+		why = append(why, fmt.Sprintf("the directory does not match its catalogue entry%s: %s", how, strings.Join(parts, "; ")))
+		return r, tags([]error{ErrVerify, ErrMismatch}, "models: verify %s: %s", m.Name, strings.Join(why, "; "))
+	}
+	if len(why) > 0 {
+		return r, fmt.Errorf("%w: %s: %s", ErrVerify, m.Name, strings.Join(why, "; "))
 	}
 	return r, nil
 }

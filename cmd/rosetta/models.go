@@ -66,14 +66,15 @@ func newModelsListCmd(open modelsOpener) *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tARCH\tLAYOUT\tMODALITIES\tDIM\tSTATUS\tSIZE")
+			fmt.Fprintln(tw, "NAME\tARCH\tLAYOUT\tMODALITIES\tDIM\tPINNED\tSTATUS\tSIZE")
 			for _, m := range ms {
-				arch, layout, modal, dim := "-", "-", "-", "-"
+				arch, layout, modal, dim, pinned := "-", "-", "-", "-", "-"
 				if e := m.Entry; e != nil {
 					arch, layout, modal = e.Arch, string(e.Layout), strings.Join(e.Modalities, ",")
 					if e.EmbedDim > 0 {
 						dim = fmt.Sprint(e.EmbedDim)
 					}
+					pinned = modelsPinned(e)
 				} else if m.Manifest != nil && m.Manifest.Layout != "" {
 					layout = string(m.Manifest.Layout)
 				}
@@ -81,15 +82,29 @@ func newModelsListCmd(open modelsOpener) *cobra.Command {
 				if m.Manifest != nil {
 					size = modelsSize(m.Manifest.TotalSize())
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, arch, layout, modal, dim, modelsStatus(m), size)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, arch, layout, modal, dim, pinned, modelsStatus(m), size)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "\nmodels directory: %s\n", l.Dir())
+			fmt.Fprintln(cmd.OutOrStdout(), "\nPINNED: catalogue files whose size and sha256 are stated for a fixed hub commit;")
+			fmt.Fprintln(cmd.OutOrStdout(), "unpinned files are checked against the digest recorded when they were downloaded.")
+			fmt.Fprintf(cmd.OutOrStdout(), "models directory: %s\n", l.Dir())
 			return nil
 		},
 	}
+}
+
+// modelsPinned is the PINNED column of `models list`.
+func modelsPinned(e *models.Entry) string {
+	p, n := e.Pinned()
+	switch p {
+	case 0:
+		return "unpinned"
+	case n:
+		return "pinned"
+	}
+	return fmt.Sprintf("%d of %d files", p, n)
 }
 
 // modelsStatus is the STATUS column of `models list`.
@@ -99,6 +114,8 @@ func modelsStatus(m models.Model) string {
 		switch mf := m.Manifest; {
 		case m.ManifestErr != nil:
 			return "installed (manifest unreadable)"
+		case mf.Forced:
+			return "installed (forced: does not match the catalogue)"
 		case mf.Linked:
 			return "installed (linked)"
 		case strings.HasPrefix(mf.Source, "local"):
@@ -115,9 +132,10 @@ func modelsStatus(m models.Model) string {
 
 func newModelsInfoCmd(open modelsOpener) *cobra.Command {
 	return &cobra.Command{
-		Use:   "info NAME",
-		Short: "Show everything known about a model: licence, files, sizes, checksums, where it is",
-		Args:  cobra.ExactArgs(1),
+		Use:     "info NAME",
+		Aliases: []string{"show"},
+		Short:   "Show everything known about a model: licence, files, sizes, checksums (pinned or not), where it is",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l, err := open(cmd)
 			if err != nil {
@@ -167,22 +185,23 @@ func newModelsInfoCmd(open modelsOpener) *cobra.Command {
 				return err
 			}
 			if e := m.Entry; e != nil {
-				fmt.Fprintln(w, "\nCatalogue files:")
+				p, n := e.Pinned()
+				fmt.Fprintf(w, "\nCatalogue files (%d of %d pinned: size and sha256 stated for the commit named in the URL;\nunpinned files are checked against the digest recorded when they were downloaded):\n", p, n)
 				tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "  FILE\tSIZE\tSHA256\tURL")
+				fmt.Fprintln(tw, "  FILE\tPIN\tSIZE\tSHA256\tURL")
 				for _, f := range e.Files {
 					name := f.Name
 					if f.Optional {
 						name += " (optional)"
 					}
-					size, sum := "unknown", "unknown"
+					size, sum := "-", "-"
 					if f.Size > 0 {
 						size = modelsSize(f.Size)
 					}
 					if f.SHA256 != "" {
 						sum = f.SHA256
 					}
-					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", name, size, sum, l.URL(e, f))
+					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", name, f.PinState(), size, sum, l.URL(e, f))
 				}
 				if err := tw.Flush(); err != nil {
 					return err
@@ -250,15 +269,20 @@ func newModelsPullCmd(open modelsOpener) *cobra.Command {
 
 func newModelsAddCmd(open modelsOpener) *cobra.Command {
 	var from string
-	var link bool
+	var link, force bool
 	cmd := &cobra.Command{
 		Use:   "add NAME --from DIR",
 		Short: "Register a model directory obtained by hand (copied, or linked with --link)",
 		Long: `Checks that DIR looks like a checkpoint (config.json or open_clip_config.json, and a
-.safetensors file), copies its files (or symlinks them with --link) into the models
-directory under NAME, checks them against the catalogue when NAME is a catalogue model,
-and writes a manifest with their sha256s. DIR may be the model's own directory in the
-models directory, for files put there by hand: then only the manifest is written.`,
+.safetensors file). When NAME is a catalogue model, also checks that DIR's config files
+describe that model: the family (CLIP, BLIP, CoCa, HuBERT, wav2vec2), the layout
+(transformers or open_clip), the embedding dimension, and the tokenizer files the
+catalogue lists; a mismatch is refused with what differs, unless --force. Then copies its
+files (or symlinks them with --link) into the models directory under NAME, checks them
+against the catalogue's pinned sizes and checksums, and writes a manifest with their
+sha256s. A NAME the catalogue does not know is checked for a known layout only. DIR may
+be the model's own directory in the models directory, for files put there by hand: then
+only the manifest is written.`,
 		Example: `  rosetta models add openai/clip-vit-base-patch32 --from ~/Downloads/clip-vit-base-patch32
   rosetta models add my-finetuned-clip --from /data/ckpt --link`,
 		Args: cobra.ExactArgs(1),
@@ -267,11 +291,19 @@ models directory, for files put there by hand: then only the manifest is written
 			if err != nil {
 				return err
 			}
-			res, err := l.Add(cmd.Context(), args[0], from, &models.AddOptions{Link: link})
+			res, err := l.Add(cmd.Context(), args[0], from, &models.AddOptions{Link: link, Force: force})
 			if err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
+			if len(res.Mismatches) > 0 {
+				ew := cmd.ErrOrStderr()
+				fmt.Fprintf(ew, "warning: --force: %s does not match the catalogue entry %s:\n", from, res.Name)
+				for _, m := range res.Mismatches {
+					fmt.Fprintf(ew, "  %s\n", m)
+				}
+				fmt.Fprintf(ew, "  `rosetta models verify %s` will keep failing; the catalogue's dimension and family do not describe it\n", res.Name)
+			}
 			how := "copied"
 			switch {
 			case res.InPlace:
@@ -292,6 +324,7 @@ models directory, for files put there by hand: then only the manifest is written
 	}
 	cmd.Flags().StringVar(&from, "from", "", "directory holding the model's files (required)")
 	cmd.Flags().BoolVar(&link, "link", false, "symlink the files instead of copying them (DIR must stay)")
+	cmd.Flags().BoolVar(&force, "force", false, "register DIR under a catalogue NAME even if its config does not match the entry (warns; verify keeps failing)")
 	cmd.MarkFlagRequired("from")
 	return cmd
 }
@@ -330,13 +363,30 @@ func newModelsVerifyCmd(open modelsOpener) *cobra.Command {
 				if err := tw.Flush(); err != nil {
 					return err
 				}
+				if rep.LayoutErr != nil {
+					fmt.Fprintf(w, "  LAYOUT\t%v\n", rep.LayoutErr)
+				}
+				if len(rep.Mismatches) > 0 {
+					how := ""
+					if rep.Forced {
+						how = " (added with --force)"
+					}
+					fmt.Fprintf(w, "  MISMATCH: the directory does not match the catalogue entry%s:\n", how)
+					for _, m := range rep.Mismatches {
+						fmt.Fprintf(w, "    %s\n", m)
+					}
+				}
 				if len(rep.NotInstalled) > 0 {
 					fmt.Fprintf(w, "  note: catalogue files not installed: %s\n", strings.Join(rep.NotInstalled, ", "))
 				}
 				if len(rep.Unlisted) > 0 {
 					fmt.Fprintf(w, "  note: files not in the manifest: %s\n", strings.Join(rep.Unlisted, ", "))
 				}
-				fmt.Fprintf(w, "  %d of %d files ok\n", len(rep.Files)-rep.Failed(), len(rep.Files))
+				fmt.Fprintf(w, "  %d of %d files ok", len(rep.Files)-rep.Failed(), len(rep.Files))
+				if rep.LayoutErr != nil || len(rep.Mismatches) > 0 {
+					fmt.Fprint(w, "; the model does not match")
+				}
+				fmt.Fprintln(w)
 				if err != nil {
 					if !errors.Is(err, models.ErrVerify) {
 						return err
