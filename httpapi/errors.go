@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"rosetta/api"
 	"rosetta/engine"
@@ -82,13 +81,7 @@ var sentinels = []struct {
 
 // clientMessage is err's text without the package prefixes of the
 // sentinels it wraps ("store: invalid: ", "engine: busy: ", ...).
-func clientMessage(err error) string {
-	msg := err.Error()
-	for _, s := range sentinels {
-		msg = strings.ReplaceAll(msg, s.err.Error()+": ", "")
-	}
-	return msg
-}
+func clientMessage(err error) string { return engine.Message(err) }
 
 // apiErrorFrom maps any error a handler meets to the status and code it is
 // answered with. It is the one place where engine errors become HTTP

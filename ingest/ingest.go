@@ -189,7 +189,7 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 		o.Log = slog.Default()
 	}
 	if len(roots) == 0 {
-		return Summary{}, errors.New("ingest: no folders given")
+		return Summary{}, errors.New("ingest: no folders or files given")
 	}
 	for _, g := range append(append([]string{}, o.Include...), o.Exclude...) {
 		if _, err := filepath.Match(g, "x"); err != nil {
@@ -212,8 +212,10 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 		if err != nil {
 			return Summary{}, err
 		}
-		if fi, err := os.Stat(a); err != nil || !fi.IsDir() {
-			return Summary{}, fmt.Errorf("ingest: %s is not a directory", root)
+		// A root is a folder to walk, or one file to ingest (recorded as
+		// a media root that covers that file alone).
+		if fi, err := os.Stat(a); err != nil || (!fi.IsDir() && !fi.Mode().IsRegular()) {
+			return Summary{}, fmt.Errorf("ingest: %s is not a folder or a file", root)
 		}
 		absRoots[i] = a
 		if rec, ok := sink.(MediaRootRecorder); ok && !o.DryRun {
@@ -240,6 +242,14 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 		defer close(paths)
 		defer r.walkDone.Store(true)
 		for _, root := range absRoots {
+			if fi, err := os.Stat(root); err == nil && fi.Mode().IsRegular() {
+				r.found.Add(1)
+				select {
+				case paths <- root:
+				case <-ctx.Done():
+				}
+				continue
+			}
 			if err := r.walk(ctx, root, root, paths, map[string]bool{}); err != nil {
 				walkErr = err
 				cancel(err)

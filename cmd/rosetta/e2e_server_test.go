@@ -81,6 +81,25 @@ func TestServerFlow(t *testing.T) {
 	if err != nil || strings.Count(string(out), "\n") != 3 {
 		t.Fatalf("search --server: %v\n%s", err, out)
 	}
+	// An audio query, folded per file: the long recording comes back as one
+	// hit carrying its best windows.
+	out, err = exec.Command(bin, "search", "--server", s.base, "--collection", "talks", "--audio", filepath.Join(sounds, "long.wav"),
+		"--group-by", "parent", "--json").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"segments":[{`) || !strings.Contains(string(out), `"rank":1`) {
+		t.Fatalf("search --audio --group-by parent --json: %v\n%s", err, out)
+	}
+	// Errors are printed once, without internal package prefixes.
+	out, err = exec.Command(bin, "search", "--server", s.base, "--collection", "nope", "--text", "x").CombinedOutput()
+	if err == nil || strings.TrimSpace(string(out)) != `rosetta: collection "nope" not found` {
+		t.Fatalf("unknown collection: %v\n%s", err, out)
+	}
+	// ingest takes single files as well as folders.
+	one := filepath.Join(t.TempDir(), "single.png")
+	os.WriteFile(one, q.Bytes(), 0o644)
+	if out, err := exec.Command(bin, "ingest", one, "--collection", "photos", "--server", s.base,
+		"--report", filepath.Join(t.TempDir(), "f.jsonl")).CombinedOutput(); err != nil || !strings.Contains(string(out), "added 1,") {
+		t.Fatalf("ingest FILE: %v\n%s", err, out)
+	}
 	var res struct {
 		Hits []struct {
 			ID     uint64 `json:"id"`

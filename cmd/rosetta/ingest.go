@@ -25,8 +25,8 @@ func newIngestCmd() *cobra.Command {
 	var maxFileMB int64
 	var noUpload bool
 	cmd := &cobra.Command{
-		Use:   "ingest DIR... --collection C (--data DIR | --server URL)",
-		Short: "Ingest folders of images, audio and text files into a collection",
+		Use:   "ingest (DIR|FILE)... --collection C (--data DIR | --server URL)",
+		Short: "Ingest folders (or single files) of images, audio and text into a collection",
 		Long: `Walks the folders, sniffs each file by content (images: JPEG, PNG, GIF, BMP, WebP,
 TIFF; audio: WAV, FLAC, MP3, Ogg Vorbis; text: .txt and .md), encodes it with the collection's model and stores it, one
 synced batch at a time. A sidecar photo.jpg.json merges into the photo's metadata;

@@ -10,13 +10,16 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"rosetta/engine"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "rosetta:", err)
+		// Printed once, here, without the packages' sentinel prefixes.
+		fmt.Fprintln(os.Stderr, "rosetta:", engine.Message(err))
 		os.Exit(1)
 	}
 }
@@ -29,6 +32,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newIngestCmd(), newSearchCmd(), newModelsCmd(), newBenchCmd(), newEncodeCmd(), newClassifyCmd(), newCaptionCmd())
+	root.AddCommand(newServeCmd(), newIngestCmd(), newSearchCmd(), newModelsCmd(), newBenchCmd(), newEncodeCmd(), newClassifyCmd(), newCaptionCmd(), newVersionCmd())
 	return root
 }

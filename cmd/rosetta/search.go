@@ -20,21 +20,27 @@ import (
 )
 
 func newSearchCmd() *cobra.Command {
-	var coll, text, imagePath, modality, filter, server, dataDir, modelsDir, space, apiKey string
+	var coll, text, imagePath, audioPath, modality, filter, server, dataDir, modelsDir, space, apiKey, groupBy string
 	var object uint64
 	var k int
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "search --collection C (--text T | --image FILE | --object ID)",
-		Short: "Search a collection by text, image or stored object",
+		Use:   "search --collection C (--text T | --image FILE | --audio FILE | --object ID)",
+		Short: "Search a collection by text, image, audio or stored object",
 		Long: `Runs one k-NN query against a running server (--server URL) or, when no server owns
-it, directly against a data directory (--data DIR). Text and image queries are encoded by
-the model the space names. Prints a table, or one JSON line per hit with --json:
-{"id", "score", "modality", "source", "metadata"}.`,
+it, directly against a data directory (--data DIR). Text, image and audio queries are
+encoded by the model the space names. Prints a table, or with --json one JSON line per hit,
+best first, in this stable form (fields without a value are left out):
+
+  {"rank": 1, "id": 7, "score": 0.83, "key": "...", "modality": "image", "source": "...",
+   "metadata": {...}, "segments": [{"id": 9, "score": 0.83, "key": "...#t=8.000,18.000",
+   "start": 8, "end": 18}]}
+
+segments come with --group-by parent: the hit is then a file and these its best windows.`,
 		Example: `  rosetta search --server http://127.0.0.1:7700 --collection photos --text "a red car"
   rosetta search --data ./data --collection photos --image query.jpg --modality image -k 5`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := engine.SearchRequest{Space: space, K: k, Modality: modality, Fields: []string{"key", "modality", "source", "metadata"}}
+			req := engine.SearchRequest{Space: space, K: k, Modality: modality, GroupBy: groupBy, Fields: []string{"key", "modality", "source", "metadata"}}
 			n := 0
 			if text != "" {
 				req.Query.Text = text
@@ -48,12 +54,20 @@ the model the space names. Prints a table, or one JSON line per hit with --json:
 				req.Query.Image = b
 				n++
 			}
+			if audioPath != "" {
+				b, err := os.ReadFile(audioPath)
+				if err != nil {
+					return err
+				}
+				req.Query.Audio = b
+				n++
+			}
 			if cmd.Flags().Changed("object") {
 				req.Query.Object = &object
 				n++
 			}
 			if n != 1 {
-				return errors.New("give exactly one of --text, --image, --object")
+				return errors.New("give exactly one of --text, --image, --audio, --object")
 			}
 			if filter != "" {
 				if !json.Valid([]byte(filter)) {
@@ -81,6 +95,8 @@ the model the space names. Prints a table, or one JSON line per hit with --json:
 	f.StringVar(&coll, "collection", "", "collection (required)")
 	f.StringVar(&text, "text", "", "query text")
 	f.StringVar(&imagePath, "image", "", "query image file")
+	f.StringVar(&audioPath, "audio", "", "query audio file (WAV, FLAC, MP3, Ogg Vorbis)")
+	f.StringVar(&groupBy, "group-by", "", `"parent": one hit per file, with its best segments`)
 	f.Uint64Var(&object, "object", 0, "query by a stored object's id")
 	f.StringVar(&space, "space", "", "vector space (needed when the collection has several)")
 	f.StringVar(&modality, "modality", "", "only return objects of this modality: image, text or audio")
@@ -119,16 +135,46 @@ func searchLocal(ctx context.Context, dataDir, modelsDir, coll string, req engin
 	return e.Search(engine.Trusted(ctx), coll, req)
 }
 
+// searchLine is one line of `search --json`: a stable, documented form.
+type searchLine struct {
+	Rank     int            `json:"rank"`
+	ID       uint64         `json:"id"`
+	Score    float32        `json:"score"`
+	Key      string         `json:"key,omitempty"`
+	Modality string         `json:"modality,omitempty"`
+	Source   string         `json:"source,omitempty"`
+	Metadata map[string]any `json:"metadata,omitempty"`
+	Segments []segmentLine  `json:"segments,omitempty"`
+}
+
+type segmentLine struct {
+	ID    uint64   `json:"id"`
+	Score float32  `json:"score"`
+	Key   string   `json:"key,omitempty"`
+	Start *float64 `json:"start,omitempty"` // seconds (audio) or characters (text chunks)
+	End   *float64 `json:"end,omitempty"`
+}
+
 func printHits(w io.Writer, hits []engine.Hit, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
-		for _, h := range hits {
-			line := map[string]any{"id": h.ID, "score": h.Score}
-			if h.Object != nil {
-				line["modality"], line["source"], line["metadata"] = h.Object.Modality, h.Object.Source, h.Object.Metadata
-				if h.Object.Key != "" {
-					line["key"] = h.Object.Key
+		for i, h := range hits {
+			line := searchLine{Rank: i + 1, ID: h.ID, Score: h.Score}
+			if o := h.Object; o != nil {
+				line.Key, line.Modality, line.Source, line.Metadata = o.Key, o.Modality, o.Source, o.Metadata
+			}
+			for _, sg := range h.Segments {
+				sl := segmentLine{ID: sg.ID, Score: sg.Score}
+				if o := sg.Object; o != nil {
+					sl.Key = o.Key
+					if v, ok := o.Metadata["segment_start"].(float64); ok {
+						sl.Start = &v
+					}
+					if v, ok := o.Metadata["segment_end"].(float64); ok {
+						sl.End = &v
+					}
 				}
+				line.Segments = append(line.Segments, sl)
 			}
 			if err := enc.Encode(line); err != nil {
 				return err
