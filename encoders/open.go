@@ -106,6 +106,13 @@ func (b *BLIP) encodeTexts(texts []string) (ids, masks [][]int) {
 	return ids, masks
 }
 
+// TextWindow is the most tokens one text input holds ([CLS] and [SEP]
+// included); longer texts are truncated.
+func (b *BLIP) TextWindow() int { return b.MaxTokens }
+
+// CountTokens is how many of TextWindow's tokens text takes.
+func (b *BLIP) CountTokens(text string) int { return len(b.Tok.TokenIDs(text)) + 2 }
+
 // EmbedTexts returns normalised ITC text features.
 func (b *BLIP) EmbedTexts(ctx context.Context, texts []string) ([][]float32, error) {
 	if err := ctx.Err(); err != nil {
@@ -187,6 +194,13 @@ func OpenCoCa(dir string) (*CoCa, error) {
 
 // Dim is the latent width.
 func (c *CoCa) Dim() int { return c.M.Cfg.EmbedDim }
+
+// TextWindow is the most tokens one text input holds (start and end
+// tokens included); longer texts are truncated.
+func (c *CoCa) TextWindow() int { return c.M.Cfg.Text.Context }
+
+// CountTokens is how many of TextWindow's tokens text takes.
+func (c *CoCa) CountTokens(text string) int { return len(c.Tok.Encode(text)) + 2 }
 
 // EmbedTexts returns normalised text latents.
 func (c *CoCa) EmbedTexts(ctx context.Context, texts []string) ([][]float32, error) {

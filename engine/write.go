@@ -96,14 +96,28 @@ func (e *Engine) Upsert(ctx context.Context, coll string, objs []Object) ([]uint
 	}
 	// Encode into a copy: the caller's objects stay as given.
 	objs = append([]Object(nil), objs...)
+	// Texts longer than the model's window become chunk objects, encoded
+	// first; their parent's vector is the mean of theirs.
+	plan, err := e.planChunks(ctx, c, objs)
+	if err != nil {
+		return nil, err
+	}
+	chunks, parentOf := chunkObjects(objs, plan)
+	if len(chunks) > 0 {
+		if err := e.encodeContent(ctx, c, chunks); err != nil {
+			return nil, err
+		}
+		poolChunks(objs, chunks, parentOf)
+	}
 	if err := e.encodeContent(ctx, c, objs); err != nil {
 		return nil, err
 	}
-	recs := make([]store.Object, len(objs))
-	for i := range objs {
-		recs[i] = toRecord(&objs[i])
+	all := append(objs[:len(objs):len(objs)], chunks...)
+	recs := make([]store.Object, len(all))
+	for i := range all {
+		recs[i] = toRecord(&all[i])
 	}
-	done, err := e.keepOriginals(objs, recs)
+	done, err := e.keepOriginals(all, recs)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +127,32 @@ func (e *Engine) Upsert(ctx context.Context, coll string, objs []Object) ([]uint
 		return nil, storeErr(err)
 	}
 	e.written.Add(uint64(len(ids)))
-	return ids, nil
+	if len(plan) > 0 {
+		e.dropStaleChunks(ctx, coll, objs, plan, chunks)
+	}
+	return ids[:len(objs)], nil
+}
+
+// dropStaleChunks deletes the chunks a re-written document no longer has
+// (best effort: a failure leaves extra chunks, never loses the document).
+func (e *Engine) dropStaleChunks(ctx context.Context, coll string, objs []Object, plan chunkPlan, chunks []Object) {
+	keep := make(map[string]bool, len(chunks))
+	for _, ch := range chunks {
+		keep[ch.Key] = true
+	}
+	var parents []string
+	for i := range plan {
+		parents = append(parents, objs[i].Key)
+	}
+	stale, err := e.staleChunks(coll, parents, keep)
+	for err == nil && len(stale) > 0 {
+		n := min(len(stale), MaxBatch)
+		_, err = e.DeleteObjects(ctx, coll, stale[:n])
+		stale = stale[n:]
+	}
+	if err != nil {
+		e.log.Warn("removing the old chunks of a re-written text", "collection", coll, "err", err)
+	}
 }
 
 // DeleteObject removes an object; ErrNotFound when there was none.

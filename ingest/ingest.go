@@ -855,7 +855,8 @@ func (r *run) count(batch []item) {
 func (r *run) prune(ctx context.Context, roots []string) error {
 	var gone []uint64
 	for key, st := range r.prev {
-		file, _, _ := strings.Cut(key, "#t=")
+		file, _, _ := strings.Cut(key, "#t=") // an audio window
+		file, _, _ = strings.Cut(file, "#c=") // a text chunk
 		if _, ok := r.seen.Load(file); ok {
 			continue
 		}

@@ -102,6 +102,13 @@ func (e *Encoder) Dim() int { return e.Model.Cfg.EmbedDim }
 // Modalities lists what Embed accepts.
 func (e *Encoder) Modalities() []Modality { return []Modality{ModalityImage, ModalityText} }
 
+// TextWindow is the most tokens one text input holds (start and end
+// tokens included); longer texts are truncated by EmbedTexts.
+func (e *Encoder) TextWindow() int { return e.Model.Cfg.Context }
+
+// CountTokens is how many of TextWindow's tokens text takes.
+func (e *Encoder) CountTokens(text string) int { return len(e.Tok.Encode(text)) + 2 }
+
 // EmbedTexts returns one L2-normalised embedding per text.
 func (e *Encoder) EmbedTexts(ctx context.Context, texts []string) ([][]float32, error) {
 	ids := make([][]int, len(texts))
