@@ -1,9 +1,7 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -13,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"rosetta/api"
+	"rosetta/client"
 	"rosetta/internal/vecgen"
 )
 
@@ -32,6 +32,10 @@ type HTTPOptions struct {
 	// time) during the timed phase, beside the Clients mixing by WriteFrac:
 	// with WriteFrac 0 they measure searches while batches are written.
 	Writers int
+	// Reuse keeps a collection that already holds N objects of dimension
+	// Dim instead of dropping and reloading it (several timed phases on one
+	// load).
+	Reuse bool
 	K, Ef      int
 	Seed       uint64
 	Log        io.Writer
@@ -62,51 +66,28 @@ type HTTPReport struct {
 	FirstError  string  `json:"first_error,omitempty"`
 }
 
-type httpClient struct {
-	base, key string
-	c         *http.Client
-}
-
-func (h *httpClient) do(ctx context.Context, method, path string, body any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, method, h.base+path, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if h.key != "" {
-		req.Header.Set("Authorization", "Bearer "+h.key)
-	}
-	resp, err := h.c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(msg))
-	}
-	return nil
-}
-
 // RunHTTP loads o.N clustered vectors into a fresh collection, then runs
 // o.Clients concurrent clients mixing searches and upserts for o.Duration.
 func RunHTTP(ctx context.Context, o HTTPOptions) (*HTTPReport, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: o.Clients * 2, MaxConnsPerHost: o.Clients * 2}
-	cl := &httpClient{base: o.Server, key: o.APIKey, c: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
+	cl := client.New(o.Server, o.APIKey, &http.Client{Transport: tr, Timeout: 60 * time.Second})
 	logf := func(format string, args ...any) {
 		if o.Log != nil {
 			fmt.Fprintf(o.Log, format+"\n", args...)
 		}
 	}
 	set := vecgen.Clustered(o.N, 1000, o.Dim, 100, 0.05, o.Seed)
-	_ = cl.do(ctx, "DELETE", "/v1/collections/"+o.Collection, nil)
-	if err := cl.do(ctx, "POST", "/v1/collections", map[string]any{"name": o.Collection,
-		"spaces": []map[string]any{{"name": "v", "dim": o.Dim}}}); err != nil {
-		return nil, err
+	reused := false
+	if o.Reuse {
+		if c, err := cl.Collection(ctx, o.Collection); err == nil && c.Count == o.N && len(c.Spaces) == 1 && c.Spaces[0].Dim == o.Dim {
+			reused = true
+		}
+	}
+	if !reused {
+		_ = cl.DropCollection(ctx, o.Collection)
+		if _, err := cl.CreateCollection(ctx, api.CreateCollectionRequest{Name: o.Collection, Spaces: []api.Space{{Name: "v", Dim: o.Dim}}}); err != nil {
+			return nil, err
+		}
 	}
 	o.WriteBatch = max(o.WriteBatch, 1)
 	rep := &HTTPReport{Date: time.Now().Format("2006-01-02"), N: o.N, Dim: o.Dim, Clients: o.Clients,
@@ -117,6 +98,10 @@ func RunHTTP(ctx context.Context, o HTTPOptions) (*HTTPReport, error) {
 	var wg sync.WaitGroup
 	var loadErr error
 	var once sync.Once
+	if reused {
+		next.Store(int64(o.N)) // loaded already
+		logf("reusing collection %s (%d × %d)", o.Collection, o.N, o.Dim)
+	}
 	for c := 0; c < o.Clients; c++ {
 		wg.Add(1)
 		go func() {
@@ -127,12 +112,12 @@ func RunHTTP(ctx context.Context, o HTTPOptions) (*HTTPReport, error) {
 					return
 				}
 				hi := min(o.N, lo+o.Batch)
-				objs := make([]map[string]any, 0, hi-lo)
+				objs := make([]api.Object, 0, hi-lo)
 				for i := lo; i < hi; i++ {
-					objs = append(objs, map[string]any{"id": i + 1, "metadata": map[string]any{"g": i % 10},
-						"vectors": map[string]any{"v": vecgen.Row(set.Base, o.Dim, i)}})
+					objs = append(objs, api.Object{ID: uint64(i + 1), Metadata: map[string]any{"g": float64(i % 10)},
+						Vectors: map[string][]float32{"v": vecgen.Row(set.Base, o.Dim, i)}})
 				}
-				if err := cl.do(ctx, "PUT", "/v1/collections/"+o.Collection+"/objects", map[string]any{"objects": objs}); err != nil {
+				if _, err := cl.Upsert(ctx, o.Collection, objs); err != nil {
 					once.Do(func() { loadErr = err })
 					return
 				}
@@ -173,15 +158,14 @@ func RunHTTP(ctx context.Context, o HTTPOptions) (*HTTPReport, error) {
 				if write {
 					// WriteBatch distinct existing ids, new vectors.
 					first := r.IntN(o.N)
-					objs := make([]map[string]any, o.WriteBatch)
+					objs := make([]api.Object, o.WriteBatch)
 					for j := range objs {
-						objs[j] = map[string]any{"id": (first+j)%o.N + 1, "metadata": map[string]any{"g": r.IntN(10)},
-							"vectors": map[string]any{"v": vecgen.Row(set.Base, o.Dim, r.IntN(o.N))}}
+						objs[j] = api.Object{ID: uint64((first+j)%o.N + 1), Metadata: map[string]any{"g": float64(r.IntN(10))},
+							Vectors: map[string][]float32{"v": vecgen.Row(set.Base, o.Dim, r.IntN(o.N))}}
 					}
-					err = cl.do(tctx, "PUT", "/v1/collections/"+o.Collection+"/objects", map[string]any{"objects": objs})
+					_, err = cl.Upsert(tctx, o.Collection, objs)
 				} else {
-					err = cl.do(tctx, "POST", "/v1/collections/"+o.Collection+"/search", map[string]any{"query": map[string]any{
-						"vector": vecgen.Row(set.Queries, o.Dim, r.IntN(set.NQueries()))}, "k": o.K, "ef": o.Ef})
+					_, err = cl.Search(tctx, o.Collection, api.SearchRequest{Query: api.Query{Vector: vecgen.Row(set.Queries, o.Dim, r.IntN(set.NQueries()))}, K: o.K, Ef: o.Ef})
 				}
 				d := time.Since(s0)
 				if err != nil {

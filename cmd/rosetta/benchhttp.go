@@ -88,6 +88,7 @@ directory and talks to it over HTTP like any client.`,
 	f.IntVar(&o.WriteBatch, "write-batch", 1, "objects per timed upsert")
 	f.IntVar(&o.Writers, "writers", 0, "extra clients that only upsert --write-batch objects at a time")
 	f.BoolVar(&asJSON, "json", false, "print the report as one JSON line")
+	f.BoolVar(&o.Reuse, "reuse", false, "keep the collection when it already holds --n vectors of --dim (several timed phases on one load)")
 	f.IntVarP(&o.K, "k", "k", o.K, "neighbours per search")
 	f.IntVar(&o.Ef, "ef", o.Ef, "ef per search")
 	return cmd
