@@ -36,9 +36,9 @@ type HTTPOptions struct {
 	// Dim instead of dropping and reloading it (several timed phases on one
 	// load).
 	Reuse bool
-	K, Ef      int
-	Seed       uint64
-	Log        io.Writer
+	K, Ef int
+	Seed  uint64
+	Log   io.Writer
 }
 
 // HTTPReport is what one run measured.
