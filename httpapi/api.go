@@ -133,7 +133,7 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 		opts:       opts,
 		log:        opts.Logger,
 		metrics:    registerMetrics(opts.Registry, e, opts.Logger),
-		openapi:    mustMarshalOpenAPI(opts.APIKey != ""),
+		openapi:    mustMarshalOpenAPI(),
 		thumbs:     newThumbCache(max(opts.ThumbnailCacheBytes, 0)),
 		thumbSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
@@ -152,19 +152,19 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 
 	r.Post("/v1/collections", a.createCollection)
 	r.Get("/v1/collections", a.listCollections)
-	r.Get("/v1/collections/{name}", a.getCollection)
-	r.Get("/v1/collections/{name}/stats", a.collectionStats)
-	r.Delete("/v1/collections/{name}", a.dropCollection)
-	r.Post("/v1/collections/{name}/rebuild", a.rebuildCollection)
+	r.Get("/v1/collections/{collection}", a.getCollection)
+	r.Get("/v1/collections/{collection}/stats", a.collectionStats)
+	r.Delete("/v1/collections/{collection}", a.dropCollection)
+	r.Post("/v1/collections/{collection}/rebuild", a.rebuildCollection)
 
-	r.Put("/v1/collections/{c}/objects", a.upsertObjects)
-	r.Get("/v1/collections/{c}/objects", a.listObjects)
-	r.Get("/v1/collections/{c}/objects/{id}", a.getObject)
-	r.Delete("/v1/collections/{c}/objects/{id}", a.deleteObject)
-	r.Get("/v1/collections/{c}/objects/{id}/media", a.objectMedia)
-	r.Get("/v1/collections/{c}/objects/{id}/thumbnail", a.objectThumbnail)
+	r.Put("/v1/collections/{collection}/objects", a.upsertObjects)
+	r.Get("/v1/collections/{collection}/objects", a.listObjects)
+	r.Get("/v1/collections/{collection}/objects/{id}", a.getObject)
+	r.Delete("/v1/collections/{collection}/objects/{id}", a.deleteObject)
+	r.Get("/v1/collections/{collection}/objects/{id}/media", a.objectMedia)
+	r.Get("/v1/collections/{collection}/objects/{id}/thumbnail", a.objectThumbnail)
 
-	r.Post("/v1/collections/{c}/search", a.search)
+	r.Post("/v1/collections/{collection}/search", a.search)
 
 	r.Post("/v1/session/media", a.startMediaSession)
 	r.Delete("/v1/session/media", a.endMediaSession)

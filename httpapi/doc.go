@@ -8,12 +8,12 @@
 //
 //	POST   /v1/collections                     create a collection        → 201 Collection
 //	GET    /v1/collections                     list collections           → 200 {"collections": [...]}
-//	GET    /v1/collections/{name}              one collection             → 200 Collection
-//	DELETE /v1/collections/{name}              drop it and its objects    → 204
-//	PUT    /v1/collections/{c}/objects         upsert a batch             → 200 {"ids": [...]}
-//	GET    /v1/collections/{c}/objects/{id}    one object                 → 200 Object
-//	DELETE /v1/collections/{c}/objects/{id}    delete one object          → 204
-//	POST   /v1/collections/{c}/search          k-NN search                → 200 {"hits": [...], "took_ms": ...}
+//	GET    /v1/collections/{collection}              one collection             → 200 Collection
+//	DELETE /v1/collections/{collection}              drop it and its objects    → 204
+//	PUT    /v1/collections/{collection}/objects         upsert a batch             → 200 {"ids": [...]}
+//	GET    /v1/collections/{collection}/objects/{id}    one object                 → 200 Object
+//	DELETE /v1/collections/{collection}/objects/{id}    delete one object          → 204
+//	POST   /v1/collections/{collection}/search          k-NN search                → 200 {"hits": [...], "took_ms": ...}
 //	GET    /healthz                            liveness, always 200
 //	GET    /readyz                             200 when the engine is ready, else 503
 //	GET    /metrics                            Prometheus exposition
@@ -72,7 +72,7 @@
 //
 // rosetta_http_requests_total and rosetta_http_request_duration_seconds
 // carry the labels route (the chi route pattern, e.g.
-// /v1/collections/{c}/search, or "unmatched"), method and code;
+// /v1/collections/{collection}/search, or "unmatched"), method and code;
 // rosetta_http_requests_in_flight is a gauge. Engine gauges come from
 // Engine.Stats on every scrape: rosetta_collections,
 // rosetta_collection_objects{collection} and

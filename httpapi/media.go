@@ -112,7 +112,7 @@ func setMediaHeaders(w http.ResponseWriter, ctype, etag string) {
 	h.Set("ETag", etag)
 }
 
-// objectMedia serves GET /v1/collections/{c}/objects/{id}/media: the
+// objectMedia serves GET /v1/collections/{collection}/objects/{id}/media: the
 // object's original file, with range requests (audio players seek with
 // them) and conditional requests.
 func (a *server) objectMedia(w http.ResponseWriter, r *http.Request) {
@@ -126,7 +126,7 @@ func (a *server) objectMedia(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", m.info.ModTime(), m.f)
 }
 
-// objectThumbnail serves GET /v1/collections/{c}/objects/{id}/thumbnail?size=N:
+// objectThumbnail serves GET /v1/collections/{collection}/objects/{id}/thumbnail?size=N:
 // the object's image, EXIF orientation applied, scaled (never enlarged) so
 // its longer side is N pixels, as JPEG. Thumbnails are cached in memory by
 // the file's validator, so a changed file gets a new one.
