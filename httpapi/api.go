@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -60,7 +61,7 @@ type Options struct {
 	// more: 1000 objects × 1536 floats take about 18 MB of JSON per space.
 	MaxBodyBytes int64
 
-	// Logger receives one debug-level line per request, and panics and
+	// Logger receives one info-level access-log line per request, and panics and
 	// internal errors at error level. Nil discards everything.
 	Logger *slog.Logger
 
@@ -79,6 +80,11 @@ type Options struct {
 	// MetricsToken, when set, is a second bearer token that opens GET
 	// /metrics alone, for a scraper that should not hold the API key.
 	MetricsToken string
+
+	// CORSOrigins are the origins ("https://app.example.com", or "*")
+	// whose pages may call the API from a browser; empty, the default,
+	// sends no CORS headers. See CheckCORSOrigin.
+	CORSOrigins []string
 
 	// ThumbnailCacheBytes bounds the in-memory thumbnail cache. Zero means
 	// DefaultThumbnailCacheBytes (64 MiB); negative disables the cache.
@@ -141,7 +147,10 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 	r := chi.NewRouter()
 	// The recoverer is outermost so that a panic anywhere below, including
 	// in the other middleware, becomes a 500 JSON answer.
-	r.Use(a.recoverer, a.observe, a.authenticate)
+	// CORS answers preflights before authentication (browsers send them
+	// without credentials); GetHead routes HEAD wherever GET is routed
+	// (net/http drops the body).
+	r.Use(a.recoverer, a.observe, a.cors, middleware.GetHead, a.authenticate)
 	r.NotFound(a.notFound)
 	r.MethodNotAllowed(a.methodNotAllowed(r))
 
@@ -171,8 +180,8 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 
 	// The browser page: public, like /healthz, so that it can ask for the
 	// API key; everything it shows comes from the routes above.
-	r.Get("/", serveUIIndex)
-	r.Handle("/ui/*", uiAssets())
+	r.Get("/", a.serveUIIndex)
+	r.Handle("/ui/*", a.uiAssets())
 	return r
 }
 

@@ -123,7 +123,9 @@ func (a *server) objectMedia(w http.ResponseWriter, r *http.Request) {
 	}
 	defer m.f.Close()
 	setMediaHeaders(w, m.ctype, m.etag)
-	http.ServeContent(w, r, "", m.info.ModTime(), m.f)
+	// ServeContent writes its errors (416 for an unsatisfiable range, 412
+	// for a failed If-Match) as text; jsonErrors makes them API errors.
+	http.ServeContent(a.jsonErrors(w, r), r, "", m.info.ModTime(), m.f)
 }
 
 // objectThumbnail serves GET /v1/collections/{collection}/objects/{id}/thumbnail?size=N:
@@ -172,7 +174,7 @@ func (a *server) objectThumbnail(w http.ResponseWriter, r *http.Request) {
 	}
 	a.metrics.thumbnail(hit)
 	setMediaHeaders(w, "image/jpeg", etag)
-	http.ServeContent(w, r, "", m.info.ModTime(), bytes.NewReader(data))
+	http.ServeContent(a.jsonErrors(w, r), r, "", m.info.ModTime(), bytes.NewReader(data))
 }
 
 // makeThumbnail decodes an image file and encodes its thumbnail.

@@ -257,7 +257,12 @@ func (a *server) methodNotAllowed(mux *chi.Mux) http.HandlerFunc {
 		path := routingPath(r)
 		var allowed []string
 		for _, m := range allowProbe {
-			if mux.Match(chi.NewRouteContext(), m, path) {
+			// HEAD is served wherever GET is (middleware.GetHead).
+			probe := m
+			if m == http.MethodHead {
+				probe = http.MethodGet
+			}
+			if mux.Match(chi.NewRouteContext(), probe, path) {
 				allowed = append(allowed, m)
 			}
 		}

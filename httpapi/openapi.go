@@ -158,18 +158,20 @@ func withErrors(rs map[string]*oaResponse, statuses ...int) map[string]*oaRespon
 
 // errorResponseNames names the component response of each error status.
 var errorResponseNames = map[int]string{
-	http.StatusBadRequest:            "BadRequest",
-	http.StatusUnauthorized:          "Unauthorized",
-	http.StatusForbidden:             "Forbidden",
-	http.StatusNotFound:              "NotFound",
-	http.StatusConflict:              "Conflict",
-	http.StatusRequestEntityTooLarge: "PayloadTooLarge",
-	http.StatusUnsupportedMediaType:  "UnsupportedMediaType",
-	http.StatusUnprocessableEntity:   "Unsupported",
-	http.StatusInternalServerError:   "Internal",
-	http.StatusServiceUnavailable:    "Unavailable",
-	http.StatusTooManyRequests:       "Busy",
-	http.StatusInsufficientStorage:   "InsufficientStorage",
+	http.StatusBadRequest:                   "BadRequest",
+	http.StatusUnauthorized:                 "Unauthorized",
+	http.StatusForbidden:                    "Forbidden",
+	http.StatusNotFound:                     "NotFound",
+	http.StatusConflict:                     "Conflict",
+	http.StatusRequestEntityTooLarge:        "PayloadTooLarge",
+	http.StatusUnsupportedMediaType:         "UnsupportedMediaType",
+	http.StatusUnprocessableEntity:          "Unsupported",
+	http.StatusInternalServerError:          "Internal",
+	http.StatusServiceUnavailable:           "Unavailable",
+	http.StatusTooManyRequests:              "Busy",
+	http.StatusInsufficientStorage:          "InsufficientStorage",
+	http.StatusRequestedRangeNotSatisfiable: "RangeNotSatisfiable",
+	http.StatusPreconditionFailed:           "PreconditionFailed",
 }
 
 // errorCodes lists every error code, for the Error schema's enum.
@@ -177,6 +179,7 @@ var errorCodes = []string{
 	codeInvalidRequest, codeUnauthorized, codeNotFound, codeMethodNotAllowed,
 	codeAlreadyExists, codePayloadTooLarge, codeUnsupportedMediaType, codeUnsupported,
 	codeCanceled, codeInternal, codeNotReady, codeUnavailable, codeTimeout, codeForbidden, codeBusy, codeInsufficientStorage,
+	codeRangeNotSatisfiable, codePreconditionFailed,
 }
 
 // openAPIDocument describes the API. It is the same whether or not the
@@ -333,7 +336,8 @@ func openAPIDocument() *oaDoc {
 					"200": {Description: "The file.", Content: map[string]oaMedia{"*/*": {Schema: &oaSchema{Type: "string", Format: "binary"}}}},
 					"206": {Description: "The requested byte range."},
 					"304": {Description: "Not modified."},
-				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusUnsupportedMediaType})...),
+				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusUnsupportedMediaType,
+					http.StatusRequestedRangeNotSatisfiable, http.StatusPreconditionFailed})...),
 			},
 		},
 		"/v1/collections/{collection}/objects/{id}/thumbnail": {
@@ -347,7 +351,8 @@ func openAPIDocument() *oaDoc {
 				Responses: withErrors(map[string]*oaResponse{
 					"200": {Description: "The thumbnail.", Content: map[string]oaMedia{"image/jpeg": {Schema: &oaSchema{Type: "string", Format: "binary"}}}},
 					"304": {Description: "Not modified."},
-				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity})...),
+				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity,
+					http.StatusRequestedRangeNotSatisfiable, http.StatusPreconditionFailed})...),
 			},
 		},
 		"/v1/session/media": {
@@ -604,6 +609,14 @@ func openAPIDocument() *oaDoc {
 		"UnsupportedMediaType": errResp("unsupported_media_type: send Content-Type: application/json."),
 		"Unsupported":          errResp("unsupported: e.g. a text query on a space without a model."),
 		"Internal":             errResp("internal: a server fault; details are in the server log."),
+		"RangeNotSatisfiable": {
+			Description: "range_not_satisfiable: the Range header asks for bytes outside the file.",
+			Headers: map[string]oaHeader{"Content-Range": {
+				Description: "bytes */SIZE: the file's size.", Schema: str(""),
+			}},
+			Content: jsonContent(schemaRef("Error")),
+		},
+		"PreconditionFailed": errResp("precondition_failed: If-Match or If-Unmodified-Since did not hold."),
 		"Busy": {
 			Description: "busy: the server's budget of decoded pixels, audio seconds or concurrent encodes stayed full; retry after Retry-After seconds.",
 			Headers: map[string]oaHeader{"Retry-After": {
