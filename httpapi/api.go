@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -61,7 +62,7 @@ type Options struct {
 	// more: 1000 objects × 1536 floats take about 18 MB of JSON per space.
 	MaxBodyBytes int64
 
-	// Logger receives one debug-level line per request, and panics and
+	// Logger receives one info-level access-log line per request, and panics and
 	// internal errors at error level. Nil discards everything.
 	Logger *slog.Logger
 
@@ -80,6 +81,11 @@ type Options struct {
 	// MetricsToken, when set, is a second bearer token that opens GET
 	// /metrics alone, for a scraper that should not hold the API key.
 	MetricsToken string
+
+	// CORSOrigins are the origins ("https://app.example.com", or "*")
+	// whose pages may call the API from a browser; empty, the default,
+	// sends no CORS headers. See CheckCORSOrigin.
+	CORSOrigins []string
 
 	// ThumbnailCacheBytes bounds the in-memory thumbnail cache. Zero means
 	// DefaultThumbnailCacheBytes (64 MiB); negative disables the cache.
@@ -134,7 +140,7 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 		opts:       opts,
 		log:        opts.Logger,
 		metrics:    registerMetrics(opts.Registry, e, opts.Logger),
-		openapi:    mustMarshalOpenAPI(opts.APIKey != ""),
+		openapi:    mustMarshalOpenAPI(),
 		thumbs:     newThumbCache(max(opts.ThumbnailCacheBytes, 0)),
 		thumbSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
@@ -142,7 +148,10 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 	r := chi.NewRouter()
 	// The recoverer is outermost so that a panic anywhere below, including
 	// in the other middleware, becomes a 500 JSON answer.
-	r.Use(a.recoverer, a.observe, a.authenticate)
+	// CORS answers preflights before authentication (browsers send them
+	// without credentials); GetHead routes HEAD wherever GET is routed
+	// (net/http drops the body).
+	r.Use(a.recoverer, a.observe, a.cors, middleware.GetHead, a.authenticate)
 	r.NotFound(a.notFound)
 	r.MethodNotAllowed(a.methodNotAllowed(r))
 
@@ -153,27 +162,27 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 
 	r.Post("/v1/collections", a.createCollection)
 	r.Get("/v1/collections", a.listCollections)
-	r.Get("/v1/collections/{name}", a.getCollection)
-	r.Get("/v1/collections/{name}/stats", a.collectionStats)
-	r.Delete("/v1/collections/{name}", a.dropCollection)
-	r.Post("/v1/collections/{name}/rebuild", a.rebuildCollection)
+	r.Get("/v1/collections/{collection}", a.getCollection)
+	r.Get("/v1/collections/{collection}/stats", a.collectionStats)
+	r.Delete("/v1/collections/{collection}", a.dropCollection)
+	r.Post("/v1/collections/{collection}/rebuild", a.rebuildCollection)
 
-	r.Put("/v1/collections/{c}/objects", a.upsertObjects)
-	r.Get("/v1/collections/{c}/objects", a.listObjects)
-	r.Get("/v1/collections/{c}/objects/{id}", a.getObject)
-	r.Delete("/v1/collections/{c}/objects/{id}", a.deleteObject)
-	r.Get("/v1/collections/{c}/objects/{id}/media", a.objectMedia)
-	r.Get("/v1/collections/{c}/objects/{id}/thumbnail", a.objectThumbnail)
+	r.Put("/v1/collections/{collection}/objects", a.upsertObjects)
+	r.Get("/v1/collections/{collection}/objects", a.listObjects)
+	r.Get("/v1/collections/{collection}/objects/{id}", a.getObject)
+	r.Delete("/v1/collections/{collection}/objects/{id}", a.deleteObject)
+	r.Get("/v1/collections/{collection}/objects/{id}/media", a.objectMedia)
+	r.Get("/v1/collections/{collection}/objects/{id}/thumbnail", a.objectThumbnail)
 
-	r.Post("/v1/collections/{c}/search", a.search)
+	r.Post("/v1/collections/{collection}/search", a.search)
 
 	r.Post("/v1/session/media", a.startMediaSession)
 	r.Delete("/v1/session/media", a.endMediaSession)
 
 	// The browser page: public, like /healthz, so that it can ask for the
 	// API key; everything it shows comes from the routes above.
-	r.Get("/", serveUIIndex)
-	r.Handle("/ui/*", uiAssets())
+	r.Get("/", a.serveUIIndex)
+	r.Handle("/ui/*", a.uiAssets())
 	return r
 }
 

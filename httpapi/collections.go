@@ -41,9 +41,9 @@ func (a *server) listCollections(w http.ResponseWriter, r *http.Request) {
 	a.writeJSON(w, r, http.StatusOK, out)
 }
 
-// getCollection serves GET /v1/collections/{name}.
+// getCollection serves GET /v1/collections/{collection}.
 func (a *server) getCollection(w http.ResponseWriter, r *http.Request) {
-	name, err := collectionParam(r, "name")
+	name, err := collectionParam(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -56,10 +56,10 @@ func (a *server) getCollection(w http.ResponseWriter, r *http.Request) {
 	a.writeJSON(w, r, http.StatusOK, convert.FromEngineCollection(c))
 }
 
-// dropCollection serves DELETE /v1/collections/{name}; it works on a
+// dropCollection serves DELETE /v1/collections/{collection}; it works on a
 // collection whose indexes failed to load too.
 func (a *server) dropCollection(w http.ResponseWriter, r *http.Request) {
-	name, err := collectionParam(r, "name")
+	name, err := collectionParam(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -71,11 +71,11 @@ func (a *server) dropCollection(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// rebuildCollection serves POST /v1/collections/{name}/rebuild: the
+// rebuildCollection serves POST /v1/collections/{collection}/rebuild: the
 // indexes are rebuilt from the store (the repair for a collection whose
 // indexes failed to load). It answers when the rebuild is done.
 func (a *server) rebuildCollection(w http.ResponseWriter, r *http.Request) {
-	name, err := collectionParam(r, "name")
+	name, err := collectionParam(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -87,10 +87,10 @@ func (a *server) rebuildCollection(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// collectionStats serves GET /v1/collections/{name}/stats: the overview
+// collectionStats serves GET /v1/collections/{collection}/stats: the overview
 // plus the server's counters.
 func (a *server) collectionStats(w http.ResponseWriter, r *http.Request) {
-	name, err := collectionParam(r, "name")
+	name, err := collectionParam(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -56,7 +56,8 @@ func TestCollectionsBadInput(t *testing.T) {
 	s := newTestServer(t, Options{})
 	s.seed()
 	post := func(name, body string, status int, code, msg string) badRequest {
-		return badRequest{name: name, method: "POST", path: "/v1/collections", body: body, status: status, code: code, msg: msg}
+		return badRequest{name: name, method: "POST", path: "/v1/collections", body: body, status: status, code: code, msg: msg,
+			headers: []string{"Content-Type", "application/json"}} // also on the empty body
 	}
 	space := `"spaces":[{"name":"v","dim":2}]`
 	long := strings.Repeat("a", 65)

@@ -30,6 +30,8 @@ const (
 	codeForbidden            = "forbidden"
 	codeBusy                 = "busy"
 	codeInsufficientStorage  = "insufficient_storage"
+	codeRangeNotSatisfiable  = "range_not_satisfiable"
+	codePreconditionFailed   = "precondition_failed"
 )
 
 // statusClientClosedRequest is nginx's status for a request whose client
@@ -153,4 +155,61 @@ func (a *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rosetta"`)
 	}
 	a.writeJSON(w, r, ae.status, api.ErrorBody{Error: api.ErrorDetail{Code: ae.code, Message: ae.message}})
+}
+
+// jsonErrors wraps w for handlers of net/http that write their own error
+// text (http.ServeContent, http.FileServer): a status of 400 or more is
+// answered with the API's JSON error body instead, and their text is
+// dropped, so that every error a client sees has the same shape.
+func (a *server) jsonErrors(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
+	return &jsonErrorWriter{ResponseWriter: w, a: a, r: r}
+}
+
+type jsonErrorWriter struct {
+	http.ResponseWriter
+	a      *server
+	r      *http.Request
+	failed bool // an error was answered; the handler's writes are dropped
+}
+
+func (w *jsonErrorWriter) WriteHeader(code int) {
+	if code < 400 || w.failed {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.failed = true
+	w.a.fail(w.ResponseWriter, w.r, statusError(code))
+}
+
+func (w *jsonErrorWriter) Write(b []byte) (int, error) {
+	if w.failed {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController and innermost reach the writer below.
+func (w *jsonErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// statusError is the API error for a status that a net/http handler chose.
+func statusError(status int) *apiError {
+	switch status {
+	case http.StatusNotFound:
+		return &apiError{status: status, code: codeNotFound, message: "no such file"}
+	case http.StatusForbidden:
+		return &apiError{status: status, code: codeForbidden, message: "forbidden"}
+	case http.StatusRequestedRangeNotSatisfiable:
+		return &apiError{status: status, code: codeRangeNotSatisfiable,
+			message: "the Range header asks for bytes outside the file (see Content-Range for its size)"}
+	case http.StatusPreconditionFailed:
+		return &apiError{status: status, code: codePreconditionFailed, message: "the If-Match or If-Unmodified-Since condition failed"}
+	case http.StatusMethodNotAllowed:
+		return &apiError{status: status, code: codeMethodNotAllowed, message: "method not allowed"}
+	}
+	if status < 500 {
+		e := invalidf("%s", strings.ToLower(http.StatusText(status)))
+		e.status = status
+		return e
+	}
+	return &apiError{status: http.StatusInternalServerError, code: codeInternal, message: "internal error"}
 }

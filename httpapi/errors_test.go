@@ -101,7 +101,7 @@ func TestPanicRecovery(t *testing.T) {
 
 	// The panic was counted as a 500 of its route.
 	body := s.do("GET", "/metrics", "").Body.String()
-	want := `rosetta_http_requests_total{code="500",method="POST",route="/v1/collections/{c}/search"} 1`
+	want := `rosetta_http_requests_total{code="500",method="POST",route="/v1/collections/{collection}/search"} 1`
 	if !strings.Contains(body, want) {
 		t.Errorf("metrics lack %s", want)
 	}
@@ -137,9 +137,11 @@ func TestRecovererAbort(t *testing.T) {
 	}()
 }
 
+// TestRequestLog: one access-log line per request at info level, so the
+// default --log-level info shows it.
 func TestRequestLog(t *testing.T) {
 	var logs bytes.Buffer
-	s := newTestServer(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	s := newTestServer(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	s.seed()
 	s.do("GET", "/v1/collections/media", "", requestIDHeader, "req-42")
 	line := ""
@@ -148,7 +150,7 @@ func TestRequestLog(t *testing.T) {
 			line = l
 		}
 	}
-	for _, want := range []string{`"level":"DEBUG"`, `"method":"GET"`, `"route":"/v1/collections/{name}"`, `"status":200`, `"duration":`} {
+	for _, want := range []string{`"level":"INFO"`, `"method":"GET"`, `"route":"/v1/collections/{collection}"`, `"status":200`, `"duration":`, `"bytes":`, `"request_id":"req-42"`} {
 		if !strings.Contains(line, want) {
 			t.Errorf("log line %q lacks %s", line, want)
 		}

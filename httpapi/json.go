@@ -35,19 +35,28 @@ func (a *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 }
 
 // decodeJSON decodes r's body, which must hold exactly one JSON value, into
-// dst. It rejects a non-JSON Content-Type (415), a body over MaxBodyBytes
+// dst. It rejects a missing or non-JSON Content-Type (415), a body over MaxBodyBytes
 // (413), an empty body, malformed JSON, fields dst does not have, values of
 // the wrong type and anything after the value (400). The errors it returns
 // are *apiError.
 func (a *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return &apiError{
-				status:  http.StatusUnsupportedMediaType,
-				code:    codeUnsupportedMediaType,
-				message: "Content-Type must be application/json",
-			}
+	// A missing Content-Type is refused like a wrong one: accepting it
+	// would let a client that forgot the header (or a form post) work by
+	// accident, and leave the API without a rule for what it reads.
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return &apiError{
+			status:  http.StatusUnsupportedMediaType,
+			code:    codeUnsupportedMediaType,
+			message: "the request has no Content-Type: send Content-Type: application/json",
+		}
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return &apiError{
+			status:  http.StatusUnsupportedMediaType,
+			code:    codeUnsupportedMediaType,
+			message: "Content-Type must be application/json",
 		}
 	}
 	limit := a.opts.MaxBodyBytes

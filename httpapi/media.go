@@ -112,7 +112,7 @@ func setMediaHeaders(w http.ResponseWriter, ctype, etag string) {
 	h.Set("ETag", etag)
 }
 
-// objectMedia serves GET /v1/collections/{c}/objects/{id}/media: the
+// objectMedia serves GET /v1/collections/{collection}/objects/{id}/media: the
 // object's original file, with range requests (audio players seek with
 // them) and conditional requests.
 func (a *server) objectMedia(w http.ResponseWriter, r *http.Request) {
@@ -123,10 +123,12 @@ func (a *server) objectMedia(w http.ResponseWriter, r *http.Request) {
 	}
 	defer m.f.Close()
 	setMediaHeaders(w, m.ctype, m.etag)
-	http.ServeContent(w, r, "", m.info.ModTime(), m.f)
+	// ServeContent writes its errors (416 for an unsatisfiable range, 412
+	// for a failed If-Match) as text; jsonErrors makes them API errors.
+	http.ServeContent(a.jsonErrors(w, r), r, "", m.info.ModTime(), m.f)
 }
 
-// objectThumbnail serves GET /v1/collections/{c}/objects/{id}/thumbnail?size=N:
+// objectThumbnail serves GET /v1/collections/{collection}/objects/{id}/thumbnail?size=N:
 // the object's image, EXIF orientation applied, scaled (never enlarged) so
 // its longer side is N pixels, as JPEG. Thumbnails are cached in memory by
 // the file's validator, so a changed file gets a new one.
@@ -172,7 +174,7 @@ func (a *server) objectThumbnail(w http.ResponseWriter, r *http.Request) {
 	}
 	a.metrics.thumbnail(hit)
 	setMediaHeaders(w, "image/jpeg", etag)
-	http.ServeContent(w, r, "", m.info.ModTime(), bytes.NewReader(data))
+	http.ServeContent(a.jsonErrors(w, r), r, "", m.info.ModTime(), bytes.NewReader(data))
 }
 
 // makeThumbnail decodes an image file and encodes its thumbnail.

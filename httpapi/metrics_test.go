@@ -24,14 +24,14 @@ func TestMetricsExposition(t *testing.T) {
 	body := rec.Body.String()
 	for _, want := range []string{
 		`rosetta_http_requests_total{code="201",method="POST",route="/v1/collections"} 2`,
-		`rosetta_http_requests_total{code="200",method="PUT",route="/v1/collections/{c}/objects"} 1`,
-		`rosetta_http_requests_total{code="200",method="POST",route="/v1/collections/{c}/search"} 1`,
-		`rosetta_http_requests_total{code="400",method="POST",route="/v1/collections/{c}/search"} 1`,
-		`rosetta_http_requests_total{code="404",method="GET",route="/v1/collections/{name}"} 1`,
+		`rosetta_http_requests_total{code="200",method="PUT",route="/v1/collections/{collection}/objects"} 1`,
+		`rosetta_http_requests_total{code="200",method="POST",route="/v1/collections/{collection}/search"} 1`,
+		`rosetta_http_requests_total{code="400",method="POST",route="/v1/collections/{collection}/search"} 1`,
+		`rosetta_http_requests_total{code="404",method="GET",route="/v1/collections/{collection}"} 1`,
 		`rosetta_http_requests_total{code="404",method="GET",route="unmatched"} 1`,
 		`rosetta_http_requests_total{code="405",method="other",route="unmatched"} 1`,
-		`rosetta_http_request_duration_seconds_bucket{code="200",method="POST",route="/v1/collections/{c}/search",le="0.0005"}`,
-		`rosetta_http_request_duration_seconds_count{code="200",method="POST",route="/v1/collections/{c}/search"} 1`,
+		`rosetta_http_request_duration_seconds_bucket{code="200",method="POST",route="/v1/collections/{collection}/search",le="0.0005"}`,
+		`rosetta_http_request_duration_seconds_count{code="200",method="POST",route="/v1/collections/{collection}/search"} 1`,
 		`rosetta_http_requests_in_flight 1`, // this scrape
 		`rosetta_collections 2`,
 		`rosetta_collection_objects{collection="media"} 3`,

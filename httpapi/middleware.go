@@ -91,7 +91,7 @@ func (a *server) recoverer(next http.Handler) http.Handler {
 }
 
 // observe assigns the request id, and when the request is done records the
-// request metrics and writes the debug-level request log line.
+// request metrics and writes the access-log line (info level).
 func (a *server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -117,7 +117,7 @@ func (a *server) observe(next http.Handler) http.Handler {
 			status := strconv.Itoa(code)
 			a.metrics.requests.WithLabelValues(route, method, status).Inc()
 			a.metrics.duration.WithLabelValues(route, method, status).Observe(elapsed.Seconds())
-			a.log.LogAttrs(r.Context(), slog.LevelDebug, "http request",
+			a.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 				slog.String("method", r.Method),
 				slog.String("route", route),
 				slog.String("path", r.URL.Path),
@@ -257,7 +257,12 @@ func (a *server) methodNotAllowed(mux *chi.Mux) http.HandlerFunc {
 		path := routingPath(r)
 		var allowed []string
 		for _, m := range allowProbe {
-			if mux.Match(chi.NewRouteContext(), m, path) {
+			// HEAD is served wherever GET is (middleware.GetHead).
+			probe := m
+			if m == http.MethodHead {
+				probe = http.MethodGet
+			}
+			if mux.Match(chi.NewRouteContext(), probe, path) {
 				allowed = append(allowed, m)
 			}
 		}

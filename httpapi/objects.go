@@ -10,9 +10,9 @@ import (
 	"rosetta/engine"
 )
 
-// upsertObjects serves PUT /v1/collections/{c}/objects.
+// upsertObjects serves PUT /v1/collections/{collection}/objects.
 func (a *server) upsertObjects(w http.ResponseWriter, r *http.Request) {
-	coll, err := collectionParam(r, "c")
+	coll, err := collectionParam(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -43,7 +43,7 @@ func (a *server) upsertObjects(w http.ResponseWriter, r *http.Request) {
 	a.writeJSON(w, r, http.StatusOK, api.UpsertResponse{IDs: ids})
 }
 
-// getObject serves GET /v1/collections/{c}/objects/{id}.
+// getObject serves GET /v1/collections/{collection}/objects/{id}.
 func (a *server) getObject(w http.ResponseWriter, r *http.Request) {
 	coll, id, err := objectPath(r)
 	if err != nil {
@@ -58,9 +58,9 @@ func (a *server) getObject(w http.ResponseWriter, r *http.Request) {
 	a.writeJSON(w, r, http.StatusOK, convert.FromEngineObject(obj))
 }
 
-// listObjects serves GET /v1/collections/{c}/objects?after=ID&limit=N.
+// listObjects serves GET /v1/collections/{collection}/objects?after=ID&limit=N.
 func (a *server) listObjects(w http.ResponseWriter, r *http.Request) {
-	coll, err := collectionParam(r, "c")
+	coll, err := collectionParam(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -95,7 +95,7 @@ func (a *server) listObjects(w http.ResponseWriter, r *http.Request) {
 	a.writeJSON(w, r, http.StatusOK, resp)
 }
 
-// deleteObject serves DELETE /v1/collections/{c}/objects/{id}.
+// deleteObject serves DELETE /v1/collections/{collection}/objects/{id}.
 func (a *server) deleteObject(w http.ResponseWriter, r *http.Request) {
 	coll, id, err := objectPath(r)
 	if err != nil {
@@ -109,9 +109,9 @@ func (a *server) deleteObject(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// objectPath returns the validated {c} and {id} of an object route.
+// objectPath returns the validated {collection} and {id} of an object route.
 func objectPath(r *http.Request) (string, uint64, error) {
-	coll, err := collectionParam(r, "c")
+	coll, err := collectionParam(r)
 	if err != nil {
 		return "", 0, err
 	}

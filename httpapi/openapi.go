@@ -17,9 +17,14 @@ import (
 type oaDoc struct {
 	OpenAPI    string                `json:"openapi"`
 	Info       oaInfo                `json:"info"`
+	Servers    []oaServer            `json:"servers"`
 	Paths      map[string]oaPathItem `json:"paths"`
 	Components oaComponents          `json:"components"`
-	Security   []oaSecurityReq       `json:"security,omitempty"`
+}
+
+type oaServer struct {
+	URL         string `json:"url"`
+	Description string `json:"description,omitempty"`
 }
 
 type oaInfo struct {
@@ -153,18 +158,20 @@ func withErrors(rs map[string]*oaResponse, statuses ...int) map[string]*oaRespon
 
 // errorResponseNames names the component response of each error status.
 var errorResponseNames = map[int]string{
-	http.StatusBadRequest:            "BadRequest",
-	http.StatusUnauthorized:          "Unauthorized",
-	http.StatusForbidden:             "Forbidden",
-	http.StatusNotFound:              "NotFound",
-	http.StatusConflict:              "Conflict",
-	http.StatusRequestEntityTooLarge: "PayloadTooLarge",
-	http.StatusUnsupportedMediaType:  "UnsupportedMediaType",
-	http.StatusUnprocessableEntity:   "Unsupported",
-	http.StatusInternalServerError:   "Internal",
-	http.StatusServiceUnavailable:    "Unavailable",
-	http.StatusTooManyRequests:       "Busy",
-	http.StatusInsufficientStorage:   "InsufficientStorage",
+	http.StatusBadRequest:                   "BadRequest",
+	http.StatusUnauthorized:                 "Unauthorized",
+	http.StatusForbidden:                    "Forbidden",
+	http.StatusNotFound:                     "NotFound",
+	http.StatusConflict:                     "Conflict",
+	http.StatusRequestEntityTooLarge:        "PayloadTooLarge",
+	http.StatusUnsupportedMediaType:         "UnsupportedMediaType",
+	http.StatusUnprocessableEntity:          "Unsupported",
+	http.StatusInternalServerError:          "Internal",
+	http.StatusServiceUnavailable:           "Unavailable",
+	http.StatusTooManyRequests:              "Busy",
+	http.StatusInsufficientStorage:          "InsufficientStorage",
+	http.StatusRequestedRangeNotSatisfiable: "RangeNotSatisfiable",
+	http.StatusPreconditionFailed:           "PreconditionFailed",
 }
 
 // errorCodes lists every error code, for the Error schema's enum.
@@ -172,11 +179,13 @@ var errorCodes = []string{
 	codeInvalidRequest, codeUnauthorized, codeNotFound, codeMethodNotAllowed,
 	codeAlreadyExists, codePayloadTooLarge, codeUnsupportedMediaType, codeUnsupported,
 	codeCanceled, codeInternal, codeNotReady, codeUnavailable, codeTimeout, codeForbidden, codeBusy, codeInsufficientStorage,
+	codeRangeNotSatisfiable, codePreconditionFailed,
 }
 
-// openAPIDocument describes the API; auth says whether the server requires
-// an API key.
-func openAPIDocument(auth bool) *oaDoc {
+// openAPIDocument describes the API. It is the same whether or not the
+// server has an API key: the operations that need one say so, and a server
+// started without a key ignores the Authorization header.
+func openAPIDocument() *oaDoc {
 	const (
 		tagCollections = "collections"
 		tagObjects     = "objects"
@@ -214,12 +223,12 @@ func openAPIDocument(auth bool) *oaDoc {
 				}, common...),
 			},
 		},
-		"/v1/collections/{name}": {
+		"/v1/collections/{collection}": {
 			"get": {
 				OperationID: "getCollection",
 				Summary:     "Get a collection's schema and object count",
 				Tags:        []string{tagCollections},
-				Parameters:  []*oaParameter{paramRef("CollectionName")},
+				Parameters:  []*oaParameter{paramRef("Collection")},
 				Responses: withErrors(map[string]*oaResponse{
 					"200": jsonResponse("The collection.", "Collection"),
 				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusNotFound})...),
@@ -228,13 +237,13 @@ func openAPIDocument(auth bool) *oaDoc {
 				OperationID: "dropCollection",
 				Summary:     "Drop a collection and all its objects",
 				Tags:        []string{tagCollections},
-				Parameters:  []*oaParameter{paramRef("CollectionName")},
+				Parameters:  []*oaParameter{paramRef("Collection")},
 				Responses: withErrors(map[string]*oaResponse{
 					"204": {Description: "The collection was dropped."},
 				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusNotFound})...),
 			},
 		},
-		"/v1/collections/{c}/objects": {
+		"/v1/collections/{collection}/objects": {
 			"get": {
 				OperationID: "listObjects",
 				Summary:     "List objects in id order, a page at a time (without vectors)",
@@ -270,7 +279,7 @@ func openAPIDocument(auth bool) *oaDoc {
 				}, slices.Concat(withBody, common, []int{http.StatusNotFound, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusInsufficientStorage})...),
 			},
 		},
-		"/v1/collections/{c}/objects/{id}": {
+		"/v1/collections/{collection}/objects/{id}": {
 			"get": {
 				OperationID: "getObject",
 				Summary:     "Get an object",
@@ -290,31 +299,31 @@ func openAPIDocument(auth bool) *oaDoc {
 				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusNotFound})...),
 			},
 		},
-		"/v1/collections/{name}/rebuild": {
+		"/v1/collections/{collection}/rebuild": {
 			"post": {
 				OperationID: "rebuildCollection",
 				Summary:     "Rebuild a collection's indexes from the store",
 				Description: "The repair for a collection whose indexes failed to load (see /readyz). Answers when the rebuild is done; searches and writes on the collection get 503 not_ready meanwhile.",
 				Tags:        []string{tagCollections},
-				Parameters:  []*oaParameter{paramRef("CollectionName")},
+				Parameters:  []*oaParameter{paramRef("Collection")},
 				Responses: withErrors(map[string]*oaResponse{
 					"204": {Description: "Rebuilt."},
 				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusNotFound})...),
 			},
 		},
-		"/v1/collections/{name}/stats": {
+		"/v1/collections/{collection}/stats": {
 			"get": {
 				OperationID: "collectionStats",
 				Summary:     "A collection's overview: objects per modality, index health, change counter",
 				Description: "last_seq grows with every committed change: poll it to see ingest in progress.",
 				Tags:        []string{tagCollections},
-				Parameters:  []*oaParameter{paramRef("CollectionName")},
+				Parameters:  []*oaParameter{paramRef("Collection")},
 				Responses: withErrors(map[string]*oaResponse{
 					"200": jsonResponse("The overview.", "CollectionStats"),
 				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusNotFound})...),
 			},
 		},
-		"/v1/collections/{c}/objects/{id}/media": {
+		"/v1/collections/{collection}/objects/{id}/media": {
 			"get": {
 				OperationID: "getObjectMedia",
 				Summary:     "The object's original file (image, audio or text)",
@@ -327,10 +336,11 @@ func openAPIDocument(auth bool) *oaDoc {
 					"200": {Description: "The file.", Content: map[string]oaMedia{"*/*": {Schema: &oaSchema{Type: "string", Format: "binary"}}}},
 					"206": {Description: "The requested byte range."},
 					"304": {Description: "Not modified."},
-				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusUnsupportedMediaType})...),
+				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusUnsupportedMediaType,
+					http.StatusRequestedRangeNotSatisfiable, http.StatusPreconditionFailed})...),
 			},
 		},
-		"/v1/collections/{c}/objects/{id}/thumbnail": {
+		"/v1/collections/{collection}/objects/{id}/thumbnail": {
 			"get": {
 				OperationID: "getObjectThumbnail",
 				Summary:     "A JPEG thumbnail of the object's image, cached in memory",
@@ -341,7 +351,8 @@ func openAPIDocument(auth bool) *oaDoc {
 				Responses: withErrors(map[string]*oaResponse{
 					"200": {Description: "The thumbnail.", Content: map[string]oaMedia{"image/jpeg": {Schema: &oaSchema{Type: "string", Format: "binary"}}}},
 					"304": {Description: "Not modified."},
-				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity})...),
+				}, slices.Concat(common, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity,
+					http.StatusRequestedRangeNotSatisfiable, http.StatusPreconditionFailed})...),
 			},
 		},
 		"/v1/session/media": {
@@ -375,7 +386,7 @@ func openAPIDocument(auth bool) *oaDoc {
 				},
 			},
 		},
-		"/v1/collections/{c}/search": {
+		"/v1/collections/{collection}/search": {
 			"post": {
 				OperationID: "search",
 				Summary:     "Find the k nearest objects to a query",
@@ -414,14 +425,14 @@ func openAPIDocument(auth bool) *oaDoc {
 			"get": {
 				OperationID: "metrics",
 				Summary:     "Prometheus metrics",
+				Description: "Needs the API key or the metrics token (--metrics-token), unless the server runs with --public-metrics.",
 				Tags:        []string{tagOps},
-				Security:    noAuth,
-				Responses: map[string]*oaResponse{
+				Responses: withErrors(map[string]*oaResponse{
 					"200": {
 						Description: "Prometheus text exposition format.",
 						Content:     map[string]oaMedia{"text/plain": {Schema: str("")}},
 					},
-				},
+				}, http.StatusUnauthorized),
 			},
 		},
 		"/openapi.json": {
@@ -598,6 +609,14 @@ func openAPIDocument(auth bool) *oaDoc {
 		"UnsupportedMediaType": errResp("unsupported_media_type: send Content-Type: application/json."),
 		"Unsupported":          errResp("unsupported: e.g. a text query on a space without a model."),
 		"Internal":             errResp("internal: a server fault; details are in the server log."),
+		"RangeNotSatisfiable": {
+			Description: "range_not_satisfiable: the Range header asks for bytes outside the file.",
+			Headers: map[string]oaHeader{"Content-Range": {
+				Description: "bytes */SIZE: the file's size.", Schema: str(""),
+			}},
+			Content: jsonContent(schemaRef("Error")),
+		},
+		"PreconditionFailed": errResp("precondition_failed: If-Match or If-Unmodified-Since did not hold."),
 		"Busy": {
 			Description: "busy: the server's budget of decoded pixels, audio seconds or concurrent encodes stayed full; retry after Retry-After seconds.",
 			Headers: map[string]oaHeader{"Retry-After": {
@@ -622,9 +641,20 @@ func openAPIDocument(auth bool) *oaDoc {
 	}
 
 	params := map[string]*oaParameter{
-		"CollectionName": {Name: "name", In: "path", Required: true, Description: "Collection name.", Schema: nameSchema},
-		"Collection":     {Name: "c", In: "path", Required: true, Description: "Collection name.", Schema: nameSchema},
-		"ObjectID":       {Name: "id", In: "path", Required: true, Description: "Object id.", Schema: uint64Schema("")},
+		"Collection": {Name: "collection", In: "path", Required: true, Description: "Collection name.", Schema: nameSchema},
+		"ObjectID":   {Name: "id", In: "path", Required: true, Description: "Object id.", Schema: uint64Schema("")},
+	}
+
+	// Every operation that is not public needs the key; saying so on each
+	// one (rather than globally) makes generated clients send it exactly
+	// where the server checks it.
+	bearer := &[]oaSecurityReq{{"apiKey": {}}}
+	for _, item := range paths {
+		for _, op := range item {
+			if op.Security == nil {
+				op.Security = bearer
+			}
+		}
 	}
 
 	doc := &oaDoc{
@@ -635,26 +665,32 @@ func openAPIDocument(auth bool) *oaDoc {
 			Description: "Multimodal embedding search. Errors are always " +
 				`{"error":{"code":"...","message":"..."}}.`,
 		},
-		Paths: paths,
+		// Relative: the document is served by the server it describes,
+		// wherever that is exposed.
+		Servers: []oaServer{{URL: "/", Description: "The server that serves this document."}},
+		Paths:   paths,
 		Components: oaComponents{
 			Schemas:    schemas,
 			Parameters: params,
 			Responses:  responses,
 			SecuritySchemes: map[string]*oaSecurityScheme{
-				"apiKey": {Type: "http", Scheme: "bearer", Description: "The server's API key."},
+				"apiKey": {Type: "http", Scheme: "bearer", Description: "The server's API key (rosetta serve --api-key-file, " +
+					"$ROSETTA_API_KEY or --api-key). A server started without a key ignores the header."},
 			},
 		},
-	}
-	if auth {
-		doc.Security = []oaSecurityReq{{"apiKey": {}}}
 	}
 	return doc
 }
 
+// OpenAPI returns the OpenAPI 3.0 document that GET /openapi.json serves,
+// as indented JSON, for tools that want it without a server (the lint in
+// scripts/openapi-lint.sh). The caller owns the returned slice.
+func OpenAPI() []byte { return mustMarshalOpenAPI() }
+
 // mustMarshalOpenAPI returns the document as JSON. It cannot fail on the
 // static values above; a panic here is caught by every test.
-func mustMarshalOpenAPI(auth bool) []byte {
-	b, err := json.MarshalIndent(openAPIDocument(auth), "", "  ")
+func mustMarshalOpenAPI() []byte {
+	b, err := json.MarshalIndent(openAPIDocument(), "", "  ")
 	if err != nil {
 		panic(err)
 	}

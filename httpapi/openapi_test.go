@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -67,8 +69,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 // resolves, every operation has an id and responses, path parameters
 // match the path template, and request bodies are JSON.
 func TestOpenAPIWellFormed(t *testing.T) {
-	for _, auth := range []bool{false, true} {
-		raw := mustMarshalOpenAPI(auth)
+	{
+		raw := mustMarshalOpenAPI()
 		var doc map[string]any
 		if err := json.Unmarshal(raw, &doc); err != nil {
 			t.Fatal(err)
@@ -83,11 +85,11 @@ func TestOpenAPIWellFormed(t *testing.T) {
 				t.Errorf("$ref %s does not resolve", ref)
 			}
 		}
-		if _, ok := doc["security"]; ok != auth {
-			t.Errorf("auth %v: global security present: %v", auth, ok)
+		if servers, _ := doc["servers"].([]any); len(servers) == 0 {
+			t.Error("no servers")
 		}
 
-		d := openAPIDocument(auth)
+		d := openAPIDocument()
 		ids := map[string]bool{}
 		params := d.Components.Parameters
 		for path, item := range d.Paths {
@@ -129,6 +131,16 @@ func TestOpenAPIWellFormed(t *testing.T) {
 				if strings.HasPrefix(path, "/v1/") && op.Responses["401"] == nil {
 					t.Errorf("%s %s: no 401 response", method, path)
 				}
+				// Exactly the routes the key does not guard are public.
+				public := path == "/healthz" || path == "/"
+				if op.Security == nil || (len(*op.Security) == 0) != public {
+					t.Errorf("%s %s: security %v, public %v", method, path, op.Security, public)
+				}
+				for _, p := range op.Parameters {
+					if p.In == "path" && p.Ref == "" {
+						t.Errorf("%s %s: inline path parameter %s; use the shared one", method, path, p.Name)
+					}
+				}
 			}
 		}
 	}
@@ -166,4 +178,21 @@ func resolves(doc map[string]any, ref string) bool {
 		}
 	}
 	return true
+}
+
+// TestOpenAPIWriteFile writes the served document to $ROSETTA_OPENAPI_OUT
+// when it is set, for scripts/openapi-lint.sh (no server needed), and
+// checks that it is the document GET /openapi.json serves.
+func TestOpenAPIWriteFile(t *testing.T) {
+	s := newTestServer(t, Options{APIKey: "k"})
+	if got := s.do("GET", "/openapi.json", "").Body.Bytes(); !bytes.Equal(got, OpenAPI()) {
+		t.Fatal("GET /openapi.json differs from OpenAPI()")
+	}
+	out := os.Getenv("ROSETTA_OPENAPI_OUT")
+	if out == "" {
+		t.Skip("ROSETTA_OPENAPI_OUT is not set")
+	}
+	if err := os.WriteFile(out, OpenAPI(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

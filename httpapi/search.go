@@ -8,9 +8,9 @@ import (
 	"rosetta/api/convert"
 )
 
-// search serves POST /v1/collections/{c}/search.
+// search serves POST /v1/collections/{collection}/search.
 func (a *server) search(w http.ResponseWriter, r *http.Request) {
-	coll, err := collectionParam(r, "c")
+	coll, err := collectionParam(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -78,7 +78,8 @@ func TestSearchBadInput(t *testing.T) {
 	s.seed()
 	const p = "/v1/collections/media/search"
 	search := func(name, body string, status int, code, msg string) badRequest {
-		return badRequest{name: name, method: "POST", path: p, body: body, status: status, code: code, msg: msg}
+		return badRequest{name: name, method: "POST", path: p, body: body, status: status, code: code, msg: msg,
+			headers: []string{"Content-Type", "application/json"}} // also on the empty body
 	}
 	q := `"space":"image","query":{"vector":[1,0,0]}`
 	runBadRequests(t, s, []badRequest{

@@ -32,10 +32,10 @@ func setUIHeaders(w http.ResponseWriter) {
 }
 
 // serveUIIndex serves GET /: the search page.
-func serveUIIndex(w http.ResponseWriter, r *http.Request) {
+func (a *server) serveUIIndex(w http.ResponseWriter, r *http.Request) {
 	b, err := uiFiles.ReadFile("ui/index.html")
 	if err != nil {
-		http.Error(w, "page missing from the binary", http.StatusInternalServerError)
+		a.fail(w, r, err) // a build bug: 500 internal, logged
 		return
 	}
 	setUIHeaders(w)
@@ -43,8 +43,9 @@ func serveUIIndex(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-// uiAssets serves GET /ui/*: the page's script and style sheet.
-func uiAssets() http.Handler {
+// uiAssets serves GET /ui/*: the page's script and style sheet. Its
+// errors (404 for a file that is not there) are JSON like the API's.
+func (a *server) uiAssets() http.Handler {
 	sub, err := fs.Sub(uiFiles, "ui")
 	if err != nil {
 		panic(err) // the embed directive names the directory: a build bug
@@ -52,10 +53,10 @@ func uiAssets() http.Handler {
 	files := http.StripPrefix("/ui/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/") {
-			http.NotFound(w, r) // no directory listings
+			a.notFound(w, r) // no directory listings
 			return
 		}
 		setUIHeaders(w)
-		files.ServeHTTP(w, r)
+		files.ServeHTTP(a.jsonErrors(w, r), r)
 	})
 }

@@ -15,10 +15,11 @@ import (
 // filters, media) is the engine's to decide; its ErrInvalid is answered
 // 400 with its message.
 
-// collectionParam returns the collection name in the route parameter key,
-// checked by the engine's rule for names.
-func collectionParam(r *http.Request, key string) (string, error) {
-	name := chi.URLParam(r, key)
+// collectionParam returns the route's {collection}, checked by the
+// engine's rule for names. Every route names the collection the same way,
+// so that the OpenAPI document has one parameter for it.
+func collectionParam(r *http.Request) (string, error) {
+	name := chi.URLParam(r, "collection")
 	return name, engine.CheckCollectionName(name)
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,7 +22,8 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	var dataDir, addr, apiKey, logLevel, modelsDir, metricsAddr, metricsToken string
+	var dataDir, addr, apiKey, apiKeyFile, logLevel, modelsDir, metricsAddr, metricsToken string
+	var corsOrigins []string
 	var snapshotEvery time.Duration
 	var mediaRoots []string
 	var thumbCacheMB int
@@ -30,7 +32,7 @@ func newServeCmd() *cobra.Command {
 	var maxImageMpx, decodeMpx float64
 	var diskReserveMB int64
 	cmd := &cobra.Command{
-		Use:   "serve --data DIR [--addr :7700]",
+		Use:   "serve --data DIR [--addr 127.0.0.1:7700]",
 		Short: "Run the Rosetta server over a data directory",
 		Long: `Opens the data directory (Pebble store + index snapshots; created if missing) and
 serves the REST API (/v1/collections, objects, search, /healthz, /readyz, /metrics,
@@ -38,11 +40,24 @@ serves the REST API (/v1/collections, objects, search, /healthz, /readyz, /metri
 ready. SIGINT/SIGTERM stop accepting connections, drain requests, snapshot the
 indexes and close the store. One process owns a data directory.
 
-With --api-key (or ROSETTA_API_KEY) every route but /healthz and the page's own files
+It listens on 127.0.0.1:7700 by default: only this machine can connect. To expose it,
+bind another address (--addr 0.0.0.0:7700, or one interface's address), set an API key,
+and put TLS in front (a reverse proxy such as Caddy or nginx): the server speaks plain HTTP.
+
+With an API key every route but /healthz and the page's own files
 needs "Authorization: Bearer <key>" — /metrics too, unless --public-metrics; a scraper
 can instead get --metrics-token (opens /metrics alone) or its own listener,
 --metrics-addr (serves /metrics alone, without a key: bind it to a private address).
-The page asks for the key once and keeps it in the tab.
+The page asks for the key once and keeps it in the tab. Give the key in a file
+(--api-key-file, e.g. mode 0600; surrounding white space is trimmed) or in $ROSETTA_API_KEY:
+--api-key works too, but a command line is visible to every user of the machine (ps).
+
+Every request is logged at info level (method, route, status, duration, bytes,
+request_id); --log-level warn hides the access log.
+
+--cors-origin lets pages on other origins call the API from a browser (repeatable;
+* for any). They send the key in the Authorization header; cookies are never
+allowed cross-origin. Off by default.
 
 Every request is bounded: an image over --max-image-mpx megapixels or a request with more
 than --max-audio-seconds of audio is refused (413); the server decodes at most
@@ -62,8 +77,15 @@ Models are directories: a path, or a name under --models.`,
 		Example: `  rosetta serve --data ./data --addr 127.0.0.1:7700    # then open http://127.0.0.1:7700/
   rosetta serve --data ./data --media-root /srv/photos`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if apiKey == "" {
-				apiKey = os.Getenv("ROSETTA_API_KEY")
+			key, err := serverAPIKey(apiKey, apiKeyFile, cmd.Flags().Changed("api-key"))
+			if err != nil {
+				return err
+			}
+			apiKey = key
+			for _, o := range corsOrigins {
+				if err := httpapi.CheckCORSOrigin(o); err != nil {
+					return fmt.Errorf("--cors-origin: %w", err)
+				}
 			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
@@ -100,7 +122,8 @@ Models are directories: a path, or a name under --models.`,
 			}
 			reg := prometheus.NewRegistry()
 			srv := httpapi.NewServer(addr, httpapi.New(e, httpapi.Options{APIKey: apiKey, Logger: log, Registry: reg,
-				ThumbnailCacheBytes: thumbBytes, PublicMetrics: publicMetrics, MetricsToken: metricsToken}))
+				ThumbnailCacheBytes: thumbBytes, PublicMetrics: publicMetrics, MetricsToken: metricsToken,
+				CORSOrigins: corsOrigins}))
 			if metricsAddr != "" {
 				mln, err := net.Listen("tcp", metricsAddr)
 				if err != nil {
@@ -135,8 +158,10 @@ Models are directories: a path, or a name under --models.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&dataDir, "data", "", "data directory (required)")
-	f.StringVar(&addr, "addr", ":7700", "listen address")
-	f.StringVar(&apiKey, "api-key", "", "require this bearer token (default $ROSETTA_API_KEY)")
+	f.StringVar(&addr, "addr", "127.0.0.1:7700", "listen address (0.0.0.0:7700 for every interface: set a key, put TLS in front)")
+	f.StringVar(&apiKey, "api-key", "", "require this bearer token; visible in ps, prefer --api-key-file or $ROSETTA_API_KEY")
+	f.StringVar(&apiKeyFile, "api-key-file", "", "require the bearer token in this file (white space trimmed)")
+	f.StringArrayVar(&corsOrigins, "cors-origin", nil, "let pages on this origin (https://host[:port], or *) call the API from a browser (repeatable)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&modelsDir, "models", defaultModelsDir(), "models directory, for spaces that name a model (also $ROSETTA_MODELS)")
 	f.DurationVar(&snapshotEvery, "snapshot-every", 5*time.Minute, "how often to snapshot the indexes (negative: only on shutdown)")
@@ -154,4 +179,30 @@ Models are directories: a path, or a name under --models.`,
 	f.Int64Var(&diskReserveMB, "disk-reserve-mb", 0, "refuse writes while the data directory's disk has less than this free (0: the store's default)")
 	cmd.MarkFlagRequired("data")
 	return cmd
+}
+
+// serverAPIKey picks the server's API key: --api-key-file, else --api-key,
+// else $ROSETTA_API_KEY; giving both flags is an error, and so is a file
+// that holds no key (a server meant to be locked must not start open).
+func serverAPIKey(flagKey, file string, flagSet bool) (string, error) {
+	switch {
+	case file != "" && flagSet:
+		return "", errors.New("--api-key and --api-key-file: give one")
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("--api-key-file: %w", err)
+		}
+		key := strings.TrimSpace(string(b))
+		if key == "" {
+			return "", fmt.Errorf("--api-key-file %s is empty", file)
+		}
+		return key, nil
+	case flagSet:
+		if flagKey == "" {
+			return "", errors.New("--api-key is empty")
+		}
+		return flagKey, nil
+	}
+	return strings.TrimSpace(os.Getenv("ROSETTA_API_KEY")), nil
 }
