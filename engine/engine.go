@@ -286,9 +286,9 @@ func storeErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, store.ErrDiskFull):
-		return fmt.Errorf("%w: %v", ErrDiskFull, err)
+		return fmt.Errorf("%w: disk full: %s", ErrDiskFull, Message(err))
 	case errors.Is(err, store.ErrUnavailable):
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: the store is unavailable: %s", ErrUnavailable, Message(err))
 	}
 	return err
 }

@@ -156,6 +156,7 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 	r.MethodNotAllowed(a.methodNotAllowed(r))
 
 	r.Get("/healthz", a.healthz)
+	r.Get("/v1/version", a.version)
 	r.Get("/readyz", a.readyz)
 	r.Method(http.MethodGet, "/metrics", MetricsHandler(opts.Registry, opts.Logger))
 	r.Get("/openapi.json", a.serveOpenAPI)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"rosetta/api"
+	"rosetta/internal/buildinfo"
 )
 
 // healthz serves GET /healthz: the process is up and serving HTTP. It does
@@ -28,6 +29,11 @@ func (a *server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.writeJSON(w, r, http.StatusOK, api.Status{Status: "ready"})
+}
+
+// version serves GET /v1/version: the build, for bug reports and fleets.
+func (a *server) version(w http.ResponseWriter, r *http.Request) {
+	a.writeJSON(w, r, http.StatusOK, buildinfo.Get())
 }
 
 // serveOpenAPI serves GET /openapi.json.

@@ -421,6 +421,16 @@ func openAPIDocument() *oaDoc {
 				}, http.StatusUnauthorized, http.StatusServiceUnavailable),
 			},
 		},
+		"/v1/version": {
+			"get": {
+				OperationID: "version",
+				Summary:     "The server's build: version, commit, Go version, kernels and CPU features",
+				Tags:        []string{tagOps},
+				Responses: withErrors(map[string]*oaResponse{
+					"200": jsonResponse("The build.", "Version"),
+				}, http.StatusUnauthorized),
+			},
+		},
 		"/metrics": {
 			"get": {
 				OperationID: "metrics",
@@ -505,9 +515,11 @@ func openAPIDocument() *oaDoc {
 			"vectors": {Type: "object", AdditionalProperties: vector,
 				Description: "Vectors by space name; finite numbers of the space's dimension."},
 			"content": object(map[string]*oaSchema{
-				"text":  str("Text to encode with the models of the collection's spaces; stored."),
+				"text":  str("Text to encode with the models of the collection's spaces; stored. A text longer than the model's window is split into chunk objects (key KEY#c=START,END)."),
 				"image": base64,
 				"audio": base64,
+				"keep": {Type: "boolean", Default: true,
+					Description: "Keep the image or audio as the object's original on the server (stored once per distinct content), so its media and thumbnail are served."},
 			}),
 			"created": dateTime,
 			"updated": dateTime,
@@ -542,7 +554,13 @@ func openAPIDocument() *oaDoc {
 				Description: "May be omitted when the collection has one space."},
 			"query": schemaRef("Query"),
 			"k":     integer("How many hits (default "+strconv.Itoa(engine.DefaultK)+").", intp(1), intp(engine.MaxK)),
-			"ef":    integer("Search beam width: 0 for the collection's default, else at least k.", intp(0), nil),
+			"ef": integer("Search beam width: 0 for the collection's default (widened to offset+k), else at least k. "+
+				"Pages asked with the same ef slice one ranking.", intp(0), intp(engine.MaxEf)),
+			"offset": integer("Hits to skip (paging; offset+k at most "+strconv.Itoa(engine.MaxK)+"). Use the answer's next_offset and ef.", intp(0), intp(engine.MaxK)),
+			"group_by": {Type: "string", Enum: []string{"parent"},
+				Description: "parent: one hit per file (audio windows and text chunks fold into their parent), with its best segments."},
+			"exclude":   array(uint64Schema(""), "Ids left out of the results (e.g. the query object of more-like-this); at most "+strconv.Itoa(engine.MaxExclude)+"."),
+			"min_score": {Type: "number", Format: "float", Description: "Drop hits scoring below this (cosine and dot spaces)."},
 			"filter": {Type: "object", AdditionalProperties: true,
 				Description: `A metadata filter: {"field": "f", "eq": v}, also ne, in, gt, gte, lt, lte, exists; ` +
 					`combined with {"and": [...]}, {"or": [...]}, {"not": {...}}.`},
@@ -561,6 +579,8 @@ func openAPIDocument() *oaDoc {
 			"distance":     {Type: "number", Format: "float", Description: "The index's distance; smaller is nearer."},
 			"rerank_score": {Type: "number", Format: "float", Description: "The matching model's probability, when the query was re-ranked."},
 			"object":       schemaRef("Object"),
+			"segments": array(schemaRef("Hit"), "With group_by parent: the file's best segments, best first (at most "+
+				strconv.Itoa(engine.MaxGroupSegments)+")."),
 		}, "id", "score", "distance"),
 		"CollectionStats": object(map[string]*oaSchema{
 			"name":        nameSchema,
@@ -592,10 +612,21 @@ func openAPIDocument() *oaDoc {
 				"thumbnails_cached": {Type: "integer"},
 			}, "objects_written", "objects_deleted", "searches", "thumbnails_cached"),
 		}, "name", "spaces", "count", "modalities", "segments", "last_seq", "space_stats", "server"),
+		"Version": object(map[string]*oaSchema{
+			"version":      str("The release, or dev."),
+			"commit":       str("The VCS revision it was built from (+dirty when modified); empty when unknown."),
+			"go_version":   str(""),
+			"os":           str(""),
+			"arch":         str(""),
+			"kernels":      {Type: "string", Enum: []string{"avx512", "avx2", "generic"}, Description: "The distance kernels selected."},
+			"cpu_features": array(str(""), "SIMD features detected on this CPU."),
+		}, "version", "commit", "go_version", "os", "arch", "kernels", "cpu_features"),
 		"SearchResponse": object(map[string]*oaSchema{
-			"hits":    array(schemaRef("Hit"), "Nearest first."),
-			"took_ms": {Type: "number", Description: "Milliseconds spent in the engine."},
-		}, "hits", "took_ms"),
+			"hits":        array(schemaRef("Hit"), "Nearest first."),
+			"took_ms":     {Type: "number", Description: "Milliseconds spent in the engine."},
+			"ef":          integer("The beam width the search used: send it with next_offset for the next page.", intp(1), nil),
+			"next_offset": integer("The offset of the next page; absent on the last one.", intp(0), nil),
+		}, "hits", "took_ms", "ef"),
 	}
 
 	errResp := func(desc string) *oaResponse { return jsonResponse(desc, "Error") }

@@ -75,6 +75,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 
 	check("GET", "/healthz", "/healthz", "", 200)
 	check("GET", "/readyz", "/readyz", "", 200)
+	check("GET", "/v1/version", "/v1/version", "", 200)
 	check("POST", colls, colls, `{"name":"c","spaces":[{"name":"v","dim":3,"metric":"ip"},{"name":"w","dim":2}],
 		"index":{"m":8,"ef_construction":64,"ef_search":32,"storage":"float16"}}`, 201)
 	up := check("PUT", objs, "/v1/collections/c/objects", `{"objects":[
@@ -98,6 +99,13 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	sr := check("POST", search, "/v1/collections/c/search", `{"space":"v","query":{"vector":[1,0.1,0]},"k":2,"fields":["*"]}`, 200)
 	if hits, _ := sr["hits"].([]any); len(hits) != 2 || hits[0].(map[string]any)["object"] == nil {
 		t.Errorf("search with fields=*: %v", sr)
+	}
+	// Grouped and paged: segments and next_offset.
+	check("PUT", objs, "/v1/collections/c/objects", `{"objects":[{"key":"a#t=0,10","modality":"image","metadata":{"parent":"a","segment_start":0},
+		"vectors":{"v":[1,0.05,0],"w":[1,0]}}]}`, 200)
+	gr := check("POST", search, "/v1/collections/c/search", `{"space":"v","query":{"vector":[1,0.1,0]},"k":1,"group_by":"parent","fields":["*"]}`, 200)
+	if hits, _ := gr["hits"].([]any); len(hits) != 1 || hits[0].(map[string]any)["segments"] == nil || gr["next_offset"] == nil {
+		t.Errorf("grouped search: %v", gr)
 	}
 
 	// Errors, each with the shape the document gives its status.

@@ -282,7 +282,7 @@ function readBase64(f) {
   });
 }
 
-async function runSearch(query, label) {
+async function runSearch(query, label, extra) {
   clearError();
   if (!state.collection) {
     showError(new Error("no collection selected"));
@@ -300,7 +300,8 @@ async function runSearch(query, label) {
     showError(e);
     return;
   }
-  const body = { query, k, fields: FIELDS };
+  const body = { query, k, fields: FIELDS, ...(extra || {}) };
+  if ($("group").checked) body.group_by = "parent";
   if ($("space").value) body.space = $("space").value;
   if ($("modality").value) body.modality = $("modality").value;
   if (filter !== undefined) body.filter = filter;
@@ -312,7 +313,7 @@ async function runSearch(query, label) {
     $("status").textContent = `${n} result${n === 1 ? "" : "s"} for ${label} in ${res.took_ms.toFixed(1)} ms`;
     renderHits(res.hits);
     // A full page may have more behind it: offer twice as many.
-    state.last = { query, label };
+    state.last = { query, label, extra };
     $("more-results").hidden = n < k || 2 * k > MAX_K;
   } catch (e) {
     $("status").textContent = "";
@@ -363,17 +364,21 @@ function mediaFailed(card, why) {
   if (!card.querySelector(".media-error")) card.append(el("div", "media-error", `media unavailable: ${why}`));
 }
 
-// thumbFailed asks the server why a thumbnail did not load (an <img> only
-// says that it failed) and shows the answer on the card.
-async function thumbFailed(card, img) {
-  img.hidden = true;
-  let why = "the thumbnail did not load";
+// explainFailure asks the server why media did not load (an <img> or
+// <audio> only says that it failed) and shows the answer on the card.
+async function explainFailure(card, url, fallback) {
+  let why = fallback;
   try {
-    const res = await fetch(img.src, { headers: authHeaders() });
+    const res = await fetch(url.split("#")[0], { headers: { ...authHeaders(), Range: "bytes=0-0" } });
     const body = await res.json();
     if (body && body.error) why = `${res.status} ${body.error.code}: ${body.error.message}`;
   } catch {}
   mediaFailed(card, why);
+}
+
+async function thumbFailed(card, img) {
+  img.hidden = true;
+  await explainFailure(card, img.src, "the thumbnail did not load");
 }
 
 function renderHits(hits) {
@@ -409,8 +414,10 @@ function renderHit(h, rank) {
     const player = el("audio");
     player.controls = true;
     player.preload = "metadata";
-    const start = typeof md.segment_start === "number" ? md.segment_start : null;
-    const end = typeof md.segment_end === "number" ? md.segment_end : null;
+    // A grouped hit plays from its best segment.
+    const best = (h.segments && h.segments[0] && h.segments[0].object && h.segments[0].object.metadata) || md;
+    const start = typeof best.segment_start === "number" ? best.segment_start : null;
+    const end = typeof best.segment_end === "number" ? best.segment_end : null;
     if (start !== null) {
       card.append(el("div", "segment", `segment ${start.toFixed(1)}–${end !== null ? end.toFixed(1) : "?"} s`));
       player.addEventListener("loadedmetadata", () => {
@@ -419,12 +426,27 @@ function renderHit(h, rank) {
     }
     card.append(player);
     const frag = start !== null ? `#t=${start}${end !== null ? "," + end : ""}` : "";
-    player.addEventListener("error", () => mediaFailed(card, "the server could not serve this audio"));
+    player.addEventListener("error", () => explainFailure(card, player.src, "the server could not serve this audio"));
     player.src = `${objectPath(h.id)}/media${frag}`;
+  }
+  if (h.segments && h.segments.length) {
+    const list = el("ul", "segments");
+    for (const sg of h.segments) {
+      const sm = (sg.object && sg.object.metadata) || {};
+      let where = `#${sg.id}`;
+      if (typeof sm.segment_start === "number") where = `${sm.segment_start.toFixed(1)}–${(sm.segment_end ?? 0).toFixed(1)} s`;
+      else if (typeof sm.chunk_start === "number") where = `characters ${sm.chunk_start}–${sm.chunk_end}`;
+      const li = el("li", "", `${where} · ${sg.score.toFixed(4)}`);
+      if (sg.object && sg.object.content && sg.object.content.text) li.title = sg.object.content.text;
+      list.append(li);
+    }
+    card.append(list);
   }
   if (o.content && o.content.text) {
     const t = o.content.text;
-    card.append(el("p", "snippet", t.length > 400 ? t.slice(0, 400) + "…" : t));
+    const snippet = t.length > 400 ? t.slice(0, 400) + "…" : t;
+    if (typeof md.chunk_start === "number") card.append(el("div", "segment", `characters ${md.chunk_start}–${md.chunk_end}`));
+    card.append(el("p", "snippet", snippet));
   }
   if (o.text && o.text.caption) card.append(el("p", "caption", o.text.caption));
   const src = o.source || o.key || `object ${h.id}`;
@@ -438,7 +460,8 @@ function renderHit(h, rank) {
   }
   const more = el("button", "more", "More like this");
   more.type = "button";
-  more.addEventListener("click", () => runSearch({ object: h.id }, `objects like #${h.id} (${src.split("/").pop()})`));
+  // The object itself would come first: leave it out.
+  more.addEventListener("click", () => runSearch({ object: h.id }, `objects like #${h.id} (${src.split("/").pop()})`, { exclude: [h.id] }));
   card.append(more);
   return card;
 }
@@ -481,7 +504,7 @@ function wire() {
   $("more-results").addEventListener("click", () => {
     if (!state.last) return;
     $("k").value = String(2 * parseInt($("k").value, 10));
-    runSearch(state.last.query, state.last.label);
+    runSearch(state.last.query, state.last.label, state.last.extra);
   });
   $("key-button").addEventListener("click", askForKey);
   $("key-cancel").addEventListener("click", () => $("key-dialog").close());
