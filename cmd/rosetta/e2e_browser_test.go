@@ -186,6 +186,51 @@ func TestBrowserSearchPage(t *testing.T) {
 		defer cancel()
 		browseWithoutKey(t, ctx, s, media, photos, longPath, window, art)
 	})
+	// Files ingested through a server (which keeps their originals) show
+	// their thumbnails and play their audio on the page.
+	t.Run("through-server", func(t *testing.T) {
+		models := modelsDirWith(t, map[string]string{"tiny-clip": clipModelDir(t), "tiny-hubert": hubertModelDir(t)})
+		s := startServer(t, bin, t.TempDir(), freeAddr(t), "--models", models)
+		defer func() { s.cmd.Process.Signal(syscall.SIGTERM); s.cmd.Wait() }()
+		for _, in := range []struct{ dir, coll, model string }{{media, "photos", "tiny-clip"}, {speech, "speech", "tiny-hubert"}} {
+			out, err := exec.Command(bin, "ingest", in.dir, "--collection", in.coll, "--server", s.base, "--model", in.model,
+				"--report", filepath.Join(t.TempDir(), "f.jsonl")).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "failed 0") {
+				t.Fatalf("ingest --server %s: %v\n%s", in.coll, err, out)
+			}
+		}
+		ctx, cancel := newBrowser(t)
+		defer cancel()
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/?collection=photos"), waitJS(`document.querySelector('#overview b') !== null`)); err != nil {
+			t.Fatal(err)
+		}
+		cards := submitAndRead(t, ctx,
+			chromedp.SendKeys(chromedp.CSS(`#q-text`), "a photo"),
+			chromedp.Click(chromedp.CSS(`#search-button`)),
+		)
+		if len(cards) == 0 {
+			t.Fatal("no results")
+		}
+		if err := chromedp.Do(ctx, waitJS(`(t => t.length > 0 && t.every(i => i.complete && i.naturalWidth > 0))([...document.querySelectorAll('#results img.thumb')])`)); err != nil {
+			t.Fatalf("thumbnails of server-ingested photos did not load: %v", err)
+		}
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/?collection=speech"),
+			waitJS(`document.querySelector('#overview b') !== null && document.getElementById('space').options.length > 0`)); err != nil {
+			t.Fatal(err)
+		}
+		cards = submitAndRead(t, ctx,
+			chromedp.SetUploadFiles(chromedp.CSS(`#q-file`), []string{window}),
+			waitJS(`document.getElementById('q-file-name').textContent.includes('window.wav')`),
+			chromedp.Click(chromedp.CSS(`#search-button`)),
+		)
+		if len(cards) == 0 || cards[0].Modality != "audio" || !strings.HasSuffix(cards[0].AudioSrc, "/media#t=8,18") {
+			t.Fatalf("audio upload: %+v", cards)
+		}
+		if err := chromedp.Do(ctx, waitJS(`(a => a.readyState >= 1 && a.currentTime >= 8)(document.querySelector('#results .card audio'))`)); err != nil {
+			t.Fatalf("the server-ingested segment's player did not load or seek: %v", err)
+		}
+		screenshot(t, ctx, filepath.Join(art, "through-server.png"))
+	})
 	t.Run("api-key", func(t *testing.T) {
 		const key = "browser-test-key"
 		s := startServer(t, bin, data, freeAddr(t), "--api-key", key)
