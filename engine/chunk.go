@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"math"
 	"unicode"
 	"unicode/utf8"
 
@@ -235,41 +234,21 @@ func chunkObjects(objs []Object, plan chunkPlan) ([]Object, []int) {
 // poolChunks gives each chunked parent, per space its chunks have a
 // vector in, the normalised mean of its chunks' vectors.
 func poolChunks(objs []Object, chunks []Object, parentOf []int) {
-	sums := map[int]map[string][]float64{}
+	means := map[int]*VectorMean{}
 	for j, ch := range chunks {
 		i := parentOf[j]
-		if sums[i] == nil {
-			sums[i] = map[string][]float64{}
+		if means[i] == nil {
+			means[i] = &VectorMean{}
 		}
-		for space, v := range ch.Vectors {
-			acc := sums[i][space]
-			if acc == nil {
-				acc = make([]float64, len(v))
-				sums[i][space] = acc
-			}
-			for k, x := range v {
-				acc[k] += float64(x)
-			}
-		}
+		means[i].Add(ch.Vectors)
 	}
-	for i, bySpace := range sums {
-		vs := make(map[string][]float32, len(objs[i].Vectors)+len(bySpace))
+	for i, m := range means {
+		vs := make(map[string][]float32, len(objs[i].Vectors))
 		for k, v := range objs[i].Vectors {
 			vs[k] = v
 		}
-		for space, acc := range bySpace {
-			var n float64
-			for _, x := range acc {
-				n += x * x
-			}
-			if n == 0 {
-				continue
-			}
-			v := make([]float32, len(acc))
-			for k, x := range acc {
-				v[k] = float32(x / math.Sqrt(n))
-			}
-			vs[space] = v
+		for k, v := range m.Vectors() {
+			vs[k] = v
 		}
 		objs[i].Vectors = vs
 		if objs[i].Modality == "" {

@@ -1,6 +1,10 @@
 package engine
 
-import "rosetta/store"
+import (
+	"math"
+
+	"rosetta/store"
+)
 
 // Conversions between the engine's domain types and the store's records.
 // The store never sees image or audio bytes, nor a decoded image.
@@ -46,3 +50,49 @@ func fromRecord(r store.Object) Object {
 }
 
 type storeObject = store.Object
+
+// VectorMean accumulates vectors per space and gives their normalised
+// mean: the one vector of a recording too long to encode whole (its
+// windows) or of a long text (its chunks). The zero value is ready.
+type VectorMean struct{ sums map[string][]float64 }
+
+// Add adds every vector of vs (by space).
+func (m *VectorMean) Add(vs map[string][]float32) {
+	if m.sums == nil {
+		m.sums = map[string][]float64{}
+	}
+	for space, v := range vs {
+		acc := m.sums[space]
+		if acc == nil {
+			acc = make([]float64, len(v))
+			m.sums[space] = acc
+		}
+		for i, x := range v {
+			if i < len(acc) {
+				acc[i] += float64(x)
+			}
+		}
+	}
+}
+
+// Vectors returns the normalised means by space; a space whose mean is
+// zero is left out.
+func (m *VectorMean) Vectors() map[string][]float32 {
+	out := make(map[string][]float32, len(m.sums))
+	for space, acc := range m.sums {
+		var n float64
+		for _, x := range acc {
+			n += x * x
+		}
+		if n == 0 {
+			continue
+		}
+		inv := 1 / math.Sqrt(n)
+		v := make([]float32, len(acc))
+		for i, x := range acc {
+			v[i] = float32(x * inv)
+		}
+		out[space] = v
+	}
+	return out
+}

@@ -3,7 +3,10 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
@@ -278,27 +281,25 @@ func checkValue(v any, depth int) error {
 		}
 		return nil
 	case []any:
-		if depth >= MaxMetadataDepth {
-			return fmt.Errorf("nested more than %d levels deep", MaxMetadataDepth)
-		}
-		for _, e := range x {
-			if err := checkValue(e, depth+1); err != nil {
-				return err
-			}
-		}
-		return nil
+		return checkChildren(len(x), slices.Values(x), depth)
 	case map[string]any:
-		if depth >= MaxMetadataDepth {
-			return fmt.Errorf("nested more than %d levels deep", MaxMetadataDepth)
-		}
-		for _, e := range x {
-			if err := checkValue(e, depth+1); err != nil {
-				return err
-			}
-		}
-		return nil
+		return checkChildren(len(x), maps.Values(x), depth)
 	}
 	return fmt.Errorf("%T is not a JSON value", v)
+}
+
+// checkChildren checks the elements of an array or object one level
+// deeper.
+func checkChildren(n int, elems iter.Seq[any], depth int) error {
+	if n > 0 && depth >= MaxMetadataDepth {
+		return fmt.Errorf("nested more than %d levels deep", MaxMetadataDepth)
+	}
+	for e := range elems {
+		if err := checkValue(e, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // normalizeSearch checks a search request and fills its defaults. It

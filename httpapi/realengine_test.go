@@ -23,22 +23,31 @@ import (
 // The real engine is an Engine.
 var _ Engine = (*engine.Engine)(nil)
 
+// openRealEngine opens an engine (no periodic snapshots, no log), waits
+// until it is ready and closes it when the test ends.
+func openRealEngine(t *testing.T, o engine.Options) *engine.Engine {
+	t.Helper()
+	o.SnapshotEvery, o.Logger = -1, slog.New(slog.DiscardHandler)
+	e, err := engine.Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // TestRealEngineSmoke drives the handler over a real engine in a temporary
 // directory, to catch contract mismatches the fake cannot show.
 func TestRealEngineSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens a Pebble store")
 	}
-	e, err := engine.Open(engine.Options{Dir: t.TempDir(), SnapshotEvery: -1, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := e.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e := openRealEngine(t, engine.Options{Dir: t.TempDir()})
 	s := &testServer{t: t, h: New(e, Options{Registry: prometheus.NewRegistry()})}
 
 	s.mustDo(200, nil, "GET", "/readyz", "")
@@ -115,15 +124,8 @@ func TestRealEngineDiskFull(t *testing.T) {
 		t.Skip("mounts a tmpfs")
 	}
 	mnt := testfs.MountTmpfs(t, "20m")
-	e, err := engine.Open(engine.Options{Dir: filepath.Join(mnt, "data"), SnapshotEvery: -1, Logger: slog.New(slog.DiscardHandler),
+	e := openRealEngine(t, engine.Options{Dir: filepath.Join(mnt, "data"),
 		Store: store.Options{DiskReserveBytes: 8 << 20, CommitTimeout: 5 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	if err := e.WaitReady(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	s := &testServer{t: t, h: New(e, Options{Registry: prometheus.NewRegistry()})}
 	s.mustDo(201, nil, "POST", "/v1/collections", `{"name":"c","spaces":[{"name":"v","dim":64}]}`)
 	filler := filepath.Join(mnt, "filler")

@@ -1,15 +1,12 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -27,16 +24,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens a Pebble store")
 	}
-	e, err := engine.Open(engine.Options{Dir: t.TempDir(), SnapshotEvery: -1, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := e.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e := openRealEngine(t, engine.Options{Dir: t.TempDir()})
 	s := &testServer{t: t, h: New(e, Options{Registry: prometheus.NewRegistry(), APIKey: "k"}), key: "k"}
 
 	var doc map[string]any

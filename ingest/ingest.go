@@ -636,40 +636,16 @@ func (r *run) poolSegments(ctx context.Context, it item, ids []uint64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	sums := map[string][]float64{}
+	var mean engine.VectorMean
 	for _, id := range ids {
 		o, err := r.sink.Get(ctx, r.coll, id)
 		if err != nil {
 			return err
 		}
-		for space, v := range o.Vectors {
-			acc := sums[space]
-			if acc == nil {
-				acc = make([]float64, len(v))
-				sums[space] = acc
-			}
-			for i, x := range v {
-				acc[i] += float64(x)
-			}
-		}
+		mean.Add(o.Vectors)
 	}
 	obj := it.obj
-	obj.Vectors = map[string][]float32{}
-	for space, acc := range sums {
-		var n float64
-		for _, x := range acc {
-			n += x * x
-		}
-		if n == 0 {
-			continue
-		}
-		inv := 1 / math.Sqrt(n)
-		v := make([]float32, len(acc))
-		for i, x := range acc {
-			v[i] = float32(x * inv)
-		}
-		obj.Vectors[space] = v
-	}
+	obj.Vectors = mean.Vectors()
 	_, err := r.sink.Upsert(ctx, r.coll, []engine.Object{obj})
 	return err
 }
