@@ -49,7 +49,7 @@ var testSegShift atomic.Int32
 
 // testHookGrow, when set, is called by grow after it has allocated the new
 // segments and before it takes mu to publish them, holding growMu only.
-var testHookGrow atomic.Pointer[func()]
+var testHookGrow atomic.Pointer[func(*HNSW)]
 
 // segShiftFor picks the segment shift for a configuration (see above).
 func segShiftFor(c Config, maxL0 int) uint {
@@ -104,7 +104,7 @@ func (h *HNSW) grow(want int) {
 		table[i] = h.newSegment()
 	}
 	if hook := testHookGrow.Load(); hook != nil {
-		(*hook)()
+		(*hook)(h)
 	}
 	h.mu.Lock()
 	h.segs = table
