@@ -12,9 +12,11 @@ import (
 // it did from a single slab.
 //
 // Every per-node array is segmented, not only the large ones: ext, levels,
-// state and the upper headers are ~37 bytes a node (37 MB at 1M nodes), far
-// more than the few MB a grow may copy under mu, and copying them would also
-// race with the atomic state stores made under idMu alone.
+// state and the upper headers are ~37 bytes a node (3.7 MB at 100k nodes,
+// 37 MB at 1M), far more than the few MB a grow may copy under mu, and a
+// copy of them would have to be made under mu, since inserts, deletes and
+// compaction write them. Segmented, they cost each access the same one
+// extra load as the vectors.
 type segment struct {
 	vecs   []float32  // float32 storage: segNodes*Dim
 	vecs16 []uint16   // float16 storage: segNodes*Dim
@@ -30,7 +32,8 @@ type segment struct {
 //
 //   - at 512 float32 dimensions and M = 16 a slot is ~2.2 KB, so 1024
 //     slots (2.2 MB) a segment: a 1M-node index has 977 segments, and a
-//     grow copies at most 977 segment headers (168 B each, 164 KB) under mu;
+//     grow copies 977 segment headers (168 B each, 164 KB; 16 KB at 100k)
+//     holding growMu, and under mu stores one slice header;
 //   - the cap keeps an empty small-dimension index from reserving megabytes
 //     (at 8 dimensions a 4096-slot segment is 0.8 MB) and is still only 245
 //     segments at 1M nodes;
