@@ -168,10 +168,10 @@ func (h *HNSW) compact(ctx context.Context) (CompactStats, error) {
 					return
 				}
 				for i := start; uint64(i) < min(uint64(start)+4096, uint64(total)); i++ {
-					if dead.has(i) || atomic.LoadUint32(&h.state[i]) == stateFree {
+					if dead.has(i) || atomic.LoadUint32(h.statePtr(i)) == stateFree {
 						continue
 					}
-					for l := 0; l <= int(h.levels[i]); l++ {
+					for l := 0; l <= h.level(i); l++ {
 						h.dropLinks(i, l, dead)
 					}
 				}
@@ -184,9 +184,10 @@ func (h *HNSW) compact(ctx context.Context) (CompactStats, error) {
 	for it := deadSet.Iterator(); it.HasNext(); {
 		d := it.Next()
 		h.setNeighbours(d, 0, nil)
-		h.upper[d] = nil
-		h.levels[d] = 0
-		atomic.StoreUint32(&h.state[d], stateFree)
+		sg, o := h.slot(d)
+		sg.upper[o] = nil
+		sg.levels[o] = 0
+		atomic.StoreUint32(&sg.state[o], stateFree)
 		h.free.Add(d)
 		st.Removed++
 	}
@@ -197,11 +198,11 @@ func (h *HNSW) compact(ctx context.Context) (CompactStats, error) {
 	// A freed (or deleted) entry point is replaced by a live node of the
 	// highest level.
 	h.epMu.Lock()
-	if e, _ := h.entryPoint(); e != noNode && atomic.LoadUint32(&h.state[e]) != stateLive {
+	if e, _ := h.entryPoint(); e != noNode && !h.isLive(e) {
 		ne, top := uint32(noNode), -1
 		for i := uint32(0); i < total; i++ {
-			if atomic.LoadUint32(&h.state[i]) == stateLive && int(h.levels[i]) > top {
-				ne, top = i, int(h.levels[i])
+			if h.isLive(i) && h.level(i) > top {
+				ne, top = i, h.level(i)
 			}
 		}
 		h.setEntry(ne, top)
@@ -245,12 +246,12 @@ type repairer struct {
 // live is left to the exclusive phase.
 func (r *repairer) repair(u uint32) int {
 	h := r.h
-	if atomic.LoadUint32(&h.state[u]) != stateLive {
+	if !h.isLive(u) {
 		return 0
 	}
 	uv := h.load(u, &r.ubuf)
 	done := 0
-	for l := 0; l <= int(h.levels[u]); l++ {
+	for l := 0; l <= h.level(u); l++ {
 		h.lockNode(u)
 		r.nb = h.neighbours(u, l, r.nb[:0])
 		if !slices.ContainsFunc(r.nb, r.dead.has) {

@@ -16,24 +16,51 @@
 // greedily to layer 0 and run the best-first search there with the query's
 // ef (SearchOptions.Ef; the shared index is never mutated per query).
 //
-// Storage is flat: node i's vector lives at i*Dim of one slab (float32, or
-// IEEE binary16 with Config.Storage = StorageFloat16, which halves the bytes
-// a search streams), its layer-0 list at i*(2M+1) of one []uint32 (count,
-// then ids), and its upper lists in one []uint32 per node. Internal ids are
-// uint32 slots; external ids are uint64 and mapped both ways. Visited sets
-// are generation-counter arrays pooled with the search heaps.
+// Storage is segmented: slots are grouped in fixed-size segments of
+// 1<<segShift consecutive slots (segment.go), and node i lives in segment
+// i>>segShift at offset o = i&segMask: its vector at o*Dim of the
+// segment's vector array (float32, or IEEE binary16 with Config.Storage =
+// StorageFloat16, which halves the bytes a search streams), contiguous as
+// in one slab; its layer-0 list at o*(2M+1) of the segment's []uint32
+// (count, then ids); its external id, top layer, state and upper lists (one
+// []uint32 per node) at o of the segment's small arrays. A segment is the
+// largest power of two of slots that fits in 4 MiB, at most 4096 slots:
+// 1024 slots at 512 float32 dimensions and M = 16, so a 1M-node index has
+// 977 segments, and the first insert reserves ~2 MB. The segment size is fixed
+// per index and is not part of the snapshot. Every accessor on the hot
+// path (distQ, prefetch, list, load, store) does one shift, one mask and
+// one more load than with a single slab; nothing allocates or branches
+// more. Internal ids are uint32 slots; external ids are uint64 and mapped
+// both ways. Visited sets are generation-counter arrays pooled with the
+// search heaps.
+//
+// Growing never moves a segment. grow allocates whole segments (enough
+// for the request and at least 1/8 of the present capacity, so exclusive
+// sections stay rare) and builds the new segment table, a copy of the
+// segment headers (168 bytes a segment: 16 KB at 100k nodes of 512
+// dimensions, 164 KB at 1M), holding only growMu; it then takes mu
+// exclusively to store the table's slice header, and nothing else. So no
+// vector, list, id, level or state is copied, and a grow's exclusive
+// section is a pointer swap whatever the index size.
 //
 // # Concurrency
 //
 // Writes never stall searches. Each lock guards one thing:
 //
-//   - mu (RWMutex) guards the slab headers. Searches, inserts and deletes
-//     hold it shared for one operation; grow (x1.5) replaces the slabs
-//     under it exclusively, and compaction takes it exclusively for its
-//     short final phase only. Nothing holds it shared for long (a snapshot
-//     not at all, a compaction worker one chunk of 64 nodes at a time):
-//     RWMutex prefers a waiting writer, so a long reader would stall every
-//     search queued behind a grow.
+//   - mu (RWMutex) guards the segment table. Searches, inserts and
+//     deletes hold it shared for one operation; grow takes it exclusively
+//     only to publish a longer table (allocating and copying headers
+//     happen before, under growMu), and compaction takes it exclusively
+//     for its short final phase only. Nothing holds it shared for long (a
+//     snapshot not at all, a compaction worker one chunk of 64 nodes at a
+//     time): RWMutex prefers a waiting writer, so a long reader would stall
+//     every search queued behind a grow. What is left of a grow's cost to a
+//     search is that wait: a search arriving while grow waits for mu waits
+//     for the operations already holding it shared (at most one insert's
+//     linking), not for any copy.
+//   - growMu serialises growers, so that inserts that find the index full
+//     allocate once. Lock order: growMu before mu; nothing holding mu
+//     takes growMu.
 //   - links (1024 striped mutexes) serialise writers of a node's neighbour
 //     lists; a goroutine holds at most one stripe. Readers take no lock and
 //     load list entries atomically, so a search may see a list mid-update,
@@ -102,11 +129,17 @@
 // WriteTo writes a versioned, CRC-32C-checksummed file (layout in codec.go
 // and persist.go). It streams through one 64 KiB buffer, checksumming as
 // it goes, and makes no copy of the index. It holds compactMu for its run
-// and mu shared plus idMu only to capture the slot count, the slab headers,
-// the live slots and the tombstones; then it writes every slot from that
-// capture (captured live and tombstoned slots with their vectors, levels
-// and lists, whose links to slots outside the capture are dropped; any
-// other slot as free) while searches, inserts, deletes and grows go on.
+// and mu shared plus idMu only to capture the slot count, the segment
+// table, the live slots and the tombstones; then it writes every slot from
+// that capture, streaming the segments in slot order (captured live and
+// tombstoned slots with their vectors, levels and lists, whose links to
+// slots outside the capture are dropped; any other slot as free) while
+// searches, inserts, deletes and grows go on: a grow only appends
+// segments, so the captured ones stay valid. The file lays each section
+// out over all slots in order, as when storage was one slab, so segmenting
+// changed no byte of it (TestSnapshotFormatUnchanged loads snapshots
+// written by the slab layout and reproduces them exactly at any segment
+// size); ReadFrom fills the segments section by section.
 // The file is always a valid index, holds every Add and Delete that
 // completed before WriteTo was called, and may or may not hold those
 // concurrent with it: the engine records its change sequence before the

@@ -37,9 +37,10 @@ type Config struct {
 	// float16 (half the memory and memory traffic; distances carry the
 	// rounding of the stored side, relative error <= 2^-11 per component).
 	Storage Storage
-	// Capacity reserves node slots up front so that a bulk build of a known
-	// size neither copies the slabs while growing nor keeps growth slack.
-	// It is a hint, not a limit; it is not persisted.
+	// Capacity reserves node slots up front (whole storage segments), so
+	// that a bulk build of a known size keeps no growth slack and takes no
+	// exclusive lock to grow. It is a hint, not a limit; it is not
+	// persisted.
 	Capacity int
 	// CompactRatio: when tombstones exceed this fraction of the node slots,
 	// Delete starts a background compaction. 0 means the default; a
@@ -154,26 +155,32 @@ type HNSW struct {
 	maxUp   int     // M
 	levelM  float64 // 1/ln(M)
 
-	// mu guards the slab headers (the slices below): searches, inserts and
-	// deletes hold it shared, for one operation at a time; grow replaces
-	// the slabs under it exclusively, and compaction takes it exclusively
-	// only for its short final phase. No slice below is reallocated while
-	// mu is held shared. Nothing long-running holds it shared either:
-	// RWMutex prefers a waiting writer, so one long reader would stall
-	// every search behind a grow.
+	// mu guards the segment table (segs): searches, inserts and deletes
+	// hold it shared, for one operation at a time; grow swaps in a longer
+	// table under it exclusively (copying segment headers only, never node
+	// data), and compaction takes it exclusively only for its short final
+	// phase. The table is not replaced while mu is held shared. Nothing
+	// long-running holds it shared either: RWMutex prefers a waiting
+	// writer, so one long reader would stall every search behind a grow.
 	mu sync.RWMutex
 
-	// Node storage, indexed by internal id; len == capacity in nodes.
+	// Node storage in fixed-size segments of 1<<segShift slots (see
+	// segment and segShiftFor): slot i lives in segs[i>>segShift] at offset
+	// i&segMask. Growing appends segments and never moves one, so a
+	// segment, once allocated, stays put until ReadFrom replaces the whole
+	// table. segs itself (the table of segment headers) is replaced by grow
+	// under mu exclusively; everyone else reads it under mu (shared).
 	// A slot's vector, ext, level and upper slice are written before it is
 	// published (state live, under idMu) and do not change until
 	// compaction frees it (under mu exclusively).
-	vecs   []float32  // capacity*Dim, vector of node i at i*Dim (float32 storage)
-	vecs16 []uint16   // the same in binary16 (float16 storage)
-	ext    []uint64   // internal → external id
-	levels []uint8    // top layer of each node
-	l0     []uint32   // capacity*(maxL0+1): count then ids, layer 0
-	upper  [][]uint32 // per node: level*(maxUp+1) for layers 1..level
-	state  []uint32   // stateLive/Deleted/Free, atomic; stored under idMu
+	segs     []segment
+	segShift uint   // log2 of slots per segment, fixed at NewHNSW
+	segMask  uint32 // 1<<segShift - 1
+
+	// growMu serialises growers (grow, ReadFrom's adoption): it is held
+	// while new segments are allocated, outside mu, so that two Adds that
+	// find the index full do not both allocate. Lock order: growMu, mu.
+	growMu sync.Mutex
 
 	// links guards writes to a node's neighbour lists (stripe id%lockStripes).
 	// Readers load list entries atomically and take no lock. No goroutine
@@ -234,6 +241,8 @@ func NewHNSW(cfg Config) (*HNSW, error) {
 		tombstones: roaring.New(),
 		rng:        rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}
+	h.segShift = segShiftFor(cfg, h.maxL0)
+	h.segMask = 1<<h.segShift - 1
 	h.ep.Store(noEntry)
 	h.exactScanMax.Store(int64(cfg.ExactScanMax))
 	if cfg.Capacity > 0 {
@@ -297,99 +306,77 @@ func (h *HNSW) setEntry(e uint32, top int) {
 	h.ep.Store(uint64(e) | uint64(top+1)<<32)
 }
 
-// capacity in node slots; callers hold mu.
-func (h *HNSW) capacity() int { return len(h.ext) }
-
-// grow makes room for at least want slots. It takes mu exclusively.
-func (h *HNSW) grow(want int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if want <= h.capacity() {
-		return
-	}
-	nc := max(want, h.capacity()+h.capacity()/2, 1024)
-	d := h.cfg.Dim
-	if h.half {
-		vecs := make([]uint16, nc*d)
-		copy(vecs, h.vecs16)
-		h.vecs16 = vecs
-	} else {
-		vecs := make([]float32, nc*d)
-		copy(vecs, h.vecs)
-		h.vecs = vecs
-	}
-	ext := make([]uint64, nc)
-	copy(ext, h.ext)
-	h.ext = ext
-	levels := make([]uint8, nc)
-	copy(levels, h.levels)
-	h.levels = levels
-	l0 := make([]uint32, nc*(h.maxL0+1))
-	copy(l0, h.l0)
-	h.l0 = l0
-	upper := make([][]uint32, nc)
-	copy(upper, h.upper)
-	h.upper = upper
-	state := make([]uint32, nc)
-	copy(state, h.state)
-	h.state = state
+// slot returns the segment holding slot i and i's offset in it. The
+// caller holds mu (shared or exclusive) or growMu.
+func (h *HNSW) slot(i uint32) (*segment, int) {
+	return &h.segs[i>>(h.segShift&31)], int(i & h.segMask)
 }
 
 // distQ is the distance from a prepared float32 vector q to node i.
 func (h *HNSW) distQ(q []float32, i uint32) float32 {
 	d := h.cfg.Dim
+	sg := &h.segs[i>>(h.segShift&31)]
+	o := int(i&h.segMask) * d
 	if h.half {
-		return h.distF16(q, h.vecs16[int(i)*d:int(i)*d+d])
+		return h.distF16(q, sg.vecs16[o:o+d])
 	}
-	return h.dist(q, h.vecs[int(i)*d:int(i)*d+d])
+	return h.dist(q, sg.vecs[o:o+d])
 }
 
-// load returns node i's vector as float32: an alias of the slab (float32
-// storage, read-only) or a decoding into *buf (float16 storage, growing
-// *buf when needed). The result must not be written or kept.
+// load returns node i's vector as float32: an alias of its segment
+// (float32 storage, read-only) or a decoding into *buf (float16 storage,
+// growing *buf when needed). The result must not be written or kept.
 func (h *HNSW) load(i uint32, buf *[]float32) []float32 {
 	d := h.cfg.Dim
+	sg := &h.segs[i>>(h.segShift&31)]
+	o := int(i&h.segMask) * d
 	if h.half {
 		if cap(*buf) < d {
 			*buf = make([]float32, d)
 		}
 		b := (*buf)[:d]
-		kernels.DecodeF16(b, h.vecs16[int(i)*d:int(i)*d+d])
+		kernels.DecodeF16(b, sg.vecs16[o:o+d])
 		return b
 	}
-	return h.vecs[int(i)*d : int(i)*d+d]
+	return sg.vecs[o : o+d]
 }
 
 // store writes a prepared vector into node i's slot.
 func (h *HNSW) store(i uint32, v []float32) {
 	d := h.cfg.Dim
+	sg := &h.segs[i>>(h.segShift&31)]
+	o := int(i&h.segMask) * d
 	if h.half {
-		kernels.EncodeF16(h.vecs16[int(i)*d:int(i)*d+d], v)
+		kernels.EncodeF16(sg.vecs16[o:o+d], v)
 		return
 	}
-	copy(h.vecs[int(i)*d:int(i)*d+d], v)
+	copy(sg.vecs[o:o+d], v)
 }
 
 // prefetch starts loading the first cache line of node i's vector.
 func (h *HNSW) prefetch(i uint32) {
 	d := h.cfg.Dim
+	sg := &h.segs[i>>(h.segShift&31)]
+	o := int(i&h.segMask) * d
 	if h.half {
-		kernels.PrefetchF16(h.vecs16[int(i)*d : int(i)*d+min(d, 32)])
+		kernels.PrefetchF16(sg.vecs16[o : o+min(d, 32)])
 		return
 	}
-	kernels.Prefetch(h.vecs[int(i)*d : int(i)*d+min(d, 16)])
+	kernels.Prefetch(sg.vecs[o : o+min(d, 16)])
 }
 
 // list returns the neighbour list storage of node i at layer l: element 0
 // is the count, then the ids. Entries are read with atomic loads and
 // written under the node's stripe lock with atomic stores.
 func (h *HNSW) list(i uint32, l int) []uint32 {
+	sg := &h.segs[i>>(h.segShift&31)]
+	o := int(i & h.segMask)
 	if l == 0 {
 		s := h.maxL0 + 1
-		return h.l0[int(i)*s : int(i)*s+s]
+		return sg.l0[o*s : o*s+s]
 	}
 	s := h.maxUp + 1
-	return h.upper[i][(l-1)*s : l*s]
+	return sg.upper[o][(l-1)*s : l*s]
 }
 
 func (h *HNSW) maxLinks(l int) int {
@@ -426,7 +413,20 @@ func (h *HNSW) setNeighbours(i uint32, l int, ids []uint32) {
 func (h *HNSW) lockNode(i uint32)   { h.links[i%lockStripes].Lock() }
 func (h *HNSW) unlockNode(i uint32) { h.links[i%lockStripes].Unlock() }
 
-func (h *HNSW) isLive(i uint32) bool { return atomic.LoadUint32(&h.state[i]) == stateLive }
+// isLive reports whether node i is live, with an atomic load of its state.
+func (h *HNSW) isLive(i uint32) bool { return atomic.LoadUint32(h.statePtr(i)) == stateLive }
+
+// statePtr is node i's state word, to be loaded and stored atomically
+// (stores under idMu, or mu exclusively).
+func (h *HNSW) statePtr(i uint32) *uint32 {
+	return &h.segs[i>>(h.segShift&31)].state[i&h.segMask]
+}
+
+// extID is node i's external id.
+func (h *HNSW) extID(i uint32) uint64 { return h.segs[i>>(h.segShift&31)].ext[i&h.segMask] }
+
+// level is node i's top layer.
+func (h *HNSW) level(i uint32) int { return int(h.segs[i>>(h.segShift&31)].levels[i&h.segMask]) }
 
 // randomLevel draws a layer from the exponential distribution with
 // normalisation factor 1/ln(M). The caller holds idMu.

@@ -13,7 +13,7 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 	if err != nil {
 		return err
 	}
-	// Reserve a slot, growing the slabs if there is none.
+	// Reserve a slot, growing the storage if there is none.
 	var slot uint32
 	var level int
 	for {
@@ -42,14 +42,15 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 	// published before it is linked, so every node a search or snapshot
 	// reaches is complete.
 	h.store(slot, v)
-	h.ext[slot] = id
-	h.levels[slot] = uint8(level)
-	h.setNeighbours(slot, 0, nil)
+	sg, o := h.slot(slot)
+	sg.ext[o] = id
+	sg.levels[o] = uint8(level)
 	if level > 0 {
-		h.upper[slot] = make([]uint32, level*(h.maxUp+1))
+		sg.upper[o] = make([]uint32, level*(h.maxUp+1))
 	} else {
-		h.upper[slot] = nil
+		sg.upper[o] = nil
 	}
+	h.setNeighbours(slot, 0, nil)
 
 	h.idMu.Lock()
 	if old, ok := h.ids.get(id); ok {
@@ -64,7 +65,7 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 }
 
 // allocSlot takes a free slot or the next unused one. ok is false when the
-// slabs are full and must grow. The caller holds idMu and mu (shared).
+// segments are full and must grow. The caller holds idMu and mu (shared).
 func (h *HNSW) allocSlot() (slot uint32, ok bool, err error) {
 	if !h.free.IsEmpty() {
 		slot = h.free.Minimum()
@@ -80,7 +81,7 @@ func (h *HNSW) allocSlot() (slot uint32, ok bool, err error) {
 	}
 	// A fresh slot reads as free (not live) before next covers it, so that
 	// a lock-free scan of 0..next never takes it for a published node.
-	atomic.StoreUint32(&h.state[n], stateFree)
+	atomic.StoreUint32(h.statePtr(n), stateFree)
 	h.next.Store(n + 1)
 	return n, true, nil
 }
@@ -215,7 +216,7 @@ func (h *HNSW) addLink(e, n uint32, d float32, l int) {
 // publishLocked makes a written slot the live node of id. The caller holds
 // idMu and mu shared, and has tombstoned any previous node of id.
 func (h *HNSW) publishLocked(id uint64, slot uint32) {
-	atomic.StoreUint32(&h.state[slot], stateLive)
+	atomic.StoreUint32(h.statePtr(slot), stateLive)
 	h.live.Add(slot)
 	h.ids.set(id, slot)
 	h.liveN.Add(1)
@@ -224,7 +225,7 @@ func (h *HNSW) publishLocked(id uint64, slot uint32) {
 // tombstoneLocked marks the live slot deleted. The caller holds idMu and
 // removes (or replaces) its id in ids.
 func (h *HNSW) tombstoneLocked(slot uint32) {
-	atomic.StoreUint32(&h.state[slot], stateDeleted)
+	atomic.StoreUint32(h.statePtr(slot), stateDeleted)
 	if h.live.CheckedRemove(slot) {
 		h.liveN.Add(-1)
 	}

@@ -179,16 +179,17 @@ func blockOnce(reached, release chan struct{}) func() {
 }
 
 // TestWriteToDoesNotBlock stops WriteTo in the middle of its stream and
-// runs a search, an insert that grows the slabs, a delete and Len there:
+// runs a search, an insert that grows the storage, a delete and Len there:
 // they must all return while the snapshot is still being written.
 func TestWriteToDoesNotBlock(t *testing.T) {
 	const dim = 8
 	set := vecgen.Clustered(1025, 10, dim, 10, 0.2, 3)
+	withSegShift(t, 10) // 1024-slot segments
 	h, err := NewHNSW(Config{Dim: dim, M: 6, EfConstruction: 32, CompactRatio: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 1024; i++ { // exactly the first slab: the next Add grows
+	for i := 0; i < 1024; i++ { // exactly one segment: the next Add grows
 		if err := h.Add(uint64(i), vecgen.Row(set.Base, dim, i)); err != nil {
 			t.Fatal(err)
 		}
@@ -346,4 +347,12 @@ func TestCompactKeepsRecall(t *testing.T) {
 		t.Fatalf("%d tombstones left", n)
 	}
 	snapshot(t, h)
+}
+
+// withSegShift makes the indexes created by the test use segments of
+// 1<<shift slots.
+func withSegShift(t *testing.T, shift int32) {
+	t.Helper()
+	testSegShift.Store(shift)
+	t.Cleanup(func() { testSegShift.Store(0) })
 }

@@ -42,14 +42,15 @@ import (
 // How: WriteTo holds compactMu for its whole run, so no slot is freed
 // (a background compaction is skipped, Compact waits); it takes mu
 // shared, idMu and no other lock only long enough to capture the slot
-// count, the slab headers, the live slots and a clone of the tombstones.
+// count, the segment table, the live slots and a clone of the tombstones.
 // It then writes each slot from that capture: a captured live or
 // tombstoned slot with its vector, level and lists (a published slot's
 // vector and level do not change while no compaction runs; lists are read
 // with atomic loads and lose every link to a slot outside the capture or of
 // a level below the layer); any other slot, free or being inserted, as a
-// free slot. A grow during the stream replaces the slabs; the captured ones
-// stay valid and hold everything published before the capture.
+// free slot, streaming the segments in slot order. A grow during the
+// stream publishes a longer table; the captured segments are never moved
+// and hold everything published before the capture.
 func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	h.compactMu.Lock()
 	defer h.compactMu.Unlock()
@@ -64,8 +65,10 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	live := h.live.Clone()
 	tomb := h.tombstones.Clone()
 	h.idMu.Unlock()
-	vecs, vecs16, ext, levels, l0, upper := h.vecs, h.vecs16, h.ext, h.levels, h.l0, h.upper
+	segs := h.segs
 	h.mu.RUnlock()
+	shift, mask := h.segShift&31, h.segMask // fixed for the index's life
+	at := func(i uint32) (*segment, int) { return &segs[i>>shift], int(i & mask) }
 	if entry == noNode {
 		// The graph was empty; a node published since is not linked yet
 		// (it becomes the entry point when it is), so write none.
@@ -95,7 +98,8 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	e.u32(uint32(int32(top)))
 	for i := uint32(0); i < n; i++ {
 		if captured.has(i) {
-			e.u64(ext[i])
+			sg, o := at(i)
+			e.u64(sg.ext[o])
 		} else {
 			e.u64(0)
 		}
@@ -112,7 +116,8 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	}
 	level := func(i uint32) int {
 		if captured.has(i) {
-			return int(levels[i])
+			sg, o := at(i)
+			return int(sg.levels[o])
 		}
 		return 0
 	}
@@ -124,14 +129,15 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 		if hook := testHookSnapshot.Load(); hook != nil {
 			(*hook)(i)
 		}
-		o := int(i) * d
+		sg, o := at(i)
+		o *= d
 		switch {
 		case !captured.has(i):
 			e.zeros(d * elemSize(h.half))
 		case h.half:
-			e.u16s(vecs16[o : o+d])
+			e.u16s(sg.vecs16[o : o+d])
 		default:
-			e.f32s(vecs[o : o+d])
+			e.f32s(sg.vecs[o : o+d])
 		}
 	}
 	var buf []uint32
@@ -140,7 +146,7 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 		buf = buf[:0]
 		for j := 1; j <= cnt; j++ {
 			t := atomic.LoadUint32(&ls[j])
-			if t < n && captured.has(t) && int(levels[t]) >= l {
+			if t < n && captured.has(t) && level(t) >= l {
 				buf = append(buf, t)
 			}
 		}
@@ -154,15 +160,17 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 			e.zeros(4 * s0)
 			continue
 		}
-		writeList(l0[int(i)*s0:int(i)*s0+s0], 0)
+		sg, o := at(i)
+		writeList(sg.l0[o*s0:o*s0+s0], 0)
 	}
 	su := h.maxUp + 1
 	for i := uint32(0); i < n; i++ {
 		if !captured.has(i) {
 			continue
 		}
-		for l := 1; l <= int(levels[i]); l++ {
-			writeList(upper[i][(l-1)*su:l*su], l)
+		sg, o := at(i)
+		for l := 1; l <= level(i); l++ {
+			writeList(sg.upper[o][(l-1)*su:l*su], l)
 		}
 	}
 	return e.finish()
@@ -242,35 +250,50 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	ns := int(slots)
 	nh.grow(ns)
 	nh.next.Store(slots)
-	d.u64s(nh.ext[:ns])
+	// Each section of the file is every slot in order: read it segment by
+	// segment (the last one partly).
+	sections := func(read func(sg *segment, cnt int)) {
+		for k := range nh.segs {
+			lo := k << nh.segShift
+			if lo >= ns {
+				return
+			}
+			read(&nh.segs[k], min(1<<nh.segShift, ns-lo))
+		}
+	}
+	sections(func(sg *segment, cnt int) { d.u64s(sg.ext[:cnt]) })
 	for i := 0; i < ns; i++ {
 		s := uint32(d.u8())
 		if s > stateFree {
 			d.fail("slot %d has state %d", i, s)
 		}
-		nh.state[i] = s
+		*nh.statePtr(uint32(i)) = s
 	}
 	for i := 0; i < ns; i++ {
 		l := d.u8()
 		if l > maxLevelCap {
 			d.fail("slot %d has level %d", i, l)
 		}
-		nh.levels[i] = l
+		sg, o := nh.slot(uint32(i))
+		sg.levels[o] = l
 	}
-	if nh.half {
-		d.u16s(nh.vecs16[:ns*c.Dim])
-	} else {
-		d.f32s(nh.vecs[:ns*c.Dim])
-	}
-	d.u32s(nh.l0[:ns*(nh.maxL0+1)])
+	sections(func(sg *segment, cnt int) {
+		if nh.half {
+			d.u16s(sg.vecs16[:cnt*c.Dim])
+		} else {
+			d.f32s(sg.vecs[:cnt*c.Dim])
+		}
+	})
+	sections(func(sg *segment, cnt int) { d.u32s(sg.l0[:cnt*(nh.maxL0+1)]) })
 	for i := 0; i < ns && d.err == nil; i++ {
-		if l := int(nh.levels[i]); l > 0 {
+		if l := nh.level(uint32(i)); l > 0 {
 			sz := l * (nh.maxUp + 1)
 			if !d.count(uint64(sz), 4) {
 				break
 			}
-			nh.upper[i] = make([]uint32, sz)
-			d.u32s(nh.upper[i])
+			sg, o := nh.slot(uint32(i))
+			sg.upper[o] = make([]uint32, sz)
+			d.u32s(sg.upper[o])
 		}
 	}
 	if err := d.done(); err != nil {
@@ -281,10 +304,12 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	}
 
 	// Adopt the loaded state; h's own locks stay as they are.
+	h.growMu.Lock()
+	defer h.growMu.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.cfg, h.dist, h.distF16, h.half, h.maxL0, h.maxUp, h.levelM = nh.cfg, nh.dist, nh.distF16, nh.half, nh.maxL0, nh.maxUp, nh.levelM
-	h.vecs, h.vecs16, h.ext, h.levels, h.l0, h.upper, h.state = nh.vecs, nh.vecs16, nh.ext, nh.levels, nh.l0, nh.upper, nh.state
+	h.segs, h.segShift, h.segMask = nh.segs, nh.segShift, nh.segMask
 	h.idMu.Lock()
 	h.ids.tab.Store(nh.ids.tab.Load())
 	h.ids.used, h.ids.n = nh.ids.used, nh.ids.n
@@ -310,40 +335,41 @@ func (h *HNSW) validate(entry uint32, top int) error {
 	}
 	live := 0
 	var buf []float32
+	state := func(i uint32) uint32 { return *h.statePtr(i) }
 	for i := uint32(0); i < n; i++ {
-		switch h.state[i] {
+		switch state(i) {
 		case stateLive:
 			live++
-			if _, dup := h.ids.get(h.ext[i]); dup {
-				return bad("external id %d stored twice", h.ext[i])
+			if _, dup := h.ids.get(h.extID(i)); dup {
+				return bad("external id %d stored twice", h.extID(i))
 			}
-			h.ids.set(h.ext[i], i)
+			h.ids.set(h.extID(i), i)
 			h.live.Add(i)
 		case stateDeleted:
 			h.tombstones.Add(i)
 		case stateFree:
 			h.free.Add(i)
-			if h.levels[i] != 0 {
-				return bad("free slot %d has level %d", i, h.levels[i])
+			if h.level(i) != 0 {
+				return bad("free slot %d has level %d", i, h.level(i))
 			}
 		}
-		for l := 0; l <= int(h.levels[i]); l++ {
+		for l := 0; l <= h.level(i); l++ {
 			ls := h.list(i, l)
 			cnt := ls[0]
 			if int(cnt) > h.maxLinks(l) {
 				return bad("slot %d layer %d has %d links (max %d)", i, l, cnt, h.maxLinks(l))
 			}
-			if h.state[i] == stateFree && cnt != 0 {
+			if state(i) == stateFree && cnt != 0 {
 				return bad("free slot %d has links", i)
 			}
 			for _, e := range ls[1 : 1+cnt] {
 				if e >= n {
 					return bad("slot %d links to %d of %d slots", i, e, n)
 				}
-				if int(h.levels[e]) < l {
-					return bad("slot %d links at layer %d to slot %d of level %d", i, l, e, h.levels[e])
+				if h.level(e) < l {
+					return bad("slot %d links at layer %d to slot %d of level %d", i, l, e, h.level(e))
 				}
-				if h.state[e] == stateFree {
+				if state(e) == stateFree {
 					return bad("slot %d links to free slot %d", i, e)
 				}
 			}
@@ -360,7 +386,7 @@ func (h *HNSW) validate(entry uint32, top int) error {
 		}
 		return nil
 	}
-	if entry >= n || h.state[entry] == stateFree || int(h.levels[entry]) != top {
+	if entry >= n || state(entry) == stateFree || h.level(entry) != top {
 		return bad("entry point %d (top level %d) is invalid", entry, top)
 	}
 	return nil

@@ -103,7 +103,7 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 	}
 
 	// mu is held shared (readers only count themselves in) so that no grow
-	// swaps the slabs mid-query; nothing else on this path takes a lock.
+	// swaps the segment table mid-query; nothing else on this path takes a lock.
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if o.Allow != nil {
@@ -128,7 +128,7 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 	}
 	if o.Allow != nil {
 		allow := o.Allow
-		accept = func(i uint32) bool { return h.isLive(i) && allow.Contains(h.ext[i]) }
+		accept = func(i uint32) bool { return h.isLive(i) && allow.Contains(h.extID(i)) }
 	}
 	live := h.Len()
 	// At most this many results can exist: the live nodes, or fewer when an
@@ -161,7 +161,7 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 	s.sel = items[:0]
 	out := make([]Result, len(items))
 	for i, it := range items {
-		out[i] = Result{ID: h.ext[it.id], Distance: it.dist, Score: h.cfg.Metric.Similarity(it.dist)}
+		out[i] = Result{ID: h.extID(it.id), Distance: it.dist, Score: h.cfg.Metric.Similarity(it.dist)}
 	}
 	return out, nil
 }
@@ -207,7 +207,7 @@ func (h *HNSW) exactScan(q []float32, k int, allow *roaring64.Bitmap, evals *int
 			if s+2 < n {
 				h.prefetch(s + 2)
 			}
-			top.Push(h.ext[s], h.distQ(q, s))
+			top.Push(h.extID(s), h.distQ(q, s))
 			*evals++
 		}
 		// An id replaced during the scan can be met at both its slots.
@@ -229,7 +229,7 @@ func (h *HNSW) exactScan(q []float32, k int, allow *roaring64.Bitmap, evals *int
 			slots = append(slots, s)
 		}
 	}
-	// Visit the slab in address order and prefetch ahead: the allow-list's
+	// Visit the slots in address order and prefetch ahead: the allow-list's
 	// order is the external ids', which says nothing about where the
 	// vectors lie.
 	slices.Sort(slots)
@@ -240,7 +240,7 @@ func (h *HNSW) exactScan(q []float32, k int, allow *roaring64.Bitmap, evals *int
 		if !h.isLive(s) {
 			continue
 		}
-		top.Push(h.ext[s], h.distQ(q, s))
+		top.Push(h.extID(s), h.distQ(q, s))
 	}
 	*evals += len(slots)
 	return toResults(h.cfg.Metric, top.Sorted())
