@@ -44,9 +44,10 @@
 //	         batch, commits it with Sync, updates its in-memory state, then
 //	         calls onCommit per collection — before acknowledging anyone
 //	  engine.onCommit: applies the group's changes to the collection's
-//	         indexes with up to BuildThreads goroutines (changes partitioned
-//	         by id, so one id's changes stay in sequence order), then
-//	         advances the collection's applied sequence
+//	         indexes with up to ApplyThreads goroutines (default one CPU
+//	         fewer than GOMAXPROCS, so searches keep a CPU; changes
+//	         partitioned by id, so one id's changes stay in sequence
+//	         order), then advances the collection's applied sequence
 //	  → the writers are acknowledged: a write is visible to every search
 //	    that starts after its Upsert returned.
 //

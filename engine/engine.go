@@ -26,9 +26,13 @@ type Options struct {
 	// (default 5 minutes; <0 disables periodic snapshots). They are
 	// always snapshotted on Close.
 	SnapshotEvery time.Duration
-	// BuildThreads bounds the goroutines that rebuild an index or apply a
-	// committed batch to it (default GOMAXPROCS).
+	// BuildThreads bounds the goroutines that rebuild an index while it
+	// loads (default GOMAXPROCS).
 	BuildThreads int
+	// ApplyThreads bounds the goroutines that apply a committed batch to
+	// an index (default GOMAXPROCS-1, at least 1): one CPU is left for the
+	// searches that run meanwhile.
+	ApplyThreads int
 	// LoadModel loads the encoder a space names (Space.Model); nil means
 	// no models: text and image content and queries are refused.
 	LoadModel func(name string) (Encoder, error)

@@ -189,7 +189,7 @@ var testHookApply func(coll string, change int)
 
 // onCommit is the store's commit hook, called on its committer goroutine
 // after each synced batch and before the writers are acknowledged. It
-// applies the changes to the collection's indexes with up to BuildThreads
+// applies the changes to the collection's indexes with up to ApplyThreads
 // goroutines, changes of one id in sequence order, holding no lock that
 // searches take. Changes to a collection that is loading are skipped: the
 // load's replay of the change log picks them up.
@@ -211,9 +211,9 @@ func (e *Engine) onCommit(name string, changes []store.Change) {
 		return
 	}
 	idxs := c.indexes()
-	threads := e.opts.BuildThreads
+	threads := e.opts.ApplyThreads
 	if threads <= 0 {
-		threads = defaultThreads()
+		threads = max(1, defaultThreads()-1)
 	}
 	threads = min(threads, (len(changes)+31)/32)
 	apply := func(part int) {

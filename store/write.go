@@ -109,21 +109,34 @@ func (db *DB) submit(r *writeReq) error {
 	if h := db.testHookSubmit; h != nil {
 		h()
 	}
-	timer := time.NewTimer(db.opts.CommitTimeout)
-	defer timer.Stop()
-	select {
-	case db.writes <- r:
-	case <-timer.C:
-		db.pending.Done() // never queued
-		db.mon.timeouts.Add(1)
-		return fmt.Errorf("%w: the write queue did not move for %v (is the disk stalled?)", ErrUnavailable, db.opts.CommitTimeout)
+	// A writer waits as long as the store makes progress (a queue of big
+	// batches, each applied to the indexes, can take longer than the
+	// timeout), and gives up only when the store is stalled: a Pebble
+	// commit or write stall older than CommitTimeout.
+	tick := time.NewTicker(max(db.opts.CommitTimeout/10, 10*time.Millisecond))
+	defer tick.Stop()
+	for queued := false; !queued; {
+		select {
+		case db.writes <- r:
+			queued = true
+		case <-tick.C:
+			if err := db.mon.stalled(); err != nil {
+				db.pending.Done() // never queued
+				db.mon.timeouts.Add(1)
+				return fmt.Errorf("%w: the write queue did not move: %v", ErrUnavailable, err)
+			}
+		}
 	}
-	select {
-	case <-r.done:
-		return nil
-	case <-timer.C:
-		db.mon.timeouts.Add(1)
-		return fmt.Errorf("%w: the commit did not finish within %v; it may still be applied", ErrUnavailable, db.opts.CommitTimeout)
+	for {
+		select {
+		case <-r.done:
+			return nil
+		case <-tick.C:
+			if err := db.mon.stalled(); err != nil {
+				db.mon.timeouts.Add(1)
+				return fmt.Errorf("%w: the write was not acknowledged, and may still be applied: %v", ErrUnavailable, err)
+			}
+		}
 	}
 }
 
