@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 
@@ -169,6 +170,17 @@ type chunkPlan map[int][]span
 // smallest text window of the collection's models and have a key (chunks
 // name their parent by key), and splits them.
 func (e *Engine) planChunks(ctx context.Context, c *coll, objs []Object) (chunkPlan, error) {
+	eligible := func(o *Object) bool {
+		if o.Content == nil || o.Content.Text == "" || o.Key == "" || len(o.Vectors) > 0 {
+			return false
+		}
+		_, isChunk := o.Metadata["parent"]
+		return !isChunk
+	}
+	// Models are looked at only when a text could need chunking.
+	if !slices.ContainsFunc(objs, func(o Object) bool { return eligible(&o) }) {
+		return nil, nil
+	}
 	var counter TokenCounter
 	for _, s := range c.meta.Spaces {
 		if s.Model == "" {
@@ -189,14 +201,9 @@ func (e *Engine) planChunks(ctx context.Context, c *coll, objs []Object) (chunkP
 	fits := func(s string) bool { return counter.CountTokens(s) <= window }
 	plan := chunkPlan{}
 	for i := range objs {
-		o := &objs[i]
-		if o.Content == nil || o.Content.Text == "" || o.Key == "" || len(o.Vectors) > 0 {
-			continue
+		if o := &objs[i]; eligible(o) && !fits(o.Content.Text) {
+			plan[i] = chunkText(o.Content.Text, fits)
 		}
-		if _, isChunk := o.Metadata["parent"]; isChunk || fits(o.Content.Text) {
-			continue
-		}
-		plan[i] = chunkText(o.Content.Text, fits)
 	}
 	return plan, nil
 }
