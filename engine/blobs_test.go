@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"rosetta/store"
 )
 
 func pngBytes(t *testing.T, seed uint8) []byte {
@@ -104,11 +106,18 @@ func TestKeptOriginals(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitBlobs(t, dir, 0)
-	// A failed write leaves no blob; a sweep at start removes orphans.
-	if _, err := e.Upsert(bg, "c", []Object{obj("x", pngBytes(t, 7), true), {Vectors: map[string][]float32{"nope": {1}}}}); err == nil {
-		t.Fatal("invalid batch accepted")
+	// A write that fails after its originals were stored removes them
+	// (the path Upsert takes when the store refuses the batch).
+	kept := []Object{obj("x", pngBytes(t, 7), true)}
+	recs := []store.Object{toRecord(&kept[0])}
+	done, err := e.keepOriginals(kept, recs)
+	if err != nil || recs[0].Blob == "" {
+		t.Fatalf("keep: %q %v", recs[0].Blob, err)
 	}
+	waitBlobs(t, dir, 1)
+	done(false)
 	waitBlobs(t, dir, 0)
+	// A sweep at start removes orphans a kill left.
 	orphan := filepath.Join(dir, "blobs", "ab", "ab"+string(bytes.Repeat([]byte("0"), 62)))
 	os.MkdirAll(filepath.Dir(orphan), 0o755)
 	os.WriteFile(orphan, []byte("left by a kill"), 0o644)

@@ -9,7 +9,7 @@ import (
 	"rosetta/encoders/clip"
 )
 
-// words makes a deterministic sentence of n distinct-ish words.
+// sentence makes a deterministic sentence of n distinct words.
 func sentence(i, n int) string {
 	w := make([]string, n)
 	for j := range w {
