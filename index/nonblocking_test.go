@@ -54,7 +54,8 @@ func testWriteToConcurrent(t *testing.T, st Storage) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// status[id]: 0 not added yet, 1 Add returned, 2 Delete returned.
+	// status[id]: 0 not added yet, 1 Add returned, 3 Delete called, 2 Delete
+	// returned.
 	status := make([]atomic.Int32, n)
 	var done atomic.Bool
 	var writers, others sync.WaitGroup
@@ -77,6 +78,9 @@ func testWriteToConcurrent(t *testing.T, st Storage) {
 				}
 				if i%4 == 0 && i >= 300 {
 					d := i - 300 // added earlier by this worker
+					// Mark it first: a snapshot may capture the delete
+					// before Delete returns to us.
+					status[d].Store(3)
 					if !h.Delete(uint64(d)) {
 						t.Errorf("delete %d: not found", d)
 					}
