@@ -425,6 +425,25 @@ func browseWithoutKey(t *testing.T, ctx context.Context, s *server, media string
 		}
 	}
 
+	// Keyword mode: BM25 over the texts (and captions); the matched word is
+	// highlighted in a <mark> built as text.
+	cards = submitAndRead(t, ctx,
+		into(chromedp.Evaluate[string](`document.getElementById('mode').value = 'keyword'; document.getElementById('q-text').value = 'coffee'`), new(string)),
+		chromedp.Click(chromedp.CSS(`#search-button`)),
+	)
+	var marks []string
+	if err := chromedp.Do(ctx, into(chromedp.Evaluate[[]string](`[...document.querySelectorAll('#results .card .highlight mark')].map(m => m.textContent)`), &marks)); err != nil {
+		t.Fatal(err)
+	}
+	wantKW := apiSearch(t, s, "photos", map[string]any{"keyword": "coffee", "mode": "keyword", "k": k, "modality": "text"})
+	if got := cardIDs(cards); len(cards) != 1 || strings.Join(got, ",") != strings.Join(wantKW, ",") || strings.Join(marks, ",") != "coffee" {
+		t.Fatalf("keyword mode: page shows %v with marks %q, API answers %v", got, marks, wantKW)
+	}
+	screenshot(t, ctx, filepath.Join(art, "search-keyword.png"))
+	if err := chromedp.Do(ctx, into(chromedp.Evaluate[string](`document.getElementById('mode').value = ''`), new(string))); err != nil {
+		t.Fatal(err)
+	}
+
 	// A field filter from the form: only .md files.
 	cards = submitAndRead(t, ctx,
 		chromedp.Click(chromedp.CSS(`#add-filter`)),

@@ -185,6 +185,10 @@ function renderOverview(st) {
     parts.push(item(`index ${s.name}`, `${s.live} live, ${s.slots} nodes, ${s.tombstones} tombstones, ${s.storage}`));
     parts.push(item("last snapshot", s.snapshot ? ago(s.snapshot) : "none yet"));
   }
+  if (st.keyword_stats) {
+    const k = st.keyword_stats;
+    parts.push(item("keyword index", `${k.documents} documents, ${k.terms} terms, ${k.language}`));
+  }
   const now = Date.now();
   if (state.lastSeq !== null && st.last_seq > state.lastSeq) {
     const secs = (now - state.lastPoll) / 1000;
@@ -300,7 +304,19 @@ async function runSearch(query, label, extra) {
     showError(e);
     return;
   }
-  const body = { query, k, fields: FIELDS, ...(extra || {}) };
+  const body = { k, fields: FIELDS, ...(extra || {}) };
+  if (query) body.query = query;
+  const mode = $("mode").value;
+  if (mode && !body.mode) body.mode = mode;
+  const alpha = $("alpha").value.trim();
+  if (alpha !== "" && (mode === "hybrid" || mode === "")) {
+    const a = Number(alpha);
+    if (!(a >= 0 && a <= 1)) {
+      showError(new Error("alpha must be between 0 and 1"));
+      return;
+    }
+    if (query && query.text) body.alpha = a;
+  }
   if ($("group").checked) body.group_by = "parent";
   if ($("space").value) body.space = $("space").value;
   if ($("modality").value) body.modality = $("modality").value;
@@ -310,7 +326,7 @@ async function runSearch(query, label, extra) {
   try {
     const res = await api("POST", `/v1/collections/${enc(state.collection)}/search`, body);
     const n = res.hits.length;
-    $("status").textContent = `${n} result${n === 1 ? "" : "s"} for ${label} in ${res.took_ms.toFixed(1)} ms`;
+    $("status").textContent = `${n} result${n === 1 ? "" : "s"} for ${label} in ${res.took_ms.toFixed(1)} ms (${res.mode})`;
     renderHits(res.hits);
     // A full page may have more behind it: offer twice as many.
     state.last = { query, label, extra };
@@ -342,6 +358,11 @@ async function submitSearch(ev) {
   const text = $("q-text").value.trim();
   if (!text) {
     showError(new Error("type a query, or choose an image or audio file"));
+    return;
+  }
+  // Keyword mode needs no vector side: send the text as the keyword query.
+  if ($("mode").value === "keyword") {
+    await runSearch(undefined, `“${text}”`, { keyword: text });
     return;
   }
   await runSearch({ text }, `“${text}”`);
@@ -397,6 +418,21 @@ function renderHit(h, rank) {
   head.append(el("span", "rank", `#${rank}`), el("span", "modality", o.modality || "object"), el("span", "score", h.score.toFixed(4)));
   if (h.rerank_score != null) head.append(el("span", "rerank", `match ${h.rerank_score.toFixed(3)}`));
   card.append(head);
+  if (h.found_by) {
+    const sides = [];
+    if (h.found_by.vector) sides.push(`vector #${h.found_by.vector.rank} (${h.found_by.vector.score.toFixed(3)})`);
+    if (h.found_by.keyword) sides.push(`keyword #${h.found_by.keyword.rank} (${h.found_by.keyword.score.toFixed(2)})`);
+    card.append(el("div", "found-by", sides.join(" · ")));
+  }
+  // Highlighted snippets: each part is a text node or a <mark> holding
+  // text, never markup from the server.
+  for (const sn of h.snippets || []) {
+    const p = el("p", "highlight");
+    p.dataset.field = sn.field;
+    p.append(el("span", "field", `${sn.field}: `));
+    for (const part of sn.parts) p.append(part.match ? el("mark", "", part.text) : document.createTextNode(part.text));
+    card.append(p);
+  }
 
   if (o.modality === "image" && o.source) {
     const a = el("a");
@@ -461,7 +497,7 @@ function renderHit(h, rank) {
   const more = el("button", "more", "More like this");
   more.type = "button";
   // The object itself would come first: leave it out.
-  more.addEventListener("click", () => runSearch({ object: h.id }, `objects like #${h.id} (${src.split("/").pop()})`, { exclude: [h.id] }));
+  more.addEventListener("click", () => runSearch({ object: h.id }, `objects like #${h.id} (${src.split("/").pop()})`, { exclude: [h.id], mode: "vector" }));
   card.append(more);
   return card;
 }
