@@ -211,7 +211,7 @@ func TestHybridSearch(t *testing.T) {
 	for _, bad := range []SearchRequest{
 		{Keyword: "\"unclosed"},
 		{Keyword: "a", Mode: "fuzzy"},
-		{Keyword: "a", Mode: ModeHybrid},                         // no vector side
+		{Keyword: "a", Mode: ModeHybrid},                          // no vector side
 		{Query: Query{Vector: q}, Fusion: &Fusion{Method: "rrf"}}, // fusion without hybrid
 		{Query: Query{Vector: q}, Keyword: "a", Fusion: &Fusion{Method: "max"}},
 		{Query: Query{Vector: q}, Keyword: "a", Fusion: &Fusion{Method: FusionRelativeScore, Alpha: 2}},

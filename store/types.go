@@ -43,7 +43,7 @@ type Collection struct {
 	// Text is the keyword index's schema (absent in collections made
 	// before it existed: those get the defaults).
 	Text TextSchema `json:"text,omitzero"`
-	CID     uint32      `json:"-"`     // internal id (stored separately)
+	CID  uint32     `json:"-"` // internal id (stored separately)
 }
 
 // TextSchema says what a collection's keyword index holds.

@@ -48,7 +48,9 @@ type bruteBM25 struct {
 	df map[string]float64
 }
 
-func newBrute(an *analyzer) *bruteBM25 { return &bruteBM25{an: an, docs: map[uint64]map[string][]token{}} }
+func newBrute(an *analyzer) *bruteBM25 {
+	return &bruteBM25{an: an, docs: map[uint64]map[string][]token{}}
+}
 
 func (b *bruteBM25) put(id uint64, fields []Field) {
 	m := map[string][]token{}

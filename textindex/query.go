@@ -17,6 +17,10 @@ const MaxClauses = 64
 // MaxFuzz is the largest edit distance a fuzzy clause may ask for.
 const MaxFuzz = 2
 
+// MaxExpanding bounds the prefix and fuzzy clauses of one query: each
+// scans the term dictionary.
+const MaxExpanding = 8
+
 // Occur says how a clause takes part in a query.
 type Occur uint8
 
@@ -80,13 +84,19 @@ func Parse(s string) (*Query, error) {
 		if len(q.Clauses) == MaxClauses {
 			return nil, fmt.Errorf("%w: more than %d clauses", ErrSyntax, MaxClauses)
 		}
+		if c.Kind == Prefix || c.Kind == Fuzzy {
+			if p.expanding++; p.expanding > MaxExpanding {
+				return nil, fmt.Errorf("%w: more than %d prefix or fuzzy clauses", ErrSyntax, MaxExpanding)
+			}
+		}
 		q.Clauses = append(q.Clauses, *c)
 	}
 }
 
 type parser struct {
-	s string
-	i int
+	s         string
+	i         int
+	expanding int // prefix and fuzzy clauses so far
 }
 
 func (p *parser) eof() bool { return p.i >= len(p.s) }
@@ -209,7 +219,7 @@ func (p *parser) field() (string, bool) {
 		}
 		j++
 	}
-	if j == p.i || j >= len(p.s)-1 || p.s[j] != ':' {
+	if j == p.i || j >= len(p.s) || p.s[j] != ':' {
 		return "", false
 	}
 	f := p.s[p.i:j]

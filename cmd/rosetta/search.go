@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"unicode"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
