@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"image"
 	"image/png"
@@ -158,6 +159,9 @@ func TestBlobsSurviveKill(t *testing.T) {
 				for j := range img.Pix {
 					img.Pix[j] = byte(i*31 + int64(j))
 				}
+				// Distinct content for every i (the pattern above repeats
+				// every 256, and equal originals are stored once).
+				binary.BigEndian.PutUint64(img.Pix[:8], uint64(i))
 				var b bytes.Buffer
 				png.Encode(&b, img)
 				s.do("PUT", "/v1/collections/up/objects", map[string]any{"objects": []map[string]any{{"key": fmt.Sprint(i),
