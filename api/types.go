@@ -31,15 +31,25 @@ type CreateCollectionRequest struct {
 	Name   string      `json:"name"`
 	Spaces []Space     `json:"spaces"`
 	Index  IndexParams `json:"index"`
+	// The keyword (BM25) index: the metadata string fields it holds
+	// besides the text content and derived texts (null or absent: title,
+	// description, caption, tags), the analysis language (default "en"),
+	// and keyword_index false to have none.
+	TextFields   []string `json:"text_fields,omitempty"`
+	Language     string   `json:"language,omitempty"`
+	KeywordIndex *bool    `json:"keyword_index,omitempty"`
 }
 
 // Collection is a collection's schema plus read-only statistics.
 type Collection struct {
-	Name    string      `json:"name"`
-	Spaces  []Space     `json:"spaces"`
-	Index   IndexParams `json:"index"`
-	Created time.Time   `json:"created"`
-	Count   int         `json:"count"` // live objects
+	Name         string      `json:"name"`
+	Spaces       []Space     `json:"spaces"`
+	Index        IndexParams `json:"index"`
+	TextFields   []string    `json:"text_fields"`
+	Language     string      `json:"language"`
+	KeywordIndex bool        `json:"keyword_index"`
+	Created      time.Time   `json:"created"`
+	Count        int         `json:"count"` // live objects
 }
 
 // CollectionList is the body of GET /v1/collections.
@@ -113,6 +123,49 @@ type SearchRequest struct {
 	Exclude  []uint64        `json:"exclude,omitempty"`
 	MinScore *float32        `json:"min_score,omitempty"`
 	Offset   int             `json:"offset,omitempty"`
+	// Mode is vector, keyword or hybrid (default: hybrid when the
+	// collection's keyword index holds documents and the query has text
+	// for it, keyword without a vector side, else vector).
+	Mode string `json:"mode,omitempty"`
+	// Keyword is the keyword side's query (default: query.text).
+	Keyword string  `json:"keyword,omitempty"`
+	Fusion  *Fusion `json:"fusion,omitempty"`
+	// Alpha is shorthand for fusion {"method": "relative_score", "alpha": …}.
+	Alpha *float64           `json:"alpha,omitempty"`
+	Boost map[string]float64 `json:"boost,omitempty"`
+}
+
+// Fusion says how hybrid search fuses its two lists: "rrf" (k, default
+// 60) or "relative_score" (alpha, default 0.75: the vector side's weight).
+type Fusion struct {
+	Method string   `json:"method"`
+	K      int      `json:"k,omitempty"`
+	Alpha  *float64 `json:"alpha,omitempty"`
+}
+
+// SideHit is where one side of a hybrid search ranked a hit.
+type SideHit struct {
+	Rank  int     `json:"rank"`
+	Score float32 `json:"score"`
+}
+
+// FoundBy says which sides found a hit (keyword and hybrid modes).
+type FoundBy struct {
+	Vector  *SideHit `json:"vector,omitempty"`
+	Keyword *SideHit `json:"keyword,omitempty"`
+}
+
+// Snippet is a window of a keyword field's text around the matches, in
+// parts; parts with match true are the matched words. Render them as text.
+type Snippet struct {
+	Field string        `json:"field"`
+	Parts []SnippetPart `json:"parts"`
+}
+
+// SnippetPart is a piece of a snippet.
+type SnippetPart struct {
+	Text  string `json:"text"`
+	Match bool   `json:"match,omitempty"`
 }
 
 // Rerank names the matching model and how many candidates it re-scores.
@@ -123,12 +176,14 @@ type Rerank struct {
 
 // Hit is one search result.
 type Hit struct {
-	ID          uint64   `json:"id"`
-	Score       float32  `json:"score"`
-	Distance    float32  `json:"distance"`
-	RerankScore *float32 `json:"rerank_score,omitempty"`
-	Object      *Object  `json:"object,omitempty"`
-	Segments    []Hit    `json:"segments,omitempty"` // group_by: the best segments
+	ID          uint64    `json:"id"`
+	Score       float32   `json:"score"`
+	Distance    float32   `json:"distance"`
+	RerankScore *float32  `json:"rerank_score,omitempty"`
+	Object      *Object   `json:"object,omitempty"`
+	Segments    []Hit     `json:"segments,omitempty"` // group_by: the best segments
+	FoundBy     *FoundBy  `json:"found_by,omitempty"`
+	Snippets    []Snippet `json:"snippets,omitempty"`
 }
 
 // SearchResponse is the answer to a search; TookMS is the time spent in
@@ -140,6 +195,8 @@ type SearchResponse struct {
 	// the next page (send it with the same ef).
 	Ef         int  `json:"ef"`
 	NextOffset *int `json:"next_offset,omitempty"`
+	// Mode is the ranking used: vector, keyword or hybrid.
+	Mode string `json:"mode"`
 }
 
 // CollectionStats is GET /v1/collections/{name}/stats.
@@ -148,12 +205,22 @@ type CollectionStats struct {
 	Modalities map[string]int `json:"modalities"`
 	Segments   int            `json:"segments"`
 	Spaces     []SpaceStats   `json:"space_stats"`
+	Keyword    *KeywordStats  `json:"keyword_stats,omitempty"`
 	LastSeq    uint64         `json:"last_seq"`
 	AppliedSeq uint64         `json:"applied_seq"`
 	MediaRoots []string       `json:"media_roots"`
 	State      string         `json:"state"` // ready, loading or failed
 	Error      string         `json:"error,omitempty"`
 	Server     ServerCounters `json:"server"`
+}
+
+// KeywordStats describes a collection's keyword index.
+type KeywordStats struct {
+	Documents int    `json:"documents"`
+	Terms     int    `json:"terms"`
+	Postings  int64  `json:"postings"`
+	Bytes     int64  `json:"bytes"`
+	Language  string `json:"language"`
 }
 
 // SpaceStats describes one space's index.

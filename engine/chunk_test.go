@@ -106,7 +106,7 @@ func TestLongTextChunked(t *testing.T) {
 	}
 	mid := 17
 	startChar := utf8.RuneCountInString(strings.Join(sents[:mid], " ") + " ")
-	hits, err := e.Search(bg, "docs", SearchRequest{Query: Query{Text: sents[mid]}, K: 3, Fields: []string{"key", "metadata", "content"}})
+	hits, err := e.Search(bg, "docs", SearchRequest{Query: Query{Text: sents[mid]}, Mode: ModeVector, K: 3, Fields: []string{"key", "metadata", "content"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestLongTextChunked(t *testing.T) {
 			t.Fatalf("chunk %q over the window", h.Object.Key)
 		}
 	}
-	g, err := e.Search(bg, "docs", SearchRequest{Query: Query{Text: sents[mid]}, K: 3, GroupBy: "parent", Fields: []string{"key"}})
+	g, err := e.Search(bg, "docs", SearchRequest{Query: Query{Text: sents[mid]}, Mode: ModeVector, K: 3, GroupBy: "parent", Fields: []string{"key"}})
 	if err != nil || g[0].ID != ids[0] || len(g[0].Segments) == 0 || g[0].Segments[0].ID != hits[0].ID {
 		t.Fatalf("grouped: %+v %v", g, err)
 	}

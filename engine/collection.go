@@ -7,6 +7,7 @@ import (
 
 	"rosetta/index"
 	"rosetta/store"
+	"rosetta/textindex"
 )
 
 // Collection states.
@@ -34,6 +35,9 @@ type coll struct {
 
 	// idx holds the indexes, one per space; replaced whole on rebuild.
 	idx atomic.Pointer[[]*index.HNSW]
+	// text is the keyword index (nil when the schema disables it),
+	// replaced with idx.
+	text atomic.Pointer[textindex.Index]
 	// applied is the change sequence the indexes reflect: every change
 	// up to it is applied (later ones may be too).
 	applied atomic.Uint64
@@ -71,8 +75,9 @@ func (c *coll) fail(err error) {
 }
 
 // publish installs loaded indexes; the caller holds applyMu.
-func (c *coll) publish(idxs []*index.HNSW, seq uint64) {
+func (c *coll) publish(idxs []*index.HNSW, text *textindex.Index, seq uint64) {
 	c.idx.Store(&idxs)
+	c.text.Store(text)
 	c.applied.Store(seq)
 	c.errMu.Lock()
 	c.loadErr = nil

@@ -11,7 +11,8 @@ import (
 
 func fromStoreCollection(m store.Collection) Collection {
 	c := Collection{Name: m.Name, Created: m.Created, Count: m.Count,
-		Index: IndexParams{M: m.Index.M, EfConstruction: m.Index.EfConstruction, EfSearch: m.Index.EfSearch, Storage: m.Index.Storage}}
+		Index: IndexParams{M: m.Index.M, EfConstruction: m.Index.EfConstruction, EfSearch: m.Index.EfSearch, Storage: m.Index.Storage},
+		Text:  TextSchema{Disabled: m.Text.Disabled, Language: m.Text.Language, Fields: m.Text.Fields}}
 	c.Spaces = make([]Space, len(m.Spaces))
 	for i, s := range m.Spaces {
 		c.Spaces[i] = Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
@@ -21,7 +22,8 @@ func fromStoreCollection(m store.Collection) Collection {
 
 func toStoreCollection(c Collection) store.Collection {
 	m := store.Collection{Name: c.Name,
-		Index: store.IndexParams{M: c.Index.M, EfConstruction: c.Index.EfConstruction, EfSearch: c.Index.EfSearch, Storage: c.Index.Storage}}
+		Index: store.IndexParams{M: c.Index.M, EfConstruction: c.Index.EfConstruction, EfSearch: c.Index.EfSearch, Storage: c.Index.Storage},
+		Text:  store.TextSchema{Disabled: c.Text.Disabled, Language: c.Text.Language, Fields: c.Text.Fields}}
 	m.Spaces = make([]store.Space, len(c.Spaces))
 	for i, s := range c.Spaces {
 		m.Spaces[i] = store.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}

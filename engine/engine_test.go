@@ -137,7 +137,7 @@ func TestDurabilityAndIndexLifecycle(t *testing.T) {
 	check("replay", e)
 	e.Close()
 
-	snaps, _ := filepath.Glob(filepath.Join(dir, "index", "*.snap"))
+	snaps, _ := filepath.Glob(filepath.Join(dir, "index", "*-0.snap")) // the vector index
 	if len(snaps) != 1 {
 		t.Fatalf("snapshots: %v", snaps)
 	}

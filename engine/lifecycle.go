@@ -116,6 +116,10 @@ func (e *Engine) loadIndexes(c *coll, rebuild bool) error {
 		}
 		idxs[si], seqs[si] = h, seq
 	}
+	text, textSeq, err := e.loadKeyword(c, rebuild, last)
+	if err != nil {
+		return err
+	}
 	// Replay what was committed after each snapshot (or after the scan)
 	// and publish, with commits held back.
 	c.applyMu.Lock()
@@ -136,12 +140,17 @@ func (e *Engine) loadIndexes(c *coll, rebuild bool) error {
 			e.log.Info("replayed change log", "collection", c.name, "space", s.Name, "changes", n)
 		}
 	}
+	if n, err := e.replayKeyword(c, text, textSeq); err != nil {
+		return fmt.Errorf("keyword index: replay: %w", err)
+	} else if n > 0 {
+		e.log.Info("replayed change log into the keyword index", "collection", c.name, "changes", n)
+	}
 	if old := c.indexes(); old != nil {
 		for _, h := range old {
 			defer h.Close()
 		}
 	}
-	c.publish(idxs, now)
+	c.publish(idxs, text, now)
 	return nil
 }
 
@@ -300,6 +309,11 @@ func (e *Engine) Snapshot() error {
 			})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("engine: snapshot %s/%s: %w", c.name, c.meta.Spaces[si].Name, err))
+			}
+		}
+		if ix := c.keyword(); ix != nil {
+			if err := e.writeTextSnapshot(c, ix, seq); err != nil {
+				errs = append(errs, fmt.Errorf("engine: snapshot %s keyword index: %w", c.name, err))
 			}
 		}
 	}

@@ -86,6 +86,7 @@ func (e *Engine) ListObjects(ctx context.Context, coll string, after uint64, lim
 // Stats reports sizes and counters for /metrics.
 func (e *Engine) Stats() Stats {
 	st := Stats{Objects: map[string]int{}, IndexNodes: map[string]int{}, SkippedVectors: map[string]int{},
+		Keyword: map[string]KeywordStats{}, Lag: map[string]uint64{},
 		ObjectsWritten: e.written.Load(), ObjectsDeleted: e.deleted.Load(), Searches: e.searches.Load(), Busy: e.busy.Load()}
 	if m := e.db.Metrics(); m != nil {
 		st.DiskBytes = m.DiskSpaceUsage()
@@ -113,6 +114,12 @@ func (e *Engine) Stats() Stats {
 			if n := c.skipped[si].Load(); n > 0 {
 				st.SkippedVectors[key] = int(n)
 			}
+		}
+		if ks, ok := c.keywordStats(); ok {
+			st.Keyword[c.name] = ks
+		}
+		if last, err := e.db.LastSeq(c.name); err == nil {
+			st.Lag[c.name] = last - min(last, c.applied.Load())
 		}
 	}
 	return st

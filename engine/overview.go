@@ -19,6 +19,8 @@ type CollectionStats struct {
 	// are included in Modalities["audio"].
 	Segments int
 	Spaces   []SpaceStats
+	// Keyword describes the keyword index (nil without one).
+	Keyword *KeywordStats
 	// LastSeq is the collection's change counter: it grows with every
 	// committed upsert or delete, so a client polling it sees ingest
 	// progress.
@@ -109,6 +111,9 @@ func (e *Engine) CollectionStats(ctx context.Context, name string) (CollectionSt
 			ss.Snapshot, ss.SnapshotBytes = &t, fi.Size()
 		}
 		st.Spaces = append(st.Spaces, ss)
+	}
+	if ks, ok := c.keywordStats(); ok {
+		st.Keyword = &ks
 	}
 	return st, nil
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/RoaringBitmap/roaring/v2/roaring64"
+
 	"rosetta/index"
 	"rosetta/store"
+	"rosetta/textindex"
 )
 
 // Search runs a k-NN query with an optional metadata filter and returns
@@ -51,10 +54,6 @@ func (e *Engine) SearchPage(ctx context.Context, name string, req SearchRequest)
 			return Page{}, err
 		}
 	}
-	q, err := e.queryVector(ctx, c, si, req.Query)
-	if err != nil {
-		return Page{}, err
-	}
 	if req.Modality != "" {
 		m := &store.Filter{Field: store.ModalityField, Eq: req.Modality}
 		if flt == nil {
@@ -63,7 +62,6 @@ func (e *Engine) SearchPage(ctx context.Context, name string, req SearchRequest)
 			flt = &store.Filter{And: []*store.Filter{flt, m}}
 		}
 	}
-	h := c.indexes()[si]
 	window := req.Offset + req.K
 	if req.Ef != 0 {
 		window = min(window, req.Ef) // the last page of an ef window is short
@@ -74,31 +72,65 @@ func (e *Engine) SearchPage(ctx context.Context, name string, req SearchRequest)
 	if matcher != nil {
 		window = max(window, req.Rerank.Top)
 	}
-	// One more than the window tells whether a next page exists.
-	ef := req.Ef
-	if ef == 0 {
-		ef = min(max(h.Config().EfSearch, window+1), MaxEf)
-	}
-	opts := index.SearchOptions{K: min(window+1, ef), Ef: ef}
+	var allow *roaring64.Bitmap
 	if flt != nil {
-		if opts.Allow, err = e.db.Eval(name, flt); err != nil {
+		if allow, err = e.db.Eval(name, flt); err != nil {
 			return Page{}, err
 		}
 	}
 	if len(req.Exclude) > 0 {
-		if opts.Allow == nil {
-			if opts.Allow, err = e.db.Live(name); err != nil {
+		if allow == nil {
+			if allow, err = e.db.Live(name); err != nil {
 				return Page{}, err
 			}
 		}
 		for _, id := range req.Exclude {
-			opts.Allow.Remove(id)
+			allow.Remove(id)
 		}
 	}
+	// Each side fetches one more than it needs, to tell whether a next
+	// page exists; in hybrid mode it fetches an oversampled list.
+	fetch := window + 1
+	if req.Mode == ModeHybrid {
+		fetch = min(max(HybridOversample*window, HybridMinCandidates), MaxK) + 1
+	}
 	e.searches.Add(1)
-	res, err := h.Search(q, opts)
-	if err != nil {
-		return Page{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	var vec, kw []candidate
+	var kwQuery *textindex.Query
+	ef := 0
+	if req.Mode != ModeKeyword {
+		q, err := e.queryVector(ctx, c, si, req.Query)
+		if err != nil {
+			return Page{}, err
+		}
+		h := c.indexes()[si]
+		ef = req.Ef
+		if ef == 0 {
+			ef = min(max(h.Config().EfSearch, fetch), MaxEf)
+		}
+		res, err := h.Search(q, index.SearchOptions{K: min(fetch, ef), Ef: ef, Allow: allow})
+		if err != nil {
+			return Page{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		vec = fromIndex(res)
+	}
+	if req.Mode != ModeVector {
+		text := req.Keyword
+		if text == "" {
+			text = req.Query.Text
+		}
+		if kw, kwQuery, err = keywordSearch(c.keyword(), text, req.Boost, fetch, allow); err != nil {
+			return Page{}, err
+		}
+	}
+	var res []candidate
+	switch req.Mode {
+	case ModeVector:
+		res = vec
+	case ModeKeyword:
+		res = kw
+	default:
+		res = fuse(vec, kw, fusionOf(&req), c.meta.Spaces[si].Metric == "l2")
 	}
 	if req.MinScore != nil {
 		n := 0
@@ -107,7 +139,7 @@ func (e *Engine) SearchPage(ctx context.Context, name string, req SearchRequest)
 		}
 		res = res[:n]
 	}
-	page := Page{Ef: ef}
+	page := Page{Ef: ef, Mode: req.Mode}
 	// Objects are read for the hits returned (and, to group or re-rank,
 	// for the candidates those need).
 	need := fields
@@ -122,7 +154,7 @@ func (e *Engine) SearchPage(ctx context.Context, name string, req SearchRequest)
 	}
 	hits := make([]Hit, 0, len(res))
 	for _, r := range res {
-		h := Hit{ID: r.ID, Score: r.Score, Distance: r.Distance}
+		h := Hit{ID: r.ID, Score: r.Score, Distance: r.Distance, Vector: r.vec, Keyword: r.kw}
 		if len(need) > 0 {
 			o, err := e.db.Get(name, r.ID)
 			if errors.Is(err, ErrNotFound) {
@@ -159,6 +191,11 @@ func (e *Engine) SearchPage(ctx context.Context, name string, req SearchRequest)
 	if !fields["metadata"] && req.GroupBy != "" {
 		for i := range hits {
 			strip(&hits[i], fields)
+		}
+	}
+	if kwQuery != nil {
+		if err := e.addSnippets(c, c.keyword(), kwQuery, hits); err != nil {
+			return Page{}, err
 		}
 	}
 	page.Hits = hits

@@ -40,11 +40,22 @@ type IndexParams struct {
 	Storage                     string // float32 (default) or float16
 }
 
+// TextSchema says what a collection's keyword (BM25) index holds: every
+// object's text content (text objects and their chunks) and derived texts
+// (text.caption, text.transcript, …), and the metadata string fields in
+// Fields (nil means DefaultTextFields), analysed for Language.
+type TextSchema struct {
+	Disabled bool     // no keyword index
+	Language string   // textindex.Languages(); "" means "en"
+	Fields   []string // metadata fields; nil means DefaultTextFields, empty none
+}
+
 // Collection is a collection's schema plus read-only statistics.
 type Collection struct {
 	Name    string
 	Spaces  []Space
 	Index   IndexParams
+	Text    TextSchema
 	Created time.Time
 	Count   int // live objects (output only)
 }
@@ -121,10 +132,64 @@ type SearchRequest struct {
 	// MinScore, when set, drops hits whose score is below it (cosine and
 	// dot spaces only: an l2 score is a distance).
 	MinScore *float32
+	// Mode picks the ranking: ModeVector (k-NN in the space), ModeKeyword
+	// (BM25 over the keyword index) or ModeHybrid (both, fused). "" picks
+	// hybrid when the collection's keyword index holds documents and the
+	// query has a vector side, keyword when it has only keyword text, and
+	// vector otherwise.
+	Mode string
+	// Keyword is the keyword side's query (textindex syntax); "" uses
+	// Query.Text.
+	Keyword string
+	// Fusion says how hybrid mode fuses the two lists (nil: RRF, k 60).
+	Fusion *Fusion
+	// Boost multiplies a keyword field's BM25 score (content,
+	// text.caption, metadata.title or just title, …).
+	Boost map[string]float64
 	// Offset skips that many hits (paging; offset+k ≤ MaxK). Pages asked
 	// with the same Ef come from one traversal of the index, so every hit
 	// appears on exactly one page; Page.Ef says which ef was used.
 	Offset int
+}
+
+// Search modes.
+const (
+	ModeVector  = "vector"
+	ModeKeyword = "keyword"
+	ModeHybrid  = "hybrid"
+)
+
+// Fusion methods.
+const (
+	FusionRRF           = "rrf"            // reciprocal rank fusion: Σ 1/(K + rank)
+	FusionRelativeScore = "relative_score" // Weaviate's relativeScoreFusion: min-max normalised, alpha·vector + (1−alpha)·keyword
+)
+
+// Fusion configures hybrid search.
+type Fusion struct {
+	Method string  // FusionRRF (default) or FusionRelativeScore
+	K      int     // RRF's rank constant; 0 means 60
+	Alpha  float64 // relative_score: the vector side's weight in [0, 1]
+}
+
+// SideHit is where one side of a hybrid search ranked a hit.
+type SideHit struct {
+	Rank  int     // 1-based
+	Score float32 // the side's own score (BM25, or the vector score)
+}
+
+// Snippet is a window of a keyword field's text around the query's
+// matches, in parts that matched or not (render Match parts highlighted,
+// as text: never as markup).
+type Snippet struct {
+	Field string
+	Parts []SnippetPart
+}
+
+// SnippetPart is a piece of a snippet.
+type SnippetPart struct {
+	Text  string
+	Match bool
 }
 
 // Rerank names the matching model and how many candidates it re-scores.
@@ -145,6 +210,12 @@ type Hit struct {
 	Object      *Object
 	// Segments are a grouped hit's best segments, best first (GroupBy).
 	Segments []Hit
+	// Vector and Keyword say where each side ranked the hit (keyword and
+	// hybrid modes; nil when that side did not find it).
+	Vector, Keyword *SideHit
+	// Snippets highlight the keyword query's matches in the hit's texts
+	// (keyword and hybrid modes, hits the keyword side found).
+	Snippets []Snippet
 }
 
 // Page is one page of search results.
@@ -155,6 +226,15 @@ type Page struct {
 	Ef int
 	// NextOffset is the Offset of the next page, nil on the last one.
 	NextOffset *int
+	// Mode is the ranking the search used.
+	Mode string
+}
+
+// KeywordStats describe a collection's keyword index.
+type KeywordStats struct {
+	Documents, Terms int
+	Postings, Bytes  int64
+	Language         string
 }
 
 // Stats feed /metrics.
@@ -167,6 +247,10 @@ type Stats struct {
 	// SkippedVectors counts stored vectors an index could not take while
 	// loading (logged and left out of the index), per collection/space.
 	SkippedVectors map[string]int
+	// Keyword holds each collection's keyword index figures, and Lag the
+	// committed changes its indexes do not reflect yet.
+	Keyword map[string]KeywordStats
+	Lag     map[string]uint64
 	// Busy counts requests refused because the decode/encode budget was full.
 	Busy uint64
 	// Storage engine (Pebble) figures.

@@ -6,6 +6,7 @@ import (
 	"iter"
 	"maps"
 	"math"
+	"rosetta/textindex"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -132,6 +133,7 @@ func ValidateCollection(c *Collection) error {
 	default:
 		errs = append(errs, fmt.Errorf("index storage %q: want float32 or float16", c.Index.Storage))
 	}
+	errs = append(errs, validateTextSchema(&c.Text)...)
 	if len(errs) == 0 {
 		for _, s := range c.Spaces {
 			if _, err := newIndex(s, c.Index); err != nil {
@@ -318,7 +320,9 @@ func normalizeSearch(c *coll, req *SearchRequest) (int, *store.Filter, error) {
 	}
 	switch len(set) {
 	case 0:
-		return 0, nil, fmt.Errorf("%w: query: set exactly one of vector, object, text, image or audio", ErrInvalid)
+		if req.Keyword == "" {
+			return 0, nil, fmt.Errorf("%w: query: set exactly one of vector, object, text, image or audio (or keyword)", ErrInvalid)
+		}
 	case 1:
 	default:
 		return 0, nil, fmt.Errorf("%w: query: set exactly one of vector, object, text, image or audio, not %s", ErrInvalid, strings.Join(set, " and "))
@@ -364,8 +368,11 @@ func normalizeSearch(c *coll, req *SearchRequest) (int, *store.Filter, error) {
 	default:
 		return 0, nil, fmt.Errorf("%w: group_by %s: want \"parent\"", ErrInvalid, quote(req.GroupBy))
 	}
+	if err := checkKeywordRequest(c, si, req); err != nil {
+		return 0, nil, err
+	}
 	if req.MinScore != nil {
-		if m := c.meta.Spaces[si].Metric; m == "l2" {
+		if m := c.meta.Spaces[si].Metric; m == "l2" && req.Mode == ModeVector {
 			return 0, nil, fmt.Errorf("%w: min_score applies to cosine and dot spaces; space %q is l2 (its score is a distance)", ErrInvalid, c.meta.Spaces[si].Name)
 		}
 		if x := float64(*req.MinScore); math.IsNaN(x) || math.IsInf(x, 0) {
@@ -422,4 +429,109 @@ func (v *Validator) Batch(objs []Object) error { return validateBatch(v.c, objs)
 func (v *Validator) Search(req *SearchRequest) error {
 	_, _, err := normalizeSearch(v.c, req)
 	return err
+}
+
+// MaxKeywordFields bounds the metadata fields a keyword index names.
+const MaxKeywordFields = 32
+
+func validateTextSchema(t *TextSchema) []error {
+	var errs []error
+	if err := textindex.CheckLanguage(t.Language); err != nil {
+		errs = append(errs, fmt.Errorf("language: %v", err))
+	}
+	if t.Language == "" {
+		t.Language = textindex.DefaultLanguage
+	}
+	if len(t.Fields) > MaxKeywordFields {
+		errs = append(errs, fmt.Errorf("text_fields: %d fields; the limit is %d", len(t.Fields), MaxKeywordFields))
+	}
+	seen := map[string]bool{}
+	for _, f := range t.Fields {
+		if f == "" || len(f) > MaxNameLen || !utf8.ValidString(f) || strings.ContainsAny(f, "\x00\n\r\t") {
+			errs = append(errs, fmt.Errorf("text_fields: %s is not a metadata field name", quote(f)))
+		} else if seen[f] {
+			errs = append(errs, fmt.Errorf("text_fields: %s twice", quote(f)))
+		}
+		seen[f] = true
+	}
+	return errs
+}
+
+// MaxBoosts bounds a search's field boosts, and MaxBoost each.
+const (
+	MaxBoosts = 64
+	MaxBoost  = 1000
+)
+
+// checkKeywordRequest validates the keyword side of a search and resolves
+// its mode (see SearchRequest.Mode).
+func checkKeywordRequest(c *coll, si int, req *SearchRequest) error {
+	q := &req.Query
+	if len(req.Keyword) > MaxTextBytes || !utf8.ValidString(req.Keyword) {
+		return fmt.Errorf("%w: keyword must be valid UTF-8 of at most %d bytes", ErrInvalid, MaxTextBytes)
+	}
+	kw := req.Keyword
+	if kw == "" {
+		kw = q.Text
+	}
+	vectorSide := q.Vector != nil || q.Object != nil || q.Text != "" || q.Image != nil || q.Audio != nil
+	text := c.keyword()
+	switch req.Mode {
+	case "":
+		switch {
+		case text == nil || kw == "" || text.Len() == 0:
+			req.Mode = ModeVector
+		case !vectorSide || (q.Text != "" && c.meta.Spaces[si].Model == "" && req.Keyword == ""):
+			req.Mode = ModeKeyword
+		default:
+			req.Mode = ModeHybrid
+		}
+	case ModeVector, ModeKeyword, ModeHybrid:
+	default:
+		return fmt.Errorf("%w: mode %s: want vector, keyword or hybrid", ErrInvalid, quote(req.Mode))
+	}
+	if req.Mode != ModeKeyword && !vectorSide {
+		return fmt.Errorf("%w: mode %s needs a query vector, object, text, image or audio", ErrInvalid, req.Mode)
+	}
+	if req.Mode != ModeVector {
+		if text == nil {
+			return fmt.Errorf("%w: collection %q has no keyword index (its schema disables it)", ErrUnsupported, c.name)
+		}
+		if kw == "" {
+			return fmt.Errorf("%w: mode %s needs keyword text (keyword, or query.text)", ErrInvalid, req.Mode)
+		}
+		if _, err := textindex.Parse(kw); err != nil {
+			return fmt.Errorf("%w: keyword query: %v", ErrInvalid, err)
+		}
+	}
+	if f := req.Fusion; f != nil {
+		switch f.Method {
+		case "", FusionRRF:
+			f.Method = FusionRRF
+			if f.K == 0 {
+				f.K = DefaultRRFK
+			}
+			if f.K < 1 || f.K > MaxK {
+				return fmt.Errorf("%w: fusion.k must be in 1..%d, got %d", ErrInvalid, MaxK, f.K)
+			}
+		case FusionRelativeScore:
+			if math.IsNaN(f.Alpha) || f.Alpha < 0 || f.Alpha > 1 {
+				return fmt.Errorf("%w: fusion.alpha must be in [0, 1]", ErrInvalid)
+			}
+		default:
+			return fmt.Errorf("%w: fusion.method %s: want rrf or relative_score", ErrInvalid, quote(f.Method))
+		}
+		if req.Mode != ModeHybrid {
+			return fmt.Errorf("%w: fusion applies to hybrid mode, not %s", ErrInvalid, req.Mode)
+		}
+	}
+	if len(req.Boost) > MaxBoosts {
+		return fmt.Errorf("%w: boost: %d fields; the limit is %d", ErrInvalid, len(req.Boost), MaxBoosts)
+	}
+	for f, b := range req.Boost {
+		if math.IsNaN(b) || b < 0 || b > MaxBoost {
+			return fmt.Errorf("%w: boost %s: must be in [0, %d]", ErrInvalid, quote(f), MaxBoost)
+		}
+	}
+	return nil
 }

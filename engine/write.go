@@ -43,8 +43,12 @@ func (e *Engine) CreateCollection(ctx context.Context, c Collection) (Collection
 		return Collection{}, storeErr(err)
 	}
 	nc := newColl(m)
+	text, err := nc.newKeywordIndex()
+	if err != nil { // ValidateCollection checked the language
+		return Collection{}, err
+	}
 	nc.applyMu.Lock()
-	nc.publish(idxs, 0)
+	nc.publish(idxs, text, 0)
 	nc.applyMu.Unlock()
 	e.mu.Lock()
 	e.colls[m.Name] = nc
@@ -72,6 +76,7 @@ func (e *Engine) DropCollection(ctx context.Context, name string) error {
 	for si := range c.meta.Spaces {
 		os.Remove(e.snapPath(c, si))
 	}
+	os.Remove(e.textSnapPath(c))
 	for _, h := range c.indexes() {
 		h.Close()
 	}
@@ -211,6 +216,7 @@ func (e *Engine) onCommit(name string, changes []store.Change) {
 		return
 	}
 	idxs := c.indexes()
+	text := c.keyword()
 	threads := e.opts.ApplyThreads
 	if threads <= 0 {
 		threads = max(1, defaultThreads()-1)
@@ -225,6 +231,7 @@ func (e *Engine) onCommit(name string, changes []store.Change) {
 				testHookApply(name, i)
 			}
 			e.applyChange(c, idxs, ch)
+			c.applyKeyword(text, ch)
 		}
 	}
 	if threads <= 1 {

@@ -104,6 +104,8 @@ type statsCollector struct {
 	// Robustness: vectors skipped at load, requests refused for budget,
 	// store background errors, write stalls, disk-full refusals, health.
 	skipped, busy, bgErrors, stalls, diskFull, storeHealthy *prometheus.Desc
+	// Keyword index per collection: documents, terms, bytes, lag.
+	textDocs, textTerms, textBytes, textLag *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*statsCollector)(nil)
@@ -136,6 +138,11 @@ func newStatsCollector(e Engine, log *slog.Logger) *statsCollector {
 		stalls:       prometheus.NewDesc("rosetta_store_write_stalls_total", "Write stalls Pebble began.", nil, nil),
 		diskFull:     prometheus.NewDesc("rosetta_store_disk_full_refusals_total", "Writes refused because the disk is (nearly) full.", nil, nil),
 		storeHealthy: prometheus.NewDesc("rosetta_store_healthy", "1 while the store accepts writes, 0 while it refuses them.", nil, nil),
+		textDocs:     prometheus.NewDesc("rosetta_text_index_documents", "Documents in a collection's keyword index.", []string{"collection"}, nil),
+		textTerms:    prometheus.NewDesc("rosetta_text_index_terms", "Distinct (field, term) pairs in a collection's keyword index.", []string{"collection"}, nil),
+		textBytes:    prometheus.NewDesc("rosetta_text_index_bytes", "Memory a collection's keyword index holds (estimated).", []string{"collection"}, nil),
+		textLag: prometheus.NewDesc("rosetta_index_lag_changes",
+			"Committed changes of a collection its indexes (vector and keyword) do not reflect yet.", []string{"collection"}, nil),
 	}
 }
 
@@ -145,7 +152,7 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.objects
 	ch <- c.indexNodes
 	for _, d := range []*prometheus.Desc{c.written, c.deleted, c.searches, c.disk, c.wal, c.memtable, c.l0, c.compactions, c.rdamp,
-		c.skipped, c.busy, c.bgErrors, c.stalls, c.diskFull, c.storeHealthy} {
+		c.skipped, c.busy, c.bgErrors, c.stalls, c.diskFull, c.storeHealthy, c.textDocs, c.textTerms, c.textBytes, c.textLag} {
 		ch <- d
 	}
 }
@@ -194,6 +201,14 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		healthy = 1
 	}
 	gauge(c.storeHealthy, healthy)
+	for name, k := range st.Keyword {
+		ch <- prometheus.MustNewConstMetric(c.textDocs, prometheus.GaugeValue, float64(k.Documents), name)
+		ch <- prometheus.MustNewConstMetric(c.textTerms, prometheus.GaugeValue, float64(k.Terms), name)
+		ch <- prometheus.MustNewConstMetric(c.textBytes, prometheus.GaugeValue, float64(k.Bytes), name)
+	}
+	for name, lag := range st.Lag {
+		ch <- prometheus.MustNewConstMetric(c.textLag, prometheus.GaugeValue, float64(lag), name)
+	}
 }
 
 // splitIndexKey splits an Engine.Stats IndexNodes key, "collection/space",

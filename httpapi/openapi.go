@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"rosetta/engine"
+	"rosetta/textindex"
 )
 
 // The OpenAPI 3.0 document served at GET /openapi.json is built from the Go
@@ -466,6 +468,14 @@ func openAPIDocument() *oaDoc {
 	vector := &oaSchema{Type: "array", Items: float, MinItems: intp(1)}
 	base64 := &oaSchema{Type: "string", Format: "byte"}
 
+	textFields := &oaSchema{Type: "array", Items: str(""), MaxItems: intp(engine.MaxKeywordFields),
+		Description: "Metadata string fields the keyword index holds besides text content and derived texts; null or absent: " + strings.Join(engine.DefaultTextFields, ", ") + "."}
+	language := &oaSchema{Type: "string", Enum: textindex.Languages(), Description: "The keyword index's analysis (default en; CJK text is split into bigrams in every language)."}
+	keywordIndex := &oaSchema{Type: "boolean", Default: true, Description: "false: the collection has no keyword index."}
+	sideHit := object(map[string]*oaSchema{
+		"rank":  integer("1-based rank in that side's list.", intp(1), nil),
+		"score": {Type: "number", Format: "float", Description: "That side's score: BM25, or the vector score."},
+	}, "rank", "score")
 	schemas := map[string]*oaSchema{
 		"Error": object(map[string]*oaSchema{
 			"error": object(map[string]*oaSchema{
@@ -481,6 +491,7 @@ func openAPIDocument() *oaDoc {
 				Description: "cosine, dot or l2 (on input also cos, ip, inner, euclidean)."},
 			"model": str("The model that fills this space, if any."),
 		}, "name", "dim"),
+
 		"IndexParams": object(map[string]*oaSchema{
 			"m":               integer("HNSW neighbours per node; 0 is the default.", intp(0), nil),
 			"ef_construction": integer("HNSW build beam width; 0 is the default.", intp(0), nil),
@@ -488,16 +499,22 @@ func openAPIDocument() *oaDoc {
 			"storage":         {Type: "string", Enum: []string{"float32", "float16"}, Default: "float32"},
 		}),
 		"CollectionCreate": object(map[string]*oaSchema{
-			"name":   nameSchema,
-			"spaces": {Type: "array", Items: schemaRef("Space"), MinItems: intp(1)},
-			"index":  schemaRef("IndexParams"),
+			"name":          nameSchema,
+			"spaces":        {Type: "array", Items: schemaRef("Space"), MinItems: intp(1)},
+			"index":         schemaRef("IndexParams"),
+			"text_fields":   textFields,
+			"language":      language,
+			"keyword_index": keywordIndex,
 		}, "name", "spaces"),
 		"Collection": object(map[string]*oaSchema{
-			"name":    nameSchema,
-			"spaces":  array(schemaRef("Space"), ""),
-			"index":   schemaRef("IndexParams"),
-			"created": dateTime,
-			"count":   {Type: "integer", Description: "Live objects.", ReadOnly: true},
+			"name":          nameSchema,
+			"spaces":        array(schemaRef("Space"), ""),
+			"index":         schemaRef("IndexParams"),
+			"text_fields":   textFields,
+			"language":      language,
+			"keyword_index": keywordIndex,
+			"created":       dateTime,
+			"count":         {Type: "integer", Description: "Live objects.", ReadOnly: true},
 		}, "name", "spaces", "index", "created", "count"),
 		"CollectionList": object(map[string]*oaSchema{
 			"collections": array(schemaRef("Collection"), ""),
@@ -572,7 +589,20 @@ func openAPIDocument() *oaDoc {
 				"model": str("An image-text matching model (BLIP retrieval checkpoint)."),
 				"top":   integer("Candidates to re-score.", intp(1), intp(engine.MaxRerank)),
 			}, "model", "top"),
-		}, "query"),
+			"mode": {Type: "string", Enum: []string{engine.ModeVector, engine.ModeKeyword, engine.ModeHybrid},
+				Description: "vector: k-NN in the space; keyword: BM25 over the keyword index; hybrid: both, fused. " +
+					"Default: hybrid when the keyword index holds documents and the query has text for it and a vector side, keyword when there is no vector side (or a text query on a space without a model), else vector."},
+			"keyword": str("The keyword side's query (default: query.text). Syntax: words (any of them), \"a phrase\", prefix*, fuzzy~1, +required, -excluded, field:word (content, text.caption, metadata.title or title)."),
+			"fusion": object(map[string]*oaSchema{
+				"method": {Type: "string", Enum: []string{engine.FusionRRF, engine.FusionRelativeScore},
+					Description: "rrf: score Σ 1/(k + rank) over the lists; relative_score: each list min-max normalised, alpha·vector + (1−alpha)·keyword."},
+				"k":     integer("RRF's rank constant (default "+strconv.Itoa(engine.DefaultRRFK)+").", intp(1), intp(engine.MaxK)),
+				"alpha": {Type: "number", Description: "relative_score: the vector side's weight in [0, 1] (default 0.75)."},
+			}, "method"),
+			"alpha": {Type: "number", Description: "Shorthand for fusion {method: relative_score, alpha}."},
+			"boost": {Type: "object", AdditionalProperties: &oaSchema{Type: "number"},
+				Description: "Per keyword field BM25 multipliers, e.g. {\"title\": 2}."},
+		}),
 		"Hit": object(map[string]*oaSchema{
 			"id":           uint64Schema(""),
 			"score":        {Type: "number", Format: "float", Description: "Similarity for cosine and dot, distance for l2."},
@@ -581,11 +611,32 @@ func openAPIDocument() *oaDoc {
 			"object":       schemaRef("Object"),
 			"segments": array(schemaRef("Hit"), "With group_by parent: the file's best segments, best first (at most "+
 				strconv.Itoa(engine.MaxGroupSegments)+")."),
+			"found_by": object(map[string]*oaSchema{
+				"vector":  sideHit,
+				"keyword": sideHit,
+			}),
+			"snippets": array(object(map[string]*oaSchema{
+				"field": str("The keyword field: content, text.caption, metadata.title, …"),
+				"parts": array(object(map[string]*oaSchema{
+					"text":  str(""),
+					"match": {Type: "boolean", Description: "A matched word: show it highlighted (as text, never as markup)."},
+				}, "text"), "The window of text, in order."),
+			}, "field", "parts"), "Keyword and hybrid modes: the matches in the hit's texts (at most "+strconv.Itoa(engine.MaxSnippets)+" fields)."),
 		}, "id", "score", "distance"),
 		"CollectionStats": object(map[string]*oaSchema{
-			"name":        nameSchema,
-			"spaces":      array(schemaRef("Space"), ""),
-			"index":       schemaRef("IndexParams"),
+			"name":          nameSchema,
+			"spaces":        array(schemaRef("Space"), ""),
+			"index":         schemaRef("IndexParams"),
+			"text_fields":   textFields,
+			"language":      language,
+			"keyword_index": keywordIndex,
+			"keyword_stats": object(map[string]*oaSchema{
+				"documents": {Type: "integer", Description: "Documents in the keyword index."},
+				"terms":     {Type: "integer", Description: "Distinct (field, term) pairs."},
+				"postings":  {Type: "integer", Description: "Postings held (deleted ones not yet dropped included)."},
+				"bytes":     {Type: "integer", Description: "Memory held, estimated."},
+				"language":  language,
+			}, "documents", "terms", "postings", "bytes", "language"),
 			"created":     dateTime,
 			"count":       {Type: "integer", Description: "Live objects."},
 			"modalities":  {Type: "object", AdditionalProperties: &oaSchema{Type: "integer"}, Description: "Live objects per modality (\"\" for none)."},
@@ -626,7 +677,8 @@ func openAPIDocument() *oaDoc {
 			"took_ms":     {Type: "number", Description: "Milliseconds spent in the engine."},
 			"ef":          integer("The beam width the search used: send it with next_offset for the next page.", intp(1), nil),
 			"next_offset": integer("The offset of the next page; absent on the last one.", intp(0), nil),
-		}, "hits", "took_ms", "ef"),
+			"mode":        {Type: "string", Enum: []string{engine.ModeVector, engine.ModeKeyword, engine.ModeHybrid}, Description: "The ranking used."},
+		}, "hits", "took_ms", "ef", "mode"),
 	}
 
 	errResp := func(desc string) *oaResponse { return jsonResponse(desc, "Error") }

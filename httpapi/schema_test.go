@@ -101,7 +101,8 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	check("GET", obj, "/v1/collections/c/objects/x", "", 400)
 	check("POST", colls, colls, `{"name":"c","spaces":[{"name":"v","dim":3}]}`, 409)
 	check("POST", colls, colls, `{"name":"d"}`, 415, "Content-Type", "")
-	check("POST", search, "/v1/collections/c/search", `{"query":{"text":"cat"},"space":"v"}`, 422)
+	check("POST", search, "/v1/collections/c/search", `{"query":{"text":"cat"},"space":"v","mode":"vector"}`, 422)
+	check("POST", search, "/v1/collections/c/search", `{"query":{"text":"cat"},"space":"v"}`, 200) // keyword: the space has no model
 	check("GET", colls, colls, "", 401, "Authorization", "")
 	check("PUT", objs, "/v1/collections/c/objects", `{"objects":[`+strings.Repeat(`{"vectors":{"v":[1,0,0],"w":[1,0]}},`, engine.MaxBatch)+`{}]}`, 413)
 	t.Logf("checked %d responses, %d JSON fields", len(checked), fields)

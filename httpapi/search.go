@@ -32,5 +32,6 @@ func (a *server) search(w http.ResponseWriter, r *http.Request) {
 		TookMS:     float64(took.Microseconds()) / 1000,
 		Ef:         page.Ef,
 		NextOffset: page.NextOffset,
+		Mode:       page.Mode,
 	})
 }

@@ -328,6 +328,15 @@ func (db *DB) LastSeq(coll string) (uint64, error) {
 	return cs.lastSeq, nil
 }
 
+// Record returns an object without its vectors.
+func (db *DB) Record(coll string, id uint64) (Object, error) {
+	cs, err := db.coll(coll)
+	if err != nil {
+		return Object{}, err
+	}
+	return db.getObject(cs.meta, id, false)
+}
+
 // Get returns an object with its vectors.
 func (db *DB) Get(coll string, id uint64) (Object, error) {
 	cs, err := db.coll(coll)

@@ -40,7 +40,17 @@ type Collection struct {
 	Index   IndexParams `json:"index"`
 	Created time.Time   `json:"created"`
 	Count   int         `json:"count"` // live objects (output only)
+	// Text is the keyword index's schema (absent in collections made
+	// before it existed: those get the defaults).
+	Text TextSchema `json:"text,omitzero"`
 	CID     uint32      `json:"-"`     // internal id (stored separately)
+}
+
+// TextSchema says what a collection's keyword index holds.
+type TextSchema struct {
+	Disabled bool     `json:"disabled,omitempty"`
+	Language string   `json:"language,omitempty"`
+	Fields   []string `json:"fields"` // metadata fields; null means the defaults
 }
 
 // Object is one stored record: what the engine keeps of an object. Its
@@ -84,6 +94,9 @@ type Change struct {
 	Op      Op
 	ID      uint64
 	Vectors map[string][]float32 // new vectors (upserts; nil when read from the log)
+	// Object is the record written (upserts, commit hook only; without
+	// vectors). Hook callers must not modify it.
+	Object *Object
 	// Unref is a blob the object referenced before this change and no
 	// longer does (commit hook only): it may now be unreferenced.
 	Unref string

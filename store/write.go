@@ -50,7 +50,8 @@ type effect struct {
 	newIx   indexed
 	existed bool
 	vecs    map[string][]float32
-	unref   string // blob the old version referenced and the new one does not
+	rec     *Object // the record written (upserts)
+	unref   string  // blob the old version referenced and the new one does not
 }
 
 // Upsert writes objects to a collection in one synced batch and returns
@@ -336,7 +337,7 @@ func (db *DB) commitGroup(group []*writeReq) {
 					cs.keys[e.newKey] = e.id
 				}
 			}
-			changes = append(changes, Change{Seq: seq, Op: e.op, ID: e.id, Vectors: e.vecs, Unref: e.unref})
+			changes = append(changes, Change{Seq: seq, Op: e.op, ID: e.id, Vectors: e.vecs, Object: e.rec, Unref: e.unref})
 		}
 		cs.mu.Unlock()
 		if db.opts.OnCommit != nil && len(changes) > 0 {
@@ -517,6 +518,7 @@ func (db *DB) buildRequest(b *pebble.Batch, g *groupState, r *writeReq) ([]effec
 		e.vecs = vecs
 		stored := o
 		g.objs[id] = &stored
+		e.rec = &stored
 		delete(g.gone, id)
 		logEntry(OpUpsert, id)
 		r.ids = append(r.ids, id)

@@ -7,6 +7,7 @@ package convert
 import (
 	"rosetta/api"
 	"rosetta/engine"
+	"rosetta/textindex"
 )
 
 // ToEngineSpaces converts spaces.
@@ -21,7 +22,8 @@ func ToEngineSpaces(ss []api.Space) []engine.Space {
 // ToEngineCollection converts a create request.
 func ToEngineCollection(r api.CreateCollectionRequest) engine.Collection {
 	return engine.Collection{Name: r.Name, Spaces: ToEngineSpaces(r.Spaces),
-		Index: engine.IndexParams{M: r.Index.M, EfConstruction: r.Index.EfConstruction, EfSearch: r.Index.EfSearch, Storage: r.Index.Storage}}
+		Index: engine.IndexParams{M: r.Index.M, EfConstruction: r.Index.EfConstruction, EfSearch: r.Index.EfSearch, Storage: r.Index.Storage},
+		Text:  engine.TextSchema{Fields: r.TextFields, Language: r.Language, Disabled: r.KeywordIndex != nil && !*r.KeywordIndex}}
 }
 
 // FromEngineCollection converts a collection.
@@ -30,6 +32,15 @@ func FromEngineCollection(c engine.Collection) api.Collection {
 		Index: api.IndexParams{M: c.Index.M, EfConstruction: c.Index.EfConstruction, EfSearch: c.Index.EfSearch, Storage: c.Index.Storage}}
 	for i, s := range c.Spaces {
 		out.Spaces[i] = api.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
+	}
+	out.KeywordIndex = !c.Text.Disabled
+	out.Language = c.Text.Language
+	if out.Language == "" {
+		out.Language = textindex.DefaultLanguage
+	}
+	out.TextFields = c.Text.Fields
+	if out.TextFields == nil {
+		out.TextFields = engine.DefaultTextFields
 	}
 	return out
 }
@@ -67,6 +78,19 @@ func ToEngineSearch(r api.SearchRequest) engine.SearchRequest {
 	if r.Rerank != nil {
 		out.Rerank = &engine.Rerank{Model: r.Rerank.Model, Top: r.Rerank.Top}
 	}
+	out.Mode, out.Keyword, out.Boost = r.Mode, r.Keyword, r.Boost
+	switch {
+	case r.Fusion != nil:
+		out.Fusion = &engine.Fusion{Method: r.Fusion.Method, K: r.Fusion.K, Alpha: engine.DefaultAlpha}
+		if r.Fusion.Alpha != nil {
+			out.Fusion.Alpha = *r.Fusion.Alpha
+		}
+		if r.Alpha != nil && out.Fusion.Method == engine.FusionRelativeScore && r.Fusion.Alpha == nil {
+			out.Fusion.Alpha = *r.Alpha
+		}
+	case r.Alpha != nil:
+		out.Fusion = &engine.Fusion{Method: engine.FusionRelativeScore, Alpha: *r.Alpha}
+	}
 	return out
 }
 
@@ -82,6 +106,22 @@ func FromEngineHits(hs []engine.Hit) []api.Hit {
 		if len(h.Segments) > 0 {
 			out[i].Segments = FromEngineHits(h.Segments)
 		}
+		if h.Vector != nil || h.Keyword != nil {
+			out[i].FoundBy = &api.FoundBy{}
+			if h.Vector != nil {
+				out[i].FoundBy.Vector = &api.SideHit{Rank: h.Vector.Rank, Score: h.Vector.Score}
+			}
+			if h.Keyword != nil {
+				out[i].FoundBy.Keyword = &api.SideHit{Rank: h.Keyword.Rank, Score: h.Keyword.Score}
+			}
+		}
+		for _, sn := range h.Snippets {
+			as := api.Snippet{Field: sn.Field, Parts: make([]api.SnippetPart, len(sn.Parts))}
+			for j, p := range sn.Parts {
+				as.Parts[j] = api.SnippetPart{Text: p.Text, Match: p.Match}
+			}
+			out[i].Snippets = append(out[i].Snippets, as)
+		}
 	}
 	return out
 }
@@ -94,6 +134,9 @@ func FromEngineStats(st engine.CollectionStats) api.CollectionStats {
 	if out.MediaRoots == nil {
 		out.MediaRoots = []string{}
 	}
+	if k := st.Keyword; k != nil {
+		out.Keyword = &api.KeywordStats{Documents: k.Documents, Terms: k.Terms, Postings: k.Postings, Bytes: k.Bytes, Language: k.Language}
+	}
 	for i, s := range st.Spaces {
 		out.Spaces[i] = api.SpaceStats{Name: s.Name, Live: s.Live, Slots: s.Slots, Tombstones: s.Tombstones, Storage: s.Storage,
 			Skipped: s.Skipped, Snapshot: s.Snapshot, SnapshotBytes: s.SnapshotBytes}
@@ -104,12 +147,14 @@ func FromEngineStats(st engine.CollectionStats) api.CollectionStats {
 // FromEngineCreate is the create request for a collection's schema.
 func FromEngineCreate(c engine.Collection) api.CreateCollectionRequest {
 	a := FromEngineCollection(c)
-	return api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index}
+	kw := a.KeywordIndex
+	return api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index, TextFields: c.Text.Fields, Language: c.Text.Language, KeywordIndex: &kw}
 }
 
 // ToEngineCollectionInfo converts a collection as the server reports it.
 func ToEngineCollectionInfo(a api.Collection) engine.Collection {
-	c := ToEngineCollection(api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index})
+	kw := a.KeywordIndex
+	c := ToEngineCollection(api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index, TextFields: a.TextFields, Language: a.Language, KeywordIndex: &kw})
 	c.Created, c.Count = a.Created, a.Count
 	return c
 }
@@ -121,6 +166,14 @@ func FromEngineSearch(r engine.SearchRequest) api.SearchRequest {
 		Query: api.Query{Vector: r.Query.Vector, Object: r.Query.Object, Text: r.Query.Text, Image: r.Query.Image, Audio: r.Query.Audio}}
 	if r.Rerank != nil {
 		out.Rerank = &api.Rerank{Model: r.Rerank.Model, Top: r.Rerank.Top}
+	}
+	out.Mode, out.Keyword, out.Boost = r.Mode, r.Keyword, r.Boost
+	if f := r.Fusion; f != nil {
+		alpha := f.Alpha
+		out.Fusion = &api.Fusion{Method: f.Method, K: f.K}
+		if f.Method == engine.FusionRelativeScore {
+			out.Fusion.Alpha = &alpha
+		}
 	}
 	return out
 }
@@ -136,6 +189,21 @@ func ToEngineHits(hs []api.Hit) []engine.Hit {
 		}
 		if len(h.Segments) > 0 {
 			out[i].Segments = ToEngineHits(h.Segments)
+		}
+		if f := h.FoundBy; f != nil {
+			if f.Vector != nil {
+				out[i].Vector = &engine.SideHit{Rank: f.Vector.Rank, Score: f.Vector.Score}
+			}
+			if f.Keyword != nil {
+				out[i].Keyword = &engine.SideHit{Rank: f.Keyword.Rank, Score: f.Keyword.Score}
+			}
+		}
+		for _, sn := range h.Snippets {
+			es := engine.Snippet{Field: sn.Field, Parts: make([]engine.SnippetPart, len(sn.Parts))}
+			for j, p := range sn.Parts {
+				es.Parts[j] = engine.SnippetPart{Text: p.Text, Match: p.Match}
+			}
+			out[i].Snippets = append(out[i].Snippets, es)
 		}
 	}
 	return out

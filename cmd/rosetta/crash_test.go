@@ -96,6 +96,17 @@ func (s *server) do(method, path string, body any, out any) (int, error) {
 	return resp.StatusCode, nil
 }
 
+// uniqueWord is a word only the object with key k holds: the key's bytes
+// spelled in consonants, which no English stemmer or stop list touches.
+func uniqueWord(k string) string {
+	const letters = "bcdfghjklmnpqrtvwxz"
+	var b []byte
+	for _, c := range []byte(k) {
+		b = append(b, letters[int(c)%len(letters)], letters[int(c)/len(letters)%len(letters)])
+	}
+	return string(b)
+}
+
 type sentBatch struct {
 	keys  []string
 	vecs  [][]float32
@@ -105,8 +116,9 @@ type sentBatch struct {
 
 // TestCrashDurability starts `rosetta serve`, drives concurrent upserts,
 // SIGKILLs it at random moments over several rounds, restarts it, and
-// checks that every acknowledged upsert is present and searchable and
-// that every batch is either wholly present or wholly absent.
+// checks that every acknowledged upsert is present and searchable (by its
+// vector and by a word only its text holds) and that every batch is
+// either wholly present or wholly absent.
 func TestCrashDurability(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server")
@@ -142,10 +154,28 @@ func TestCrashDurability(t *testing.T) {
 				if err != nil || code != 200 {
 					t.Fatalf("%s: search for %s: %d %v", stage, k, code, err)
 				}
+				// The keyword index agrees: the object's own word finds
+				// exactly it when it is present, and nothing when not.
+				var kw struct {
+					Hits []struct {
+						ID uint64 `json:"id"`
+					} `json:"hits"`
+				}
+				code, err = s.do("POST", "/v1/collections/crash/search", map[string]any{
+					"keyword": uniqueWord(k), "mode": "keyword", "k": 2}, &kw)
+				if err != nil || code != 200 {
+					t.Fatalf("%s: keyword search for %s: %d %v", stage, k, code, err)
+				}
 				if len(res.Hits) == 0 {
+					if len(kw.Hits) != 0 {
+						t.Fatalf("%s: %s is absent but its word finds %v", stage, k, kw.Hits)
+					}
 					continue
 				}
 				h := res.Hits[0]
+				if len(kw.Hits) != 1 || kw.Hits[0].ID != h.ID {
+					t.Fatalf("%s: %s (id %d) is present but its word %q finds %v", stage, k, h.ID, uniqueWord(k), kw.Hits)
+				}
 				if h.Object.Key != k || len(h.Object.Vectors["v"]) != dim || h.Object.Metadata["k"] != k {
 					t.Fatalf("%s: %s half-written: %+v", stage, k, h)
 				}
@@ -195,7 +225,8 @@ func TestCrashDurability(t *testing.T) {
 						}
 						b.keys = append(b.keys, k)
 						b.vecs = append(b.vecs, v)
-						objs = append(objs, map[string]any{"key": k, "metadata": map[string]any{"k": k, "round": round}, "vectors": map[string]any{"v": v}})
+						objs = append(objs, map[string]any{"key": k, "metadata": map[string]any{"k": k, "round": round}, "vectors": map[string]any{"v": v},
+							"content": map[string]any{"text": "crash test object " + uniqueWord(k) + " with shared words"}})
 					}
 					mu.Lock()
 					batches = append(batches, b)

@@ -1,0 +1,251 @@
+package engine
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"rosetta/internal/atomicfile"
+	"rosetta/store"
+	"rosetta/textindex"
+)
+
+// DefaultTextFields are the metadata fields a keyword index holds when the
+// collection names none.
+var DefaultTextFields = []string{"title", "description", "caption", "tags"}
+
+// Keyword index field names: the object's text content, its derived texts
+// ("text." + name) and its metadata fields ("metadata." + name).
+const (
+	ContentField  = "content"
+	textPrefix    = "text."
+	metaPrefix    = "metadata."
+	textSnapMagic = "RSTSNAP1" // same header as the vector snapshots
+)
+
+func (c *coll) textFieldNames() []string {
+	if c.meta.Text.Fields == nil {
+		return DefaultTextFields
+	}
+	return c.meta.Text.Fields
+}
+
+// keywordFields lists the texts of a record the keyword index holds, in a
+// stable order: content, derived texts by name, then the schema's
+// metadata fields (a string, or the strings of an array).
+func (c *coll) keywordFields(o *store.Object) []textindex.Field {
+	var out []textindex.Field
+	if o.Content != nil && o.Content.Text != "" {
+		out = append(out, textindex.Field{Name: ContentField, Text: o.Content.Text})
+	}
+	if len(o.Text) > 0 {
+		names := make([]string, 0, len(o.Text))
+		for k := range o.Text {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			out = append(out, textindex.Field{Name: textPrefix + k, Text: o.Text[k]})
+		}
+	}
+	for _, f := range c.textFieldNames() {
+		switch v := o.Metadata[f].(type) {
+		case string:
+			out = append(out, textindex.Field{Name: metaPrefix + f, Text: v})
+		case []any:
+			for _, x := range v {
+				if s, ok := x.(string); ok {
+					out = append(out, textindex.Field{Name: metaPrefix + f, Text: s})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// keyword returns the collection's keyword index, nil when it has none.
+func (c *coll) keyword() *textindex.Index { return c.text.Load() }
+
+func (c *coll) newKeywordIndex() (*textindex.Index, error) {
+	if c.meta.Text.Disabled {
+		return nil, nil
+	}
+	return textindex.New(textindex.Config{Language: c.meta.Text.Language})
+}
+
+// applyKeyword applies one committed change to the keyword index.
+func (c *coll) applyKeyword(ix *textindex.Index, ch store.Change) {
+	if ix == nil {
+		return
+	}
+	if ch.Op == store.OpDelete || ch.Object == nil {
+		ix.Delete(ch.ID)
+		return
+	}
+	ix.Put(ch.ID, c.keywordFields(ch.Object))
+}
+
+func (e *Engine) textSnapPath(c *coll) string {
+	return filepath.Join(e.snapDir(), fmt.Sprintf("%d-text.snap", c.smeta.CID))
+}
+
+// loadKeyword loads the keyword index from its snapshot, or builds it
+// from every object in the store when the snapshot is missing, damaged or
+// for another language. It returns the change sequence the index holds.
+func (e *Engine) loadKeyword(c *coll, rebuild bool, last uint64) (*textindex.Index, uint64, error) {
+	if c.meta.Text.Disabled {
+		return nil, last, nil
+	}
+	err := os.ErrNotExist
+	if !rebuild {
+		var ix *textindex.Index
+		var seq uint64
+		if ix, seq, err = e.readTextSnapshot(c, last); err == nil {
+			return ix, seq, nil
+		}
+	}
+	switch {
+	case rebuild:
+		e.log.Info("rebuilding keyword index from the store", "collection", c.name)
+	case !errors.Is(err, os.ErrNotExist):
+		e.log.Warn("keyword index snapshot unusable, rebuilding from the store", "collection", c.name, "err", err)
+	case last > 0:
+		e.log.Info("no keyword index snapshot, rebuilding from the store", "collection", c.name)
+	}
+	start := time.Now()
+	ix, err := e.rebuildKeyword(c)
+	if err != nil {
+		return nil, 0, fmt.Errorf("keyword index: %w", err)
+	}
+	e.log.Info("keyword index rebuilt", "collection", c.name, "documents", ix.Len(), "took", time.Since(start).Round(time.Millisecond))
+	return ix, last, nil
+}
+
+// rebuildKeyword indexes every object of the store, analysing on
+// BuildThreads goroutines.
+func (e *Engine) rebuildKeyword(c *coll) (*textindex.Index, error) {
+	ix, err := c.newKeywordIndex()
+	if err != nil {
+		return nil, err
+	}
+	threads := e.opts.BuildThreads
+	if threads <= 0 {
+		threads = defaultThreads()
+	}
+	ch := make(chan store.Object, 256)
+	var wg sync.WaitGroup
+	for w := 0; w < threads; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for o := range ch {
+				if fs := c.keywordFields(&o); len(fs) > 0 {
+					ix.Put(o.ID, fs)
+				}
+			}
+		}()
+	}
+	err = e.db.ScanObjects(c.name, func(o store.Object) error {
+		select {
+		case ch <- o:
+			return nil
+		case <-e.stop:
+			return errors.New("engine: closed while rebuilding")
+		}
+	})
+	close(ch)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// replayKeyword applies the logged changes after seq, reading each
+// object's current record (replaying a change twice is harmless).
+func (e *Engine) replayKeyword(c *coll, ix *textindex.Index, seq uint64) (int, error) {
+	if ix == nil {
+		return 0, nil
+	}
+	n := 0
+	err := e.db.ChangesSince(c.smeta, seq, func(ch store.Change) error {
+		n++
+		if ch.Op == store.OpDelete {
+			ix.Delete(ch.ID)
+			return nil
+		}
+		o, err := e.db.Record(c.name, ch.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			ix.Delete(ch.ID)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ix.Put(ch.ID, c.keywordFields(&o))
+		return nil
+	})
+	return n, err
+}
+
+func (e *Engine) readTextSnapshot(c *coll, last uint64) (*textindex.Index, uint64, error) {
+	f, err := os.Open(e.textSnapPath(c))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	var hdr [20]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, 0, fmt.Errorf("snapshot header: %w", err)
+	}
+	if string(hdr[:8]) != textSnapMagic {
+		return nil, 0, errors.New("snapshot: bad magic")
+	}
+	if crc32.Checksum(hdr[:16], castagnoli) != binary.LittleEndian.Uint32(hdr[16:]) {
+		return nil, 0, errors.New("snapshot: header checksum mismatch")
+	}
+	seq := binary.LittleEndian.Uint64(hdr[8:16])
+	if seq > last {
+		return nil, 0, fmt.Errorf("snapshot is at sequence %d, past the store's %d", seq, last)
+	}
+	ix, err := textindex.Read(r, textindex.Config{Language: c.meta.Text.Language})
+	if err != nil {
+		return nil, 0, err
+	}
+	return ix, seq, nil
+}
+
+// writeTextSnapshot writes the keyword index crash-safely with the change
+// sequence it had applied before the write began.
+func (e *Engine) writeTextSnapshot(c *coll, ix *textindex.Index, seq uint64) error {
+	return atomicfile.Write(e.textSnapPath(c), 0o644, func(w io.Writer) error {
+		var hdr [20]byte
+		copy(hdr[:], textSnapMagic)
+		binary.LittleEndian.PutUint64(hdr[8:], seq)
+		binary.LittleEndian.PutUint32(hdr[16:], crc32.Checksum(hdr[:16], castagnoli))
+		if _, err := w.Write(hdr[:]); err != nil {
+			return err
+		}
+		_, err := ix.WriteTo(w)
+		return err
+	})
+}
+
+// keywordStats returns the keyword index's figures; false without one.
+func (c *coll) keywordStats() (KeywordStats, bool) {
+	ix := c.keyword()
+	if ix == nil {
+		return KeywordStats{}, false
+	}
+	s := ix.Stats()
+	return KeywordStats{Documents: s.Docs, Terms: s.Terms, Postings: s.Postings, Bytes: s.Bytes, Language: ix.Language()}, true
+}

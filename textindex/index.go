@@ -1,0 +1,316 @@
+package textindex
+
+import (
+	"sort"
+	"sync"
+)
+
+// BM25 parameters: Lucene's defaults.
+const (
+	K1 = 1.2
+	B  = 0.75
+)
+
+// positionGap separates the values of a multi-valued field, so that a
+// phrase never matches across two of them (Lucene's position increment
+// gap).
+const positionGap = 100
+
+// Config sets up an index.
+type Config struct {
+	// Language names the analysis (see Languages); "" is DefaultLanguage.
+	Language string
+}
+
+// Field is one named text of a document. A name may repeat (a
+// multi-valued field): its values are indexed as one field.
+type Field struct {
+	Name, Text string
+}
+
+// Index is an in-memory inverted index with BM25 scoring, safe for
+// concurrent use. Put analyses outside any lock and holds the write lock
+// only to insert the document's postings (microseconds); a search holds
+// the read lock while it scores.
+//
+// Documents live in slots, numbered in insertion order, so that every
+// posting list is sorted by slot. Deleting a document (or replacing it)
+// marks its slot dead and takes it out of the statistics at once: the
+// document count, each term's document frequency and each field's total
+// length count live documents only, so scores after a delete equal those
+// of an index that never held the document. Dead postings are skipped
+// while scoring and dropped from a term's list once they are half of it.
+type Index struct {
+	an *analyzer
+
+	mu       sync.RWMutex
+	fields   []string          // field names by field number
+	fieldNum map[string]uint16 // name → number
+	dict     map[string]uint32 // field number (2 bytes) + term → term number
+	terms    []termData        // by term number
+
+	slotID   []uint64          // slot → document id
+	live     []bool            // slot → live
+	docTerms [][]uint32        // slot → its distinct term numbers (nil when dead)
+	lens     [][]uint32        // field → slot → token count
+	slotOf   map[uint64]uint32 // live document id → slot
+
+	fieldDocs   []int64 // field → live documents that have it
+	fieldTokens []int64 // field → tokens in it over live documents
+	nlive       int
+	postings    int64 // postings held, dead ones included
+}
+
+// termData is one term of one field.
+type termData struct {
+	field uint16
+	text  string
+	df    int32 // live documents holding it
+	// Postings, sorted by slot: the slot, its term frequency and where
+	// its positions start in pos (a posting has tf positions).
+	slots, tfs, posAt []uint32
+	pos               []uint32
+}
+
+// New returns an empty index.
+func New(cfg Config) (*Index, error) {
+	an, err := newAnalyzer(cfg.Language)
+	if err != nil {
+		return nil, err
+	}
+	return &Index{an: an, fieldNum: map[string]uint16{}, dict: map[string]uint32{}, slotOf: map[uint64]uint32{}}, nil
+}
+
+// Language is the index's analysis.
+func (ix *Index) Language() string { return ix.an.lang }
+
+// analysedField is one field of a document after analysis.
+type analysedField struct {
+	name   string
+	length uint32
+	terms  []string            // distinct, in first-seen order
+	pos    map[string][]uint32 // term → positions, ascending
+}
+
+// analyse runs a document's fields through the analyzer (no lock held).
+func (ix *Index) analyse(fields []Field) []analysedField {
+	var out []analysedField
+	at := map[string]int{}
+	for _, f := range fields {
+		if f.Text == "" {
+			continue
+		}
+		toks := ix.an.tokens(f.Text)
+		if len(toks) == 0 {
+			continue
+		}
+		i, ok := at[f.Name]
+		if !ok {
+			i = len(out)
+			at[f.Name] = i
+			out = append(out, analysedField{name: f.Name, pos: map[string][]uint32{}})
+		}
+		af := &out[i]
+		base := uint32(0)
+		if af.length > 0 { // a further value of a multi-valued field
+			base = af.lastPos() + positionGap
+		}
+		for _, t := range toks {
+			p := base + uint32(t.pos)
+			ps, seen := af.pos[t.term]
+			if !seen {
+				af.terms = append(af.terms, t.term)
+			}
+			af.pos[t.term] = append(ps, p)
+		}
+		af.length += uint32(len(toks))
+	}
+	return out
+}
+
+func (af *analysedField) lastPos() uint32 {
+	var m uint32
+	for _, ps := range af.pos {
+		if p := ps[len(ps)-1]; p > m {
+			m = p
+		}
+	}
+	return m
+}
+
+// Put indexes a document, replacing any earlier one with the id. A
+// document without any term is not held (and Put deletes the old one).
+func (ix *Index) Put(id uint64, fields []Field) {
+	afs := ix.analyse(fields)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.deleteLocked(id)
+	if len(afs) > 0 {
+		ix.insertLocked(id, afs)
+	}
+}
+
+// Delete removes a document; false when it was not held.
+func (ix *Index) Delete(id uint64) bool {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.deleteLocked(id)
+}
+
+func (ix *Index) fieldLocked(name string) uint16 {
+	if n, ok := ix.fieldNum[name]; ok {
+		return n
+	}
+	n := uint16(len(ix.fields))
+	ix.fields = append(ix.fields, name)
+	ix.fieldNum[name] = n
+	ix.lens = append(ix.lens, make([]uint32, len(ix.slotID)))
+	ix.fieldDocs = append(ix.fieldDocs, 0)
+	ix.fieldTokens = append(ix.fieldTokens, 0)
+	return n
+}
+
+func dictKey(field uint16, term string) string {
+	return string([]byte{byte(field >> 8), byte(field)}) + term
+}
+
+func (ix *Index) termLocked(field uint16, term string) uint32 {
+	k := dictKey(field, term)
+	if t, ok := ix.dict[k]; ok {
+		return t
+	}
+	t := uint32(len(ix.terms))
+	ix.terms = append(ix.terms, termData{field: field, text: term})
+	ix.dict[k] = t
+	return t
+}
+
+func (ix *Index) insertLocked(id uint64, afs []analysedField) {
+	slot := uint32(len(ix.slotID))
+	ix.slotID = append(ix.slotID, id)
+	ix.live = append(ix.live, true)
+	for f := range ix.lens {
+		ix.lens[f] = append(ix.lens[f], 0)
+	}
+	var dterms []uint32
+	for i := range afs {
+		af := &afs[i]
+		f := ix.fieldLocked(af.name)
+		ix.lens[f][slot] = af.length
+		ix.fieldDocs[f]++
+		ix.fieldTokens[f] += int64(af.length)
+		for _, term := range af.terms {
+			t := ix.termLocked(f, term)
+			td := &ix.terms[t]
+			ps := af.pos[term]
+			td.slots = append(td.slots, slot)
+			td.tfs = append(td.tfs, uint32(len(ps)))
+			td.posAt = append(td.posAt, uint32(len(td.pos)))
+			td.pos = append(td.pos, ps...)
+			td.df++
+			dterms = append(dterms, t)
+		}
+		ix.postings += int64(len(af.terms))
+	}
+	ix.docTerms = append(ix.docTerms, dterms)
+	ix.slotOf[id] = slot
+	ix.nlive++
+}
+
+func (ix *Index) deleteLocked(id uint64) bool {
+	slot, ok := ix.slotOf[id]
+	if !ok {
+		return false
+	}
+	delete(ix.slotOf, id)
+	ix.live[slot] = false
+	for f := range ix.lens {
+		if l := ix.lens[f][slot]; l > 0 {
+			ix.fieldDocs[f]--
+			ix.fieldTokens[f] -= int64(l)
+		}
+	}
+	for _, t := range ix.docTerms[slot] {
+		td := &ix.terms[t]
+		td.df--
+		if len(td.slots) >= 2*int(td.df)+16 {
+			ix.compactTerm(td)
+		}
+	}
+	ix.docTerms[slot] = nil
+	ix.nlive--
+	return true
+}
+
+// compactTerm drops a term's dead postings; the caller holds the write lock.
+func (ix *Index) compactTerm(td *termData) {
+	n := 0
+	var pos []uint32
+	for j, s := range td.slots {
+		if !ix.live[s] {
+			continue
+		}
+		at, tf := td.posAt[j], td.tfs[j]
+		td.slots[n], td.tfs[n] = s, tf
+		td.posAt[n] = uint32(len(pos))
+		pos = append(pos, td.pos[at:at+tf]...)
+		n++
+	}
+	ix.postings -= int64(len(td.slots) - n)
+	td.slots, td.tfs, td.posAt = td.slots[:n:n], td.tfs[:n:n], td.posAt[:n:n]
+	td.pos = pos
+}
+
+// Len is the number of documents held.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.nlive
+}
+
+// Has reports whether a document is held.
+func (ix *Index) Has(id uint64) bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	_, ok := ix.slotOf[id]
+	return ok
+}
+
+// Stats describe an index.
+type Stats struct {
+	Docs     int   // documents held
+	Terms    int   // distinct (field, term) pairs with a live document
+	Postings int64 // postings held, including dead ones not yet dropped
+	Bytes    int64 // memory the index holds, estimated from its slices and maps
+	Fields   []string
+}
+
+// Stats returns the index's figures.
+func (ix *Index) Stats() Stats {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	s := Stats{Docs: ix.nlive, Postings: ix.postings, Fields: append([]string(nil), ix.fields...)}
+	b := int64(len(ix.slotID))*(8+1+24) + int64(len(ix.slotOf))*16 + int64(len(ix.lens))*int64(len(ix.slotID))*4
+	for i := range ix.terms {
+		td := &ix.terms[i]
+		if td.df > 0 {
+			s.Terms++
+		}
+		b += int64(len(td.text)) + 2*16 + 100 // the term, its map entry and header
+		b += int64(cap(td.slots)+cap(td.tfs)+cap(td.posAt)+cap(td.pos)) * 4
+	}
+	for _, dt := range ix.docTerms {
+		b += int64(cap(dt)) * 4
+	}
+	s.Bytes = b
+	return s
+}
+
+// FieldNames lists the fields the index has seen, sorted.
+func (ix *Index) FieldNames() []string {
+	ix.mu.RLock()
+	out := append([]string(nil), ix.fields...)
+	ix.mu.RUnlock()
+	sort.Strings(out)
+	return out
+}
