@@ -12,7 +12,9 @@ package bench
 // A document is Put with id = its line number and two fields, "content"
 // (the text) and "metadata.title" (the title), the names the engine gives a
 // collection's text and its title metadata. A search is textindex.Parse
-// followed by Index.Search with K hits and no boosts.
+// followed by Index.Search with K hits and no boosts: an unfielded word is
+// scored by BM25 in each field and the scores summed, where the peers score
+// one combined field (bleve's _all, Xapian's unprefixed terms).
 
 import (
 	"context"
@@ -77,7 +79,7 @@ func RunKeyword(ctx context.Context, o KeywordOptions) (*keywordset.Report, erro
 		lang = "en"
 	}
 	rep := keywordset.NewReport("rosetta", rosettaVersion(), "bm25", "in memory", o.Corpus, len(docs), o.K, o.Passes)
-	rep.Notes = append(rep.Notes, fmt.Sprintf("textindex language %q; fields content (text) and metadata.title (title); bytes/doc is Stats().Bytes; search is Parse + Search", lang))
+	rep.Notes = append(rep.Notes, fmt.Sprintf("textindex language %q; fields content (text) and metadata.title (title); bytes/doc is Stats().Bytes; search is Parse + Search, BM25 per field, summed", lang))
 
 	var ix *textindex.Index
 	for _, threads := range o.Threads {
