@@ -9,7 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
+	"unicode"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,24 +24,42 @@ import (
 
 func newSearchCmd() *cobra.Command {
 	var coll, text, imagePath, audioPath, modality, filter, server, dataDir, modelsDir, space, apiKey, groupBy string
+	var mode, keyword string
+	var boostFlag map[string]string
+	var alpha float64
 	var object uint64
-	var k int
+	var k, rrfK int
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "search --collection C (--text T | --image FILE | --audio FILE | --object ID)",
-		Short: "Search a collection by text, image, audio or stored object",
-		Long: `Runs one k-NN query against a running server (--server URL) or, when no server owns
+		Use:   "search --collection C (--text T | --image FILE | --audio FILE | --object ID | --keyword Q)",
+		Short: "Search a collection by text, image, audio, stored object or keywords",
+		Long: `Runs one query against a running server (--server URL) or, when no server owns
 it, directly against a data directory (--data DIR). Text, image and audio queries are
-encoded by the model the space names. Prints a table, or with --json one JSON line per hit,
-best first, in this stable form (fields without a value are left out):
+encoded by the model the space names.
+
+--mode picks the ranking: vector (k-NN), keyword (BM25 over the collection's keyword
+index) or hybrid (both, fused by reciprocal rank fusion, or by relative score with
+--alpha, the vector side's weight). The default is hybrid when the keyword index holds
+documents and the query has text for it, keyword when there is no vector side (or a
+--text query on a space without a model), else vector. The keyword side's query is
+--keyword, else --text, in this syntax: words (any of them), "a phrase", prefix*,
+fuzzy~1, +required, -excluded, field:word (content, text.caption, title, ...).
+
+Prints a table, or with --json one JSON line per hit, best first, in this stable form
+(fields without a value are left out):
 
   {"rank": 1, "id": 7, "score": 0.83, "key": "...", "modality": "image", "source": "...",
    "metadata": {...}, "segments": [{"id": 9, "score": 0.83, "key": "...#t=8.000,18.000",
-   "start": 8, "end": 18}]}
+   "start": 8, "end": 18}], "found_by": {"vector": {"rank": 2, "score": 0.31},
+   "keyword": {"rank": 1, "score": 7.2}}, "snippets": [{"field": "content",
+   "parts": [{"text": "the "}, {"text": "ledger", "match": true}]}]}
 
-segments come with --group-by parent: the hit is then a file and these its best windows.`,
+segments come with --group-by parent: the hit is then a file and these its best windows.
+found_by and snippets come in keyword and hybrid modes.`,
 		Example: `  rosetta search --server http://127.0.0.1:7700 --collection photos --text "a red car"
-  rosetta search --data ./data --collection photos --image query.jpg --modality image -k 5`,
+  rosetta search --data ./data --collection photos --image query.jpg --modality image -k 5
+  rosetta search --server http://127.0.0.1:7700 --collection docs --keyword '"exit status" +pipe' --mode keyword
+  rosetta search --server http://127.0.0.1:7700 --collection docs --text "how to end a process" --mode hybrid --alpha 0.5`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := engine.SearchRequest{Space: space, K: k, Modality: modality, GroupBy: groupBy, Fields: []string{"key", "modality", "source", "metadata"}}
 			n := 0
@@ -66,8 +87,25 @@ segments come with --group-by parent: the hit is then a file and these its best 
 				req.Query.Object = &object
 				n++
 			}
-			if n != 1 {
-				return errors.New("give exactly one of --text, --image, --audio, --object")
+			if n > 1 || (n == 0 && keyword == "") {
+				return errors.New("give exactly one of --text, --image, --audio, --object (or --keyword alone)")
+			}
+			req.Mode, req.Keyword = mode, keyword
+			for f, v := range boostFlag {
+				b, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					return fmt.Errorf("--boost %s=%s: not a number", f, v)
+				}
+				if req.Boost == nil {
+					req.Boost = map[string]float64{}
+				}
+				req.Boost[f] = b
+			}
+			switch {
+			case cmd.Flags().Changed("alpha"):
+				req.Fusion = &engine.Fusion{Method: engine.FusionRelativeScore, Alpha: alpha}
+			case cmd.Flags().Changed("rrf-k"):
+				req.Fusion = &engine.Fusion{Method: engine.FusionRRF, K: rrfK}
 			}
 			if filter != "" {
 				if !json.Valid([]byte(filter)) {
@@ -97,6 +135,11 @@ segments come with --group-by parent: the hit is then a file and these its best 
 	f.StringVar(&imagePath, "image", "", "query image file")
 	f.StringVar(&audioPath, "audio", "", "query audio file (WAV, FLAC, MP3, Ogg Vorbis)")
 	f.StringVar(&groupBy, "group-by", "", `"parent": one hit per file, with its best segments`)
+	f.StringVar(&mode, "mode", "", "vector, keyword or hybrid (default: see above)")
+	f.StringVar(&keyword, "keyword", "", "the keyword side's query (default: --text)")
+	f.Float64Var(&alpha, "alpha", engine.DefaultAlpha, "hybrid: fuse by relative score with this vector weight in [0, 1] (default: reciprocal rank fusion)")
+	f.IntVar(&rrfK, "rrf-k", engine.DefaultRRFK, "hybrid: reciprocal rank fusion's rank constant")
+	f.StringToStringVar(&boostFlag, "boost", nil, "keyword field boosts, e.g. title=2,content=1")
 	f.Uint64Var(&object, "object", 0, "query by a stored object's id")
 	f.StringVar(&space, "space", "", "vector space (needed when the collection has several)")
 	f.StringVar(&modality, "modality", "", "only return objects of this modality: image, text or audio")
@@ -145,6 +188,61 @@ type searchLine struct {
 	Source   string         `json:"source,omitempty"`
 	Metadata map[string]any `json:"metadata,omitempty"`
 	Segments []segmentLine  `json:"segments,omitempty"`
+	FoundBy  *foundByLine   `json:"found_by,omitempty"`
+	Snippets []snippetLine  `json:"snippets,omitempty"`
+}
+
+type sideLine struct {
+	Rank  int     `json:"rank"`
+	Score float32 `json:"score"`
+}
+
+type foundByLine struct {
+	Vector  *sideLine `json:"vector,omitempty"`
+	Keyword *sideLine `json:"keyword,omitempty"`
+}
+
+type snippetLine struct {
+	Field string     `json:"field"`
+	Parts []partLine `json:"parts"`
+}
+
+type partLine struct {
+	Text  string `json:"text"`
+	Match bool   `json:"match,omitempty"`
+}
+
+func sideOf(s *engine.SideHit) *sideLine {
+	if s == nil {
+		return nil
+	}
+	return &sideLine{Rank: s.Rank, Score: s.Score}
+}
+
+// snippetText renders a snippet on one line for the terminal, white space
+// folded, matches in [brackets].
+func snippetText(sn engine.Snippet) string {
+	var b strings.Builder
+	for _, p := range sn.Parts {
+		t := strings.Join(strings.Fields(p.Text), " ")
+		if t == "" {
+			if p.Text != "" {
+				b.WriteByte(' ')
+			}
+			continue
+		}
+		if strings.TrimLeftFunc(p.Text, unicode.IsSpace) != p.Text {
+			t = " " + t
+		}
+		if strings.TrimRightFunc(p.Text, unicode.IsSpace) != p.Text {
+			t += " "
+		}
+		if p.Match {
+			t = "[" + strings.TrimSpace(t) + "]"
+		}
+		b.WriteString(t)
+	}
+	return b.String()
 }
 
 type segmentLine struct {
@@ -176,6 +274,16 @@ func printHits(w io.Writer, hits []engine.Hit, asJSON bool) error {
 				}
 				line.Segments = append(line.Segments, sl)
 			}
+			if h.Vector != nil || h.Keyword != nil {
+				line.FoundBy = &foundByLine{Vector: sideOf(h.Vector), Keyword: sideOf(h.Keyword)}
+			}
+			for _, sn := range h.Snippets {
+				sl := snippetLine{Field: sn.Field}
+				for _, p := range sn.Parts {
+					sl.Parts = append(sl.Parts, partLine{Text: p.Text, Match: p.Match})
+				}
+				line.Snippets = append(line.Snippets, sl)
+			}
 			if err := enc.Encode(line); err != nil {
 				return err
 			}
@@ -200,6 +308,9 @@ func printHits(w io.Writer, hits []engine.Hit, asJSON bool) error {
 			}
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%.4f\t%s\t%s\t%s\n", i+1, h.ID, h.Score, mod, src, md)
+		if len(h.Snippets) > 0 {
+			fmt.Fprintf(tw, "\t\t\t\t\t%s: %s\n", h.Snippets[0].Field, snippetText(h.Snippets[0]))
+		}
 	}
 	return tw.Flush()
 }
