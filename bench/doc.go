@@ -5,5 +5,13 @@
 // build rate and memory per vector, with brute force and coder/hnsw as
 // baselines, as a terminal table, CSV, JSON and an SVG recall-vs-QPS plot.
 //
+// `rosetta bench keyword` (keyword.go) measures the BM25 keyword index
+// (package textindex) on the Debian fortunes and man-page corpus of
+// scripts/keyword-corpus.sh: documents/s on 1 and more goroutines, bytes per
+// document, and p50/p99/mean search latency per query class. Its Xapian and
+// bleve peers (scripts/keyword-xapian.py, keywordpeers/bleve) report the same
+// figures in the same JSON (package keywordset); scripts/keyword-bench.sh
+// runs the three interleaved and prints Rosetta's ratios to Xapian's.
+//
 // Speed targets live here and in bench/RESULTS.md, never in unit tests.
 package bench

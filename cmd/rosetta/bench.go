@@ -16,9 +16,9 @@ import (
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Benchmarks: ann (vector index recall/latency), http (REST load test), retrieval (caption recall)",
+		Short: "Benchmarks: ann (vector index recall/latency), http (REST load test), retrieval (caption recall), keyword (BM25 index)",
 	}
-	cmd.AddCommand(newBenchANNCmd(), newBenchHTTPCmd(), newBenchRetrievalCmd())
+	cmd.AddCommand(newBenchANNCmd(), newBenchHTTPCmd(), newBenchRetrievalCmd(), newBenchKeywordCmd())
 	return cmd
 }
 
