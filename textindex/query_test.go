@@ -78,3 +78,18 @@ func FuzzParse(f *testing.F) {
 		ix.Snippets(q, []Field{{"content", "the quick brown fox"}}, 20)
 	})
 }
+
+func TestGallop(t *testing.T) {
+	slots := []uint32{2, 3, 5, 8, 13, 21, 34, 55, 89}
+	for c := 0; c <= len(slots); c++ {
+		for target := uint32(0); target < 100; target++ {
+			want := c
+			for want < len(slots) && slots[want] < target {
+				want++
+			}
+			if got := gallop(slots, c, target); got != want {
+				t.Fatalf("gallop(c=%d, %d) = %d, want %d", c, target, got, want)
+			}
+		}
+	}
+}

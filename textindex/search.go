@@ -309,7 +309,7 @@ func (ix *Index) scorePhrase(s *scratch, f uint16, toks []token, boost float64, 
 		ix.scoreTerm(s, f, tds[0], boost, bit, positive)
 		return
 	}
-	// Walk the rarest term's postings; find the slot in the others.
+	// Walk the rarest term's postings; gallop to the slot in the others.
 	lead := 0
 	for i, td := range tds {
 		if len(td.slots) < len(tds[lead].slots) {
@@ -317,47 +317,84 @@ func (ix *Index) scorePhrase(s *scratch, f uint16, toks []token, boost float64, 
 		}
 	}
 	cursor := make([]int, len(tds))
+	at := make([][]uint32, len(tds)) // each term's positions in the slot
+	pc := make([]int, len(tds))      // per term: the next position to look at
 	norm := ix.fieldNorm(f)
 	w := boost * sumIdf
+walk:
 	for j, slot := range tds[lead].slots {
 		if !ix.live[slot] {
 			continue
 		}
-		at := make([][]uint32, len(tds))
-		ok := true
 		for i, td := range tds {
 			if i == lead {
 				at[i] = td.pos[td.posAt[j] : td.posAt[j]+td.tfs[j]]
 				continue
 			}
-			c := cursor[i] + sort.Search(len(td.slots)-cursor[i], func(x int) bool { return td.slots[cursor[i]+x] >= slot })
+			c := gallop(td.slots, cursor[i], slot)
 			cursor[i] = c
-			if c == len(td.slots) || td.slots[c] != slot {
-				ok = false
-				break
+			if c == len(td.slots) {
+				break walk // no later slot holds every term
+			}
+			if td.slots[c] != slot {
+				continue walk
 			}
 			at[i] = td.pos[td.posAt[c] : td.posAt[c]+td.tfs[c]]
 		}
-		if !ok {
-			continue
-		}
+		// Count the phrase's occurrences: positions p of the first term
+		// with every other term i at p+rel[i]; positions ascend, so one
+		// forward pointer per term suffices.
 		freq := 0
+		clear(pc)
+	next:
 		for _, p := range at[0] {
-			match := true
-			for i := 1; i < len(at) && match; i++ {
+			for i := 1; i < len(at); i++ {
 				want := p + rel[i]
-				x := sort.Search(len(at[i]), func(y int) bool { return at[i][y] >= want })
-				match = x < len(at[i]) && at[i][x] == want
+				x := pc[i]
+				for x < len(at[i]) && at[i][x] < want {
+					x++
+				}
+				pc[i] = x
+				if x == len(at[i]) {
+					break next
+				}
+				if at[i][x] != want {
+					continue next
+				}
 			}
-			if match {
-				freq++
-			}
+			freq++
 		}
 		if freq > 0 {
 			tf := float64(freq)
 			s.hit(slot, bit, positive, w*tf/(tf+norm(slot)))
 		}
 	}
+}
+
+// gallop returns the first index at or after c whose slot is at least
+// target (len(slots) when none): an exponential then binary search, so
+// that walking one list through another costs O(m log(n/m)).
+func gallop(slots []uint32, c int, target uint32) int {
+	if c >= len(slots) || slots[c] >= target {
+		return c
+	}
+	lo, step := c, 1 // slots[lo] < target
+	hi := lo + step
+	for hi < len(slots) && slots[hi] < target {
+		lo = hi
+		step <<= 1
+		hi = lo + step
+	}
+	hi = min(hi, len(slots)) // slots[hi] >= target, or hi is the end
+	for hi-lo > 1 {
+		m := int(uint(lo+hi) >> 1)
+		if slots[m] < target {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	return hi
 }
 
 // expand lists the terms of field f a prefix or fuzzy clause matches.
