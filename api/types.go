@@ -133,6 +133,9 @@ type SearchRequest struct {
 	// Alpha is shorthand for fusion {"method": "relative_score", "alpha": …}.
 	Alpha *float64           `json:"alpha,omitempty"`
 	Boost map[string]float64 `json:"boost,omitempty"`
+	// Snippets, true unless set false, highlights the keyword matches of
+	// each hit the keyword side found.
+	Snippets *bool `json:"snippets,omitempty"`
 }
 
 // Fusion says how hybrid search fuses its two lists: "rrf" (k, default

@@ -21,13 +21,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"rosetta/bench/keywordset"
+	"rosetta/engine"
 	"rosetta/internal/buildinfo"
+	"rosetta/internal/vecgen"
 	"rosetta/textindex"
 )
 
@@ -172,4 +176,122 @@ type countingWriter struct{ n int64 }
 func (w *countingWriter) Write(p []byte) (int, error) {
 	w.n += int64(len(p))
 	return len(p), nil
+}
+
+// HybridOptions configures RunHybrid.
+type HybridOptions struct {
+	Dim   int // vector dimension of the collection's space
+	Batch int // objects per upsert
+	Log   io.Writer
+}
+
+// RunHybrid measures the engine's search modes on the keyword corpus: it
+// creates a collection in a temporary data directory, upserts every
+// document (content text, title metadata, a vector of dimension Dim from
+// a clustered synthetic set, as an external embedder would give), then
+// times SearchPage for each query class in keyword and hybrid mode (the
+// class's text for the keyword side, a query vector for the vector side;
+// ids and scores only, snippets included) and vector mode, k hits. Its
+// rows are added to rep.Queries as "engine-keyword/CLASS",
+// "hybrid-rrf/CLASS" (and "hybrid-alpha/CLASS") and "vector".
+func RunHybrid(ctx context.Context, o KeywordOptions, h HybridOptions, rep *keywordset.Report) error {
+	docs, err := keywordset.LoadCorpus(o.Corpus)
+	if err != nil {
+		return err
+	}
+	qs, err := keywordset.LoadQueries(o.Queries)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "rosetta-bench-hybrid-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	e, err := engine.Open(engine.Options{Dir: dir, SnapshotEvery: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if err := e.WaitReady(ctx); err != nil {
+		return err
+	}
+	if _, err := e.CreateCollection(ctx, engine.Collection{Name: "kw", Spaces: []engine.Space{{Name: "v", Dim: h.Dim}}}); err != nil {
+		return err
+	}
+	set := vecgen.Clustered(len(docs), 256, h.Dim, 100, 0.05, 42)
+	start := time.Now()
+	for lo := 0; lo < len(docs); lo += h.Batch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var objs []engine.Object
+		for i := lo; i < min(lo+h.Batch, len(docs)); i++ {
+			d := &docs[i]
+			objs = append(objs, engine.Object{Key: d.Key, Modality: "text", Metadata: map[string]any{"title": d.Title},
+				Content: &engine.Content{Text: d.Text}, Vectors: map[string][]float32{"v": vecgen.Row(set.Base, h.Dim, i)}})
+		}
+		if _, err := e.Upsert(ctx, "kw", objs); err != nil {
+			return fmt.Errorf("bench: hybrid upsert: %w", err)
+		}
+	}
+	took := time.Since(start)
+	if h.Log != nil {
+		fmt.Fprintf(h.Log, "engine: upserted %d documents with %d-d vectors in %.1f s (%.0f/s, batches of %d)\n",
+			len(docs), h.Dim, took.Seconds(), float64(len(docs))/took.Seconds(), h.Batch)
+	}
+	rep.Notes = append(rep.Notes, fmt.Sprintf("engine rows: one collection, %d documents upserted in batches of %d with %d-d clustered vectors in %.1f s; "+
+		"SearchPage ids and scores (snippets read for keyword hits), k=%d; hybrid sides fetch max(4k, 100)", len(docs), h.Batch, h.Dim, took.Seconds(), o.K))
+	nq := set.NQueries()
+	type mode struct {
+		name string
+		req  func(text string, i int) engine.SearchRequest
+	}
+	modes := []mode{
+		{"engine-keyword", func(text string, i int) engine.SearchRequest {
+			return engine.SearchRequest{Keyword: text, Mode: engine.ModeKeyword, K: o.K}
+		}},
+		{"engine-keyword-nosnippets", func(text string, i int) engine.SearchRequest {
+			return engine.SearchRequest{Keyword: text, Mode: engine.ModeKeyword, K: o.K, NoSnippets: true}
+		}},
+		{"hybrid-rrf", func(text string, i int) engine.SearchRequest {
+			return engine.SearchRequest{Query: engine.Query{Vector: vecgen.Row(set.Queries, h.Dim, i%nq)}, Keyword: text, Mode: engine.ModeHybrid, K: o.K}
+		}},
+		{"hybrid-alpha", func(text string, i int) engine.SearchRequest {
+			return engine.SearchRequest{Query: engine.Query{Vector: vecgen.Row(set.Queries, h.Dim, i%nq)}, Keyword: text, Mode: engine.ModeHybrid, K: o.K,
+				Fusion: &engine.Fusion{Method: engine.FusionRelativeScore, Alpha: engine.DefaultAlpha}}
+		}},
+	}
+	for _, m := range modes {
+		i := 0
+		res, err := keywordset.TimeQueries(qs, o.Passes, func(s string) (int, error) {
+			i++
+			p, err := e.SearchPage(ctx, "kw", m.req(s, i))
+			return len(p.Hits), err
+		})
+		if err != nil {
+			return fmt.Errorf("bench: %s: %w", m.name, err)
+		}
+		for _, r := range res {
+			r.Class = m.name + "/" + r.Class
+			rep.Queries = append(rep.Queries, r)
+		}
+	}
+	// The vector side alone, for scale.
+	i := 0
+	res, err := keywordset.TimeQueries(keywordset.Queries{"one": qs["one"]}, o.Passes, func(string) (int, error) {
+		i++
+		p, err := e.SearchPage(ctx, "kw", engine.SearchRequest{Query: engine.Query{Vector: vecgen.Row(set.Queries, h.Dim, i%nq)}, Mode: engine.ModeVector, K: o.K})
+		return len(p.Hits), err
+	})
+	if err != nil {
+		return fmt.Errorf("bench: vector: %w", err)
+	}
+	for _, r := range res {
+		if r.Queries > 0 {
+			r.Class = "vector"
+			rep.Queries = append(rep.Queries, r)
+		}
+	}
+	return nil
 }

@@ -75,18 +75,19 @@ func keywordSearch(ix *textindex.Index, query string, boost map[string]float64, 
 // when they are equal; an l2 list by negated distance) and scores
 // alpha·vector + (1−alpha)·keyword, a missing side counting 0.
 func fuse(vec, kw []candidate, f Fusion, l2 bool) []candidate {
-	byID := map[uint64]*candidate{}
-	var order []uint64
-	get := func(id uint64) *candidate {
-		c := byID[id]
-		if c == nil {
-			c = &candidate{ID: id}
-			byID[id] = c
-			order = append(order, id)
+	out := make([]candidate, 0, len(vec)+len(kw))
+	score := make([]float64, 0, cap(out))
+	at := make(map[uint64]int, cap(out))
+	get := func(id uint64) int {
+		i, ok := at[id]
+		if !ok {
+			i = len(out)
+			at[id] = i
+			out = append(out, candidate{ID: id})
+			score = append(score, 0)
 		}
-		return c
+		return i
 	}
-	score := map[uint64]float64{}
 	norm := func(list []candidate, side func(candidate) float64) func(int) float64 {
 		lo, hi := math.Inf(1), math.Inf(-1)
 		for _, c := range list {
@@ -108,38 +109,41 @@ func fuse(vec, kw []candidate, f Fusion, l2 bool) []candidate {
 	vn := norm(vec, vside)
 	kn := norm(kw, func(c candidate) float64 { return float64(c.Score) })
 	for i, v := range vec {
-		c := get(v.ID)
-		c.Distance = v.Distance
-		c.vec = &SideHit{Rank: i + 1, Score: v.Score}
+		j := get(v.ID)
+		out[j].Distance = v.Distance
+		out[j].vec = &SideHit{Rank: i + 1, Score: v.Score}
 		if f.Method == FusionRelativeScore {
-			score[v.ID] += f.Alpha * vn(i)
+			score[j] += f.Alpha * vn(i)
 		} else {
-			score[v.ID] += 1 / float64(f.K+i+1)
+			score[j] += 1 / float64(f.K+i+1)
 		}
 	}
 	for i, k := range kw {
-		c := get(k.ID)
-		c.kw = k.kw
+		j := get(k.ID)
+		out[j].kw = k.kw
 		if f.Method == FusionRelativeScore {
-			score[k.ID] += (1 - f.Alpha) * kn(i)
+			score[j] += (1 - f.Alpha) * kn(i)
 		} else {
-			score[k.ID] += 1 / float64(f.K+i+1)
+			score[j] += 1 / float64(f.K+i+1)
 		}
 	}
-	out := make([]candidate, len(order))
-	for i, id := range order {
-		c := byID[id]
-		c.Score = float32(score[id])
-		out[i] = *c
+	order := make([]int, len(out))
+	for i := range order {
+		order[i] = i
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		si, sj := score[out[i].ID], score[out[j].ID]
-		if si != sj {
-			return si > sj
+	sort.Slice(order, func(a, b int) bool {
+		i, j := order[a], order[b]
+		if score[i] != score[j] {
+			return score[i] > score[j]
 		}
 		return out[i].ID < out[j].ID
 	})
-	return out
+	sorted := make([]candidate, len(out))
+	for r, i := range order {
+		sorted[r] = out[i]
+		sorted[r].Score = float32(score[i])
+	}
+	return sorted
 }
 
 // fusionOf fills a request's fusion defaults.
@@ -166,7 +170,7 @@ func (e *Engine) addSnippets(c *coll, ix *textindex.Index, q *textindex.Query, h
 		if err != nil {
 			return err
 		}
-		sn := ix.Snippets(q, c.keywordFields(&rec), 0)
+		sn := ix.Snippets(h.ID, q, c.keywordFields(&rec), 0)
 		if len(sn) > MaxSnippets {
 			sn = sn[:MaxSnippets]
 		}

@@ -193,7 +193,7 @@ func (e *Engine) SearchPage(ctx context.Context, name string, req SearchRequest)
 			strip(&hits[i], fields)
 		}
 	}
-	if kwQuery != nil {
+	if kwQuery != nil && !req.NoSnippets {
 		if err := e.addSnippets(c, c.keyword(), kwQuery, hits); err != nil {
 			return Page{}, err
 		}

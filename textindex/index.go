@@ -67,9 +67,22 @@ type termData struct {
 	text  string
 	df    int32 // live documents holding it
 	// Postings, sorted by slot: the slot, its term frequency and where
-	// its positions start in pos (a posting has tf positions).
+	// its positions start in pos (a posting has tf positions). starts and
+	// lens hold, for each position, the token's byte offset in the field's
+	// text (its values joined by ValueSep) and byte length (at most 255),
+	// so that snippets need no analysis.
 	slots, tfs, posAt []uint32
-	pos               []uint32
+	pos, starts       []uint32
+	lens              []uint8
+}
+
+// ValueSep joins the values of a multi-valued field for byte offsets.
+const ValueSep = "\n"
+
+// occurrences are one term's places in one field of one document.
+type occurrences struct {
+	pos, starts []uint32
+	lens        []uint8
 }
 
 // New returns an empty index.
@@ -88,8 +101,10 @@ func (ix *Index) Language() string { return ix.an.lang }
 type analysedField struct {
 	name   string
 	length uint32
-	terms  []string            // distinct, in first-seen order
-	pos    map[string][]uint32 // term → positions, ascending
+	terms  []string                // distinct, in first-seen order
+	occ    map[string]*occurrences // term → where, positions ascending
+	bytes  int                     // the values' bytes so far, joined by ValueSep
+	last   uint32                  // the last position so far
 }
 
 // analyse runs a document's fields through the analyzer (no lock held).
@@ -97,45 +112,48 @@ func (ix *Index) analyse(fields []Field) []analysedField {
 	var out []analysedField
 	at := map[string]int{}
 	for _, f := range fields {
-		if f.Text == "" {
-			continue
-		}
-		toks := ix.an.tokens(f.Text)
-		if len(toks) == 0 {
-			continue
-		}
 		i, ok := at[f.Name]
 		if !ok {
 			i = len(out)
 			at[f.Name] = i
-			out = append(out, analysedField{name: f.Name, pos: map[string][]uint32{}})
+			out = append(out, analysedField{name: f.Name, occ: map[string]*occurrences{}, bytes: -len(ValueSep)})
 		}
 		af := &out[i]
+		af.bytes += len(ValueSep) // every value counts, even an empty one
+		offset := af.bytes
+		af.bytes += len(f.Text)
+		toks := ix.an.tokens(f.Text)
+		if len(toks) == 0 {
+			continue
+		}
 		base := uint32(0)
 		if af.length > 0 { // a further value of a multi-valued field
-			base = af.lastPos() + positionGap
+			base = af.last + positionGap
 		}
 		for _, t := range toks {
 			p := base + uint32(t.pos)
-			ps, seen := af.pos[t.term]
-			if !seen {
+			o := af.occ[t.term]
+			if o == nil {
+				o = &occurrences{}
+				af.occ[t.term] = o
 				af.terms = append(af.terms, t.term)
 			}
-			af.pos[t.term] = append(ps, p)
+			o.pos = append(o.pos, p)
+			o.starts = append(o.starts, uint32(offset+t.start))
+			o.lens = append(o.lens, uint8(min(t.end-t.start, 255)))
+			af.last = max(af.last, p)
 		}
 		af.length += uint32(len(toks))
 	}
-	return out
-}
-
-func (af *analysedField) lastPos() uint32 {
-	var m uint32
-	for _, ps := range af.pos {
-		if p := ps[len(ps)-1]; p > m {
-			m = p
+	// Fields without a term are not held.
+	n := 0
+	for _, af := range out {
+		if af.length > 0 {
+			out[n] = af
+			n++
 		}
 	}
-	return m
+	return out[:n]
 }
 
 // Put indexes a document, replacing any earlier one with the id. A
@@ -202,11 +220,13 @@ func (ix *Index) insertLocked(id uint64, afs []analysedField) {
 		for _, term := range af.terms {
 			t := ix.termLocked(f, term)
 			td := &ix.terms[t]
-			ps := af.pos[term]
+			o := af.occ[term]
 			td.slots = append(td.slots, slot)
-			td.tfs = append(td.tfs, uint32(len(ps)))
+			td.tfs = append(td.tfs, uint32(len(o.pos)))
 			td.posAt = append(td.posAt, uint32(len(td.pos)))
-			td.pos = append(td.pos, ps...)
+			td.pos = append(td.pos, o.pos...)
+			td.starts = append(td.starts, o.starts...)
+			td.lens = append(td.lens, o.lens...)
 			td.df++
 			dterms = append(dterms, t)
 		}
@@ -245,7 +265,8 @@ func (ix *Index) deleteLocked(id uint64) bool {
 // compactTerm drops a term's dead postings; the caller holds the write lock.
 func (ix *Index) compactTerm(td *termData) {
 	n := 0
-	var pos []uint32
+	var pos, starts []uint32
+	var lens []uint8
 	for j, s := range td.slots {
 		if !ix.live[s] {
 			continue
@@ -254,11 +275,13 @@ func (ix *Index) compactTerm(td *termData) {
 		td.slots[n], td.tfs[n] = s, tf
 		td.posAt[n] = uint32(len(pos))
 		pos = append(pos, td.pos[at:at+tf]...)
+		starts = append(starts, td.starts[at:at+tf]...)
+		lens = append(lens, td.lens[at:at+tf]...)
 		n++
 	}
 	ix.postings -= int64(len(td.slots) - n)
 	td.slots, td.tfs, td.posAt = td.slots[:n:n], td.tfs[:n:n], td.posAt[:n:n]
-	td.pos = pos
+	td.pos, td.starts, td.lens = pos, starts, lens
 }
 
 // Len is the number of documents held.
@@ -297,7 +320,7 @@ func (ix *Index) Stats() Stats {
 			s.Terms++
 		}
 		b += int64(len(td.text)) + 2*16 + 100 // the term, its map entry and header
-		b += int64(cap(td.slots)+cap(td.tfs)+cap(td.posAt)+cap(td.pos)) * 4
+		b += int64(cap(td.slots)+cap(td.tfs)+cap(td.posAt)+cap(td.pos)+cap(td.starts))*4 + int64(cap(td.lens))
 	}
 	for _, dt := range ix.docTerms {
 		b += int64(cap(dt)) * 4

@@ -12,7 +12,7 @@ import (
 // ErrCorrupt wraps every error reading a damaged or foreign snapshot.
 var ErrCorrupt = errors.New("textindex: corrupt snapshot")
 
-const magic = "RSTTXT01"
+const magic = "RSTTXT02" // 02: byte offsets with the positions
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -101,10 +101,14 @@ func (ix *Index) appendTerm(b []byte, td *termData) []byte {
 		prev = s
 		tf := td.tfs[j]
 		b = binary.AppendUvarint(b, uint64(tf))
-		pp := uint32(0)
-		for _, p := range td.pos[td.posAt[j] : td.posAt[j]+tf] {
+		pp, ps := uint32(0), uint32(0)
+		at := td.posAt[j]
+		for k := at; k < at+tf; k++ {
+			p, st := td.pos[k], td.starts[k]
 			b = binary.AppendUvarint(b, uint64(p-pp))
-			pp = p
+			b = binary.AppendUvarint(b, uint64(st-ps))
+			b = append(b, td.lens[k])
+			pp, ps = p, st
 		}
 	}
 	return b
@@ -158,8 +162,9 @@ func Read(r io.Reader, cfg Config) (*Index, error) {
 	type rawTerm struct {
 		field      uint64
 		text       string
-		slots, tfs []uint32
-		pos        []uint32
+		slots, tfs  []uint32
+		pos, starts []uint32
+		lens        []uint8
 	}
 	nterms := d.count(3)
 	terms := make([]rawTerm, 0, nterms)
@@ -182,14 +187,20 @@ func Read(r io.Reader, cfg Config) (*Index, error) {
 			}
 			rt.slots = append(rt.slots, uint32(s))
 			rt.tfs = append(rt.tfs, uint32(tf))
-			pp := uint64(0)
+			pp, ps := uint64(0), uint64(0)
 			for k := 0; k < tf && d.err == nil; k++ {
 				p := pp + d.uvarint()
 				if (k > 0 && p == pp) || p > math.MaxUint32 {
 					d.fail("positions out of order")
 				}
-				pp = p
+				st := ps + d.uvarint()
+				if st > math.MaxUint32 {
+					d.fail("offset out of range")
+				}
+				pp, ps = p, st
 				rt.pos = append(rt.pos, uint32(p))
+				rt.starts = append(rt.starts, uint32(st))
+				rt.lens = append(rt.lens, d.byte())
 			}
 		}
 		terms = append(terms, rt)
@@ -270,7 +281,7 @@ func Read(r io.Reader, cfg Config) (*Index, error) {
 		at := 0
 		for j, s := range rt.slots {
 			tf := int(rt.tfs[j])
-			ps := rt.pos[at : at+tf]
+			ps, ss, ls := rt.pos[at:at+tf], rt.starts[at:at+tf], rt.lens[at:at+tf]
 			at += tf
 			if int(s) >= nslots {
 				return nil, fmt.Errorf("%w: posting to slot %d of %d", ErrCorrupt, s, nslots)
@@ -292,6 +303,8 @@ func Read(r io.Reader, cfg Config) (*Index, error) {
 			td.tfs = append(td.tfs, uint32(tf))
 			td.posAt = append(td.posAt, uint32(len(td.pos)))
 			td.pos = append(td.pos, ps...)
+			td.starts = append(td.starts, ss...)
+			td.lens = append(td.lens, ls...)
 			td.df++
 			ix.postings++
 			ix.docTerms[ns] = append(ix.docTerms[ns], uint32(len(ix.terms)-1))

@@ -75,7 +75,8 @@ func FuzzParse(f *testing.F) {
 		if _, err := ix.Search(q, Options{K: 3}); err != nil {
 			t.Fatal(err)
 		}
-		ix.Snippets(q, []Field{{"content", "the quick brown fox"}}, 20)
+		ix.Snippets(1, q, []Field{{"content", "the quick brown fox"}}, 20)
+		ix.Snippets(2, q, []Field{{"content", "the quick brown fox"}}, 20)
 	})
 }
 

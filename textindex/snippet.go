@@ -1,6 +1,7 @@
 package textindex
 
 import (
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -82,35 +83,196 @@ func (m *matcher) match(field, term string) bool {
 	return false
 }
 
-// Snippets returns, for each field of a document whose text matches the
+// Snippets returns, for each field of document id whose text matches the
 // query, the window of about maxBytes (SnippetBytes when <= 0) holding
-// the most matching terms, cut at token boundaries and marked "…" where
-// text was left out. It needs no lock: it analyses the texts given.
-func (ix *Index) Snippets(q *Query, fields []Field, maxBytes int) []Snippet {
+// the most matches, cut at word boundaries and marked "…" where text was
+// left out. fields are the document's texts as they were indexed (a
+// repeated name is a multi-valued field). A phrase is highlighted whole.
+//
+// The matches come from the byte offsets the postings keep, so no text is
+// analysed again — except for prefix and fuzzy clauses, whose expansions
+// are found by analysing the texts, and for a document the index does not
+// hold (or whose texts do not fit its offsets: it changed since).
+func (ix *Index) Snippets(id uint64, q *Query, fields []Field, maxBytes int) []Snippet {
 	if maxBytes <= 0 {
 		maxBytes = SnippetBytes
 	}
-	m := ix.newMatcher(q)
-	var out []Snippet
+	var names []string
+	texts := map[string]string{}
 	for _, f := range fields {
-		toks := ix.an.tokens(f.Text)
-		var hits []token
-		for _, t := range toks {
-			if m.match(f.Name, t.term) {
-				hits = append(hits, t)
+		if t, ok := texts[f.Name]; ok {
+			texts[f.Name] = t + ValueSep + f.Text
+		} else {
+			names = append(names, f.Name)
+			texts[f.Name] = f.Text
+		}
+	}
+	expanding := false
+	for _, c := range q.Clauses {
+		if c.Occur != MustNot && (c.Kind == Prefix || c.Kind == Fuzzy) {
+			expanding = true
+		}
+	}
+	var spans map[string][]span
+	if !expanding {
+		spans = ix.matchSpans(id, q, names)
+	}
+	var m *matcher
+	var out []Snippet
+	for _, name := range names {
+		text := texts[name]
+		ss, ok := spans[name]
+		if ok && !fits(text, ss) {
+			ok = false
+		}
+		if !ok {
+			if m == nil {
+				m = ix.newMatcher(q)
+			}
+			ss = nil
+			for _, t := range ix.an.tokens(text) {
+				if m.match(name, t.term) {
+					ss = append(ss, span{t.start, t.end})
+				}
 			}
 		}
-		if len(hits) == 0 {
+		if len(ss) == 0 {
 			continue
 		}
-		out = append(out, Snippet{Field: f.Name, Parts: window(f.Text, hits, maxBytes)})
+		out = append(out, Snippet{Field: name, Parts: window(text, ss, maxBytes)})
+	}
+	return out
+}
+
+// span is a byte range of a text.
+type span struct{ start, end int }
+
+// fits reports whether spans lie inside text on rune boundaries.
+func fits(text string, ss []span) bool {
+	for _, s := range ss {
+		if s.start < 0 || s.end > len(text) || s.start >= s.end ||
+			!utf8.RuneStart(text[s.start]) || (s.end < len(text) && !utf8.RuneStart(text[s.end])) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchSpans finds, from the postings, where the query's term and phrase
+// clauses match document id in each named field: sorted, overlaps merged.
+// It returns nil when the index does not hold the document.
+func (ix *Index) matchSpans(id uint64, q *Query, names []string) map[string][]span {
+	type clauseToks struct {
+		c    Clause
+		toks []token
+	}
+	var cs []clauseToks
+	for _, c := range q.Clauses {
+		if c.Occur != MustNot {
+			cs = append(cs, clauseToks{c, ix.an.tokens(c.Text)})
+		}
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	slot, ok := ix.slotOf[id]
+	if !ok {
+		return nil
+	}
+	// at finds the term's occurrences in the slot.
+	at := func(f uint16, term string) (pos, starts []uint32, lens []uint8, ok bool) {
+		td, ok := ix.lookup(f, term)
+		if !ok {
+			return nil, nil, nil, false
+		}
+		j := gallop(td.slots, 0, slot)
+		if j == len(td.slots) || td.slots[j] != slot {
+			return nil, nil, nil, false
+		}
+		a, n := td.posAt[j], td.tfs[j]
+		return td.pos[a : a+n], td.starts[a : a+n], td.lens[a : a+n], true
+	}
+	out := map[string][]span{}
+	for _, name := range names {
+		f, ok := ix.fieldNum[name]
+		if !ok {
+			out[name] = nil
+			continue
+		}
+		var ss []span
+		for _, ct := range cs {
+			c := ct.c
+			if c.Field != "" && c.Field != name && "metadata."+c.Field != name {
+				continue
+			}
+			if c.Kind == Term || len(ct.toks) == 1 {
+				for _, t := range ct.toks {
+					if _, st, ln, ok := at(f, t.term); ok {
+						for k := range st {
+							ss = append(ss, span{int(st[k]), int(st[k]) + int(ln[k])})
+						}
+					}
+				}
+				continue
+			}
+			// A phrase: every place its first term is followed by the
+			// others at their relative positions, highlighted from the
+			// first term's start to the last's end.
+			type occ struct {
+				pos, starts []uint32
+				lens        []uint8
+			}
+			os := make([]occ, len(ct.toks))
+			found := true
+			for i, t := range ct.toks {
+				p, st, ln, ok := at(f, t.term)
+				if !ok {
+					found = false
+					break
+				}
+				os[i] = occ{p, st, ln}
+			}
+			if !found {
+				continue
+			}
+			last := len(ct.toks) - 1
+		next:
+			for k, p := range os[0].pos {
+				end := 0
+				for i := 1; i <= last; i++ {
+					want := p + uint32(ct.toks[i].pos-ct.toks[0].pos)
+					x := sort.Search(len(os[i].pos), func(y int) bool { return os[i].pos[y] >= want })
+					if x == len(os[i].pos) || os[i].pos[x] != want {
+						continue next
+					}
+					if i == last {
+						end = int(os[i].starts[x]) + int(os[i].lens[x])
+					}
+				}
+				ss = append(ss, span{int(os[0].starts[k]), end})
+			}
+		}
+		out[name] = mergeSpans(ss)
+	}
+	return out
+}
+
+// mergeSpans sorts spans and merges the ones that overlap.
+func mergeSpans(ss []span) []span {
+	sort.Slice(ss, func(i, j int) bool { return ss[i].start < ss[j].start })
+	out := ss[:0]
+	for _, s := range ss {
+		if n := len(out); n > 0 && s.start < out[n-1].end {
+			out[n-1].end = max(out[n-1].end, s.end)
+			continue
+		}
+		out = append(out, s)
 	}
 	return out
 }
 
 // window picks the span of at most maxBytes with the most hits, widened
 // to show context before the first, and splits it into parts.
-func window(text string, hits []token, maxBytes int) []Part {
+func window(text string, hits []span, maxBytes int) []Part {
 	best, bestN := 0, 0
 	for i := range hits {
 		n := 0

@@ -79,6 +79,7 @@ func ToEngineSearch(r api.SearchRequest) engine.SearchRequest {
 		out.Rerank = &engine.Rerank{Model: r.Rerank.Model, Top: r.Rerank.Top}
 	}
 	out.Mode, out.Keyword, out.Boost = r.Mode, r.Keyword, r.Boost
+	out.NoSnippets = r.Snippets != nil && !*r.Snippets
 	switch {
 	case r.Fusion != nil:
 		out.Fusion = &engine.Fusion{Method: r.Fusion.Method, K: r.Fusion.K, Alpha: engine.DefaultAlpha}
@@ -168,6 +169,10 @@ func FromEngineSearch(r engine.SearchRequest) api.SearchRequest {
 		out.Rerank = &api.Rerank{Model: r.Rerank.Model, Top: r.Rerank.Top}
 	}
 	out.Mode, out.Keyword, out.Boost = r.Mode, r.Keyword, r.Boost
+	if r.NoSnippets {
+		no := false
+		out.Snippets = &no
+	}
 	if f := r.Fusion; f != nil {
 		alpha := f.Alpha
 		out.Fusion = &api.Fusion{Method: f.Method, K: f.K}

@@ -11,6 +11,7 @@ import (
 func newBenchKeywordCmd() *cobra.Command {
 	o := bench.DefaultKeywordOptions()
 	var threads, out string
+	hy := bench.HybridOptions{Dim: 512, Batch: 1000}
 	cmd := &cobra.Command{
 		Use:   "keyword --corpus FILE --queries FILE",
 		Short: "Indexing rate, size and BM25 search latency of the keyword index (textindex)",
@@ -26,7 +27,14 @@ that found anything.
 scripts/keyword-corpus.sh OUTDIR writes the corpus and queries from Debian's
 fortunes and man pages; scripts/keyword-bench.sh runs this command, the Xapian
 peer (scripts/keyword-xapian.py) and the bleve peer (bench/keywordpeers/bleve),
-which report the same figures in the same JSON.`,
+which report the same figures in the same JSON.
+
+With --hybrid-dim D (default 512; 0 skips it) it then builds an engine collection
+of the corpus in a temporary directory (each document upserted with its text,
+its title as metadata and a synthetic D-dimensional vector, in batches) and times
+SearchPage per query class in keyword mode (engine-keyword/CLASS), hybrid mode
+with RRF (hybrid-rrf/CLASS) and with relative-score fusion (hybrid-alpha/CLASS),
+each with a query vector for the vector side, and vector mode alone (vector).`,
 		Example: `  bash scripts/keyword-corpus.sh /tmp/kw
   rosetta bench keyword --corpus /tmp/kw/corpus.jsonl --queries /tmp/kw/queries.json --json /tmp/kw/rosetta.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -38,6 +46,12 @@ which report the same figures in the same JSON.`,
 			rep, err := bench.RunKeyword(cmd.Context(), o)
 			if err != nil {
 				return err
+			}
+			if hy.Dim > 0 {
+				hy.Log = o.Log
+				if err := bench.RunHybrid(cmd.Context(), o, hy, rep); err != nil {
+					return err
+				}
 			}
 			if err := rep.WriteTable(cmd.OutOrStdout()); err != nil {
 				return err
@@ -59,6 +73,8 @@ which report the same figures in the same JSON.`,
 	f.IntVar(&o.Passes, "passes", o.Passes, "timed passes over each query class")
 	f.StringVar(&o.Language, "language", "", `text analysis language ("" = en)`)
 	f.StringVar(&out, "json", "", "write the report as JSON to this file")
+	f.IntVar(&hy.Dim, "hybrid-dim", hy.Dim, "then time the engine's keyword, hybrid and vector modes on a collection of the corpus with vectors of this dimension (0: skip)")
+	f.IntVar(&hy.Batch, "hybrid-batch", hy.Batch, "objects per upsert when building that collection")
 	for _, name := range []string{"corpus", "queries"} {
 		cmd.MarkFlagRequired(name)
 	}
