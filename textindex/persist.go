@@ -160,8 +160,8 @@ func Read(r io.Reader, cfg Config) (*Index, error) {
 		return nil, fmt.Errorf("%w: written with language %q, not %q", ErrCorrupt, lang, ix.an.lang)
 	}
 	type rawTerm struct {
-		field      uint64
-		text       string
+		field       uint64
+		text        string
 		slots, tfs  []uint32
 		pos, starts []uint32
 		lens        []uint8
