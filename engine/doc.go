@@ -67,7 +67,8 @@
 //   - coll.state (atomic) says whether the collection serves: loading,
 //     ready, failed (with the reason) or dropped. Writes and searches need
 //     ready; get, stats and drop work in every state.
-//   - coll.idx (atomic pointer) holds the indexes; a rebuild swaps it.
+//   - coll.idx and coll.text (atomic pointers) hold the vector indexes and
+//     the keyword index; a rebuild swaps them.
 //   - coll.applied (atomic) is the change sequence the indexes reflect:
 //     every change up to it is applied.
 //   - Engine.snapMu serialises snapshots.
@@ -91,6 +92,27 @@
 // is idempotent, as it reads each object's current vector), then renames
 // it into place. Temporary files of snapshots a kill interrupted are
 // removed at Open.
+//
+// # Keyword and hybrid search (keyword.go, hybrid.go)
+//
+// Each collection has a keyword index (textindex.Index, nil when the
+// schema disables it) beside its vector indexes, kept by the same
+// lifecycle: onCommit puts each upserted record's texts (content, derived
+// texts, the schema's metadata fields: keywordFields) and deletes what
+// was deleted; Snapshot writes it to CID-text.snap with the same header
+// and sequence as the vector snapshots; a load reads it and replays the
+// change log after it (reading each object's current record), or
+// rebuilds it from every stored object. The index takes its own read
+// lock for a search and its write lock per document (after analysing it
+// outside the lock).
+//
+// SearchPage resolves the mode (checkKeywordRequest), runs the vector side
+// (the HNSW, with the filter, modality and exclusions as an allow-list)
+// and/or the keyword side (BM25, the same allow-list), each fetching
+// max(HybridOversample·window, HybridMinCandidates) in hybrid mode, fuses
+// them (fuse: RRF or relative score), and then applies min_score,
+// paging, re-ranking and grouping to the fused list as to a vector list.
+// Snippets come last, for the hits of the page the keyword side found.
 //
 // # Files the server reads
 //

@@ -200,6 +200,19 @@ func TestHybridSearch(t *testing.T) {
 	if len(p.Hits) != 0 {
 		t.Fatalf("modality image: %d hits", len(p.Hits))
 	}
+	// group_by folds keyword hits into their parent, which keeps the side
+	// that found it.
+	if _, err := e.Upsert(bg, "h", []Object{
+		{Key: "doc", Content: &Content{Text: "a parent document"}, Vectors: map[string][]float32{"v": {0, 0, 1, 0}}},
+		{Key: "doc#1", Metadata: map[string]any{"parent": "doc"}, Content: &Content{Text: "quokka first part"}, Vectors: map[string][]float32{"v": {0, 0, 1, 0.1}}},
+		{Key: "doc#2", Metadata: map[string]any{"parent": "doc"}, Content: &Content{Text: "quokka quokka second part"}, Vectors: map[string][]float32{"v": {0, 0, 1, 0.2}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p, m = find(SearchRequest{Keyword: "quokka", GroupBy: "parent", K: 5})
+	if h, ok := m["doc"]; len(p.Hits) != 1 || !ok || len(h.Segments) != 2 || h.Keyword == nil || h.Keyword.Rank != 1 {
+		t.Fatalf("grouped keyword hits: %+v", p.Hits)
+	}
 	// A text query on a space without a model is keyword search by
 	// default, and a 422 in vector mode.
 	if p, _ := find(SearchRequest{Query: Query{Text: "ledger"}}); p.Mode != ModeKeyword || len(p.Hits) != 1 {

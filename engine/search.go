@@ -263,12 +263,12 @@ func (e *Engine) groupByParent(coll string, hits []Hit, need, fields map[string]
 				if err != nil {
 					return nil, err
 				}
-				g.hit = Hit{ID: h.ID, Score: h.Score, Distance: h.Distance, RerankScore: h.RerankScore, Object: o}
+				g.hit = Hit{ID: h.ID, Score: h.Score, Distance: h.Distance, RerankScore: h.RerankScore, Object: o, Vector: h.Vector, Keyword: h.Keyword}
 				if ok {
 					po, err := e.db.Get(coll, id)
 					if err == nil {
 						p := project(fromRecord(po), need)
-						g.hit = Hit{ID: id, Score: h.Score, Distance: h.Distance, RerankScore: h.RerankScore, Object: &p}
+						g.hit = Hit{ID: id, Score: h.Score, Distance: h.Distance, RerankScore: h.RerankScore, Object: &p, Vector: h.Vector, Keyword: h.Keyword}
 					}
 				}
 			} else {
