@@ -158,6 +158,7 @@ func fusionOf(req *SearchRequest) Fusion {
 // keyword side found, reading its record when the hit does not carry its
 // texts.
 func (e *Engine) addSnippets(c *coll, ix *textindex.Index, q *textindex.Query, hits []Hit) error {
+	hl := ix.Highlighter(q)
 	for i := range hits {
 		h := &hits[i]
 		if h.Keyword == nil {
@@ -170,7 +171,7 @@ func (e *Engine) addSnippets(c *coll, ix *textindex.Index, q *textindex.Query, h
 		if err != nil {
 			return err
 		}
-		sn := ix.Snippets(h.ID, q, c.keywordFields(&rec), 0)
+		sn := hl.Snippets(h.ID, c.keywordFields(&rec), 0)
 		if len(sn) > MaxSnippets {
 			sn = sn[:MaxSnippets]
 		}

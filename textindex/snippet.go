@@ -94,6 +94,42 @@ func (m *matcher) match(field, term string) bool {
 // are found by analysing the texts, and for a document the index does not
 // hold (or whose texts do not fit its offsets: it changed since).
 func (ix *Index) Snippets(id uint64, q *Query, fields []Field, maxBytes int) []Snippet {
+	return ix.Highlighter(q).Snippets(id, fields, maxBytes)
+}
+
+// Highlighter makes the snippets of one query's hits; it analyses the
+// query once. Not safe for concurrent use.
+type Highlighter struct {
+	ix        *Index
+	q         *Query
+	expanding bool         // a prefix or fuzzy clause: match by analysing
+	cs        []clauseToks // the positive clauses, analysed
+	m         *matcher     // for analysing texts, made when needed
+}
+
+type clauseToks struct {
+	c    Clause
+	toks []token
+}
+
+// Highlighter returns a highlighter for q's hits.
+func (ix *Index) Highlighter(q *Query) *Highlighter {
+	h := &Highlighter{ix: ix, q: q}
+	for _, c := range q.Clauses {
+		if c.Occur == MustNot {
+			continue
+		}
+		if c.Kind == Prefix || c.Kind == Fuzzy {
+			h.expanding = true
+		}
+		h.cs = append(h.cs, clauseToks{c, ix.an.tokens(c.Text)})
+	}
+	return h
+}
+
+// Snippets is Index.Snippets with the highlighter's query.
+func (h *Highlighter) Snippets(id uint64, fields []Field, maxBytes int) []Snippet {
+	ix, q := h.ix, h.q
 	if maxBytes <= 0 {
 		maxBytes = SnippetBytes
 	}
@@ -107,17 +143,10 @@ func (ix *Index) Snippets(id uint64, q *Query, fields []Field, maxBytes int) []S
 			texts[f.Name] = f.Text
 		}
 	}
-	expanding := false
-	for _, c := range q.Clauses {
-		if c.Occur != MustNot && (c.Kind == Prefix || c.Kind == Fuzzy) {
-			expanding = true
-		}
-	}
 	var spans map[string][]span
-	if !expanding {
-		spans = ix.matchSpans(id, q, names)
+	if !h.expanding {
+		spans = ix.matchSpans(id, h.cs, names)
 	}
-	var m *matcher
 	var out []Snippet
 	for _, name := range names {
 		text := texts[name]
@@ -126,12 +155,12 @@ func (ix *Index) Snippets(id uint64, q *Query, fields []Field, maxBytes int) []S
 			ok = false
 		}
 		if !ok {
-			if m == nil {
-				m = ix.newMatcher(q)
+			if h.m == nil {
+				h.m = ix.newMatcher(q)
 			}
 			ss = nil
 			for _, t := range ix.an.tokens(text) {
-				if m.match(name, t.term) {
+				if h.m.match(name, t.term) {
 					ss = append(ss, span{t.start, t.end})
 				}
 			}
@@ -161,17 +190,7 @@ func fits(text string, ss []span) bool {
 // matchSpans finds, from the postings, where the query's term and phrase
 // clauses match document id in each named field: sorted, overlaps merged.
 // It returns nil when the index does not hold the document.
-func (ix *Index) matchSpans(id uint64, q *Query, names []string) map[string][]span {
-	type clauseToks struct {
-		c    Clause
-		toks []token
-	}
-	var cs []clauseToks
-	for _, c := range q.Clauses {
-		if c.Occur != MustNot {
-			cs = append(cs, clauseToks{c, ix.an.tokens(c.Text)})
-		}
-	}
+func (ix *Index) matchSpans(id uint64, cs []clauseToks, names []string) map[string][]span {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	slot, ok := ix.slotOf[id]
