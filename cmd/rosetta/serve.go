@@ -30,7 +30,7 @@ func newServeCmd() *cobra.Command {
 	var publicMetrics bool
 	lim := engine.DefaultLimits()
 	var maxImageMpx, decodeMpx float64
-	var diskReserveMB int64
+	var diskReserveMB, cacheMB int64
 	cmd := &cobra.Command{
 		Use:   "serve --data DIR [--addr 127.0.0.1:7700]",
 		Short: "Run the Rosetta server over a data directory",
@@ -107,7 +107,7 @@ Models are directories: a path, or a name under --models.`,
 			e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, SnapshotEvery: snapshotEvery,
 				LoadModel:      serverModelLoader(modelsDir),
 				CheckModelName: func(name string) error { return models.CheckServerName(modelsDir, name) },
-				MediaRoots:     roots, Limits: lim, Store: store.Options{DiskReserveBytes: diskReserveMB << 20}})
+				MediaRoots:     roots, Limits: lim, Store: store.Options{DiskReserveBytes: diskReserveMB << 20, CacheBytes: cacheMB << 20}})
 			if err != nil {
 				return err
 			}
@@ -176,6 +176,7 @@ Models are directories: a path, or a name under --models.`,
 	f.Float64Var(&lim.AudioSeconds, "audio-seconds", lim.AudioSeconds, "audio seconds being encoded at once, server-wide")
 	f.IntVar(&lim.Encodes, "encodes", lim.Encodes, "model forward passes at once, server-wide")
 	f.DurationVar(&lim.QueueWait, "queue-wait", lim.QueueWait, "how long a request waits for room before 429")
+	f.Int64Var(&cacheMB, "cache-mb", store.DefaultCacheBytes>>20, "Pebble block cache for records and vectors, MiB")
 	f.Int64Var(&diskReserveMB, "disk-reserve-mb", 0, "refuse writes while the data directory's disk has less than this free (0: the store's default)")
 	cmd.MarkFlagRequired("data")
 	return cmd
