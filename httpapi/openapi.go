@@ -676,7 +676,7 @@ func openAPIDocument() *oaDoc {
 		"SearchResponse": object(map[string]*oaSchema{
 			"hits":        array(schemaRef("Hit"), "Nearest first."),
 			"took_ms":     {Type: "number", Description: "Milliseconds spent in the engine."},
-			"ef":          integer("The beam width the search used: send it with next_offset for the next page.", intp(1), nil),
+			"ef":          integer("The beam width the vector search used (0 in keyword mode): send it with next_offset for the next page.", intp(0), nil),
 			"next_offset": integer("The offset of the next page; absent on the last one.", intp(0), nil),
 			"mode":        {Type: "string", Enum: []string{engine.ModeVector, engine.ModeKeyword, engine.ModeHybrid}, Description: "The ranking used."},
 		}, "hits", "took_ms", "ef", "mode"),
