@@ -154,7 +154,7 @@ func TestHybridSearch(t *testing.T) {
 		t.Fatalf("highlighted %q in %+v", marked, sn[0].Parts)
 	}
 	// Keyword mode: BM25 scores, only documents with the words.
-	p, m = find(SearchRequest{Keyword: "zanzibar", K: 10})
+	p, _ = find(SearchRequest{Keyword: "zanzibar", K: 10})
 	if p.Mode != ModeKeyword || len(p.Hits) != 2 || p.Hits[0].Score != p.Hits[0].Keyword.Score {
 		t.Fatalf("keyword mode: %s %+v", p.Mode, p.Hits)
 	}

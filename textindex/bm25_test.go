@@ -5,7 +5,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -344,13 +343,4 @@ func reload(t *testing.T, ix *Index) *Index {
 		t.Fatal(err)
 	}
 	return ix2
-}
-
-func ids(hits []Hit) []uint64 {
-	out := make([]uint64, len(hits))
-	for i, h := range hits {
-		out[i] = h.ID
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }
