@@ -220,6 +220,7 @@ type CollectionStats struct {
 // KeywordStats describes a collection's keyword index.
 type KeywordStats struct {
 	Documents int    `json:"documents"`
+	Slots     int    `json:"slots"`
 	Terms     int    `json:"terms"`
 	Postings  int64  `json:"postings"`
 	Bytes     int64  `json:"bytes"`

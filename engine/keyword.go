@@ -247,5 +247,42 @@ func (c *coll) keywordStats() (KeywordStats, bool) {
 		return KeywordStats{}, false
 	}
 	s := ix.Stats()
-	return KeywordStats{Documents: s.Docs, Terms: s.Terms, Postings: s.Postings, Bytes: s.Bytes, Language: ix.Language()}, true
+	return KeywordStats{Documents: s.Docs, Slots: s.Slots, Terms: s.Terms, Postings: s.Postings, Bytes: s.Bytes, Language: ix.Language()}, true
+}
+
+// compactKeywordSlots is how many dead slots (documents replaced or
+// deleted) a keyword index may hold, beyond as many as it has live ones,
+// before a snapshot reloads it compacted.
+const compactKeywordSlots = 1000
+
+// compactKeyword replaces a keyword index that holds more dead slots than
+// live ones (and over compactKeywordSlots) with the snapshot just written
+// (which holds live documents only, renumbered) plus a replay of what was
+// committed since: the same documents and scores in less memory. Searches
+// use the old index until the switch; commits wait only for the replay.
+func (e *Engine) compactKeyword(c *coll, old *textindex.Index) {
+	st := old.Stats()
+	if dead := st.Slots - st.Docs; dead <= st.Docs || dead <= compactKeywordSlots {
+		return
+	}
+	last, err := e.db.LastSeq(c.name)
+	if err != nil {
+		return
+	}
+	ix, seq, err := e.readTextSnapshot(c, last)
+	if err != nil {
+		e.log.Warn("compacting the keyword index: reading its snapshot", "collection", c.name, "err", err)
+		return
+	}
+	c.applyMu.Lock()
+	defer c.applyMu.Unlock()
+	if c.state.Load() != stateReady || c.keyword() != old {
+		return // rebuilt or dropped meanwhile
+	}
+	if _, err := e.replayKeyword(c, ix, seq); err != nil {
+		e.log.Warn("compacting the keyword index: replay", "collection", c.name, "err", err)
+		return
+	}
+	c.text.Store(ix)
+	e.log.Info("keyword index compacted", "collection", c.name, "documents", st.Docs, "slots before", st.Slots)
 }

@@ -314,6 +314,8 @@ func (e *Engine) Snapshot() error {
 		if ix := c.keyword(); ix != nil {
 			if err := e.writeTextSnapshot(c, ix, seq); err != nil {
 				errs = append(errs, fmt.Errorf("engine: snapshot %s keyword index: %w", c.name, err))
+			} else {
+				e.compactKeyword(c, ix)
 			}
 		}
 	}

@@ -237,6 +237,7 @@ type Page struct {
 // KeywordStats describe a collection's keyword index.
 type KeywordStats struct {
 	Documents, Terms int
+	Slots            int // document slots, dead ones included (see compactKeyword)
 	Postings, Bytes  int64
 	Language         string
 }

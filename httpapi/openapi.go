@@ -633,11 +633,12 @@ func openAPIDocument() *oaDoc {
 			"keyword_index": keywordIndex,
 			"keyword_stats": object(map[string]*oaSchema{
 				"documents": {Type: "integer", Description: "Documents in the keyword index."},
+				"slots":     {Type: "integer", Description: "Document slots, those of replaced and deleted documents included (a snapshot compacts them once they outnumber the live ones)."},
 				"terms":     {Type: "integer", Description: "Distinct (field, term) pairs."},
 				"postings":  {Type: "integer", Description: "Postings held (deleted ones not yet dropped included)."},
 				"bytes":     {Type: "integer", Description: "Memory held, estimated."},
 				"language":  language,
-			}, "documents", "terms", "postings", "bytes", "language"),
+			}, "documents", "slots", "terms", "postings", "bytes", "language"),
 			"created":     dateTime,
 			"count":       {Type: "integer", Description: "Live objects."},
 			"modalities":  {Type: "object", AdditionalProperties: &oaSchema{Type: "integer"}, Description: "Live objects per modality (\"\" for none)."},

@@ -302,6 +302,7 @@ func (ix *Index) Has(id uint64) bool {
 // Stats describe an index.
 type Stats struct {
 	Docs     int   // documents held
+	Slots    int   // document slots, dead ones (replaced or deleted) included
 	Terms    int   // distinct (field, term) pairs with a live document
 	Postings int64 // postings held, including dead ones not yet dropped
 	Bytes    int64 // memory the index holds, estimated from its slices and maps
@@ -312,7 +313,7 @@ type Stats struct {
 func (ix *Index) Stats() Stats {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	s := Stats{Docs: ix.nlive, Postings: ix.postings, Fields: append([]string(nil), ix.fields...)}
+	s := Stats{Docs: ix.nlive, Slots: len(ix.slotID), Postings: ix.postings, Fields: append([]string(nil), ix.fields...)}
 	b := int64(len(ix.slotID))*(8+1+24) + int64(len(ix.slotOf))*16 + int64(len(ix.lens))*int64(len(ix.slotID))*4
 	for i := range ix.terms {
 		td := &ix.terms[i]

@@ -136,7 +136,7 @@ func FromEngineStats(st engine.CollectionStats) api.CollectionStats {
 		out.MediaRoots = []string{}
 	}
 	if k := st.Keyword; k != nil {
-		out.Keyword = &api.KeywordStats{Documents: k.Documents, Terms: k.Terms, Postings: k.Postings, Bytes: k.Bytes, Language: k.Language}
+		out.Keyword = &api.KeywordStats{Documents: k.Documents, Slots: k.Slots, Terms: k.Terms, Postings: k.Postings, Bytes: k.Bytes, Language: k.Language}
 	}
 	for i, s := range st.Spaces {
 		out.Spaces[i] = api.SpaceStats{Name: s.Name, Live: s.Live, Slots: s.Slots, Tombstones: s.Tombstones, Storage: s.Storage,
