@@ -6,7 +6,6 @@ import (
 	"iter"
 	"maps"
 	"math"
-	"rosetta/textindex"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 	"rosetta/internal/textfmt"
 	"rosetta/kernels"
 	"rosetta/store"
+	"rosetta/textindex"
 )
 
 // This file is the one home of the rules a request must satisfy. httpapi,
@@ -504,7 +504,10 @@ func checkKeywordRequest(c *coll, si int, req *SearchRequest) error {
 			return fmt.Errorf("%w: keyword query: %v", ErrInvalid, err)
 		}
 	}
-	if f := req.Fusion; f != nil {
+	if req.Fusion != nil {
+		fc := *req.Fusion // filled in below: the caller's stays as given
+		f := &fc
+		req.Fusion = f
 		switch f.Method {
 		case "", FusionRRF:
 			f.Method = FusionRRF
