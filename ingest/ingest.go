@@ -35,6 +35,8 @@ type Options struct {
 	// Model creates the collection when it does not exist: one space
 	// "embedding" filled by this model.
 	Model string
+	// Text is a new collection's keyword index schema (zero: the defaults).
+	Text engine.TextSchema
 	// Workers read, hash and decode files in parallel (default GOMAXPROCS).
 	Workers int
 	// Batch is how many objects one synced write carries (default 32).
@@ -363,7 +365,7 @@ func (r *run) ensureCollection(ctx context.Context) error {
 		if r.o.DryRun {
 			return nil
 		}
-		_, err = r.sink.CreateCollection(ctx, engine.Collection{Name: r.coll, Spaces: []engine.Space{{Name: "embedding", Model: r.o.Model}}})
+		_, err = r.sink.CreateCollection(ctx, engine.Collection{Name: r.coll, Spaces: []engine.Space{{Name: "embedding", Model: r.o.Model}}, Text: r.o.Text})
 		return err
 	}
 	if err != nil {
