@@ -220,8 +220,8 @@ func (ix *Index) matchSpans(id uint64, cs []clauseToks, names []string) map[stri
 		var ss []span
 		for _, ct := range cs {
 			c := ct.c
-			if c.Field != "" && c.Field != name && "metadata."+c.Field != name {
-				continue
+			if (c.Field != "" && c.Field != name && "metadata."+c.Field != name) || len(ct.toks) == 0 {
+				continue // another field, or only stop words
 			}
 			if c.Kind == Term || len(ct.toks) == 1 {
 				for _, t := range ct.toks {
