@@ -1,0 +1,37 @@
+// Package whisper runs OpenAI's Whisper speech models (the transformers
+// WhisperForConditionalGeneration / WhisperModel safetensors layout) in
+// pure Go, matching the openai/whisper reference implementation.
+//
+// Every size comes from config.json and preprocessor_config.json, so the
+// same code loads tiny … large-v3 (128 mel bins, 51,866 ids).
+//
+// Implemented:
+//
+//   - Frontend: the log-mel spectrogram (log_mel_spectrogram): periodic
+//     Hann window, centred STFT with reflect padding and the last frame
+//     dropped, power spectrum, the Slaney mel filterbank computed from the
+//     sizes (librosa.filters.mel), log10 clamped to max − 8, (x + 4) / 4.
+//     Model.LogMel pads with one chunk (30 s) of zeros, as transcribe
+//     does; Model.Window is pad_or_trim.
+//   - The audio encoder (Model.Encode): conv1 (k 3, pad 1) + GELU, conv2
+//     (k 3, stride 2, pad 1) + GELU, the checkpoint's sinusoidal
+//     positions, pre-LN blocks (k_proj without bias), final layer norm.
+//   - The text decoder: token embedding + learned positions, pre-LN
+//     blocks with causal self-attention and cross-attention, final layer
+//     norm, logits against the tied token embedding. A DecoderState keeps
+//     the cross-attention keys/values of the audio features and a
+//     self-attention key/value cache, so tokens can be fed one step at a
+//     time (Step) with the same logits as a full forward
+//     (Model.DecoderForward).
+//
+// Not implemented yet: greedy/beam decoding with the reference's
+// suppression and timestamp rules, language detection, transcribe's
+// seeking over long audio, a CLI and ingest integration.
+//
+// Activations are row-major float32; linear layers and convolutions (as
+// im2col) run on the kernels SGEMM through package nn. The goldens in
+// ../shared/fixtures/whisper are from openai/whisper on float32 CPU.
+//
+// A loaded Model is immutable and safe for concurrent use; a DecoderState
+// belongs to one goroutine.
+package whisper
