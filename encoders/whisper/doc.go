@@ -23,6 +23,9 @@
 //     self-attention key/value cache, so tokens can be fed one step at a
 //     time (Step) with the same logits as a full forward
 //     (Model.DecoderForward).
+//   - Tokenizer: the GPT-2-style byte-level BPE from vocab.json,
+//     merges.txt and added_tokens.json, with the reference's decode (drops
+//     timestamp tokens) and decode_with_timestamps, UTF-8 with replacement.
 //
 // Not implemented yet: greedy/beam decoding with the reference's
 // suppression and timestamp rules, language detection, transcribe's
