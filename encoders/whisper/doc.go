@@ -13,9 +13,11 @@
 //     sizes (librosa.filters.mel), log10 clamped to max − 8, (x + 4) / 4.
 //     Model.LogMel pads with one chunk (30 s) of zeros, as transcribe
 //     does; Model.Window is pad_or_trim.
+//
 //   - The audio encoder (Model.Encode): conv1 (k 3, pad 1) + GELU, conv2
 //     (k 3, stride 2, pad 1) + GELU, the checkpoint's sinusoidal
 //     positions, pre-LN blocks (k_proj without bias), final layer norm.
+//
 //   - The text decoder: token embedding + learned positions, pre-LN
 //     blocks with causal self-attention and cross-attention, final layer
 //     norm, logits against the tied token embedding. A DecoderState keeps
@@ -23,13 +25,22 @@
 //     self-attention key/value cache, so tokens can be fed one step at a
 //     time (Step) with the same logits as a full forward
 //     (Model.DecoderForward).
+//
 //   - Tokenizer: the GPT-2-style byte-level BPE from vocab.json,
 //     merges.txt and added_tokens.json, with the reference's decode (drops
 //     timestamp tokens) and decode_with_timestamps, UTF-8 with replacement.
 //
-// Not implemented yet: greedy/beam decoding with the reference's
-// suppression and timestamp rules, language detection, transcribe's
-// seeking over long audio, a CLI and ingest integration.
+//   - Greedy decoding at temperature 0 (Model.Decode, the reference's
+//     decode): the start sequence with optional prompt and prefix,
+//     SuppressBlank at the first step, suppress_tokens, the timestamp
+//     rules (pairs, non-decreasing, first timestamp ≤ 1 s, timestamp mass
+//     against the best text token), sample_len, avg_logprob and
+//     no_speech_prob; and language detection (Model.DetectLanguage).
+//
+// Not implemented yet: beam search and sampling at temperature > 0 with
+// the fallback schedule, compression_ratio, transcribe's seeking over long
+// audio (windows, prompts from previous text, segments), a CLI and ingest
+// integration.
 //
 // Activations are row-major float32; linear layers and convolutions (as
 // im2col) run on the kernels SGEMM through package nn. The goldens in

@@ -129,7 +129,20 @@ func Load(dir string, opt *Options) (*Model, error) {
 		return nil, fmt.Errorf("whisper: %w", err)
 	}
 	defer ck.Close()
-	return build(cfg, pre, ck)
+	m, err := build(cfg, pre, ck)
+	if err != nil {
+		return nil, err
+	}
+	if p := filepath.Join(dir, "generation_config.json"); fileExists(p) {
+		var g struct {
+			LangToID map[string]int `json:"lang_to_id"`
+		}
+		if err := readJSON(p, &g); err != nil {
+			return nil, err
+		}
+		m.langToID = g.LangToID
+	}
+	return m, nil
 }
 
 // NewRandom builds a model of cfg's shape with random weights (for timing

@@ -11,6 +11,8 @@ type Model struct {
 	front *Frontend
 	enc   encoder
 	dec   decoder
+
+	langToID map[string]int // generation_config.json lang_to_id, or nil
 }
 
 // Config returns the model's config.json fields.
