@@ -1,11 +1,13 @@
 package whisper
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"rosetta/encoders/audio"
+	"slices"
 	"testing"
 )
 
@@ -105,5 +107,40 @@ func TestEncoderFromOurMel(t *testing.T) {
 			}
 			checkClose(t, "enc_"+name+" from our mel", enc, g.f32["enc_"+name], 1e-4)
 		})
+	}
+}
+
+// TestDecodeFromWAV decodes from this package's own spectrogram of the WAV
+// file: the front end's rounding differences stay inside the golden
+// decode's margins.
+func TestDecodeFromWAV(t *testing.T) {
+	m := loadModel(t)
+	tok := loadTokenizer(t)
+	dir, _ := golden(t)
+	var g struct {
+		Decode map[string]goldenDecode `json:"decode"`
+	}
+	goldenJSON(t, dir, &g)
+	mel, frames, err := m.LogMel(readWAV(t, filepath.Join(dir, "audio_jfk.wav")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := m.Window(mel, frames, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := m.Encode(w, m.AudioFrames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"jfk/en_transcribe_timestamps", "jfk/en_transcribe_notimestamps"} {
+		c := g.Decode[name]
+		r, err := m.Decode(context.Background(), tok, enc, DecodeOptions{Language: "en", WithoutTimestamps: c.Options.WithoutTimestamps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(r.Tokens, c.Tokens) || r.TextWithTimestamps != c.TextWithTimestamps {
+			t.Errorf("%s: tokens %v, want %v", name, r.Tokens, c.Tokens)
+		}
 	}
 }
