@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -28,7 +29,10 @@ type DecodeOptions struct {
 	Prompt []int
 	// Prefix tokens follow the start sequence.
 	Prefix []int
-	// SuppressTokens replaces the config's suppress_tokens when non-nil.
+	// SuppressTokens replaces the config's suppress_tokens when non-nil;
+	// <|transcribe|>, <|translate|>, <|startoftranscript|>,
+	// <|startofprev|>, <|startoflm|> and <|nospeech|> are always
+	// suppressed, as in the reference.
 	SuppressTokens []int
 	// KeepBlank turns off the suppression of " " and <|endoftext|> at the
 	// first sampled position.
@@ -247,6 +251,8 @@ func (m *Model) Decode(ctx context.Context, tok *Tokenizer, features []float32, 
 	if opt.SuppressTokens != nil {
 		suppress = opt.SuppressTokens
 	}
+	// The reference always adds these to the list.
+	suppress = append(slices.Clip(suppress), sp.transcribe, sp.translate, sp.sot, sp.sotPrev, sp.sotLM, sp.noSpeech)
 	blank := append(tok.Encode(" "), sp.eot)
 	maxInitial := -1
 	if !opt.WithoutTimestamps {

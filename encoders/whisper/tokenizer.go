@@ -31,6 +31,7 @@ type Tokenizer struct {
 	tokens  [][]byte // id -> bytes (specials: their text)
 	special []bool   // id is an added token
 	ids     map[string]int
+	added   map[string]int // added token text -> id
 	byteID  [256]int32
 	merges  map[uint64]merge
 
@@ -90,7 +91,7 @@ func newTokenizer(vocab map[string]int, mergesTxt []byte, added map[string]int) 
 	if size > 1<<24 {
 		return nil, fmt.Errorf("whisper: tokenizer id %d out of range", size-1)
 	}
-	t := &Tokenizer{tokens: make([][]byte, size), special: make([]bool, size), ids: map[string]int{}, merges: map[uint64]merge{}}
+	t := &Tokenizer{tokens: make([][]byte, size), special: make([]bool, size), ids: map[string]int{}, added: added, merges: map[uint64]merge{}}
 	for tok, id := range vocab {
 		if id < 0 {
 			return nil, fmt.Errorf("whisper: vocab.json: %q has id %d", tok, id)
@@ -177,12 +178,8 @@ func (t *Tokenizer) NoTimestamps() int { return t.noTimestamps }
 
 // SpecialID returns an added token's id ("<|en|>", "<|transcribe|>").
 func (t *Tokenizer) SpecialID(text string) (int, bool) {
-	for id, sp := range t.special {
-		if sp && string(t.tokens[id]) == text {
-			return id, true
-		}
-	}
-	return 0, false
+	id, ok := t.added[text]
+	return id, ok
 }
 
 // Encode returns text's token ids.
