@@ -45,7 +45,7 @@
 // Accuracy against the goldens (openai/whisper, float32 CPU): the
 // filterbank within 2e-9; the log-mel within 1e-5 except in bins whose
 // power is ~1e-9 of the frame's peak, where the reference's float32 FFT
-// rounding shows (≤ 2.1e-5 on 21 of 1.4 million values; the front end
+// rounding shows (≤ 1.9e-5 on 21 of 1.4 million values; the front end
 // itself computes in float64); encoder outputs and logits within 2.2e-6;
 // greedy decoding gives the reference's tokens and texts exactly.
 //
