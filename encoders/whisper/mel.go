@@ -1,0 +1,218 @@
+package whisper
+
+import (
+	"fmt"
+	"math"
+)
+
+// Frontend turns 16 kHz mono samples into Whisper's log-mel spectrogram,
+// as the reference's log_mel_spectrogram does: a short-time Fourier
+// transform (periodic Hann window of n_fft samples, hop_length hop,
+// centred frames with reflect padding, last frame dropped), the power
+// spectrum, a Slaney-scale mel filterbank, log10(max(x, 1e-10)), a clamp to
+// the spectrogram's maximum − 8, and (x + 4) / 4.
+//
+// Arithmetic is float64 throughout (the filterbank is rounded to float32
+// first, as the reference ships it), so the output agrees with the
+// reference's float32 to well within 1e-5. A Frontend is immutable and
+// safe for concurrent use.
+type Frontend struct {
+	NFFT, Hop, Mels, Rate int
+
+	window  []float64    // periodic Hann, len NFFT
+	filters []float64    // [Mels, NFFT/2+1]
+	twiddle []complex128 // exp(-2πi j/NFFT)
+}
+
+// NewFrontend builds the window and filterbank for the given sizes.
+func NewFrontend(nFFT, hop, mels, rate int) (*Frontend, error) {
+	if nFFT < 2 || hop <= 0 || mels <= 0 || rate <= 0 {
+		return nil, fmt.Errorf("%w: n_fft %d, hop_length %d, feature_size %d, sampling_rate %d", ErrConfig, nFFT, hop, mels, rate)
+	}
+	f := &Frontend{NFFT: nFFT, Hop: hop, Mels: mels, Rate: rate}
+	f.window = make([]float64, nFFT)
+	step := float32(2 * math.Pi / float64(nFFT))
+	for i := range f.window {
+		c := float32(math.Cos(float64(float32(i) * step)))
+		f.window[i] = float64(c*-0.5 + 0.5)
+	}
+	f.twiddle = make([]complex128, nFFT)
+	for j := range f.twiddle {
+		s, c := math.Sincos(-2 * math.Pi * float64(j) / float64(nFFT))
+		f.twiddle[j] = complex(c, s)
+	}
+	f.filters = MelFilters(rate, nFFT, mels)
+	for i, v := range f.filters {
+		f.filters[i] = float64(float32(v))
+	}
+	return f, nil
+}
+
+// Bins is the number of STFT frequency bins, NFFT/2 + 1.
+func (f *Frontend) Bins() int { return f.NFFT/2 + 1 }
+
+// Filters returns a copy of the mel filterbank, [Mels, Bins] row-major.
+func (f *Frontend) Filters() []float64 { return append([]float64(nil), f.filters...) }
+
+// Slaney mel scale (librosa's htk=False): linear below 1 kHz, logarithmic
+// above.
+const (
+	melFSp       = 200.0 / 3
+	melMinLogHz  = 1000.0
+	melMinLogMel = melMinLogHz / melFSp
+)
+
+var melLogStep = math.Log(6.4) / 27
+
+func hzToMel(hz float64) float64 {
+	if hz >= melMinLogHz {
+		return melMinLogMel + math.Log(hz/melMinLogHz)/melLogStep
+	}
+	return hz / melFSp
+}
+
+func melToHz(mel float64) float64 {
+	if mel >= melMinLogMel {
+		return melMinLogHz * math.Exp(melLogStep*(mel-melMinLogMel))
+	}
+	return melFSp * mel
+}
+
+// MelFilters computes librosa.filters.mel(sr=rate, n_fft=nFFT,
+// n_mels=mels) with fmin 0, fmax rate/2, the Slaney scale and Slaney
+// (area) normalisation: [mels, nFFT/2+1] row-major, in float64.
+func MelFilters(rate, nFFT, mels int) []float64 {
+	bins := nFFT/2 + 1
+	freqs := make([]float64, bins)
+	for i := range freqs {
+		freqs[i] = float64(i) * float64(rate) / float64(nFFT)
+	}
+	lo, hi := hzToMel(0), hzToMel(float64(rate)/2)
+	pts := make([]float64, mels+2)
+	for i := range pts {
+		pts[i] = melToHz(lo + (hi-lo)*float64(i)/float64(mels+1))
+	}
+	w := make([]float64, mels*bins)
+	for m := 0; m < mels; m++ {
+		d0, d1 := pts[m+1]-pts[m], pts[m+2]-pts[m+1]
+		norm := 2 / (pts[m+2] - pts[m])
+		for k, fk := range freqs {
+			lower := (fk - pts[m]) / d0
+			upper := (pts[m+2] - fk) / d1
+			v := math.Max(0, math.Min(lower, upper))
+			w[m*bins+k] = v * norm
+		}
+	}
+	return w
+}
+
+// Frames returns how many spectrogram frames n samples give: n/Hop (the
+// centred STFT has n/Hop + 1 frames and the last is dropped).
+func (f *Frontend) Frames(n int) int { return n / f.Hop }
+
+// LogMel computes the log-mel spectrogram of samples followed by padding
+// zeros (the reference pads with 30 s, N_SAMPLES, before transcribing):
+// [Mels, frames] row-major with frames = Frames(len(samples)+padding). The
+// returned slice is the caller's.
+func (f *Frontend) LogMel(samples []float32, padding int) ([]float32, int, error) {
+	n := len(samples) + max(padding, 0)
+	half := f.NFFT / 2
+	if n <= half {
+		return nil, 0, fmt.Errorf("%w: %d samples (with padding) is too short for reflect padding of %d", ErrInput, n, half)
+	}
+	for i, v := range samples {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, 0, fmt.Errorf("%w: sample %d is %v", ErrInput, i, v)
+		}
+	}
+	// x(i) reads the zero-padded signal with reflect padding of half on
+	// both sides, i in [-half, n+half).
+	x := func(i int) float64 {
+		if i < 0 {
+			i = -i
+		} else if i >= n {
+			i = 2*(n-1) - i
+		}
+		if i < len(samples) {
+			return float64(samples[i])
+		}
+		return 0
+	}
+	frames := f.Frames(n)
+	bins := f.Bins()
+	logSpec := make([]float64, f.Mels*frames)
+	in := make([]complex128, f.NFFT)
+	out := make([]complex128, f.NFFT)
+	power := make([]float64, bins)
+	for t := 0; t < frames; t++ {
+		start := t*f.Hop - half
+		for j := range in {
+			in[j] = complex(float64(float32(x(start+j)*f.window[j])), 0)
+		}
+		f.fft(out, in, f.NFFT, 1, 1)
+		for k := range power {
+			re, im := real(out[k]), imag(out[k])
+			power[k] = re*re + im*im
+		}
+		for m := 0; m < f.Mels; m++ {
+			row := f.filters[m*bins : (m+1)*bins]
+			var s float64
+			for k, w := range row {
+				s += w * power[k]
+			}
+			logSpec[m*frames+t] = math.Log10(math.Max(s, 1e-10))
+		}
+	}
+	top := math.Inf(-1)
+	for _, v := range logSpec {
+		top = math.Max(top, v)
+	}
+	mel := make([]float32, len(logSpec))
+	for i, v := range logSpec {
+		mel[i] = float32((math.Max(v, top-8) + 4) / 4)
+	}
+	return mel, frames, nil
+}
+
+// fft writes the n-point DFT of in[0], in[stride], … into out[:n]: a
+// mixed-radix decimation in time that splits off the smallest prime factor
+// (a plain DFT when n is prime). tw steps through the NFFT-point twiddles.
+func (f *Frontend) fft(out, in []complex128, n, stride, tw int) {
+	if n == 1 {
+		out[0] = in[0]
+		return
+	}
+	p := smallestFactor(n)
+	m := n / p
+	for r := 0; r < p; r++ {
+		f.fft(out[r*m:(r+1)*m], in[r*stride:], m, stride*p, tw*p)
+	}
+	N := f.NFFT
+	var buf [8]complex128
+	t := buf[:0]
+	if p > len(buf) {
+		t = make([]complex128, 0, p)
+	}
+	t = t[:p]
+	for k := 0; k < m; k++ {
+		for r := 0; r < p; r++ {
+			t[r] = out[r*m+k] * f.twiddle[(r*k*tw)%N]
+		}
+		for s := 0; s < p; s++ {
+			var acc complex128
+			for r := 0; r < p; r++ {
+				acc += t[r] * f.twiddle[(r*s*m*tw)%N]
+			}
+			out[k+m*s] = acc
+		}
+	}
+}
+
+func smallestFactor(n int) int {
+	for p := 2; p*p <= n; p++ {
+		if n%p == 0 {
+			return p
+		}
+	}
+	return n
+}
