@@ -1,11 +1,8 @@
 package engine
 
 import (
-	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"rosetta/internal/atomicfile"
 	"rosetta/store"
 	"rosetta/textindex"
 )
@@ -25,10 +21,9 @@ var DefaultTextFields = []string{"title", "description", "caption", "tags"}
 // Keyword index field names: the object's text content, its derived texts
 // ("text." + name) and its metadata fields ("metadata." + name).
 const (
-	ContentField  = "content"
-	textPrefix    = "text."
-	metaPrefix    = "metadata."
-	textSnapMagic = "RSTSNAP1" // same header as the vector snapshots
+	ContentField = "content"
+	textPrefix   = "text."
+	metaPrefix   = "metadata."
 )
 
 func (c *coll) textFieldNames() []string {
@@ -197,26 +192,11 @@ func (e *Engine) replayKeyword(c *coll, ix *textindex.Index, seq uint64) (int, e
 }
 
 func (e *Engine) readTextSnapshot(c *coll, last uint64) (*textindex.Index, uint64, error) {
-	f, err := os.Open(e.textSnapPath(c))
+	f, r, seq, err := openSnapshot(e.textSnapPath(c), last)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	var hdr [20]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, 0, fmt.Errorf("snapshot header: %w", err)
-	}
-	if string(hdr[:8]) != textSnapMagic {
-		return nil, 0, errors.New("snapshot: bad magic")
-	}
-	if crc32.Checksum(hdr[:16], castagnoli) != binary.LittleEndian.Uint32(hdr[16:]) {
-		return nil, 0, errors.New("snapshot: header checksum mismatch")
-	}
-	seq := binary.LittleEndian.Uint64(hdr[8:16])
-	if seq > last {
-		return nil, 0, fmt.Errorf("snapshot is at sequence %d, past the store's %d", seq, last)
-	}
 	ix, err := textindex.Read(r, textindex.Config{Language: c.meta.Text.Language})
 	if err != nil {
 		return nil, 0, err
@@ -227,14 +207,7 @@ func (e *Engine) readTextSnapshot(c *coll, last uint64) (*textindex.Index, uint6
 // writeTextSnapshot writes the keyword index crash-safely with the change
 // sequence it had applied before the write began.
 func (e *Engine) writeTextSnapshot(c *coll, ix *textindex.Index, seq uint64) error {
-	return atomicfile.Write(e.textSnapPath(c), 0o644, func(w io.Writer) error {
-		var hdr [20]byte
-		copy(hdr[:], textSnapMagic)
-		binary.LittleEndian.PutUint64(hdr[8:], seq)
-		binary.LittleEndian.PutUint32(hdr[16:], crc32.Checksum(hdr[:16], castagnoli))
-		if _, err := w.Write(hdr[:]); err != nil {
-			return err
-		}
+	return writeSnapshot(e.textSnapPath(c), seq, func(w io.Writer) error {
 		_, err := ix.WriteTo(w)
 		return err
 	})

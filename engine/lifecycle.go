@@ -189,24 +189,57 @@ func (e *Engine) skipVector(c *coll, si int, id uint64, err error) {
 	}
 }
 
+// openSnapshot opens a snapshot file and reads its header: the change
+// sequence it reflects, which must not be past the store's last. The
+// caller reads the index from the reader and closes the file.
+func openSnapshot(path string, last uint64) (*os.File, *bufio.Reader, uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	r := bufio.NewReaderSize(f, 1<<20)
+	var hdr [20]byte
+	fail := func(err error) (*os.File, *bufio.Reader, uint64, error) {
+		f.Close()
+		return nil, nil, 0, err
+	}
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return fail(fmt.Errorf("snapshot header: %w", err))
+	}
+	if string(hdr[:8]) != snapMagic {
+		return fail(errors.New("snapshot: bad magic"))
+	}
+	if crc32.Checksum(hdr[:16], castagnoli) != binary.LittleEndian.Uint32(hdr[16:]) {
+		return fail(errors.New("snapshot: header checksum mismatch"))
+	}
+	seq := binary.LittleEndian.Uint64(hdr[8:16])
+	if seq > last {
+		return fail(fmt.Errorf("snapshot is at sequence %d, past the store's %d", seq, last))
+	}
+	return f, r, seq, nil
+}
+
+// writeSnapshot writes a snapshot file crash-safely: the header with the
+// change sequence, then what body writes.
+func writeSnapshot(path string, seq uint64, body func(io.Writer) error) error {
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		var hdr [20]byte
+		copy(hdr[:], snapMagic)
+		binary.LittleEndian.PutUint64(hdr[8:], seq)
+		binary.LittleEndian.PutUint32(hdr[16:], crc32.Checksum(hdr[:16], castagnoli))
+		if _, err := w.Write(hdr[:]); err != nil {
+			return err
+		}
+		return body(w)
+	})
+}
+
 func (e *Engine) readSnapshot(c *coll, si int, last uint64) (*index.HNSW, uint64, error) {
-	f, err := os.Open(e.snapPath(c, si))
+	f, r, seq, err := openSnapshot(e.snapPath(c, si), last)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	var hdr [20]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, 0, fmt.Errorf("snapshot header: %w", err)
-	}
-	if string(hdr[:8]) != snapMagic {
-		return nil, 0, errors.New("snapshot: bad magic")
-	}
-	if crc32.Checksum(hdr[:16], castagnoli) != binary.LittleEndian.Uint32(hdr[16:]) {
-		return nil, 0, errors.New("snapshot: header checksum mismatch")
-	}
-	seq := binary.LittleEndian.Uint64(hdr[8:16])
 	h, err := index.ReadHNSW(r)
 	if err != nil {
 		return nil, 0, err
@@ -215,9 +248,6 @@ func (e *Engine) readSnapshot(c *coll, si int, last uint64) (*index.HNSW, uint64
 	cfg := h.Config()
 	if cfg.Dim != s.Dim || cfg.Metric.String() != s.Metric {
 		return nil, 0, fmt.Errorf("snapshot is for dim %d %v, the space is dim %d %s", cfg.Dim, cfg.Metric, s.Dim, s.Metric)
-	}
-	if seq > last {
-		return nil, 0, fmt.Errorf("snapshot is at sequence %d, past the store's %d", seq, last)
 	}
 	return h, seq, nil
 }
@@ -296,14 +326,7 @@ func (e *Engine) Snapshot() error {
 		}
 		seq := c.applied.Load()
 		for si, h := range c.indexes() {
-			err := atomicfile.Write(e.snapPath(c, si), 0o644, func(w io.Writer) error {
-				var hdr [20]byte
-				copy(hdr[:], snapMagic)
-				binary.LittleEndian.PutUint64(hdr[8:], seq)
-				binary.LittleEndian.PutUint32(hdr[16:], crc32.Checksum(hdr[:16], castagnoli))
-				if _, err := w.Write(hdr[:]); err != nil {
-					return err
-				}
+			err := writeSnapshot(e.snapPath(c, si), seq, func(w io.Writer) error {
 				_, err := h.WriteTo(w)
 				return err
 			})
