@@ -1,7 +1,6 @@
 package hubert
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -30,52 +29,17 @@ func (o *Options) ensureDefaults() *Options {
 	return c
 }
 
-// loader reads tensors by name with shape checks, collecting every error
-// so a mismatched checkpoint is reported at once.
-type loader struct {
-	ck     *safetensors.Checkpoint
-	prefix string
-	errs   []error
-}
-
-func (l *loader) tensor(name string, shape ...int) []float32 {
-	v, _, err := l.ck.Float32(l.prefix+name, shape...)
-	if err != nil {
-		l.errs = append(l.errs, err)
-		n := 1
-		for _, s := range shape {
-			if s > 0 {
-				n *= s
-			}
-		}
-		return make([]float32, n)
-	}
-	return v
-}
-
-func (l *loader) linear(name string, out, in int) *nn.Linear {
-	w := l.tensor(name+".weight", out, in)
-	b := l.tensor(name+".bias", out)
-	lin, err := nn.NewLinear(w, b, out, in)
-	if err != nil {
-		l.errs = append(l.errs, fmt.Errorf("%s: %w", name, err))
-		lin, _ = nn.NewLinear(make([]float32, out*in), nil, out, in)
-	}
-	return lin
-}
-
-func (l *loader) layerNorm(name string, dim int, eps float64) nn.LayerNorm {
-	return nn.LayerNorm{Gamma: l.tensor(name+".weight", dim), Beta: l.tensor(name+".bias", dim), Eps: float32(eps)}
-}
+// loader is nn.Loader with HuBERT's convolutions.
+type loader struct{ nn.Loader }
 
 func (l *loader) conv(name string, out, in, k, stride, pad, groups int, weight []float32, bias bool) *conv1d {
 	var b []float32
 	if bias {
-		b = l.tensor(name+".bias", out)
+		b = l.Tensor(name+".bias", out)
 	}
 	c, err := newConv1d(weight, b, out, in, k, stride, pad, groups)
 	if err != nil {
-		l.errs = append(l.errs, fmt.Errorf("%s: %w", name, err))
+		l.Fail(fmt.Errorf("%s: %w", name, err))
 		return nil
 	}
 	return c
@@ -84,17 +48,17 @@ func (l *loader) conv(name string, out, in, k, stride, pad, groups int, weight [
 // posConvWeight returns the pos conv weight, folding weight norm from
 // either naming; it reads the norm dim from g's shape.
 func (l *loader) posConvWeight(name string, out, in, k int) []float32 {
-	p := l.prefix + name
-	if l.ck.Has(p+".weight") || l.ck.IsRandom() {
-		return l.tensor(name+".weight", out, in, k)
+	p := l.Prefix + name
+	if l.CK.Has(p+".weight") || l.CK.IsRandom() {
+		return l.Tensor(name+".weight", out, in, k)
 	}
 	gName, vName := ".parametrizations.weight.original0", ".parametrizations.weight.original1"
-	if !l.ck.Has(p+gName) && l.ck.Has(p+".weight_g") {
+	if !l.CK.Has(p+gName) && l.CK.Has(p+".weight_g") {
 		gName, vName = ".weight_g", ".weight_v"
 	}
-	t, err := l.ck.Tensor(p + gName)
+	t, err := l.CK.Tensor(p + gName)
 	if err != nil {
-		l.errs = append(l.errs, err)
+		l.Fail(err)
 		return make([]float32, out*in*k)
 	}
 	dim := -1
@@ -104,27 +68,18 @@ func (l *loader) posConvWeight(name string, out, in, k int) []float32 {
 	case len(t.Shape) == 3 && t.Shape[0] == out && t.Shape[1] == 1 && t.Shape[2] == 1:
 		dim = 0
 	default:
-		l.errs = append(l.errs, fmt.Errorf("%w: %q is %v, want weight norm over dim 2 [1 1 %d] or dim 0 [%d 1 1]", safetensors.ErrShape, p+gName, t.Shape, k, out))
+		l.Fail(fmt.Errorf("%w: %q is %v, want weight norm over dim 2 [1 1 %d] or dim 0 [%d 1 1]", safetensors.ErrShape, p+gName, t.Shape, k, out))
 		return make([]float32, out*in*k)
 	}
-	g := l.tensor(name + gName)
-	v := l.tensor(name+vName, out, in, k)
-	if len(l.errs) > 0 {
+	g := l.Tensor(name + gName)
+	v := l.Tensor(name+vName, out, in, k)
+	if l.Failed() {
 		return make([]float32, out*in*k)
 	}
 	return weightNorm(g, v, out, in, k, dim)
 }
 
-func (l *loader) err() error {
-	if len(l.errs) == 0 {
-		return nil
-	}
-	if len(l.errs) > 8 {
-		more := len(l.errs) - 8
-		l.errs = append(l.errs[:8], fmt.Errorf("… and %d more", more))
-	}
-	return fmt.Errorf("hubert: checkpoint does not fit the config: %w", errors.Join(l.errs...))
-}
+func (l *loader) err() error { return l.Err("hubert") }
 
 // Load reads config.json, preprocessor_config.json (optional) and the
 // weights from dir. Tensor names may carry a "hubert." or "wav2vec2."
@@ -164,10 +119,10 @@ func NewRandom(cfg Config, seed uint64) (*Model, error) {
 }
 
 func build(cfg Config, ck *safetensors.Checkpoint) (*Model, error) {
-	l := &loader{ck: ck}
+	l := &loader{nn.Loader{CK: ck}}
 	for _, p := range []string{"", "hubert.", "wav2vec2.", "model."} {
 		if ck.Has(p + "feature_extractor.conv_layers.0.conv.weight") {
-			l.prefix = p
+			l.Prefix = p
 			break
 		}
 	}
@@ -184,42 +139,42 @@ func build(cfg Config, ck *safetensors.Checkpoint) (*Model, error) {
 	for i, out := range cfg.ConvDim {
 		name := fmt.Sprintf("feature_extractor.conv_layers.%d", i)
 		k := cfg.ConvKernel[i]
-		w := l.tensor(name+".conv.weight", out, in, k)
+		w := l.Tensor(name+".conv.weight", out, in, k)
 		cl := convLayer{conv: l.conv(name+".conv", out, in, k, cfg.ConvStride[i], 0, 1, w, cfg.ConvBias)}
 		switch {
 		case cfg.FeatExtractNorm == "layer":
-			ln := l.layerNorm(name+".layer_norm", out, 1e-5)
+			ln := l.LayerNorm(name+".layer_norm", out, float32(1e-5))
 			cl.ln = &ln
 		case i == 0:
 			cl.gn = true
-			cl.gamma = l.tensor(name+".layer_norm.weight", out)
-			cl.beta = l.tensor(name+".layer_norm.bias", out)
+			cl.gamma = l.Tensor(name+".layer_norm.weight", out)
+			cl.beta = l.Tensor(name+".layer_norm.bias", out)
 		}
 		m.convs = append(m.convs, cl)
 		in = out
 	}
 	d := cfg.HiddenSize
 	if cfg.featProjLayerNorm() {
-		ln := l.layerNorm("feature_projection.layer_norm", in, cfg.LayerNormEps)
+		ln := l.LayerNorm("feature_projection.layer_norm", in, float32(cfg.LayerNormEps))
 		m.projLN = &ln
 	}
-	m.proj = l.linear("feature_projection.projection", d, in)
+	m.proj = l.Linear("feature_projection.projection", d, in, true)
 	k, g := cfg.NumConvPosEmbeddings, cfg.NumConvPosGroups
 	pw := l.posConvWeight("encoder.pos_conv_embed.conv", d, d/g, k)
 	m.pos = l.conv("encoder.pos_conv_embed.conv", d, d, k, 1, k/2, g, pw, true)
-	m.encLN = l.layerNorm("encoder.layer_norm", d, cfg.LayerNormEps)
+	m.encLN = l.LayerNorm("encoder.layer_norm", d, float32(cfg.LayerNormEps))
 	for i := 0; i < cfg.NumHiddenLayers; i++ {
 		p := fmt.Sprintf("encoder.layers.%d.", i)
 		ly := layer{
-			ln:      l.layerNorm(p+"layer_norm", d, cfg.LayerNormEps),
-			finalLN: l.layerNorm(p+"final_layer_norm", d, cfg.LayerNormEps),
-			fc1:     l.linear(p+"feed_forward.intermediate_dense", cfg.IntermediateSize, d),
-			fc2:     l.linear(p+"feed_forward.output_dense", d, cfg.IntermediateSize),
+			ln:      l.LayerNorm(p+"layer_norm", d, float32(cfg.LayerNormEps)),
+			finalLN: l.LayerNorm(p+"final_layer_norm", d, float32(cfg.LayerNormEps)),
+			fc1:     l.Linear(p+"feed_forward.intermediate_dense", cfg.IntermediateSize, d, true),
+			fc2:     l.Linear(p+"feed_forward.output_dense", d, cfg.IntermediateSize, true),
 		}
 		ly.attn = nn.Attention{
 			Dim: d, Heads: cfg.NumAttentionHeads, ScaleQuery: true,
-			Q: l.linear(p+"attention.q_proj", d, d), K: l.linear(p+"attention.k_proj", d, d),
-			V: l.linear(p+"attention.v_proj", d, d), Out: l.linear(p+"attention.out_proj", d, d),
+			Q: l.Linear(p+"attention.q_proj", d, d, true), K: l.Linear(p+"attention.k_proj", d, d, true),
+			V: l.Linear(p+"attention.v_proj", d, d, true), Out: l.Linear(p+"attention.out_proj", d, d, true),
 		}
 		ly.attn.Init()
 		m.layers = append(m.layers, ly)

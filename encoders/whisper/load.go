@@ -1,7 +1,6 @@
 package whisper
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -34,56 +33,17 @@ func (o *Options) ensureDefaults() *Options {
 	return c
 }
 
-// loader reads tensors by name with shape checks, collecting every error
-// so a mismatched checkpoint is reported at once.
-type loader struct {
-	ck     *safetensors.Checkpoint
-	prefix string
-	errs   []error
-}
-
-func (l *loader) tensor(name string, shape ...int) []float32 {
-	v, _, err := l.ck.Float32(l.prefix+name, shape...)
-	if err != nil {
-		l.errs = append(l.errs, err)
-		n := 1
-		for _, s := range shape {
-			if s > 0 {
-				n *= s
-			}
-		}
-		return make([]float32, n)
-	}
-	return v
-}
-
-// linear reads name.weight [out, in] and, when bias is set, name.bias.
-func (l *loader) linear(name string, out, in int, bias bool) *nn.Linear {
-	w := l.tensor(name+".weight", out, in)
-	var b []float32
-	if bias {
-		b = l.tensor(name+".bias", out)
-	}
-	lin, err := nn.NewLinear(w, b, out, in)
-	if err != nil {
-		l.errs = append(l.errs, fmt.Errorf("%s: %w", name, err))
-		lin, _ = nn.NewLinear(make([]float32, out*in), nil, out, in)
-	}
-	return lin
-}
-
-func (l *loader) layerNorm(name string, dim int) nn.LayerNorm {
-	return nn.LayerNorm{Gamma: l.tensor(name+".weight", dim), Beta: l.tensor(name+".bias", dim), Eps: layerNormEps}
-}
+// loader is nn.Loader with Whisper's convolutions and attention.
+type loader struct{ nn.Loader }
 
 // conv reads a Conv1d (weight [out, in, k], bias [out]) as a linear layer
 // over im2col columns.
 func (l *loader) conv(name string, out, in, k, stride, pad int) *conv1d {
-	w := l.tensor(name+".weight", out, in, k)
-	b := l.tensor(name+".bias", out)
+	w := l.Tensor(name+".weight", out, in, k)
+	b := l.Tensor(name+".bias", out)
 	lin, err := nn.NewLinear(w, b, out, in*k)
 	if err != nil {
-		l.errs = append(l.errs, fmt.Errorf("%s: %w", name, err))
+		l.Fail(fmt.Errorf("%s: %w", name, err))
 		lin, _ = nn.NewLinear(make([]float32, out*in*k), nil, out, in*k)
 	}
 	return &conv1d{lin: lin, in: in, k: k, stride: stride, pad: pad}
@@ -92,24 +52,15 @@ func (l *loader) conv(name string, out, in, k, stride, pad int) *conv1d {
 // attention reads q/k/v/out projections; k_proj has no bias in Whisper.
 func (l *loader) attention(name string, d, heads int) attention {
 	return attention{
-		q:   l.linear(name+".q_proj", d, d, true),
-		k:   l.linear(name+".k_proj", d, d, false),
-		v:   l.linear(name+".v_proj", d, d, true),
-		out: l.linear(name+".out_proj", d, d, true),
+		q:   l.Linear(name+".q_proj", d, d, true),
+		k:   l.Linear(name+".k_proj", d, d, false),
+		v:   l.Linear(name+".v_proj", d, d, true),
+		out: l.Linear(name+".out_proj", d, d, true),
 		dim: d, heads: heads,
 	}
 }
 
-func (l *loader) err() error {
-	if len(l.errs) == 0 {
-		return nil
-	}
-	if len(l.errs) > 8 {
-		more := len(l.errs) - 8
-		l.errs = append(l.errs[:8], fmt.Errorf("… and %d more", more))
-	}
-	return fmt.Errorf("whisper: checkpoint does not fit the config: %w", errors.Join(l.errs...))
-}
+func (l *loader) err() error { return l.Err("whisper") }
 
 // Load reads config.json, preprocessor_config.json (optional; the
 // WhisperFeatureExtractor defaults otherwise) and the weights from dir, a
@@ -159,9 +110,9 @@ func NewRandom(cfg Config, pre Preprocessor, seed uint64) (*Model, error) {
 }
 
 func build(cfg Config, pre Preprocessor, ck *safetensors.Checkpoint) (*Model, error) {
-	l := &loader{ck: ck}
+	l := &loader{nn.Loader{CK: ck}}
 	if ck.Has("model.encoder.conv1.weight") {
-		l.prefix = "model."
+		l.Prefix = "model."
 	}
 	act, err := nn.ParseActivation(cfg.ActivationFunction)
 	if err != nil {
@@ -178,18 +129,18 @@ func build(cfg Config, pre Preprocessor, ck *safetensors.Checkpoint) (*Model, er
 	e.act = act
 	e.conv1 = l.conv("encoder.conv1", d, cfg.NumMelBins, 3, 1, 1)
 	e.conv2 = l.conv("encoder.conv2", d, d, 3, 2, 1)
-	e.pos = l.tensor("encoder.embed_positions.weight", cfg.MaxSourcePositions, d)
-	e.ln = l.layerNorm("encoder.layer_norm", d)
+	e.pos = l.Tensor("encoder.embed_positions.weight", cfg.MaxSourcePositions, d)
+	e.ln = l.LayerNorm("encoder.layer_norm", d, layerNormEps)
 	for i := 0; i < cfg.EncoderLayers; i++ {
 		p := fmt.Sprintf("encoder.layers.%d.", i)
 		a := l.attention(p+"self_attn", d, cfg.EncoderAttentionHeads)
 		bl := nn.Block{
-			LN1: l.layerNorm(p+"self_attn_layer_norm", d),
-			LN2: l.layerNorm(p+"final_layer_norm", d),
+			LN1: l.LayerNorm(p+"self_attn_layer_norm", d, layerNormEps),
+			LN2: l.LayerNorm(p+"final_layer_norm", d, layerNormEps),
 			Attn: nn.Attention{Dim: d, Heads: cfg.EncoderAttentionHeads, ScaleQuery: true,
 				Q: a.q, K: a.k, V: a.v, Out: a.out},
-			FC1: l.linear(p+"fc1", cfg.EncoderFFNDim, d, true),
-			FC2: l.linear(p+"fc2", d, cfg.EncoderFFNDim, true),
+			FC1: l.Linear(p+"fc1", cfg.EncoderFFNDim, d, true),
+			FC2: l.Linear(p+"fc2", d, cfg.EncoderFFNDim, true),
 			Act: act,
 		}
 		bl.Attn.Init()
@@ -199,19 +150,19 @@ func build(cfg Config, pre Preprocessor, ck *safetensors.Checkpoint) (*Model, er
 	dec := &m.dec
 	dec.act = act
 	dec.vocab = cfg.VocabSize
-	dec.embed = l.tensor("decoder.embed_tokens.weight", cfg.VocabSize, d)
-	dec.pos = l.tensor("decoder.embed_positions.weight", cfg.MaxTargetPositions, d)
-	dec.ln = l.layerNorm("decoder.layer_norm", d)
+	dec.embed = l.Tensor("decoder.embed_tokens.weight", cfg.VocabSize, d)
+	dec.pos = l.Tensor("decoder.embed_positions.weight", cfg.MaxTargetPositions, d)
+	dec.ln = l.LayerNorm("decoder.layer_norm", d, layerNormEps)
 	for i := 0; i < cfg.DecoderLayers; i++ {
 		p := fmt.Sprintf("decoder.layers.%d.", i)
 		dec.layers = append(dec.layers, decoderLayer{
-			selfLN:  l.layerNorm(p+"self_attn_layer_norm", d),
+			selfLN:  l.LayerNorm(p+"self_attn_layer_norm", d, layerNormEps),
 			self:    l.attention(p+"self_attn", d, cfg.DecoderAttentionHeads),
-			crossLN: l.layerNorm(p+"encoder_attn_layer_norm", d),
+			crossLN: l.LayerNorm(p+"encoder_attn_layer_norm", d, layerNormEps),
 			cross:   l.attention(p+"encoder_attn", d, cfg.DecoderAttentionHeads),
-			mlpLN:   l.layerNorm(p+"final_layer_norm", d),
-			fc1:     l.linear(p+"fc1", cfg.DecoderFFNDim, d, true),
-			fc2:     l.linear(p+"fc2", d, cfg.DecoderFFNDim, true),
+			mlpLN:   l.LayerNorm(p+"final_layer_norm", d, layerNormEps),
+			fc1:     l.Linear(p+"fc1", cfg.DecoderFFNDim, d, true),
+			fc2:     l.Linear(p+"fc2", d, cfg.DecoderFFNDim, true),
 		})
 	}
 	if err := l.err(); err != nil {
