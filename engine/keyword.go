@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"time"
 
 	"rosetta/store"
@@ -131,33 +130,13 @@ func (e *Engine) rebuildKeyword(c *coll) (*textindex.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	threads := e.opts.BuildThreads
-	if threads <= 0 {
-		threads = defaultThreads()
-	}
-	ch := make(chan store.Object, 256)
-	var wg sync.WaitGroup
-	for w := 0; w < threads; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for o := range ch {
-				if fs := c.keywordFields(&o); len(fs) > 0 {
-					ix.Put(o.ID, fs)
-				}
-			}
-		}()
-	}
-	err = e.db.ScanObjects(c.name, func(o store.Object) error {
-		select {
-		case ch <- o:
-			return nil
-		case <-e.stop:
-			return errors.New("engine: closed while rebuilding")
+	err = buildFrom(e, func(emit func(store.Object) error) error {
+		return e.db.ScanObjects(c.name, emit)
+	}, func(o store.Object) {
+		if fs := c.keywordFields(&o); len(fs) > 0 {
+			ix.Put(o.ID, fs)
 		}
 	})
-	close(ch)
-	wg.Wait()
 	if err != nil {
 		return nil, err
 	}

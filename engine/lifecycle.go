@@ -263,26 +263,41 @@ func (e *Engine) rebuildSpace(c *coll, si int) (*index.HNSW, error) {
 		id uint64
 		v  []float32
 	}
+	err = buildFrom(e, func(emit func(item) error) error {
+		return e.db.ScanVectors(c.smeta, si, func(id uint64, v []float32) error { return emit(item{id, v}) })
+	}, func(it item) {
+		if err := h.Add(it.id, it.v); err != nil {
+			e.skipVector(c, si, it.id, err)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// buildFrom runs scan, which emits what it reads from the store, and
+// hands each item to add on BuildThreads goroutines; it stops when the
+// engine closes.
+func buildFrom[T any](e *Engine, scan func(emit func(T) error) error, add func(T)) error {
 	threads := e.opts.BuildThreads
 	if threads <= 0 {
 		threads = defaultThreads()
 	}
-	ch := make(chan item, 256)
+	ch := make(chan T, 256)
 	var wg sync.WaitGroup
 	for w := 0; w < threads; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for it := range ch {
-				if err := h.Add(it.id, it.v); err != nil {
-					e.skipVector(c, si, it.id, err)
-				}
+				add(it)
 			}
 		}()
 	}
-	err = e.db.ScanVectors(c.smeta, si, func(id uint64, v []float32) error {
+	err := scan(func(it T) error {
 		select {
-		case ch <- item{id, v}:
+		case ch <- it:
 			return nil
 		case <-e.stop:
 			return errors.New("engine: closed while rebuilding")
@@ -290,10 +305,7 @@ func (e *Engine) rebuildSpace(c *coll, si int) (*index.HNSW, error) {
 	})
 	close(ch)
 	wg.Wait()
-	if err != nil {
-		return nil, err
-	}
-	return h, nil
+	return err
 }
 
 // RebuildCollection rebuilds a collection's indexes from the store: the
