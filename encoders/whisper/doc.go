@@ -37,10 +37,28 @@
 //     against the best text token), sample_len, avg_logprob and
 //     no_speech_prob; and language detection (Model.DetectLanguage).
 //
-// Not implemented yet: beam search and sampling at temperature > 0 with
-// the fallback schedule, compression_ratio, transcribe's seeking over long
-// audio (windows, prompts from previous text, segments), a CLI and ingest
-// integration.
+//   - Long-form transcription (Model.Transcribe, the reference's
+//     transcribe() at temperature 0): the log-mel of the whole audio
+//     padded with 30 s of zeros, 30 s windows from a seek position (the
+//     last one cut at the end of the audio and padded with 0.0), segments
+//     cut at consecutive timestamp tokens, the seek arithmetic (the last
+//     timestamp pair × 2 mel frames, or the whole window after a single
+//     final timestamp or without pairs), condition_on_previous_text, the
+//     no_speech / logprob skip rule, and the blanking of instantaneous or
+//     empty segments. Windows, segments and the full text equal the
+//     reference's transcribe() goldens exactly (avg_logprob and
+//     no_speech_prob within 1e-6).
+//
+// Not implemented yet: beam search, sampling at temperature > 0 and with
+// it the temperature fallback schedule (Transcribe refuses any temperature
+// but 0; with the single temperature 0 the reference never falls back);
+// initial_prompt, clip_timestamps and word timestamps; an exact
+// compression_ratio (Segment.CompressionRatio uses Go's compress/zlib,
+// whose output is a few bytes longer than C zlib's: 7% off on the
+// goldens), which only matters for the fallback; a streamed spectrogram
+// (Transcribe holds the whole log-mel, since the clamp to max − 8 needs
+// every frame: about 115 MB per hour of 80-bin audio, besides the
+// samples); ingest integration.
 //
 // Accuracy against the goldens (openai/whisper, float32 CPU): the
 // filterbank within 2e-9; the log-mel within 1e-5 except in bins whose

@@ -1,0 +1,269 @@
+package whisper
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"fmt"
+	"math"
+)
+
+// TranscribeOptions configures Transcribe, as the reference's transcribe()
+// keyword arguments. Start from DefaultTranscribeOptions.
+type TranscribeOptions struct {
+	// Language is a language code; "" detects it once from the first 30 s.
+	Language string
+	// Task is "transcribe" (default) or "translate".
+	Task string
+	// WithoutTimestamps decodes every window with <|notimestamps|>; each
+	// window then gives one segment spanning the window.
+	WithoutTimestamps bool
+	// ConditionOnPreviousText passes the tokens of the previous windows as
+	// the prompt of the next one.
+	ConditionOnPreviousText bool
+	// Temperatures is the fallback schedule. Only greedy decoding exists,
+	// so it must be nil or [0] (no fallback happens with one temperature).
+	Temperatures []float64
+	// CompressionRatioThreshold, LogprobThreshold and NoSpeechThreshold are
+	// the reference's thresholds (2.4, −1, 0.6); NaN disables one. With a
+	// single temperature only the no-speech skip rule uses them: a window
+	// whose no_speech_prob > NoSpeechThreshold and whose avg_logprob is not
+	// above LogprobThreshold is skipped.
+	CompressionRatioThreshold, LogprobThreshold, NoSpeechThreshold float64
+}
+
+// DefaultTranscribeOptions returns the reference's defaults at
+// temperature 0: language detection, transcribe, timestamps, conditioning
+// on previous text, thresholds 2.4, −1 and 0.6.
+func DefaultTranscribeOptions() TranscribeOptions {
+	return TranscribeOptions{
+		ConditionOnPreviousText:   true,
+		Temperatures:              []float64{0},
+		CompressionRatioThreshold: 2.4,
+		LogprobThreshold:          -1,
+		NoSpeechThreshold:         0.6,
+	}
+}
+
+// Segment is one entry of transcribe()'s "segments".
+type Segment struct {
+	ID int
+	// Seek is the window's first mel frame.
+	Seek int
+	// Start and End are seconds from the start of the audio. They are
+	// not clamped to the audio's length.
+	Start, End float64
+	// Text is the decoded text tokens (not stripped).
+	Text string
+	// Tokens are the segment's ids including its timestamp tokens; empty
+	// (with Text "") when the segment is instantaneous or blank.
+	Tokens []int
+	// Temperature, AvgLogprob and NoSpeechProb are the window's decode's.
+	Temperature, AvgLogprob, NoSpeechProb float64
+	// CompressionRatio is len(text) / len(zlib(text)) of the window's text,
+	// compressed with Go's compress/zlib, whose output length can differ
+	// from C zlib's by a few bytes: close to, not exactly, the reference's.
+	CompressionRatio float64
+}
+
+// DecodedWindow is one window's decode: where it started, the prompt it
+// was given (the ids after <|startofprev|>) and the tokens it returned.
+type DecodedWindow struct {
+	Seek   int
+	Prompt []int
+	Tokens []int
+}
+
+// Transcript is transcribe()'s result.
+type Transcript struct {
+	Text     string
+	Language string
+	Segments []Segment
+	// Windows lists every window decode, skipped ones included.
+	Windows []DecodedWindow
+}
+
+// Transcribe is the reference's transcribe() at temperature 0 over mono
+// 16 kHz samples of any length: the log-mel of the samples followed by
+// 30 s of zeros, 30 s windows from a seek position (the last window cut at
+// the end of the audio and padded with 0.0 to AudioFrames frames), greedy
+// Decode of each window with the previous windows' tokens as prompt, and
+// segments cut at consecutive timestamp tokens. The seek moves by the last
+// complete timestamp pair (2 mel frames per 20 ms step), or by the whole
+// window when the window ends with a single timestamp or has no pair.
+//
+// The whole spectrogram is computed first (the clamp to its maximum − 8
+// needs every frame), so memory grows with the audio: 4 bytes × mel bins
+// per 10 ms, about 115 MB for an hour of 80-bin audio, besides the
+// samples. ctx is checked between decoder steps.
+func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float32, opt TranscribeOptions) (*Transcript, error) {
+	for _, t := range opt.Temperatures {
+		if t != 0 {
+			return nil, fmt.Errorf("%w: temperature %v: only greedy decoding (temperature 0) is implemented", ErrInput, t)
+		}
+	}
+	sp, err := tok.specials()
+	if err != nil {
+		return nil, err
+	}
+	mel, frames, err := m.LogMel(samples)
+	if err != nil {
+		return nil, err
+	}
+	nFrames := m.AudioFrames()
+	mels := m.cfg.NumMelBins
+	content := frames - m.front.Frames(m.pre.NSamples)
+	if content < 0 {
+		content = 0
+	}
+	hop, rate := m.pre.HopLength, m.pre.SamplingRate
+	stride := nFrames / m.cfg.MaxSourcePositions
+	precision := float64(stride*hop) / float64(rate)
+
+	res := &Transcript{Language: opt.Language}
+	if res.Language == "" {
+		w, err := m.Window(mel, frames, 0)
+		if err != nil {
+			return nil, err
+		}
+		feat, err := m.Encode(w, nFrames)
+		if err != nil {
+			return nil, err
+		}
+		l, _, err := m.DetectLanguage(tok, feat)
+		if err != nil {
+			return nil, err
+		}
+		res.Language = l.Code
+	}
+
+	var allTokens []int
+	promptResetSince := 0
+	window := make([]float32, mels*nFrames)
+	for seek := 0; seek < content; {
+		timeOffset := float64(seek*hop) / float64(rate)
+		size := min(nFrames, content-seek)
+		clear(window)
+		for c := 0; c < mels; c++ {
+			copy(window[c*nFrames:c*nFrames+size], mel[c*frames+seek:c*frames+seek+size])
+		}
+		feat, err := m.Encode(window, nFrames)
+		if err != nil {
+			return nil, err
+		}
+		prompt := append([]int(nil), allTokens[promptResetSince:]...)
+		r, err := m.Decode(ctx, tok, feat, DecodeOptions{
+			Task:              opt.Task,
+			Language:          res.Language,
+			WithoutTimestamps: opt.WithoutTimestamps,
+			Prompt:            prompt,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("window at frame %d: %w", seek, err)
+		}
+		res.Windows = append(res.Windows, DecodedWindow{Seek: seek, Prompt: prompt, Tokens: r.Tokens})
+		const temperature = 0.0
+
+		if !math.IsNaN(opt.NoSpeechThreshold) {
+			skip := r.NoSpeechProb > opt.NoSpeechThreshold
+			if !math.IsNaN(opt.LogprobThreshold) && r.AvgLogprob > opt.LogprobThreshold {
+				skip = false
+			}
+			if skip {
+				seek += size
+				continue
+			}
+		}
+
+		ratio := compressionRatio(r.Text)
+		seg := func(start, end float64, toks []int) Segment {
+			var text []int
+			for _, t := range toks {
+				if t < sp.eot {
+					text = append(text, t)
+				}
+			}
+			return Segment{
+				Seek: seek, Start: start, End: end,
+				Text: tok.Decode(text), Tokens: append([]int(nil), toks...),
+				Temperature: temperature, AvgLogprob: r.AvgLogprob, NoSpeechProb: r.NoSpeechProb,
+				CompressionRatio: ratio,
+			}
+		}
+		// at converts a timestamp token to seconds. The explicit float64
+		// conversion keeps the product rounded on its own (no fused
+		// multiply-add), as Python computes it.
+		at := func(t int) float64 { return timeOffset + float64(float64(t-sp.tsBegin)*precision) }
+
+		toks := r.Tokens
+		isTS := func(i int) bool { return toks[i] >= sp.tsBegin }
+		n := len(toks)
+		singleEnding := n >= 2 && !isTS(n-2) && isTS(n-1)
+		var cuts []int // the reference's "consecutive": i where toks[i-1], toks[i] are timestamps
+		for i := 1; i < n; i++ {
+			if isTS(i-1) && isTS(i) {
+				cuts = append(cuts, i)
+			}
+		}
+		var current []Segment
+		if len(cuts) > 0 {
+			if singleEnding {
+				cuts = append(cuts, n)
+			}
+			last := 0
+			for _, c := range cuts {
+				s := toks[last:c]
+				current = append(current, seg(at(s[0]), at(s[len(s)-1]), s))
+				last = c
+			}
+			if singleEnding {
+				seek += size
+			} else {
+				seek += (toks[last-1] - sp.tsBegin) * stride
+			}
+		} else {
+			duration := float64(size*hop) / float64(rate)
+			lastTS := -1
+			for _, t := range toks {
+				if t >= sp.tsBegin {
+					lastTS = t
+				}
+			}
+			if lastTS >= 0 && lastTS != sp.tsBegin {
+				duration = float64(lastTS-sp.tsBegin) * precision
+			}
+			current = append(current, seg(timeOffset, timeOffset+duration, toks))
+			seek += size
+		}
+		for i := range current {
+			if current[i].Start == current[i].End || pyStrip(current[i].Text) == "" {
+				current[i].Text = ""
+				current[i].Tokens = []int{}
+			}
+		}
+		for _, s := range current {
+			s.ID = len(res.Segments)
+			res.Segments = append(res.Segments, s)
+			allTokens = append(allTokens, s.Tokens...)
+		}
+		if !opt.ConditionOnPreviousText {
+			promptResetSince = len(allTokens)
+		}
+	}
+	res.Text = tok.Decode(allTokens)
+	return res, nil
+}
+
+// compressionRatio is the reference's get_compression_ratio: the UTF-8
+// length over its zlib-compressed length, here with Go's compress/zlib at
+// the default level (C zlib's output can be a few bytes different).
+func compressionRatio(text string) float64 {
+	if text == "" {
+		return 0
+	}
+	var b bytes.Buffer
+	w := zlib.NewWriter(&b)
+	w.Write([]byte(text))
+	w.Close()
+	return float64(len(text)) / float64(b.Len())
+}

@@ -1,0 +1,106 @@
+package whisper
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+type goldenTranscribe struct {
+	Options struct {
+		Language                string `json:"language"`
+		ConditionOnPreviousText bool   `json:"condition_on_previous_text"`
+	} `json:"options"`
+	Text     string `json:"text"`
+	Language string `json:"language"`
+	Segments []struct {
+		ID           int     `json:"id"`
+		Seek         int     `json:"seek"`
+		Start        float64 `json:"start"`
+		End          float64 `json:"end"`
+		Tokens       []int   `json:"tokens"`
+		Text         string  `json:"text"`
+		AvgLogprob   float64 `json:"avg_logprob"`
+		NoSpeechProb float64 `json:"no_speech_prob"`
+		Temperature  float64 `json:"temperature"`
+		Compression  float64 `json:"compression_ratio"`
+	} `json:"segments"`
+	Windows []struct {
+		Prompt []int `json:"prompt"`
+		Tokens []int `json:"tokens"`
+	} `json:"windows"`
+}
+
+func TestTranscribeGolden(t *testing.T) {
+	m := loadModel(t)
+	tok := loadTokenizer(t)
+	dir, _ := golden(t)
+	var g struct {
+		Transcribe map[string]goldenTranscribe `json:"transcribe"`
+	}
+	goldenJSON(t, dir, &g)
+	if len(g.Transcribe) == 0 {
+		t.Fatal("golden.json has no transcribe cases")
+	}
+	samples := readWAV(t, filepath.Join(dir, "audio_long.wav"))
+	for name, c := range g.Transcribe {
+		t.Run(name, func(t *testing.T) {
+			opt := DefaultTranscribeOptions()
+			opt.Language = c.Options.Language
+			opt.ConditionOnPreviousText = c.Options.ConditionOnPreviousText
+			r, err := m.Transcribe(context.Background(), tok, samples, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Language != c.Language {
+				t.Errorf("language %q, want %q", r.Language, c.Language)
+			}
+			if len(r.Windows) != len(c.Windows) {
+				t.Errorf("%d windows, want %d", len(r.Windows), len(c.Windows))
+			}
+			for i := range min(len(r.Windows), len(c.Windows)) {
+				w, want := r.Windows[i], c.Windows[i]
+				if !slices.Equal(w.Prompt, want.Prompt) && len(w.Prompt)+len(want.Prompt) > 0 {
+					t.Errorf("window %d prompt %v, want %v", i, w.Prompt, want.Prompt)
+				}
+				if !slices.Equal(w.Tokens, want.Tokens) {
+					t.Errorf("window %d tokens %v, want %v", i, w.Tokens, want.Tokens)
+				}
+			}
+			if len(r.Segments) != len(c.Segments) {
+				t.Fatalf("%d segments, want %d:\n%+v", len(r.Segments), len(c.Segments), r.Segments)
+			}
+			var worst, ratio float64
+			for i, s := range r.Segments {
+				want := c.Segments[i]
+				if s.ID != want.ID || s.Seek != want.Seek || s.Start != want.Start || s.End != want.End ||
+					s.Text != want.Text || !slices.Equal(s.Tokens, want.Tokens) || s.Temperature != want.Temperature {
+					t.Errorf("segment %d: %+v\nwant %+v", i, s, want)
+				}
+				ratio = math.Max(ratio, math.Abs(s.CompressionRatio-want.Compression)/want.Compression)
+				worst = math.Max(worst, math.Max(math.Abs(s.AvgLogprob-want.AvgLogprob), math.Abs(s.NoSpeechProb-want.NoSpeechProb)))
+			}
+			// compression_ratio is logged, not checked: Go's zlib is not C zlib.
+			t.Logf("%d windows, %d segments; worst avg_logprob/no_speech_prob error %.3g; compression_ratio relative difference %.3g",
+				len(r.Windows), len(r.Segments), worst, ratio)
+			if worst > 1e-4 {
+				t.Errorf("avg_logprob/no_speech_prob error %.3g > 1e-4", worst)
+			}
+			if r.Text != c.Text {
+				t.Errorf("text %q, want %q", r.Text, c.Text)
+			}
+		})
+	}
+}
+
+func TestTranscribeRefusesSampling(t *testing.T) {
+	m := loadModel(t)
+	tok := loadTokenizer(t)
+	opt := DefaultTranscribeOptions()
+	opt.Temperatures = []float64{0, 0.2}
+	if _, err := m.Transcribe(context.Background(), tok, make([]float32, 16000), opt); err == nil {
+		t.Fatal("temperature 0.2 was accepted")
+	}
+}
