@@ -32,6 +32,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newIngestCmd(), newSearchCmd(), newModelsCmd(), newBenchCmd(), newEncodeCmd(), newClassifyCmd(), newCaptionCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newIngestCmd(), newSearchCmd(), newModelsCmd(), newBenchCmd(), newEncodeCmd(), newClassifyCmd(), newCaptionCmd(), newTranscribeCmd(), newVersionCmd())
 	return root
 }

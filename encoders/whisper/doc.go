@@ -54,8 +54,8 @@
 // but 0; with the single temperature 0 the reference never falls back);
 // initial_prompt, clip_timestamps and word timestamps; an exact
 // compression_ratio (Segment.CompressionRatio uses Go's compress/zlib,
-// whose output is a few bytes longer than C zlib's: 7% off on the
-// goldens), which only matters for the fallback; a streamed spectrogram
+// whose output length differs from C zlib's: 4 bytes longer, 7% off, on
+// the goldens), which only matters for the fallback; a streamed spectrogram
 // (Transcribe holds the whole log-mel, since the clamp to max − 8 needs
 // every frame: about 115 MB per hour of 80-bin audio, besides the
 // samples); ingest integration.
@@ -65,7 +65,9 @@
 // power is ~1e-9 of the frame's peak, where the reference's float32 FFT
 // rounding shows (≤ 1.9e-5 on 21 of 1.4 million values; the front end
 // itself computes in float64); encoder outputs and logits within 2.2e-6;
-// greedy decoding gives the reference's tokens and texts exactly.
+// greedy decoding gives the reference's tokens and texts exactly, and
+// Transcribe its windows, prompts, segments (ids, seeks, start and end
+// times, tokens, texts) and full text exactly.
 //
 // Activations are row-major float32; linear layers and convolutions (as
 // im2col) run on the kernels SGEMM through package nn. The goldens in
