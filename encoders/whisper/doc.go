@@ -45,9 +45,11 @@
 //     timestamp pair × 2 mel frames, or the whole window after a single
 //     final timestamp or without pairs), condition_on_previous_text, the
 //     no_speech / logprob skip rule, and the blanking of instantaneous or
-//     empty segments. Windows, segments and the full text equal the
-//     reference's transcribe() goldens exactly (avg_logprob and
-//     no_speech_prob within 1e-6).
+//     empty segments. The spectrogram is never held whole: one pass finds
+//     its maximum, then each window's frames are computed as it is
+//     decoded, bit for bit as LogMel computes them. Windows, segments and
+//     the full text equal the reference's transcribe() goldens exactly
+//     (avg_logprob and no_speech_prob within 1e-6).
 //
 // Not implemented yet: beam search, sampling at temperature > 0 and with
 // it the temperature fallback schedule (Transcribe refuses any temperature
@@ -55,10 +57,9 @@
 // initial_prompt, clip_timestamps and word timestamps; an exact
 // compression_ratio (Segment.CompressionRatio uses Go's compress/zlib,
 // whose output length differs from C zlib's: 4 bytes longer, 7% off, on
-// the goldens), which only matters for the fallback; a streamed spectrogram
-// (Transcribe holds the whole log-mel, since the clamp to max − 8 needs
-// every frame: about 115 MB per hour of 80-bin audio, besides the
-// samples); ingest integration.
+// the goldens), which only matters for the fallback; streaming the
+// samples themselves (Transcribe takes them whole: 230 MB an hour at
+// 16 kHz); ingest integration.
 //
 // Accuracy against the goldens (openai/whisper, float32 CPU): the
 // filterbank within 2e-9; the log-mel within 1e-5 except in bins whose

@@ -115,63 +115,113 @@ func (f *Frontend) Frames(n int) int { return n / f.Hop }
 // [Mels, frames] row-major with frames = Frames(len(samples)+padding). The
 // returned slice is the caller's.
 func (f *Frontend) LogMel(samples []float32, padding int) ([]float32, int, error) {
-	n := len(samples) + max(padding, 0)
-	half := f.NFFT / 2
-	if n <= half {
-		return nil, 0, fmt.Errorf("%w: %d samples (with padding) is too short for reflect padding of %d", ErrInput, n, half)
+	sp, err := f.newSpectrum(samples, padding)
+	if err != nil {
+		return nil, 0, err
 	}
-	for i, v := range samples {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, 0, fmt.Errorf("%w: sample %d is %v", ErrInput, i, v)
-		}
-	}
-	// x(i) reads the zero-padded signal with reflect padding of half on
-	// both sides, i in [-half, n+half).
-	x := func(i int) float64 {
-		if i < 0 {
-			i = -i
-		} else if i >= n {
-			i = 2*(n-1) - i
-		}
-		if i < len(samples) {
-			return float64(samples[i])
-		}
-		return 0
-	}
-	frames := f.Frames(n)
-	bins := f.Bins()
-	logSpec := make([]float64, f.Mels*frames)
-	in := make([]complex128, f.NFFT)
-	out := make([]complex128, f.NFFT)
-	power := make([]float64, bins)
-	for t := 0; t < frames; t++ {
-		start := t*f.Hop - half
-		for j := range in {
-			in[j] = complex(float64(float32(x(start+j)*f.window[j])), 0)
-		}
-		f.fft(out, in, f.NFFT, 1, 1)
-		for k := range power {
-			re, im := real(out[k]), imag(out[k])
-			power[k] = re*re + im*im
-		}
-		for m := 0; m < f.Mels; m++ {
-			row := f.filters[m*bins : (m+1)*bins]
-			var s float64
-			for k, w := range row {
-				s += w * power[k]
-			}
-			logSpec[m*frames+t] = math.Log10(math.Max(s, 1e-10))
-		}
-	}
+	logSpec := make([]float64, f.Mels*sp.frames)
+	sp.log10Mel(logSpec, 0, sp.frames)
 	top := math.Inf(-1)
 	for _, v := range logSpec {
 		top = math.Max(top, v)
 	}
 	mel := make([]float32, len(logSpec))
 	for i, v := range logSpec {
-		mel[i] = float32((math.Max(v, top-8) + 4) / 4)
+		mel[i] = clampMel(v, top)
 	}
-	return mel, frames, nil
+	return mel, sp.frames, nil
+}
+
+// clampMel is the last step of log_mel_spectrogram: the clamp to the
+// spectrogram's maximum − 8, then (x + 4) / 4.
+func clampMel(v, top float64) float32 { return float32((math.Max(v, top-8) + 4) / 4) }
+
+// spectrum computes log10 mel frames of one zero-padded signal, any range
+// of frames at a time, with the same arithmetic as LogMel. It is not safe
+// for concurrent use (it owns its FFT buffers).
+type spectrum struct {
+	f       *Frontend
+	samples []float32
+	n       int // len(samples) + padding
+	frames  int
+	in, out []complex128
+	power   []float64
+}
+
+func (f *Frontend) newSpectrum(samples []float32, padding int) (*spectrum, error) {
+	n := len(samples) + max(padding, 0)
+	half := f.NFFT / 2
+	if n <= half {
+		return nil, fmt.Errorf("%w: %d samples (with padding) is too short for reflect padding of %d", ErrInput, n, half)
+	}
+	for i, v := range samples {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("%w: sample %d is %v", ErrInput, i, v)
+		}
+	}
+	return &spectrum{
+		f: f, samples: samples, n: n, frames: f.Frames(n),
+		in: make([]complex128, f.NFFT), out: make([]complex128, f.NFFT), power: make([]float64, f.Bins()),
+	}, nil
+}
+
+// x reads the zero-padded signal with reflect padding of NFFT/2 on both
+// sides, i in [-NFFT/2, n+NFFT/2).
+func (s *spectrum) x(i int) float64 {
+	if i < 0 {
+		i = -i
+	} else if i >= s.n {
+		i = 2*(s.n-1) - i
+	}
+	if i < len(s.samples) {
+		return float64(s.samples[i])
+	}
+	return 0
+}
+
+// log10Mel writes log10(max(mel power, 1e-10)) of frames [t0, t1) into
+// dst, [Mels, t1-t0] row-major.
+func (s *spectrum) log10Mel(dst []float64, t0, t1 int) {
+	f := s.f
+	half := f.NFFT / 2
+	bins := f.Bins()
+	w := t1 - t0
+	for t := t0; t < t1; t++ {
+		start := t*f.Hop - half
+		for j := range s.in {
+			s.in[j] = complex(float64(float32(s.x(start+j)*f.window[j])), 0)
+		}
+		f.fft(s.out, s.in, f.NFFT, 1, 1)
+		for k := range s.power {
+			re, im := real(s.out[k]), imag(s.out[k])
+			s.power[k] = re*re + im*im
+		}
+		for m := 0; m < f.Mels; m++ {
+			row := f.filters[m*bins : (m+1)*bins]
+			var acc float64
+			for k, wt := range row {
+				acc += wt * s.power[k]
+			}
+			dst[m*w+t-t0] = math.Log10(math.Max(acc, 1e-10))
+		}
+	}
+}
+
+// max is the largest log10 mel value over every frame, computed a block
+// of frames at a time.
+func (s *spectrum) max() float64 {
+	const block = 256
+	buf := make([]float64, s.f.Mels*block)
+	top := math.Inf(-1)
+	for t0 := 0; t0 < s.frames; t0 += block {
+		t1 := min(t0+block, s.frames)
+		part := buf[:s.f.Mels*(t1-t0)]
+		s.log10Mel(part, t0, t1)
+		for _, v := range part {
+			top = math.Max(top, v)
+		}
+	}
+	return top
 }
 
 // fft writes the n-point DFT of in[0], in[stride], … into out[:n]: a

@@ -92,10 +92,12 @@ type Transcript struct {
 // complete timestamp pair (2 mel frames per 20 ms step), or by the whole
 // window when the window ends with a single timestamp or has no pair.
 //
-// The whole spectrogram is computed first (the clamp to its maximum − 8
-// needs every frame), so memory grows with the audio: 4 bytes × mel bins
-// per 10 ms, about 115 MB for an hour of 80-bin audio, besides the
-// samples. ctx is checked between decoder steps.
+// The spectrogram is never held whole: one pass over the samples finds
+// its maximum (the clamp to maximum − 8 needs every frame), then each
+// window's frames are computed when it is decoded, with the same
+// arithmetic as LogMel, so beyond the caller's samples memory stays at a
+// few windows however long the audio (frames are recomputed where
+// windows overlap). ctx is checked between decoder steps.
 func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float32, opt TranscribeOptions) (*Transcript, error) {
 	for _, t := range opt.Temperatures {
 		if t != 0 {
@@ -106,15 +108,33 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 	if err != nil {
 		return nil, err
 	}
-	mel, frames, err := m.LogMel(samples)
+	// The spectrogram is computed a window at a time; only its maximum,
+	// which the clamp needs, is found over every frame first.
+	spec, err := m.front.newSpectrum(samples, m.pre.NSamples)
 	if err != nil {
 		return nil, err
 	}
+	top := spec.max()
 	nFrames := m.AudioFrames()
 	mels := m.cfg.NumMelBins
-	content := frames - m.front.Frames(m.pre.NSamples)
-	if content < 0 {
-		content = 0
+	if mels != m.front.Mels {
+		return nil, fmt.Errorf("%w: num_mel_bins %d, feature_size %d", ErrConfig, mels, m.front.Mels)
+	}
+	content := max(spec.frames-m.front.Frames(m.pre.NSamples), 0)
+	window := make([]float32, mels*nFrames)
+	scratch := make([]float64, mels*nFrames)
+	// fill sets window to frames [start, start+size) of the log-mel,
+	// padded with 0.0 to nFrames.
+	fill := func(start, size int) {
+		clear(window)
+		part := scratch[:mels*size]
+		spec.log10Mel(part, start, start+size)
+		for c := 0; c < mels; c++ {
+			row := window[c*nFrames : c*nFrames+size]
+			for j, v := range part[c*size : (c+1)*size] {
+				row[j] = clampMel(v, top)
+			}
+		}
 	}
 	hop, rate := m.pre.HopLength, m.pre.SamplingRate
 	stride := nFrames / m.cfg.MaxSourcePositions
@@ -122,11 +142,8 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 
 	res := &Transcript{Language: opt.Language}
 	if res.Language == "" {
-		w, err := m.Window(mel, frames, 0)
-		if err != nil {
-			return nil, err
-		}
-		feat, err := m.Encode(w, nFrames)
+		fill(0, min(nFrames, spec.frames))
+		feat, err := m.Encode(window, nFrames)
 		if err != nil {
 			return nil, err
 		}
@@ -139,14 +156,10 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 
 	var allTokens []int
 	promptResetSince := 0
-	window := make([]float32, mels*nFrames)
 	for seek := 0; seek < content; {
 		timeOffset := float64(seek*hop) / float64(rate)
 		size := min(nFrames, content-seek)
-		clear(window)
-		for c := 0; c < mels; c++ {
-			copy(window[c*nFrames:c*nFrames+size], mel[c*frames+seek:c*frames+seek+size])
-		}
+		fill(seek, size)
 		feat, err := m.Encode(window, nFrames)
 		if err != nil {
 			return nil, err

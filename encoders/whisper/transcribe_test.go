@@ -104,3 +104,36 @@ func TestTranscribeRefusesSampling(t *testing.T) {
 		t.Fatal("temperature 0.2 was accepted")
 	}
 }
+
+// Transcribe's windows, computed a range of frames at a time after one
+// pass for the maximum, equal the whole spectrogram's frames bit for bit.
+func TestSpectrumRangesMatchLogMel(t *testing.T) {
+	m := loadModel(t)
+	dir, _ := golden(t)
+	samples := readWAV(t, filepath.Join(dir, "audio_long.wav"))
+	fe := m.Frontend()
+	mel, frames, err := fe.LogMel(samples, m.Preprocessor().NSamples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := fe.newSpectrum(samples, m.Preprocessor().NSamples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.frames != frames {
+		t.Fatalf("%d frames, LogMel has %d", spec.frames, frames)
+	}
+	top := spec.max()
+	for _, r := range [][2]int{{0, 3000}, {2996, 1504}, {7499, 1}, {1, 257}} {
+		start, size := r[0], r[1]
+		part := make([]float64, fe.Mels*size)
+		spec.log10Mel(part, start, start+size)
+		for c := 0; c < fe.Mels; c++ {
+			for j := 0; j < size; j++ {
+				if got, want := clampMel(part[c*size+j], top), mel[c*frames+start+j]; got != want {
+					t.Fatalf("frames %d+%d: mel[%d, %d] = %v, LogMel %v", start, size, c, start+j, got, want)
+				}
+			}
+		}
+	}
+}
