@@ -208,45 +208,19 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 		// multiply-add), as Python computes it.
 		at := func(t int) float64 { return timeOffset + float64(float64(t-sp.tsBegin)*precision) }
 
-		toks := r.Tokens
-		isTS := func(i int) bool { return toks[i] >= sp.tsBegin }
-		n := len(toks)
-		singleEnding := n >= 2 && !isTS(n-2) && isTS(n-1)
-		var cuts []int // the reference's "consecutive": i where toks[i-1], toks[i] are timestamps
-		for i := 1; i < n; i++ {
-			if isTS(i-1) && isTS(i) {
-				cuts = append(cuts, i)
-			}
-		}
+		cuts, whole := cutWindow(r.Tokens, sp.tsBegin)
 		var current []Segment
-		if len(cuts) > 0 {
-			if singleEnding {
-				cuts = append(cuts, n)
+		for _, c := range cuts {
+			end := timeOffset + float64(size*hop)/float64(rate) // the window's duration
+			if c.end >= 0 {
+				end = at(sp.tsBegin + c.end)
 			}
-			last := 0
-			for _, c := range cuts {
-				s := toks[last:c]
-				current = append(current, seg(at(s[0]), at(s[len(s)-1]), s))
-				last = c
-			}
-			if singleEnding {
-				seek += size
-			} else {
-				seek += (toks[last-1] - sp.tsBegin) * stride
-			}
-		} else {
-			duration := float64(size*hop) / float64(rate)
-			lastTS := -1
-			for _, t := range toks {
-				if t >= sp.tsBegin {
-					lastTS = t
-				}
-			}
-			if lastTS >= 0 && lastTS != sp.tsBegin {
-				duration = float64(lastTS-sp.tsBegin) * precision
-			}
-			current = append(current, seg(timeOffset, timeOffset+duration, toks))
+			current = append(current, seg(at(sp.tsBegin+c.start), end, c.tokens))
+		}
+		if whole {
 			seek += size
+		} else {
+			seek += cuts[len(cuts)-1].end * stride
 		}
 		for i := range current {
 			if current[i].Start == current[i].End || pyStrip(current[i].Text) == "" {
@@ -279,4 +253,55 @@ func compressionRatio(text string) float64 {
 	w.Write([]byte(text))
 	w.Close()
 	return float64(len(text)) / float64(b.Len())
+}
+
+// windowCut is one segment of a window's tokens: start and end are
+// timestamp positions (20 ms steps from the window's start); end −1 means
+// the end of the window.
+type windowCut struct {
+	tokens     []int
+	start, end int
+}
+
+// cutWindow splits one window's sampled tokens into segments as the
+// reference's transcribe() does. With consecutive timestamp tokens, each
+// segment runs from one pair to the next (and to the final timestamp when
+// the tokens end with a single one); whole is then true only for that
+// single-timestamp ending, and otherwise the seek advances to the last
+// pair's position (the last segment's end) and the unfinished text after
+// it is dropped. Without a pair, the tokens form one segment from the
+// window's start to its last timestamp, or to the window's end when there
+// is none (or it is <|0.00|>), and whole is true. The cuts alias tokens.
+func cutWindow(tokens []int, tsBegin int) (cuts []windowCut, whole bool) {
+	n := len(tokens)
+	isTS := func(i int) bool { return tokens[i] >= tsBegin }
+	singleEnding := n >= 2 && !isTS(n-2) && isTS(n-1)
+	var bounds []int // the reference's "consecutive": i where tokens[i-1], tokens[i] are timestamps
+	for i := 1; i < n; i++ {
+		if isTS(i-1) && isTS(i) {
+			bounds = append(bounds, i)
+		}
+	}
+	if len(bounds) == 0 {
+		end := -1
+		for _, t := range tokens {
+			if t >= tsBegin {
+				end = t - tsBegin
+			}
+		}
+		if end == 0 {
+			end = -1
+		}
+		return []windowCut{{tokens: tokens, start: 0, end: end}}, true
+	}
+	if singleEnding {
+		bounds = append(bounds, n)
+	}
+	last := 0
+	for _, b := range bounds {
+		s := tokens[last:b]
+		cuts = append(cuts, windowCut{tokens: s, start: s[0] - tsBegin, end: s[len(s)-1] - tsBegin})
+		last = b
+	}
+	return cuts, singleEnding
 }

@@ -137,3 +137,44 @@ func TestSpectrumRangesMatchLogMel(t *testing.T) {
 		}
 	}
 }
+
+// cutWindow on hand-made token lists, one per branch of the reference's
+// segmentation (tsBegin 100, so 100+k is <|k*0.02|>).
+func TestCutWindow(t *testing.T) {
+	const ts = 100
+	type cut struct {
+		tokens     []int
+		start, end int
+	}
+	cases := []struct {
+		name   string
+		tokens []int
+		want   []cut
+		whole  bool
+	}{
+		{"pairs then unfinished text", []int{ts, 1, ts + 5, ts + 5, 2, ts + 9, 3},
+			[]cut{{[]int{ts, 1, ts + 5}, 0, 5}}, false},
+		{"pairs then a single timestamp", []int{ts, 1, ts + 5, ts + 5, 2, ts + 9},
+			[]cut{{[]int{ts, 1, ts + 5}, 0, 5}, {[]int{ts + 5, 2, ts + 9}, 5, 9}}, true},
+		{"ends with a pair", []int{ts + 2, 1, ts + 5, ts + 5, 2, ts + 9, ts + 9},
+			[]cut{{[]int{ts + 2, 1, ts + 5}, 2, 5}, {[]int{ts + 5, 2, ts + 9}, 5, 9}}, false},
+		{"no pair, last timestamp", []int{ts, 1, 2, ts + 7}, []cut{{[]int{ts, 1, 2, ts + 7}, 0, 7}}, true},
+		{"no pair, only <|0.00|>", []int{ts, 1, 2}, []cut{{[]int{ts, 1, 2}, 0, -1}}, true},
+		{"no timestamps", []int{1, 2}, []cut{{[]int{1, 2}, 0, -1}}, true},
+		{"nothing", nil, []cut{{nil, 0, -1}}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, whole := cutWindow(c.tokens, ts)
+			if whole != c.whole || len(got) != len(c.want) {
+				t.Fatalf("%+v whole %v, want %+v whole %v", got, whole, c.want, c.whole)
+			}
+			for i, g := range got {
+				w := c.want[i]
+				if !slices.Equal(g.tokens, w.tokens) || g.start != w.start || g.end != w.end {
+					t.Errorf("cut %d: %+v, want %+v", i, g, w)
+				}
+			}
+		})
+	}
+}
