@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
@@ -37,6 +38,16 @@ type DecodeOptions struct {
 	// KeepBlank turns off the suppression of " " and <|endoftext|> at the
 	// first sampled position.
 	KeepBlank bool
+	// Temperature 0 decodes greedily. Above 0, each token is drawn from
+	// softmax(logits / Temperature) and BestOf (default 1) sequences are
+	// sampled, the one with the highest sum of log-probabilities over its
+	// length kept, as the reference does. Sampling is not golden-tested:
+	// the random draws cannot be the reference's.
+	Temperature float64
+	BestOf      int
+	// Rand is the source of the draws at Temperature > 0; nil means a
+	// fixed-seed PCG, so equal calls give equal results.
+	Rand *rand.Rand
 }
 
 // DecodeResult is the reference's DecodingResult.
@@ -57,6 +68,8 @@ type DecodeResult struct {
 	// NoSpeechProb is the probability of <|nospeech|> at the
 	// <|startoftranscript|> position.
 	NoSpeechProb float64
+	// Temperature is the options' temperature.
+	Temperature float64
 }
 
 // Language is one language token.
@@ -266,60 +279,96 @@ func (m *Model) Decode(ctx context.Context, tok *Tokenizer, features []float32, 
 		}
 	}
 
-	state, err := m.NewDecoderState(features)
-	if err != nil {
-		return nil, err
-	}
 	vocab := m.cfg.VocabSize
-	tokens := append([]int(nil), initial...)
 	sampleBegin := len(initial)
-	var sumLogprob float64
 	ninf := float32(math.Inf(-1))
-	for i := 0; i < sampleLen; i++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		feed := tokens[len(tokens)-1:]
-		if i == 0 {
-			feed = tokens
-		}
-		logits, err := state.Step(feed)
+	// run samples one sequence with choose picking each token from the
+	// masked logits; it returns the tokens without <|endoftext|> and the
+	// sum of the chosen tokens' log-probabilities (<|endoftext|>'s
+	// included).
+	run := func(choose func(row []float32) int) ([]int, float64, error) {
+		state, err := m.NewDecoderState(features)
 		if err != nil {
+			return nil, 0, err
+		}
+		tokens := append([]int(nil), initial...)
+		var sumLogprob float64
+		for i := 0; i < sampleLen; i++ {
+			if err := ctx.Err(); err != nil {
+				return nil, 0, err
+			}
+			feed := tokens[len(tokens)-1:]
+			if i == 0 {
+				feed = tokens
+			}
+			logits, err := state.Step(feed)
+			if err != nil {
+				return nil, 0, err
+			}
+			if i == 0 {
+				row := logits[sotIndex*vocab : (sotIndex+1)*vocab]
+				res.NoSpeechProb = math.Exp(logSoftmaxAt(row, sp.noSpeech))
+			}
+			row := logits[len(logits)-vocab:]
+			// SuppressBlank, SuppressTokens, ApplyTimestampRules.
+			if len(tokens) == sampleBegin && !opt.KeepBlank {
+				for _, t := range blank {
+					row[t] = ninf
+				}
+			}
+			for _, t := range suppress {
+				if t >= 0 && t < vocab {
+					row[t] = ninf
+				}
+			}
+			if !opt.WithoutTimestamps {
+				applyTimestampRules(row, tokens, sampleBegin, maxInitial, sp)
+			}
+			next := choose(row)
+			sumLogprob += logSoftmaxAt(row, next)
+			tokens = append(tokens, next)
+			if next == sp.eot || len(tokens) > nCtx {
+				break
+			}
+		}
+		out := tokens[sampleBegin:]
+		for i, t := range out {
+			if t == sp.eot {
+				out = out[:i]
+				break
+			}
+		}
+		return out, sumLogprob, nil
+	}
+
+	var out []int
+	var sumLogprob float64
+	if opt.Temperature == 0 {
+		if out, sumLogprob, err = run(argmax); err != nil {
 			return nil, err
 		}
-		if i == 0 {
-			row := logits[sotIndex*vocab : (sotIndex+1)*vocab]
-			res.NoSpeechProb = math.Exp(logSoftmaxAt(row, sp.noSpeech))
+	} else {
+		// best_of samples, ranked as the reference's
+		// MaximumLikelihoodRanker: sum of log-probabilities over length.
+		rng := opt.Rand
+		if rng == nil {
+			rng = rand.New(rand.NewPCG(0, 0))
 		}
-		row := logits[len(logits)-vocab:]
-		// SuppressBlank, SuppressTokens, ApplyTimestampRules.
-		if len(tokens) == sampleBegin && !opt.KeepBlank {
-			for _, t := range blank {
-				row[t] = ninf
+		probs := make([]float64, vocab)
+		choose := func(row []float32) int { return sampleTempered(row, opt.Temperature, probs, rng) }
+		bestScore := math.Inf(-1)
+		for c := 0; c < max(opt.BestOf, 1); c++ {
+			toks, sum, err := run(choose)
+			if err != nil {
+				return nil, err
+			}
+			score := sum / float64(len(toks))
+			if c == 0 || score > bestScore {
+				out, sumLogprob, bestScore = toks, sum, score
 			}
 		}
-		for _, t := range suppress {
-			if t >= 0 && t < vocab {
-				row[t] = ninf
-			}
-		}
-		if !opt.WithoutTimestamps {
-			applyTimestampRules(row, tokens, sampleBegin, maxInitial, sp)
-		}
-		next := argmax(row)
-		sumLogprob += logSoftmaxAt(row, next)
-		tokens = append(tokens, next)
-		if next == sp.eot || len(tokens) > nCtx {
-			break
-		}
 	}
-	out := tokens[sampleBegin:]
-	for i, t := range out {
-		if t == sp.eot {
-			out = out[:i]
-			break
-		}
-	}
+	res.Temperature = opt.Temperature
 	res.Tokens = append([]int(nil), out...)
 	res.Text = pyStrip(tok.Decode(res.Tokens))
 	res.TextWithTimestamps = tok.DecodeWithTimestamps(res.Tokens)
@@ -401,6 +450,33 @@ func logSumExp(v []float32) float64 {
 
 // logSoftmaxAt is log_softmax(row)[i].
 func logSoftmaxAt(row []float32, i int) float64 { return float64(row[i]) - logSumExp(row) }
+
+// sampleTempered draws an index from softmax(row / temperature), masked
+// (−Inf) entries never; probs is scratch of len(row).
+func sampleTempered(row []float32, temperature float64, probs []float64, rng *rand.Rand) int {
+	top := math.Inf(-1)
+	for _, x := range row {
+		top = math.Max(top, float64(x))
+	}
+	var sum float64
+	for i, x := range row {
+		probs[i] = math.Exp((float64(x) - top) / temperature)
+		sum += probs[i]
+	}
+	u := rng.Float64() * sum
+	last := 0
+	for i, p := range probs[:len(row)] {
+		if p == 0 {
+			continue
+		}
+		last = i
+		if u < p {
+			return i
+		}
+		u -= p
+	}
+	return last
+}
 
 // argmax returns the first index of the largest value.
 func argmax(v []float32) int {

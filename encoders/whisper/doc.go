@@ -38,8 +38,8 @@
 //     no_speech_prob; and language detection (Model.DetectLanguage).
 //
 //   - Long-form transcription (Model.Transcribe, the reference's
-//     transcribe() at temperature 0): the log-mel of the whole audio
-//     padded with 30 s of zeros, 30 s windows from a seek position (the
+//     transcribe(); golden-tested at temperature 0): the log-mel of the
+//     audio padded with 30 s of zeros, 30 s windows from a seek position (the
 //     last one cut at the end of the audio and padded with 0.0), segments
 //     cut at consecutive timestamp tokens, the seek arithmetic (the last
 //     timestamp pair × 2 mel frames, or the whole window after a single
@@ -51,15 +51,23 @@
 //     the full text equal the reference's transcribe() goldens exactly
 //     (avg_logprob and no_speech_prob within 1e-6).
 //
-// Not implemented yet: beam search, sampling at temperature > 0 and with
-// it the temperature fallback schedule (Transcribe refuses any temperature
-// but 0; with the single temperature 0 the reference never falls back);
-// initial_prompt, clip_timestamps and word timestamps; an exact
-// compression_ratio (Segment.CompressionRatio uses Go's compress/zlib,
-// whose output length differs from C zlib's: 4 bytes longer, 7% off, on
-// the goldens), which only matters for the fallback; streaming the
-// samples themselves (Transcribe takes them whole: 230 MB an hour at
-// 16 kHz); ingest integration.
+//   - Sampling above temperature 0 (DecodeOptions.Temperature, BestOf:
+//     softmax of logits / T, best_of sequences ranked by sum log-prob over
+//     length) and transcribe's fallback schedule (TranscribeOptions.
+//     Temperatures: decode again at the next temperature while the
+//     compression ratio is above 2.4 or avg_logprob below −1, unless the
+//     window is silence; no prompt after a window decoded above 0.5).
+//     These are tested for their rules, not against goldens: the random
+//     draws cannot be the reference's, and only temperature [0] has
+//     goldens.
+//
+// Not implemented yet: beam search; initial_prompt, clip_timestamps and
+// word timestamps; an exact compression_ratio (Segment.CompressionRatio
+// and the fallback use Go's compress/zlib, whose output length differs
+// from C zlib's: 4 bytes longer, 7% off, on the goldens, so a window near
+// the 2.4 threshold may fall back where the reference's does not, or the
+// reverse); streaming the samples themselves (Transcribe takes them
+// whole: 230 MB an hour at 16 kHz); ingest integration.
 //
 // Accuracy against the goldens (openai/whisper, float32 CPU): the
 // filterbank within 2e-9; the log-mel within 1e-5 except in bins whose

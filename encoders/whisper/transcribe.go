@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 )
 
 // TranscribeOptions configures Transcribe, as the reference's transcribe()
@@ -21,20 +22,35 @@ type TranscribeOptions struct {
 	// ConditionOnPreviousText passes the tokens of the previous windows as
 	// the prompt of the next one.
 	ConditionOnPreviousText bool
-	// Temperatures is the fallback schedule. Only greedy decoding exists,
-	// so it must be nil or [0] (no fallback happens with one temperature).
+	// Temperatures is the fallback schedule (nil means [0]): each window
+	// is decoded at the first; while the result is too repetitive
+	// (compression ratio above CompressionRatioThreshold) or too
+	// improbable (avg_logprob below LogprobThreshold), and not silence
+	// (no_speech_prob above NoSpeechThreshold with a low avg_logprob), it
+	// is decoded again at the next. 0 is greedy, above 0 sampling
+	// (DecodeOptions.Temperature). Only [0] is golden-tested; the
+	// compression ratio is Go zlib's, not C zlib's (see Segment), so a
+	// result near 2.4 may fall back where the reference's does not. After
+	// a window decoded above 0.5 the next prompt is empty, as in the
+	// reference.
 	Temperatures []float64
+	// BestOf is the number of samples per window at a temperature above 0
+	// (the reference's best_of; 0 means 1, as transcribe() has it; its
+	// command line passes 5).
+	BestOf int
+	// Rand drives the sampling; nil means a fixed-seed PCG.
+	Rand *rand.Rand
 	// CompressionRatioThreshold, LogprobThreshold and NoSpeechThreshold are
-	// the reference's thresholds (2.4, −1, 0.6); NaN disables one. With a
-	// single temperature only the no-speech skip rule uses them: a window
-	// whose no_speech_prob > NoSpeechThreshold and whose avg_logprob is not
-	// above LogprobThreshold is skipped.
+	// the reference's thresholds (2.4, −1, 0.6); NaN disables one. Besides
+	// the fallback, a window whose no_speech_prob > NoSpeechThreshold and
+	// whose avg_logprob is not above LogprobThreshold is skipped.
 	CompressionRatioThreshold, LogprobThreshold, NoSpeechThreshold float64
 }
 
-// DefaultTranscribeOptions returns the reference's defaults at
-// temperature 0: language detection, transcribe, timestamps, conditioning
-// on previous text, thresholds 2.4, −1 and 0.6.
+// DefaultTranscribeOptions returns the reference's defaults but for the
+// temperatures: language detection, transcribe, timestamps, conditioning
+// on previous text, thresholds 2.4, −1 and 0.6, and Temperatures [0]
+// (greedy, no fallback; the reference's default schedule is 0, 0.2, …, 1).
 func DefaultTranscribeOptions() TranscribeOptions {
 	return TranscribeOptions{
 		ConditionOnPreviousText:   true,
@@ -69,9 +85,10 @@ type Segment struct {
 // DecodedWindow is one window's decode: where it started, the prompt it
 // was given (the ids after <|startofprev|>) and the tokens it returned.
 type DecodedWindow struct {
-	Seek   int
-	Prompt []int
-	Tokens []int
+	Seek        int
+	Prompt      []int
+	Tokens      []int
+	Temperature float64 // of the decode kept after any fallback
 }
 
 // Transcript is transcribe()'s result.
@@ -83,14 +100,15 @@ type Transcript struct {
 	Windows []DecodedWindow
 }
 
-// Transcribe is the reference's transcribe() at temperature 0 over mono
-// 16 kHz samples of any length: the log-mel of the samples followed by
-// 30 s of zeros, 30 s windows from a seek position (the last window cut at
-// the end of the audio and padded with 0.0 to AudioFrames frames), greedy
-// Decode of each window with the previous windows' tokens as prompt, and
-// segments cut at consecutive timestamp tokens. The seek moves by the last
-// complete timestamp pair (2 mel frames per 20 ms step), or by the whole
-// window when the window ends with a single timestamp or has no pair.
+// Transcribe is the reference's transcribe() over mono 16 kHz samples of
+// any length: the log-mel of the samples followed by 30 s of zeros, 30 s
+// windows from a seek position (the last window cut at the end of the
+// audio and padded with 0.0 to AudioFrames frames), Decode of each window
+// (with the temperature fallback) with the previous windows' tokens as
+// prompt, and segments cut at consecutive timestamp tokens. The seek moves
+// by the last complete timestamp pair (2 mel frames per 20 ms step), or by
+// the whole window when the window ends with a single timestamp or has no
+// pair.
 //
 // The spectrogram is never held whole: one pass over the samples finds
 // its maximum (the clamp to maximum − 8 needs every frame), then each
@@ -99,10 +117,18 @@ type Transcript struct {
 // few windows however long the audio (frames are recomputed where
 // windows overlap). ctx is checked between decoder steps.
 func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float32, opt TranscribeOptions) (*Transcript, error) {
-	for _, t := range opt.Temperatures {
-		if t != 0 {
-			return nil, fmt.Errorf("%w: temperature %v: only greedy decoding (temperature 0) is implemented", ErrInput, t)
+	temps := opt.Temperatures
+	if len(temps) == 0 {
+		temps = []float64{0}
+	}
+	for _, t := range temps {
+		if !(t >= 0) || math.IsInf(t, 0) {
+			return nil, fmt.Errorf("%w: temperature %v", ErrInput, t)
 		}
+	}
+	rng := opt.Rand
+	if rng == nil {
+		rng = rand.New(rand.NewPCG(0, 0))
 	}
 	sp, err := tok.specials()
 	if err != nil {
@@ -165,17 +191,19 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 			return nil, err
 		}
 		prompt := append([]int(nil), allTokens[promptResetSince:]...)
-		r, err := m.Decode(ctx, tok, feat, DecodeOptions{
+		r, err := m.decodeWithFallback(ctx, tok, feat, temps, &opt, DecodeOptions{
 			Task:              opt.Task,
 			Language:          res.Language,
 			WithoutTimestamps: opt.WithoutTimestamps,
 			Prompt:            prompt,
+			BestOf:            opt.BestOf,
+			Rand:              rng,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("window at frame %d: %w", seek, err)
 		}
-		res.Windows = append(res.Windows, DecodedWindow{Seek: seek, Prompt: prompt, Tokens: r.Tokens})
-		const temperature = 0.0
+		res.Windows = append(res.Windows, DecodedWindow{Seek: seek, Prompt: prompt, Tokens: r.Tokens, Temperature: r.Temperature})
+		ratio := compressionRatio(r.Text)
 
 		if !math.IsNaN(opt.NoSpeechThreshold) {
 			skip := r.NoSpeechProb > opt.NoSpeechThreshold
@@ -188,7 +216,6 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 			}
 		}
 
-		ratio := compressionRatio(r.Text)
 		seg := func(start, end float64, toks []int) Segment {
 			var text []int
 			for _, t := range toks {
@@ -199,7 +226,7 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 			return Segment{
 				Seek: seek, Start: start, End: end,
 				Text: tok.Decode(text), Tokens: append([]int(nil), toks...),
-				Temperature: temperature, AvgLogprob: r.AvgLogprob, NoSpeechProb: r.NoSpeechProb,
+				Temperature: r.Temperature, AvgLogprob: r.AvgLogprob, NoSpeechProb: r.NoSpeechProb,
 				CompressionRatio: ratio,
 			}
 		}
@@ -233,12 +260,35 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 			res.Segments = append(res.Segments, s)
 			allTokens = append(allTokens, s.Tokens...)
 		}
-		if !opt.ConditionOnPreviousText {
+		if !opt.ConditionOnPreviousText || r.Temperature > 0.5 {
 			promptResetSince = len(allTokens)
 		}
 	}
 	res.Text = tok.Decode(allTokens)
 	return res, nil
+}
+
+// decodeWithFallback is the reference's decode_with_fallback: dec at each
+// temperature in turn until a result needs no fallback; the last result
+// is returned either way.
+func (m *Model) decodeWithFallback(ctx context.Context, tok *Tokenizer, feat []float32, temps []float64, opt *TranscribeOptions, dec DecodeOptions) (*DecodeResult, error) {
+	var r *DecodeResult
+	for _, t := range temps {
+		dec.Temperature = t
+		var err error
+		if r, err = m.Decode(ctx, tok, feat, dec); err != nil {
+			return nil, err
+		}
+		lowLogprob := !math.IsNaN(opt.LogprobThreshold) && r.AvgLogprob < opt.LogprobThreshold
+		fallback := !math.IsNaN(opt.CompressionRatioThreshold) && compressionRatio(r.Text) > opt.CompressionRatioThreshold || lowLogprob
+		if !math.IsNaN(opt.NoSpeechThreshold) && r.NoSpeechProb > opt.NoSpeechThreshold && lowLogprob {
+			fallback = false // silence
+		}
+		if !fallback {
+			break
+		}
+	}
+	return r, nil
 }
 
 // compressionRatio is the reference's get_compression_ratio: the UTF-8

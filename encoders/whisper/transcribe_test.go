@@ -95,13 +95,15 @@ func TestTranscribeGolden(t *testing.T) {
 	}
 }
 
-func TestTranscribeRefusesSampling(t *testing.T) {
+func TestTranscribeRefusesBadTemperatures(t *testing.T) {
 	m := loadModel(t)
 	tok := loadTokenizer(t)
-	opt := DefaultTranscribeOptions()
-	opt.Temperatures = []float64{0, 0.2}
-	if _, err := m.Transcribe(context.Background(), tok, make([]float32, 16000), opt); err == nil {
-		t.Fatal("temperature 0.2 was accepted")
+	for _, temp := range []float64{-0.2, math.NaN(), math.Inf(1)} {
+		opt := DefaultTranscribeOptions()
+		opt.Temperatures = []float64{0, temp}
+		if _, err := m.Transcribe(context.Background(), tok, make([]float32, 16000), opt); err == nil {
+			t.Errorf("temperature %v was accepted", temp)
+		}
 	}
 }
 
@@ -176,5 +178,78 @@ func TestCutWindow(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The fallback schedule: this random model's windows always fail the
+// log-probability threshold, so each is decoded again at 0.6, which also
+// clears the prompt of the next window. Sampling is seeded, so equal calls
+// agree.
+func TestTranscribeFallback(t *testing.T) {
+	m := loadModel(t)
+	tok := loadTokenizer(t)
+	dir, _ := golden(t)
+	samples := readWAV(t, filepath.Join(dir, "audio_long.wav"))
+	opt := DefaultTranscribeOptions()
+	opt.Language = "en"
+	opt.Temperatures = []float64{0, 0.6}
+	r, err := m.Transcribe(context.Background(), tok, samples, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Windows) == 0 {
+		t.Fatal("no windows")
+	}
+	for i, w := range r.Windows {
+		if w.Temperature != 0.6 {
+			t.Errorf("window %d decoded at %v, want 0.6", i, w.Temperature)
+		}
+		if len(w.Prompt) != 0 {
+			t.Errorf("window %d has a prompt of %d tokens after a decode at 0.6", i, len(w.Prompt))
+		}
+		if len(w.Tokens) == 0 || w.Tokens[0] < tok.TimestampBegin() || w.Tokens[0] > tok.TimestampBegin()+50 {
+			t.Errorf("window %d tokens %v: the first is not a timestamp ≤ 1 s", i, w.Tokens)
+		}
+	}
+	for _, s := range r.Segments {
+		if s.Temperature != 0.6 {
+			t.Errorf("segment %d temperature %v", s.ID, s.Temperature)
+		}
+	}
+	again, err := m.Transcribe(context.Background(), tok, samples, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Text != r.Text || len(again.Segments) != len(r.Segments) {
+		t.Errorf("a second run gave %q, the first %q", again.Text, r.Text)
+	}
+	t.Logf("%d windows, %d segments: %q", len(r.Windows), len(r.Segments), r.Text)
+}
+
+// Decode at a temperature above 0 with best_of keeps the greedy path's
+// start sequence and no_speech_prob and differs from greedy decoding.
+func TestDecodeSampling(t *testing.T) {
+	m := loadModel(t)
+	tok := loadTokenizer(t)
+	enc, err := m.Encode(mel30(t, m, "jfk"), m.AudioFrames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	greedy, err := m.Decode(context.Background(), tok, enc, DecodeOptions{Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.Decode(context.Background(), tok, enc, DecodeOptions{Language: "en", Temperature: 1, BestOf: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Temperature != 1 || !slices.Equal(s.InitialTokens, greedy.InitialTokens) || math.Abs(s.NoSpeechProb-greedy.NoSpeechProb) > 1e-12 {
+		t.Errorf("sampled: temperature %v, initial %v, no_speech_prob %v; greedy %v %v", s.Temperature, s.InitialTokens, s.NoSpeechProb, greedy.InitialTokens, greedy.NoSpeechProb)
+	}
+	if slices.Equal(s.Tokens, greedy.Tokens) {
+		t.Errorf("sampling at temperature 1 gave the greedy tokens %v", s.Tokens)
+	}
+	if len(s.Tokens) == 0 || s.Tokens[0] < tok.TimestampBegin() {
+		t.Errorf("sampled tokens %v do not start with a timestamp", s.Tokens)
 	}
 }
