@@ -18,14 +18,18 @@ import (
 
 func newTranscribeCmd() *cobra.Command {
 	var model, language, task string
-	var withoutTimestamps, condition, asJSON, srt, vtt bool
+	var withoutTimestamps, condition, fallback, asJSON, srt, vtt bool
+	var bestOf int
 	cmd := &cobra.Command{
 		Use:   "transcribe --model DIR FILE...",
 		Short: "Transcribe speech with Whisper",
 		Long: `Transcribes audio files (WAV, FLAC, MP3, Ogg Vorbis; mixed to mono and resampled
 to 16 kHz) with a Whisper model in the transformers layout, as openai/whisper's
 transcribe() does at temperature 0: 30 s windows, greedy decoding, segments from the
-timestamp tokens. Only temperature 0 is implemented, so there is no fallback.
+timestamp tokens. There is no beam search. With --fallback a window whose decode looks
+repetitive or improbable is decoded again by sampling at 0.2, 0.4, … 1.0 (--best-of
+samples each), as openai/whisper's command line does; samples are seeded, not the
+reference's.
 
 Output: one "[start --> end] text" line per segment; --json one line per file,
 {"file", "language", "text", "segments": [{"id", "seek", "start", "end", "text",
@@ -39,6 +43,9 @@ Output: one "[start --> end] text" line per segment; --json one line per file,
 			}
 			if (srt || vtt) && len(args) > 1 {
 				return fmt.Errorf("--srt and --vtt take one FILE, got %d", len(args))
+			}
+			if bestOf < 1 {
+				return fmt.Errorf("--best-of must be positive")
 			}
 			if task != "transcribe" && task != "translate" {
 				return fmt.Errorf("--task %q: want transcribe or translate", task)
@@ -62,6 +69,10 @@ Output: one "[start --> end] text" line per segment; --json one line per file,
 			opt.Task = task
 			opt.WithoutTimestamps = withoutTimestamps
 			opt.ConditionOnPreviousText = condition
+			if fallback {
+				opt.Temperatures = []float64{0, 0.2, 0.4, 0.6, 0.8, 1}
+				opt.BestOf = bestOf
+			}
 			out := cmd.OutOrStdout()
 			enc := json.NewEncoder(out)
 			enc.SetEscapeHTML(false)
@@ -104,6 +115,8 @@ Output: one "[start --> end] text" line per segment; --json one line per file,
 	f.StringVar(&task, "task", "transcribe", "transcribe, or translate (to English)")
 	f.BoolVar(&withoutTimestamps, "without-timestamps", false, "decode without timestamp tokens (one segment per 30 s window)")
 	f.BoolVar(&condition, "condition-on-previous-text", true, "prompt each window with the text of the previous ones")
+	f.BoolVar(&fallback, "fallback", false, "decode failed windows again at temperatures 0.2 … 1.0 (sampling)")
+	f.IntVar(&bestOf, "best-of", 5, "samples per window decode with --fallback")
 	f.BoolVar(&asJSON, "json", false, "one JSON line per file with the segments and their token ids")
 	f.BoolVar(&srt, "srt", false, "write SubRip subtitles")
 	f.BoolVar(&vtt, "vtt", false, "write WebVTT subtitles")

@@ -166,3 +166,24 @@ func TestFormatTimestamp(t *testing.T) {
 		}
 	}
 }
+
+// --fallback on audio_jfk.wav: this random model fails the greedy
+// window's thresholds, so the segments come from sampled decodes.
+func TestTranscribeCLIFallback(t *testing.T) {
+	dir := fixtures.Dir(t, "whisper")
+	out, err := runTranscribe(t, "--model", dir, "--language", "en", "--fallback", "--best-of", "1", "--json", filepath.Join(dir, "audio_jfk.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got fileTranscriptJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	greedy, err := runTranscribe(t, "--model", dir, "--language", "en", "--json", filepath.Join(dir, "audio_jfk.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Segments) == 0 || out == greedy {
+		t.Errorf("--fallback gave the greedy output or no segments:\n%s", out)
+	}
+}
