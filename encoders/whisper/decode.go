@@ -141,6 +141,9 @@ func (m *Model) Languages(tok *Tokenizer) ([]Language, error) {
 // tokens. It returns the most probable language and every language's
 // probability, in Languages order.
 func (m *Model) DetectLanguage(tok *Tokenizer, features []float32) (Language, []float64, error) {
+	if !m.Multilingual() {
+		return Language{}, nil, fmt.Errorf("%w: an English-only model has no language to detect", ErrInput)
+	}
 	langs, err := m.Languages(tok)
 	if err != nil {
 		return Language{}, nil, err
@@ -205,6 +208,11 @@ func (m *Model) Decode(ctx context.Context, tok *Tokenizer, features []float32, 
 	if err != nil {
 		return nil, err
 	}
+	if !m.Multilingual() {
+		// The reference's English-only tokenizer has no language or task in
+		// its start sequence, and transcribe sets the language to English.
+		opt.Language, opt.Task = "en", ""
+	}
 	res := &DecodeResult{Language: opt.Language}
 	code := opt.Language
 	if code == "" {
@@ -222,6 +230,9 @@ func (m *Model) Decode(ctx context.Context, tok *Tokenizer, features []float32, 
 
 	// The start sequence, then prefix; a prompt goes before it.
 	initial := []int{sp.sot, langID, task}
+	if !m.Multilingual() {
+		initial = []int{sp.sot}
+	}
 	if opt.WithoutTimestamps {
 		initial = append(initial, sp.noTimestamps)
 	}
@@ -494,3 +505,8 @@ func argmax(v []float32) int {
 func pyStrip(s string) string {
 	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f })
 }
+
+// Multilingual reports whether the model has the multilingual vocabulary
+// (the reference's is_multilingual: at least 51,865 ids); English-only
+// (.en) models have 51,864.
+func (m *Model) Multilingual() bool { return m.cfg.VocabSize >= 51865 }

@@ -67,7 +67,10 @@
 // from C zlib's: 4 bytes longer, 7% off, on the goldens, so a window near
 // the 2.4 threshold may fall back where the reference's does not, or the
 // reverse); streaming the samples themselves (Transcribe takes them
-// whole: 230 MB an hour at 16 kHz); ingest integration.
+// whole: 230 MB an hour at 16 kHz); ingest integration. English-only
+// (.en) models follow the reference's start sequence (<|startoftranscript|>
+// alone, language English, no detection: Model.Multilingual), but no
+// fixture has an English-only vocabulary, so that path has no golden test.
 //
 // Accuracy against the goldens (openai/whisper, float32 CPU): the
 // filterbank within 2e-9; the log-mel within 1e-5 except in bins whose

@@ -167,6 +167,9 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 	precision := float64(stride*hop) / float64(rate)
 
 	res := &Transcript{Language: opt.Language}
+	if !m.Multilingual() {
+		res.Language = "en"
+	}
 	if res.Language == "" {
 		fill(0, min(nFrames, spec.frames))
 		feat, err := m.Encode(window, nFrames)
