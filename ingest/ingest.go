@@ -62,6 +62,11 @@ type Options struct {
 	// derived text (Object.Text["caption"]) and as the filterable metadata
 	// field "caption", and comes back with search results.
 	Captioner Captioner
+	// Transcriber, when set, transcribes every audio file (see
+	// transcribe.go): the whole text is stored as the file's
+	// Object.Text["transcript"] (metadata transcript_language), and each
+	// segment as its own object keyed path#w=start,end.
+	Transcriber Transcriber
 	// AudioWindow and AudioOverlap cut audio files longer than one window
 	// into searchable segments (default 10 s and 2 s; a negative window
 	// disables segments).
@@ -92,8 +97,12 @@ type Progress struct {
 	// Duplicates counts files skipped because a file with the same content
 	// (SHA-256) is already in the collection under another path.
 	Duplicates int
-	// Segments counts audio windows stored (not files).
+	// Segments counts audio windows and transcript segments stored (not
+	// files).
 	Segments int
+	// Warnings counts files stored without a derived text that failed
+	// (a transcription error); each has a line in Report.
+	Warnings int
 	Bytes    int64
 	Elapsed  time.Duration
 	WalkDone bool
@@ -134,11 +143,16 @@ type item struct {
 	update   bool
 	path     string
 	segment  bool           // a window of an audio file: not counted as a file
+	spoken   bool           // with segment: a transcript segment (no vector to pool)
 	segments iter.Seq[item] // windows of a long audio file, sent after it
 	// pool, on the item sent after a file's last segment, asks the batcher
 	// to store the file with the mean of its segments' vectors (files too
 	// long to encode whole); obj is the file object.
 	pool bool
+	// drop, on an item sent after a re-ingested file's segments, lists
+	// the ids of its old transcript segments that were not rewritten; the
+	// batcher deletes them once what came before is written.
+	drop []uint64
 }
 
 type run struct {
@@ -146,15 +160,16 @@ type run struct {
 	o      Options
 	coll   string
 	prev   map[string]fileState
-	seen   sync.Map // key → struct{}
-	hashes sync.Map // content hash → key of the object that holds it
+	spoken map[string][]string // file → keys of its stored transcript segments (from prev)
+	seen   sync.Map            // key → struct{}
+	hashes sync.Map            // content hash → key of the object that holds it
 	report *json.Encoder
 	repMu  sync.Mutex
 
-	found, done, added, updated, skipped, failed, pruned, dups, segs atomic.Int64
-	bytes                                                            atomic.Int64
-	walkDone                                                         atomic.Bool
-	start                                                            time.Time
+	found, done, added, updated, skipped, failed, pruned, dups, segs, warns atomic.Int64
+	bytes                                                                   atomic.Int64
+	walkDone                                                                atomic.Bool
+	start                                                                   time.Time
 }
 
 // Run ingests the files under roots into o.Collection.
@@ -198,7 +213,7 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 			return Summary{}, fmt.Errorf("ingest: bad glob %q: %w", g, err)
 		}
 	}
-	r := &run{sink: sink, o: o, coll: o.Collection, prev: map[string]fileState{}, start: time.Now()}
+	r := &run{sink: sink, o: o, coll: o.Collection, prev: map[string]fileState{}, spoken: map[string][]string{}, start: time.Now()}
 	if o.Report != nil {
 		r.report = json.NewEncoder(o.Report)
 	}
@@ -332,19 +347,24 @@ func (r *run) work(ctx context.Context, paths <-chan string, items chan<- item) 
 		if !ok {
 			continue
 		}
-		segs := it.segments
-		it.segments = nil
-		if !send(it) || segs == nil {
+		segs, drop := it.segments, it.drop
+		it.segments, it.drop = nil, nil
+		if !send(it) {
 			continue
 		}
 		sent := true
-		for x := range segs {
-			if sent = send(x); !sent {
-				break
+		if segs != nil {
+			for x := range segs {
+				if sent = send(x); !sent {
+					break
+				}
+			}
+			if sent && it.obj.Content == nil && ctx.Err() == nil && !r.o.DryRun {
+				sent = send(item{obj: it.obj, path: it.path, pool: true})
 			}
 		}
-		if sent && it.obj.Content == nil && ctx.Err() == nil && !r.o.DryRun {
-			send(item{obj: it.obj, path: it.path, pool: true})
+		if sent && drop != nil && ctx.Err() == nil && !r.o.DryRun {
+			send(item{path: it.path, drop: drop})
 		}
 	}
 }
@@ -352,7 +372,7 @@ func (r *run) work(ctx context.Context, paths <-chan string, items chan<- item) 
 func (r *run) progress() Progress {
 	return Progress{Found: int(r.found.Load()), Done: int(r.done.Load()), Added: int(r.added.Load()), Updated: int(r.updated.Load()),
 		Skipped: int(r.skipped.Load()), Failed: int(r.failed.Load()), Pruned: int(r.pruned.Load()), Duplicates: int(r.dups.Load()),
-		Segments: int(r.segs.Load()), Bytes: r.bytes.Load(),
+		Segments: int(r.segs.Load()), Warnings: int(r.warns.Load()), Bytes: r.bytes.Load(),
 		Elapsed: time.Since(r.start), WalkDone: r.walkDone.Load()}
 }
 
@@ -395,6 +415,9 @@ func (r *run) loadPrevious(ctx context.Context) error {
 			st.mtime = int64(v)
 		}
 		r.prev[o.Key] = st
+		if file, _, ok := strings.Cut(o.Key, transcriptKey); ok {
+			r.spoken[file] = append(r.spoken[file], o.Key)
+		}
 		if o.Hash != "" {
 			r.hashes.Store(o.Hash, o.Key)
 		}
@@ -405,6 +428,16 @@ func (r *run) loadPrevious(ctx context.Context) error {
 func (r *run) fail(path string, format string, args ...any) {
 	r.failed.Add(1)
 	r.done.Add(1)
+	if r.report != nil {
+		r.repMu.Lock()
+		r.report.Encode(Failure{Path: path, Reason: fmt.Sprintf(format, args...)})
+		r.repMu.Unlock()
+	}
+}
+
+// warn reports a problem with a file that is stored all the same.
+func (r *run) warn(path string, format string, args ...any) {
+	r.warns.Add(1)
 	if r.report != nil {
 		r.repMu.Lock()
 		r.report.Encode(Failure{Path: path, Reason: fmt.Sprintf(format, args...)})
@@ -594,6 +627,15 @@ func (r *run) prepare(ctx context.Context, path string) (item, bool) {
 		}
 		obj.Metadata = md
 		it := item{obj: obj, update: known, path: path, segments: r.audioSegments(ctx, path, src, md)}
+		var spoken []item
+		if r.o.Transcriber != nil {
+			var ok bool
+			if spoken, ok = r.transcribe(ctx, &it, data); !ok {
+				return item{}, false
+			}
+		}
+		it.segments = concatSegments(it.segments, spoken)
+		it.drop = r.staleTranscript(path, spoken)
 		return r.withSidecar(it)
 	case textExts[strings.ToLower(filepath.Ext(path))]:
 		if !utf8.Valid(data) || strings.IndexByte(string(data), 0) >= 0 {
@@ -739,7 +781,7 @@ func (r *run) batcher(ctx context.Context, items <-chan item) error {
 	segIDs := map[string][]uint64{} // file → ids of its stored segments
 	record := func(batch []item, ids []uint64) {
 		for i, it := range batch {
-			if it.segment && i < len(ids) {
+			if it.segment && !it.spoken && i < len(ids) {
 				segIDs[it.path] = append(segIDs[it.path], ids[i])
 			}
 		}
@@ -795,6 +837,18 @@ func (r *run) batcher(ctx context.Context, items <-chan item) error {
 			delete(segIDs, it.path)
 			continue
 		}
+		if it.drop != nil {
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := r.dropSegments(ctx, it.drop); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				r.warn(it.path, "removing old transcript segments: %v", err)
+			}
+			continue
+		}
 		pending = append(pending, it)
 		if len(pending) >= r.o.Batch {
 			if err := flush(); err != nil {
@@ -833,8 +887,9 @@ func (r *run) count(batch []item) {
 func (r *run) prune(ctx context.Context, roots []string) error {
 	var gone []uint64
 	for key, st := range r.prev {
-		file, _, _ := strings.Cut(key, "#t=") // an audio window
-		file, _, _ = strings.Cut(file, "#c=") // a text chunk
+		file, _, _ := strings.Cut(key, "#t=")         // an audio window
+		file, _, _ = strings.Cut(file, transcriptKey) // a transcript segment
+		file, _, _ = strings.Cut(file, "#c=")         // a text chunk
 		if _, ok := r.seen.Load(file); ok {
 			continue
 		}
