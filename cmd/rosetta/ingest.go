@@ -13,7 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rosetta/encoders/audio"
 	"rosetta/encoders/caption"
+	"rosetta/encoders/whisper"
 	"rosetta/engine"
 	"rosetta/ingest"
 	"rosetta/models"
@@ -21,7 +23,7 @@ import (
 
 func newIngestCmd() *cobra.Command {
 	o := ingest.Options{Recursive: true}
-	var dataDir, modelsDir, server, apiKey, reportPath, captionModel string
+	var dataDir, modelsDir, server, apiKey, reportPath, captionModel, transcribeModel, transcribeLang string
 	var maxFileMB int64
 	var noUpload bool
 	cmd := &cobra.Command{
@@ -37,7 +39,14 @@ SHA-256) are skipped, so a re-run resumes an interrupted one; Ctrl-C stops with
 everything committed so far durable. Bad files are reported (--report, JSON lines)
 and never stop the run. Audio longer than --audio-window is also stored as overlapping
 segments (key FILE#t=START,END; metadata parent, segment_start, segment_end in seconds), so
-an audio query can point into a long recording.
+an audio query can point into a long recording. With --transcribe MODEL (a Whisper
+model directory or a name under --models) each audio file is transcribed (greedy, as
+rosetta transcribe does): the file gets its transcript as text.transcript (metadata
+transcript_language), and every segment with text becomes an object FILE#w=START,END
+(metadata parent, segment_start, segment_end, segment_kind "transcript") holding its
+text as text.transcript and no vector, found by keyword search. A changed file's old
+transcript segments are replaced (deleted, in a run without --transcribe). A file whose transcription fails is stored without
+a transcript and listed in --report.
 
 The collection is created with one space "embedding" filled by --model when it does not
 exist. One process owns a data directory: with a server running, ingest through it
@@ -81,6 +90,13 @@ it; --no-upload skips that.`,
 				}
 				o.Captioner = greedyCaptioner{c}
 			}
+			if transcribeModel != "" {
+				t, err := openTranscriber(modelsDir, transcribeModel, transcribeLang)
+				if err != nil {
+					return err
+				}
+				o.Transcriber = t
+			}
 			if maxFileMB < 1 {
 				return errors.New("--max-file-mb must be at least 1")
 			}
@@ -104,7 +120,10 @@ it; --no-upload skips that.`,
 			if s.Segments > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "audio segments stored: %d\n", s.Segments)
 			}
-			if s.Failed > 0 {
+			if s.Warnings > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "stored without a transcript: %d\n", s.Warnings)
+			}
+			if s.Failed+s.Warnings > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "failures: %s\n", reportPath)
 			}
 			if o.DryRun {
@@ -138,6 +157,8 @@ it; --no-upload skips that.`,
 	f.DurationVar(&o.AudioWholeMax, "audio-whole-max", 10*time.Minute, "encode audio up to this long whole for the file's vector; longer files get the mean of their segments")
 	f.BoolVar(&noUpload, "no-upload", false, "with --server: send files for encoding but do not keep them on the server (its --media-root must then cover their paths for media and thumbnails)")
 	f.StringVar(&captionModel, "caption", "", "caption every image with this BLIP or CoCa model (stored as text.caption and metadata caption)")
+	f.StringVar(&transcribeModel, "transcribe", "", "transcribe every audio file with this Whisper model (stored as text.transcript, and each segment as an object FILE#w=START,END)")
+	f.StringVar(&transcribeLang, "transcribe-language", "auto", "with --transcribe: the speech's language code (en, de, …), or auto to detect it per file")
 	cmd.MarkFlagRequired("collection")
 	return cmd
 }
@@ -169,6 +190,53 @@ func progressPrinter(w io.Writer) func(ingest.Progress) {
 			last = time.Now()
 		}
 	}
+}
+
+// whisperTranscriber adapts a Whisper model to ingest.Transcriber:
+// openai/whisper's transcribe() at temperature 0 (no fallback), with
+// timestamps and conditioning on previous text.
+type whisperTranscriber struct {
+	m        *whisper.Model
+	tok      *whisper.Tokenizer
+	language string // "" detects it per file
+}
+
+var _ ingest.Transcriber = whisperTranscriber{}
+
+func openTranscriber(modelsDir, model, language string) (whisperTranscriber, error) {
+	dir, err := models.Resolve(modelsDir, model)
+	if err != nil {
+		return whisperTranscriber{}, err
+	}
+	m, err := whisper.Load(dir, nil)
+	if err != nil {
+		return whisperTranscriber{}, err
+	}
+	tok, err := whisper.LoadTokenizer(dir)
+	if err != nil {
+		return whisperTranscriber{}, err
+	}
+	if language == "auto" {
+		language = ""
+	}
+	return whisperTranscriber{m: m, tok: tok, language: language}, nil
+}
+
+func (w whisperTranscriber) Transcribe(ctx context.Context, samples []float32) (ingest.Transcript, error) {
+	if rate := w.m.Preprocessor().SamplingRate; rate != ingest.TranscribeRate {
+		samples = audio.Resample(samples, ingest.TranscribeRate, rate)
+	}
+	opt := whisper.DefaultTranscribeOptions()
+	opt.Language = w.language
+	r, err := w.m.Transcribe(ctx, w.tok, samples, opt)
+	if err != nil {
+		return ingest.Transcript{}, err
+	}
+	t := ingest.Transcript{Language: r.Language, Text: r.Text, Segments: make([]ingest.TranscriptSegment, len(r.Segments))}
+	for i, s := range r.Segments {
+		t.Segments[i] = ingest.TranscriptSegment{Start: s.Start, End: s.End, Text: s.Text}
+	}
+	return t, nil
 }
 
 // greedyCaptioner adapts a caption.Captioner to ingest: greedy, 20 tokens.
