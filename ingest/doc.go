@@ -12,4 +12,8 @@
 // its pipeline's context with that error as the cause, so the walker,
 // workers and segment generators stop reading, waits for them, and
 // returns the error.
+//
+// Derived text comes from optional models: a Captioner describes images, a
+// Transcriber transcribes audio (transcribe.go), whose segments become
+// vectorless objects keyed path#w=start,end for the keyword index.
 package ingest
