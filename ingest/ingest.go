@@ -65,7 +65,9 @@ type Options struct {
 	// Transcriber, when set, transcribes every audio file (see
 	// transcribe.go): the whole text is stored as the file's
 	// Object.Text["transcript"] (metadata transcript_language), and each
-	// segment as its own object keyed path#w=start,end.
+	// segment as its own object keyed path#w=start,end. An audio file
+	// stored without a transcription (metadata transcript_language) is
+	// not skipped as unchanged when Transcriber is set.
 	Transcriber Transcriber
 	// AudioWindow and AudioOverlap cut audio files longer than one window
 	// into searchable segments (default 10 s and 2 s; a negative window
@@ -126,6 +128,10 @@ type fileState struct {
 	size  int64
 	mtime int64
 	hash  string
+	// untranscribed: an audio file stored without a transcription
+	// (metadata transcript_language), which a run with a Transcriber
+	// does not skip.
+	untranscribed bool
 }
 
 // Metadata keys ingest writes (all filterable).
@@ -414,6 +420,9 @@ func (r *run) loadPrevious(ctx context.Context) error {
 		if v, ok := o.Metadata[MetaMTime].(float64); ok {
 			st.mtime = int64(v)
 		}
+		if _, ok := o.Metadata["transcript_language"]; !ok && o.Modality == "audio" && o.Metadata["parent"] == nil {
+			st.untranscribed = true
+		}
 		r.prev[o.Key] = st
 		if file, _, ok := strings.Cut(o.Key, transcriptKey); ok {
 			r.spoken[file] = append(r.spoken[file], o.Key)
@@ -538,7 +547,9 @@ func (r *run) prepare(ctx context.Context, path string) (item, bool) {
 	}
 	size, mtime := fi.Size(), fi.ModTime().UnixMicro()
 	prev, known := r.prev[path]
-	if known && prev.size == size && prev.mtime == mtime {
+	// A file stored before transcripts were asked for is not skipped.
+	redo := known && r.o.Transcriber != nil && prev.untranscribed
+	if known && prev.size == size && prev.mtime == mtime && !redo {
 		r.skipped.Add(1)
 		r.done.Add(1)
 		return item{}, false
@@ -559,7 +570,7 @@ func (r *run) prepare(ctx context.Context, path string) (item, bool) {
 	r.bytes.Add(int64(len(data)))
 	sum := sha256.Sum256(data)
 	hash := "sha256:" + hex.EncodeToString(sum[:])
-	if known && prev.hash == hash {
+	if known && prev.hash == hash && !redo {
 		// Touched but unchanged. The stored mtime stays old, so the next
 		// run hashes it again; that is cheaper than rewriting the object.
 		r.skipped.Add(1)

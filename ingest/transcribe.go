@@ -75,9 +75,9 @@ func (r *run) transcribe(ctx context.Context, it *item, data []byte) (segs []ite
 		}
 		it.obj.Text["transcript"] = text
 	}
-	if tr.Language != "" {
-		md["transcript_language"] = tr.Language
-	}
+	// Set even when "": it marks the file as transcribed (see
+	// fileState.untranscribed).
+	md["transcript_language"] = tr.Language
 	at := map[string]int{} // key → index in segs
 	for _, s := range tr.Segments {
 		text := strings.TrimSpace(s.Text)

@@ -274,10 +274,11 @@ func TestTranscriptReingest(t *testing.T) {
 	defer e.Close()
 	e.WaitReady(context.Background())
 	ft := &fakeTranscriber{}
+	var tr Transcriber = ft // the runs' Transcriber
 	run := func(o Options) (Summary, string) {
 		t.Helper()
 		var rep bytes.Buffer
-		o.Collection, o.Model, o.Recursive, o.Transcriber, o.Report = "talks", "hubert", true, ft, &rep
+		o.Collection, o.Model, o.Recursive, o.Transcriber, o.Report = "talks", "hubert", true, tr, &rep
 		s, err := Run(context.Background(), EngineSink{e}, []string{root}, o)
 		if err != nil {
 			t.Fatal(err)
@@ -349,5 +350,32 @@ func TestTranscriptReingest(t *testing.T) {
 	}
 	if c, _ := e.GetCollection(context.Background(), "talks"); c.Count != 0 {
 		t.Fatalf("count %d after prune", c.Count)
+	}
+
+	// A file stored without a Transcriber is transcribed by the next run
+	// that has one, then skipped; so is a file whose transcription failed.
+	os.WriteFile(path, pcmWAV(600, 700, 1.5, 16000), 0o644)
+	tr = nil
+	s, _ = run(Options{})
+	if s.Added != 1 || s.Segments != 0 {
+		t.Fatalf("without a transcriber: %+v", s.Progress)
+	}
+	if s, _ := run(Options{}); s.Skipped != 1 {
+		t.Fatalf("re-run without a transcriber: %+v", s.Progress)
+	}
+	tr = ft
+	ft.set(errors.New("busy"))
+	if s, rep := run(Options{}); s.Updated != 1 || s.Warnings != 1 || !strings.Contains(rep, "busy") {
+		t.Fatalf("failed transcription: %+v\n%s", s.Progress, rep)
+	}
+	ft.set(nil, TranscriptSegment{0, 1, " late"})
+	if s, _ := run(Options{}); s.Updated != 1 || s.Segments != 1 {
+		t.Fatalf("transcribing a stored file: %+v", s.Progress)
+	}
+	if s, _ := run(Options{}); s.Skipped != 1 || s.Segments != 0 {
+		t.Fatalf("re-run: %+v", s.Progress)
+	}
+	if keys := segKeys(); len(keys) != 1 || keys[key(0, 1)] == 0 {
+		t.Fatalf("segments %v", keys)
 	}
 }

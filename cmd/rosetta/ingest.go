@@ -45,8 +45,10 @@ rosetta transcribe does): the file gets its transcript as text.transcript (metad
 transcript_language), and every segment with text becomes an object FILE#w=START,END
 (metadata parent, segment_start, segment_end, segment_kind "transcript") holding its
 text as text.transcript and no vector, found by keyword search. A changed file's old
-transcript segments are replaced (deleted, in a run without --transcribe). A file whose transcription fails is stored without
-a transcript and listed in --report.
+transcript segments are replaced (deleted, in a run without --transcribe). A file whose
+transcription fails is stored without a transcript and listed in --report; audio stored
+without a transcript (before --transcribe, or after a failure) is not skipped as
+unchanged by a run with --transcribe.
 
 The collection is created with one space "embedding" filled by --model when it does not
 exist. One process owns a data directory: with a server running, ingest through it
