@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rosetta/api"
 	"rosetta/api/convert"
 	"rosetta/client"
 	"rosetta/engine"
@@ -188,35 +189,16 @@ type searchLine struct {
 	Source   string         `json:"source,omitempty"`
 	Metadata map[string]any `json:"metadata,omitempty"`
 	Segments []segmentLine  `json:"segments,omitempty"`
-	FoundBy  *foundByLine   `json:"found_by,omitempty"`
-	Snippets []snippetLine  `json:"snippets,omitempty"`
+	FoundBy  *api.FoundBy   `json:"found_by,omitempty"` // the REST API's forms
+	Snippets []api.Snippet  `json:"snippets,omitempty"`
 }
 
-type sideLine struct {
-	Rank  int     `json:"rank"`
-	Score float32 `json:"score"`
-}
-
-type foundByLine struct {
-	Vector  *sideLine `json:"vector,omitempty"`
-	Keyword *sideLine `json:"keyword,omitempty"`
-}
-
-type snippetLine struct {
-	Field string     `json:"field"`
-	Parts []partLine `json:"parts"`
-}
-
-type partLine struct {
-	Text  string `json:"text"`
-	Match bool   `json:"match,omitempty"`
-}
-
-func sideOf(s *engine.SideHit) *sideLine {
+// sideOf converts where one side ranked a hit to its wire form.
+func sideOf(s *engine.SideHit) *api.SideHit {
 	if s == nil {
 		return nil
 	}
-	return &sideLine{Rank: s.Rank, Score: s.Score}
+	return &api.SideHit{Rank: s.Rank, Score: s.Score}
 }
 
 // snippetText renders a snippet on one line for the terminal, white space
@@ -275,12 +257,12 @@ func printHits(w io.Writer, hits []engine.Hit, asJSON bool) error {
 				line.Segments = append(line.Segments, sl)
 			}
 			if h.Vector != nil || h.Keyword != nil {
-				line.FoundBy = &foundByLine{Vector: sideOf(h.Vector), Keyword: sideOf(h.Keyword)}
+				line.FoundBy = &api.FoundBy{Vector: sideOf(h.Vector), Keyword: sideOf(h.Keyword)}
 			}
 			for _, sn := range h.Snippets {
-				sl := snippetLine{Field: sn.Field}
+				sl := api.Snippet{Field: sn.Field}
 				for _, p := range sn.Parts {
-					sl.Parts = append(sl.Parts, partLine{Text: p.Text, Match: p.Match})
+					sl.Parts = append(sl.Parts, api.SnippetPart{Text: p.Text, Match: p.Match})
 				}
 				line.Snippets = append(line.Snippets, sl)
 			}
