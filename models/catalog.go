@@ -57,7 +57,7 @@ type Entry struct {
 	Repo, Revision string
 	Layout         Layout
 	// Arch says which encoder runs it: clip-vit, clip-resnet, coca,
-	// blip-itm, blip-caption, hubert.
+	// blip-itm, blip-caption, hubert, whisper.
 	Arch string
 	// Modalities are the inputs it embeds ("image", "text", "audio").
 	Modalities []string
@@ -165,6 +165,39 @@ func openCLIPFiles() []File {
 	}
 }
 
+// whisper is a catalogue entry for one of OpenAI's Whisper checkpoints in
+// the transformers layout, for `rosetta transcribe` and `ingest
+// --transcribe` (it generates text; it embeds nothing). Every size is read
+// from config.json, so tiny to large-v3 (128 mel bins, 51,866 ids) load by
+// the same code; large-v3's weights are float16 on the hub and are widened
+// to float32 on load.
+func whisper(size, desc string, english bool) Entry {
+	name := "openai/whisper-" + size
+	lang := "multilingual (99 languages; transcribe and translate to English)"
+	if english {
+		name += ".en"
+		lang = "English only"
+	}
+	return Entry{
+		Name: name, Repo: name, Layout: LayoutHF, Arch: "whisper",
+		Modalities: []string{"audio"}, EmbedDim: 0,
+		License:     "MIT (OpenAI Whisper release, github.com/openai/whisper)",
+		Description: "OpenAI Whisper " + desc + ", " + lang + ": timestamped speech transcripts",
+		Notes:       "Weights are read from model.safetensors only; if the hub revision lacks it, convert pytorch_model.bin and use `rosetta models add`.",
+		Files: []File{
+			{Name: "config.json"},
+			{Name: "model.safetensors"},
+			{Name: "generation_config.json"},
+			{Name: "preprocessor_config.json"},
+			{Name: "vocab.json"},
+			{Name: "merges.txt"},
+			{Name: "added_tokens.json"},
+			{Name: "tokenizer.json", Optional: true},
+			{Name: "normalizer.json", Optional: true},
+		},
+	}
+}
+
 // builtin is the catalogue. All files unpinned (Size 0, SHA256 ""), on
 // revision main; pin an entry by setting Revision to a commit and filling
 // Size and SHA256 of every file from the hub (doc.go, "Pinning").
@@ -245,6 +278,15 @@ var builtin = []Entry{
 			{Name: "preprocessor_config.json"},
 		},
 	},
+	whisper("tiny", "tiny (39 M parameters)", false),
+	whisper("tiny", "tiny (39 M parameters)", true),
+	whisper("base", "base (74 M parameters)", false),
+	whisper("base", "base (74 M parameters)", true),
+	whisper("small", "small (244 M parameters)", false),
+	whisper("small", "small (244 M parameters)", true),
+	whisper("medium", "medium (769 M parameters)", false),
+	whisper("medium", "medium (769 M parameters)", true),
+	whisper("large-v3", "large-v3 (1.55 B parameters, 128 mel bins)", false),
 }
 
 // validateCatalog reports every problem in a catalogue at once.

@@ -16,7 +16,7 @@ type Inspection struct {
 	Dir    string
 	Layout Layout
 	// Arch is the encoder family in the catalogue's terms: clip-vit,
-	// clip-resnet, coca, blip-itm, blip-caption, hubert or wav2vec2; ""
+	// clip-resnet, coca, blip-itm, blip-caption, hubert, wav2vec2 or whisper; ""
 	// when the config names no family this package knows.
 	Arch string
 	// ArchFrom says what Arch was read from, e.g.
@@ -43,6 +43,7 @@ var archNames = map[string]string{
 	"blip-caption": "BLIP captioning",
 	"hubert":       "HuBERT",
 	"wav2vec2":     "wav2vec2",
+	"whisper":      "Whisper (speech to text)",
 }
 
 // ArchName returns a readable name for a catalogue Arch value.
@@ -151,6 +152,9 @@ func (in *Inspection) readHF(path string) error {
 		// config without one.
 		in.Arch = h.ModelType
 		dim("hidden_size", h.HiddenSize, 0)
+	case "whisper":
+		// Whisper generates text: it has no embedding dimension.
+		in.Arch = "whisper"
 	}
 	return nil
 }

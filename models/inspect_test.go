@@ -28,6 +28,7 @@ func TestInspectFixtures(t *testing.T) {
 		{"blip-caption", LayoutHF, "blip-caption", 0},
 		{"hubert", LayoutHF, "hubert", 32},
 		{"wav2vec2", LayoutHF, "wav2vec2", 32},
+		{"whisper", LayoutHF, "whisper", 0},
 	} {
 		t.Run(c.fixture, func(t *testing.T) {
 			in, err := Inspect(fixtures.Dir(t, c.fixture))
