@@ -53,6 +53,8 @@ func Open(dir string) (Embedder, error) {
 				}
 			}
 			return OpenBLIP(dir)
+		case "whisper":
+			return nil, fmt.Errorf("%w: %s is a Whisper speech-to-text checkpoint, which embeds nothing; use it with rosetta transcribe or ingest --transcribe, and an embedding model (e.g. facebook/hubert-base-ls960) for the space", ErrUnknownModel, dir)
 		}
 		return nil, fmt.Errorf("%w: %s has model_type %q (want clip, blip, hubert or wav2vec2)", ErrUnknownModel, dir, head.ModelType)
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"rosetta/encoders/clip"
@@ -147,5 +148,8 @@ func TestOpenPicksFamily(t *testing.T) {
 	capDir := linkDir(t, [2]string{"blip-caption", "config.json"})
 	if _, err := Open(capDir); !errors.Is(err, ErrUnknownModel) {
 		t.Fatalf("captioning checkpoint as embedder: %v", err)
+	}
+	if _, err := Open(fixtures.Dir(t, "whisper")); !errors.Is(err, ErrUnknownModel) || !strings.Contains(err.Error(), "transcribe") {
+		t.Fatalf("whisper checkpoint as embedder: %v", err)
 	}
 }
