@@ -38,18 +38,30 @@ type CreateCollectionRequest struct {
 	TextFields   []string `json:"text_fields,omitempty"`
 	Language     string   `json:"language,omitempty"`
 	KeywordIndex *bool    `json:"keyword_index,omitempty"`
+	// Transcribe names a speech-to-text model (Whisper) that transcribes
+	// every audio object written with its content: text.transcript and one
+	// segment object per stretch of speech.
+	Transcribe *Transcription `json:"transcribe,omitempty"`
+}
+
+// Transcription is a collection's speech-to-text model and the speech's
+// language (auto or absent: detected per object).
+type Transcription struct {
+	Model    string `json:"model"`
+	Language string `json:"language,omitempty"`
 }
 
 // Collection is a collection's schema plus read-only statistics.
 type Collection struct {
-	Name         string      `json:"name"`
-	Spaces       []Space     `json:"spaces"`
-	Index        IndexParams `json:"index"`
-	TextFields   []string    `json:"text_fields"`
-	Language     string      `json:"language"`
-	KeywordIndex bool        `json:"keyword_index"`
-	Created      time.Time   `json:"created"`
-	Count        int         `json:"count"` // live objects
+	Name         string         `json:"name"`
+	Spaces       []Space        `json:"spaces"`
+	Index        IndexParams    `json:"index"`
+	TextFields   []string       `json:"text_fields"`
+	Language     string         `json:"language"`
+	KeywordIndex bool           `json:"keyword_index"`
+	Transcribe   *Transcription `json:"transcribe,omitempty"`
+	Created      time.Time      `json:"created"`
+	Count        int            `json:"count"` // live objects
 }
 
 // CollectionList is the body of GET /v1/collections.

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"unicode"
 	"unicode/utf8"
-
-	"rosetta/store"
 )
 
 // TokenCounter is implemented by text models with a fixed context (CLIP,
@@ -262,28 +260,4 @@ func poolChunks(objs []Object, chunks []Object, parentOf []int) {
 			objs[i].Modality = "text"
 		}
 	}
-}
-
-// staleChunks returns the ids of chunk objects of the given parents that
-// the new chunking no longer has (a document that changed).
-func (e *Engine) staleChunks(coll string, parents []string, keep map[string]bool) ([]uint64, error) {
-	var out []uint64
-	for _, p := range parents {
-		bm, err := e.db.Eval(coll, &store.Filter{Field: "parent", Eq: p})
-		if err != nil {
-			return nil, err
-		}
-		it := bm.Iterator()
-		for it.HasNext() {
-			id := it.Next()
-			o, err := e.db.Get(coll, id)
-			if err != nil {
-				continue
-			}
-			if _, isChunk := o.Metadata["chunk_start"]; isChunk && !keep[o.Key] {
-				out = append(out, id)
-			}
-		}
-	}
-	return out, nil
 }

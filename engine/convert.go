@@ -11,8 +11,9 @@ import (
 
 func fromStoreCollection(m store.Collection) Collection {
 	c := Collection{Name: m.Name, Created: m.Created, Count: m.Count,
-		Index: IndexParams{M: m.Index.M, EfConstruction: m.Index.EfConstruction, EfSearch: m.Index.EfSearch, Storage: m.Index.Storage},
-		Text:  TextSchema{Disabled: m.Text.Disabled, Language: m.Text.Language, Fields: m.Text.Fields}}
+		Index:      IndexParams{M: m.Index.M, EfConstruction: m.Index.EfConstruction, EfSearch: m.Index.EfSearch, Storage: m.Index.Storage},
+		Text:       TextSchema{Disabled: m.Text.Disabled, Language: m.Text.Language, Fields: m.Text.Fields},
+		Transcribe: Transcription{Model: m.Transcribe.Model, Language: m.Transcribe.Language}}
 	c.Spaces = make([]Space, len(m.Spaces))
 	for i, s := range m.Spaces {
 		c.Spaces[i] = Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
@@ -22,8 +23,9 @@ func fromStoreCollection(m store.Collection) Collection {
 
 func toStoreCollection(c Collection) store.Collection {
 	m := store.Collection{Name: c.Name,
-		Index: store.IndexParams{M: c.Index.M, EfConstruction: c.Index.EfConstruction, EfSearch: c.Index.EfSearch, Storage: c.Index.Storage},
-		Text:  store.TextSchema{Disabled: c.Text.Disabled, Language: c.Text.Language, Fields: c.Text.Fields}}
+		Index:      store.IndexParams{M: c.Index.M, EfConstruction: c.Index.EfConstruction, EfSearch: c.Index.EfSearch, Storage: c.Index.Storage},
+		Text:       store.TextSchema{Disabled: c.Text.Disabled, Language: c.Text.Language, Fields: c.Text.Fields},
+		Transcribe: store.Transcription{Model: c.Transcribe.Model, Language: c.Transcribe.Language}}
 	m.Spaces = make([]store.Space, len(c.Spaces))
 	for i, s := range c.Spaces {
 		m.Spaces[i] = store.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}

@@ -47,29 +47,35 @@ func (e *Engine) checkModelName(ctx context.Context, name string) error {
 	return nil
 }
 
-// models caches loaded encoders by name. Loading one model never blocks
-// the use or the loading of another: each name loads once, and callers
-// asking for a model being loaded wait for that one alone.
-type models struct {
-	load func(name string) (Encoder, error)
+// models caches loaded models (encoders, transcribers) by name. Loading
+// one model never blocks the use or the loading of another: each name
+// loads once, and callers asking for a model being loaded wait for that
+// one alone.
+type models[T any] struct {
+	load func(name string) (T, error)
 	mu   sync.Mutex // guards m
-	m    map[string]*modelEntry
+	m    map[string]*modelEntry[T]
 }
 
-type modelEntry struct {
+func newModels[T any](load func(name string) (T, error)) models[T] {
+	return models[T]{load: load, m: map[string]*modelEntry[T]{}}
+}
+
+type modelEntry[T any] struct {
 	done chan struct{} // closed when enc/err are set
-	enc  Encoder
+	enc  T
 	err  error
 }
 
-func (ms *models) get(ctx context.Context, name string) (Encoder, error) {
+func (ms *models[T]) get(ctx context.Context, name string) (T, error) {
 	if ms.load == nil {
-		return nil, fmt.Errorf("%w: model %q: this server was started without a models directory (rosetta serve --models DIR)", ErrUnsupported, name)
+		var zero T
+		return zero, fmt.Errorf("%w: model %q: this server was started without a models directory (rosetta serve --models DIR)", ErrUnsupported, name)
 	}
 	ms.mu.Lock()
 	en, ok := ms.m[name]
 	if !ok {
-		en = &modelEntry{done: make(chan struct{})}
+		en = &modelEntry[T]{done: make(chan struct{})}
 		ms.m[name] = en
 	}
 	ms.mu.Unlock()
@@ -86,7 +92,8 @@ func (ms *models) get(ctx context.Context, name string) (Encoder, error) {
 	select {
 	case <-en.done:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		var zero T
+		return zero, ctx.Err()
 	}
 	return en.enc, en.err
 }
@@ -236,6 +243,23 @@ func (e *Engine) encodeContent(ctx context.Context, c *coll, objs []Object) erro
 		if err != nil {
 			return err
 		}
+		// In a collection of several models, each medium goes to the spaces
+		// whose model embeds it (CLIP's for images and text, HuBERT's for
+		// audio); a medium no space takes fails below, in the model.
+		for _, m := range []struct {
+			idx    *[]int
+			medium string
+		}{{&texts, "text"}, {&imgs, "image"}, {&auds, "audio"}} {
+			if len(*m.idx) > 0 && !takes(enc, m.medium) {
+				other, err := e.spaceTakes(ctx, c, s.Name, m.medium)
+				if err != nil {
+					return err
+				}
+				if other {
+					*m.idx = nil
+				}
+			}
+		}
 		put := func(idx []int, vecs [][]float32, modality string) error {
 			if len(vecs) != len(idx) {
 				return fmt.Errorf("engine: model %q returned %d embeddings for %d inputs", s.Model, len(vecs), len(idx))
@@ -301,6 +325,36 @@ func (e *Engine) encodeContent(ctx context.Context, c *coll, objs []Object) erro
 		}
 	}
 	return nil
+}
+
+// takes reports whether a model embeds a medium ("text", "image" or
+// "audio"): audio models implement AudioEmbedder, and one that does and has
+// no text window (TokenCounter) embeds audio only.
+func takes(enc Encoder, medium string) bool {
+	_, audio := enc.(AudioEmbedder)
+	if medium == "audio" {
+		return audio
+	}
+	_, text := enc.(TokenCounter)
+	return !audio || text
+}
+
+// spaceTakes reports whether a space of c other than except has a model
+// that embeds medium.
+func (e *Engine) spaceTakes(ctx context.Context, c *coll, except, medium string) (bool, error) {
+	for _, s := range c.meta.Spaces {
+		if s.Model == "" || s.Name == except {
+			continue
+		}
+		enc, err := e.models.get(ctx, s.Model)
+		if err != nil {
+			return false, err
+		}
+		if takes(enc, medium) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // encodeImageChunk decodes and encodes the next chunk of *pending: up to

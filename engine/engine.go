@@ -42,6 +42,9 @@ type Options struct {
 	// directories under its models directory. nil allows every name.
 	// Callers marked with Trusted(ctx) (local tools) are not checked.
 	CheckModelName func(name string) error
+	// LoadTranscriber loads the speech-to-text model a collection's
+	// Transcribe names; nil means none: such collections are refused.
+	LoadTranscriber func(name string) (Transcriber, error)
 	// MediaRoots are folders whose files may be read as objects' media in
 	// every collection, besides the roots each collection records
 	// (AddMediaRoot). See OpenSource.
@@ -64,7 +67,8 @@ type Engine struct {
 	mu    sync.RWMutex
 	colls map[string]*coll
 
-	models models
+	models       models[Encoder]
+	transcribers models[Transcriber]
 
 	pixels, audioSecs, encodes *budget
 
@@ -102,7 +106,8 @@ func Open(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	e := &Engine{opts: opts, log: opts.Logger, colls: map[string]*coll{}, stop: make(chan struct{}),
-		models:    models{load: opts.LoadModel, m: map[string]*modelEntry{}},
+		models:       newModels(opts.LoadModel),
+		transcribers: newModels(opts.LoadTranscriber),
 		pixels:    newBudget("decoded-pixel", opts.Limits.DecodePixels),
 		audioSecs: newBudget("audio-seconds", int64(opts.Limits.AudioSeconds*1000)),
 		encodes:   newBudget("encode", int64(opts.Limits.Encodes)),

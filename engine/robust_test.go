@@ -285,7 +285,7 @@ func TestSnapshotLeftoversRemoved(t *testing.T) {
 // (already loaded or loading) is served.
 func TestModelLoadsDoNotBlockEachOther(t *testing.T) {
 	slow := make(chan struct{})
-	ms := models{m: map[string]*modelEntry{}, load: func(name string) (Encoder, error) {
+	ms := models[Encoder]{m: map[string]*modelEntry[Encoder]{}, load: func(name string) (Encoder, error) {
 		if name == "slow" {
 			<-slow
 		}

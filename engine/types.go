@@ -50,14 +50,26 @@ type TextSchema struct {
 	Fields   []string // metadata fields; nil means DefaultTextFields, empty none
 }
 
+// Transcription says how a collection transcribes the speech of the audio
+// objects written with their content (Content.Audio) and no transcript of
+// their own: Model (a speech-to-text model, loaded by
+// Options.LoadTranscriber; "" means none) writes the object's
+// text.transcript and one segment object per stretch of speech
+// (TranscriptSegments), in Language ("" or "auto": detected per object).
+type Transcription struct {
+	Model    string
+	Language string
+}
+
 // Collection is a collection's schema plus read-only statistics.
 type Collection struct {
-	Name    string
-	Spaces  []Space
-	Index   IndexParams
-	Text    TextSchema
-	Created time.Time
-	Count   int // live objects (output only)
+	Name       string
+	Spaces     []Space
+	Index      IndexParams
+	Text       TextSchema
+	Transcribe Transcription
+	Created    time.Time
+	Count      int // live objects (output only)
 }
 
 // Object is one item as the engine's callers see it.

@@ -328,7 +328,10 @@ func normalizeSearch(c *coll, req *SearchRequest) (int, *store.Filter, error) {
 		return 0, nil, fmt.Errorf("%w: query: set exactly one of vector, object, text, image or audio, not %s", ErrInvalid, strings.Join(set, " and "))
 	}
 	si, err := c.pickSpace(req.Space)
-	if err != nil {
+	// A keyword search ranks no space: a collection of several needs none
+	// named.
+	keywordOnly := req.Mode == ModeKeyword || req.Mode == "" && len(set) == 0
+	if err != nil && !(keywordOnly && req.Space == "") {
 		return 0, nil, err
 	}
 	if q.Vector != nil {

@@ -30,6 +30,9 @@ func (e *Engine) CreateCollection(ctx context.Context, c Collection) (Collection
 	if err := ValidateCollection(&c); err != nil {
 		return Collection{}, err
 	}
+	if err := e.checkTranscription(ctx, c.Transcribe); err != nil {
+		return Collection{}, err
+	}
 	idxs := make([]*index.HNSW, len(c.Spaces))
 	for i, s := range c.Spaces {
 		h, err := newIndex(s, c.Index)
@@ -84,10 +87,11 @@ func (e *Engine) DropCollection(ctx context.Context, name string) error {
 }
 
 // Upsert validates objects, encodes their content with the collection's
-// models, writes them durably (one synced batch, group-committed with
-// concurrent writers) and applies them to the indexes before returning
-// their ids in input order. Nothing of the batch is written when any
-// object is invalid.
+// models (and transcribes their speech, when the collection names a
+// transcriber), writes them durably (one synced batch, group-committed
+// with concurrent writers) and applies them to the indexes before
+// returning their ids in input order. Nothing of the batch is written
+// when any object is invalid.
 func (e *Engine) Upsert(ctx context.Context, coll string, objs []Object) ([]uint64, error) {
 	c, err := e.ready(coll)
 	if err != nil {
@@ -117,7 +121,20 @@ func (e *Engine) Upsert(ctx context.Context, coll string, objs []Object) ([]uint
 	if err := e.encodeContent(ctx, c, objs); err != nil {
 		return nil, err
 	}
+	// Speech becomes text.transcript and transcript segments, embedded in
+	// the spaces of text models (so are the segments the caller sends).
+	spoken, transcribed, err := e.transcribeContent(ctx, c, objs)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.embedTranscripts(ctx, c, objs); err != nil {
+		return nil, err
+	}
+	if err := e.embedTranscripts(ctx, c, spoken); err != nil {
+		return nil, err
+	}
 	all := append(objs[:len(objs):len(objs)], chunks...)
+	all = append(all, spoken...)
 	recs := make([]store.Object, len(all))
 	for i := range all {
 		recs[i] = toRecord(&all[i])
@@ -133,31 +150,21 @@ func (e *Engine) Upsert(ctx context.Context, coll string, objs []Object) ([]uint
 	}
 	e.written.Add(uint64(len(ids)))
 	if len(plan) > 0 {
-		e.dropStaleChunks(ctx, coll, objs, plan, chunks)
+		var parents []string
+		for i := range plan {
+			parents = append(parents, objs[i].Key)
+		}
+		e.dropStale(ctx, coll, "chunks", parents, chunks, func(o store.Object) bool {
+			_, isChunk := o.Metadata["chunk_start"]
+			return isChunk
+		})
+	}
+	if len(transcribed) > 0 {
+		e.dropStale(ctx, coll, "transcript segments", transcribed, spoken, func(o store.Object) bool {
+			return IsTranscriptSegment(o.Metadata)
+		})
 	}
 	return ids[:len(objs)], nil
-}
-
-// dropStaleChunks deletes the chunks a re-written document no longer has
-// (best effort: a failure leaves extra chunks, never loses the document).
-func (e *Engine) dropStaleChunks(ctx context.Context, coll string, objs []Object, plan chunkPlan, chunks []Object) {
-	keep := make(map[string]bool, len(chunks))
-	for _, ch := range chunks {
-		keep[ch.Key] = true
-	}
-	var parents []string
-	for i := range plan {
-		parents = append(parents, objs[i].Key)
-	}
-	stale, err := e.staleChunks(coll, parents, keep)
-	for err == nil && len(stale) > 0 {
-		n := min(len(stale), MaxBatch)
-		_, err = e.DeleteObjects(ctx, coll, stale[:n])
-		stale = stale[n:]
-	}
-	if err != nil {
-		e.log.Warn("removing the old chunks of a re-written text", "collection", coll, "err", err)
-	}
 }
 
 // DeleteObject removes an object; ErrNotFound when there was none.

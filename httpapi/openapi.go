@@ -472,6 +472,11 @@ func openAPIDocument() *oaDoc {
 		Description: "Metadata string fields the keyword index holds besides text content and derived texts; null or absent: " + strings.Join(engine.DefaultTextFields, ", ") + "."}
 	language := &oaSchema{Type: "string", Enum: textindex.Languages(), Description: "The keyword index's analysis (default en; CJK text is split into bigrams in every language)."}
 	keywordIndex := &oaSchema{Type: "boolean", Default: true, Description: "false: the collection has no keyword index."}
+	transcribe := object(map[string]*oaSchema{
+		"model":    str("A Whisper model (a catalogue name such as openai/whisper-base, or a directory under the server's models directory)."),
+		"language": str("The speech's language code (en, de, …); auto or absent: detected per object."),
+	}, "model")
+	transcribe.Description = "Transcribe every audio object written with its content and no text.transcript of its own: the object gets text.transcript (and metadata transcript_language), and each stretch of speech becomes a segment object keyed KEY#w=START,END (metadata parent, segment_start, segment_end, segment_kind transcript) holding its text.transcript, embedded in every space whose model has a text tower and indexed by the keyword index."
 	sideHit := object(map[string]*oaSchema{
 		"rank":  integer("1-based rank in that side's list.", intp(1), nil),
 		"score": {Type: "number", Format: "float", Description: "That side's score: BM25, or the vector score."},
@@ -505,6 +510,7 @@ func openAPIDocument() *oaDoc {
 			"text_fields":   textFields,
 			"language":      language,
 			"keyword_index": keywordIndex,
+			"transcribe":    transcribe,
 		}, "name", "spaces"),
 		"Collection": object(map[string]*oaSchema{
 			"name":          nameSchema,
@@ -513,6 +519,7 @@ func openAPIDocument() *oaDoc {
 			"text_fields":   textFields,
 			"language":      language,
 			"keyword_index": keywordIndex,
+			"transcribe":    transcribe,
 			"created":       dateTime,
 			"count":         {Type: "integer", Description: "Live objects.", ReadOnly: true},
 		}, "name", "spaces", "index", "created", "count"),
@@ -631,6 +638,7 @@ func openAPIDocument() *oaDoc {
 			"text_fields":   textFields,
 			"language":      language,
 			"keyword_index": keywordIndex,
+			"transcribe":    transcribe,
 			"keyword_stats": object(map[string]*oaSchema{
 				"documents": {Type: "integer", Description: "Documents in the keyword index."},
 				"slots":     {Type: "integer", Description: "Document slots, those of replaced and deleted documents included (a snapshot compacts them once they outnumber the live ones)."},

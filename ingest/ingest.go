@@ -68,7 +68,10 @@ type Options struct {
 	// segment as its own object keyed path#w=start,end. An audio file
 	// stored without a transcription (metadata transcript_language) is
 	// not skipped as unchanged when Transcriber is set.
-	Transcriber Transcriber
+	Transcriber engine.Transcriber
+	// TranscribeLanguage is the speech's language code for Transcriber;
+	// "" detects it per file.
+	TranscribeLanguage string
 	// AudioWindow and AudioOverlap cut audio files longer than one window
 	// into searchable segments (default 10 s and 2 s; a negative window
 	// disables segments).
@@ -424,7 +427,7 @@ func (r *run) loadPrevious(ctx context.Context) error {
 			st.untranscribed = true
 		}
 		r.prev[o.Key] = st
-		if file, _, ok := strings.Cut(o.Key, transcriptKey); ok {
+		if file, _, ok := strings.Cut(o.Key, engine.TranscriptKeySep); ok {
 			r.spoken[file] = append(r.spoken[file], o.Key)
 		}
 		if o.Hash != "" {
@@ -898,9 +901,9 @@ func (r *run) count(batch []item) {
 func (r *run) prune(ctx context.Context, roots []string) error {
 	var gone []uint64
 	for key, st := range r.prev {
-		file, _, _ := strings.Cut(key, "#t=")         // an audio window
-		file, _, _ = strings.Cut(file, transcriptKey) // a transcript segment
-		file, _, _ = strings.Cut(file, "#c=")         // a text chunk
+		file, _, _ := strings.Cut(key, "#t=")                   // an audio window
+		file, _, _ = strings.Cut(file, engine.TranscriptKeySep) // a transcript segment
+		file, _, _ = strings.Cut(file, "#c=")                   // a text chunk
 		if _, ok := r.seen.Load(file); ok {
 			continue
 		}

@@ -2,65 +2,22 @@ package ingest
 
 import (
 	"context"
-	"fmt"
 	"iter"
 	"slices"
-	"strings"
 
-	"rosetta/encoders/audio"
 	"rosetta/engine"
 )
 
-// TranscribeRate is the sample rate Transcriber.Transcribe is given.
-const TranscribeRate = 16000
-
-// transcriptKey separates a file's path from a transcript segment's time
-// range in the segment's key (path#w=start,end).
-const transcriptKey = "#w="
-
-// Transcriber turns speech into text (cmd/rosetta adapts encoders/whisper).
-// It must be safe for concurrent use: ingest's workers call it in
-// parallel.
-type Transcriber interface {
-	// Transcribe transcribes a whole recording, mono at TranscribeRate Hz.
-	Transcribe(ctx context.Context, samples []float32) (Transcript, error)
-}
-
-// Transcript is what a Transcriber heard in one recording.
-type Transcript struct {
-	Language string // a language code (en, de, …), "" when unknown
-	Text     string // the whole transcript
-	Segments []TranscriptSegment
-}
-
-// TranscriptSegment is a stretch of a transcript with its time range in
-// seconds from the start of the recording.
-type TranscriptSegment struct {
-	Start, End float64
-	Text       string
-}
-
-// transcribe transcribes an audio file (decoded whole, mixed to mono and
-// resampled to TranscribeRate) into it.obj: the trimmed transcript as
-// Text["transcript"] and its language as metadata transcript_language.
-// It returns one item per segment with text, keyed path#w=start,end, each
-// with its trimmed text as Text["transcript"] and no content, so no
-// vector: they are found by keyword search (text.transcript) and fold into
-// their file with group_by parent. A transcription error is reported and
-// the file is stored without a transcript; ok is false only when ctx is
-// done.
+// transcribe transcribes an audio file into it.obj with
+// engine.ApplyTranscript (text.transcript, metadata transcript_language)
+// and returns one item per segment with text (keyed path#w=start,end, its
+// text as text.transcript, no content: the engine embeds it in the spaces
+// of text models, and the keyword index finds it; segments fold into their
+// file with group_by parent). A transcription error is reported and the
+// file is stored without a transcript; ok is false only when ctx is done.
 func (r *run) transcribe(ctx context.Context, it *item, data []byte) (segs []item, ok bool) {
 	path := it.path
-	clip, err := audio.Decode(data)
-	if err != nil {
-		r.warn(path, "transcribe: %v", err)
-		return nil, true
-	}
-	samples := audio.Mono(clip)
-	if clip.Rate != TranscribeRate {
-		samples = audio.Resample(samples, clip.Rate, TranscribeRate)
-	}
-	tr, err := r.o.Transcriber.Transcribe(ctx, samples)
+	tr, err := r.o.Transcriber.Transcribe(ctx, data, r.o.TranscribeLanguage)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, false // the run is stopping: not this file's fault
@@ -68,36 +25,10 @@ func (r *run) transcribe(ctx context.Context, it *item, data []byte) (segs []ite
 		r.warn(path, "transcribe: %v", err)
 		return nil, true
 	}
-	md := it.obj.Metadata
-	if text := strings.TrimSpace(tr.Text); text != "" {
-		if it.obj.Text == nil {
-			it.obj.Text = map[string]string{}
-		}
-		it.obj.Text["transcript"] = text
-	}
-	// Set even when "": it marks the file as transcribed (see
-	// fileState.untranscribed).
-	md["transcript_language"] = tr.Language
-	at := map[string]int{} // key → index in segs
-	for _, s := range tr.Segments {
-		text := strings.TrimSpace(s.Text)
-		if text == "" {
-			continue
-		}
-		key := fmt.Sprintf("%s%s%.3f,%.3f", path, transcriptKey, s.Start, s.End)
-		if i, dup := at[key]; dup {
-			// Two segments with one time range (to the millisecond) share
-			// their key: one object holds both texts.
-			segs[i].obj.Text["transcript"] += " " + text
-			continue
-		}
-		smd := map[string]any{"parent": path, "segment_start": s.Start, "segment_end": s.End, "segment_kind": "transcript",
-			MetaName: md[MetaName], MetaDir: md[MetaDir]}
-		o := engine.Object{Key: key, Source: path, Modality: "audio", Metadata: smd, Text: map[string]string{"transcript": text}}
-		if prev, ok := r.prev[key]; ok {
+	for _, o := range engine.ApplyTranscript(&it.obj, tr) {
+		if prev, ok := r.prev[o.Key]; ok {
 			o.ID = prev.id
 		}
-		at[key] = len(segs)
 		segs = append(segs, item{obj: o, path: path, segment: true, spoken: true})
 	}
 	return segs, true

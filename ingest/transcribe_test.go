@@ -27,16 +27,26 @@ type whisperTranscriber struct {
 	tok *whisper.Tokenizer
 }
 
-func (w whisperTranscriber) Transcribe(ctx context.Context, samples []float32) (Transcript, error) {
+func (w whisperTranscriber) CheckLanguage(string) error { return nil }
+
+func (w whisperTranscriber) Transcribe(ctx context.Context, data []byte, language string) (engine.Transcript, error) {
+	clip, err := audio.Decode(data)
+	if err != nil {
+		return engine.Transcript{}, err
+	}
+	samples := audio.Mono(clip)
+	if clip.Rate != 16000 {
+		samples = audio.Resample(samples, clip.Rate, 16000)
+	}
 	opt := whisper.DefaultTranscribeOptions()
-	opt.Language = "en"
+	opt.Language = language
 	r, err := w.m.Transcribe(ctx, w.tok, samples, opt)
 	if err != nil {
-		return Transcript{}, err
+		return engine.Transcript{}, err
 	}
-	t := Transcript{Language: r.Language, Text: r.Text}
+	t := engine.Transcript{Language: r.Language, Text: r.Text}
 	for _, s := range r.Segments {
-		t.Segments = append(t.Segments, TranscriptSegment{Start: s.Start, End: s.End, Text: s.Text})
+		t.Segments = append(t.Segments, engine.TranscriptSegment{Start: s.Start, End: s.End, Text: s.Text})
 	}
 	return t, nil
 }
@@ -118,7 +128,7 @@ func TestIngestTranscribe(t *testing.T) {
 	var rep bytes.Buffer
 	tr := whisperTranscriber{m, tok}
 	s, err := Run(context.Background(), EngineSink{e}, []string{root}, Options{Collection: "talks", Model: "hubert", Recursive: true,
-		Report: &rep, Transcriber: tr})
+		Report: &rep, Transcriber: tr, TranscribeLanguage: "en"})
 	if err != nil || s.Added != 2 || s.Failed != 0 || s.Warnings != 0 {
 		t.Fatalf("%+v %v\n%s", s.Progress, err, rep.String())
 	}
@@ -128,15 +138,7 @@ func TestIngestTranscribe(t *testing.T) {
 	for _, f := range []string{"audio_jfk.wav", "audio_long.wav"} {
 		path := filepath.Join(root, f)
 		data, _ := os.ReadFile(path)
-		clip, err := audio.Decode(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x := audio.Mono(clip)
-		if clip.Rate != TranscribeRate {
-			x = audio.Resample(x, clip.Rate, TranscribeRate)
-		}
-		r, err := tr.Transcribe(context.Background(), x)
+		r, err := tr.Transcribe(context.Background(), data, "en")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,27 +235,29 @@ func TestIngestTranscribe(t *testing.T) {
 // error) set last.
 type fakeTranscriber struct {
 	mu   sync.Mutex
-	segs []TranscriptSegment
+	segs []engine.TranscriptSegment
 	err  error
 }
 
-func (f *fakeTranscriber) set(err error, segs ...TranscriptSegment) {
+func (f *fakeTranscriber) set(err error, segs ...engine.TranscriptSegment) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.segs, f.err = segs, err
 }
 
-func (f *fakeTranscriber) Transcribe(ctx context.Context, samples []float32) (Transcript, error) {
+func (f *fakeTranscriber) CheckLanguage(string) error { return nil }
+
+func (f *fakeTranscriber) Transcribe(ctx context.Context, data []byte, language string) (engine.Transcript, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
-		return Transcript{}, f.err
+		return engine.Transcript{}, f.err
 	}
 	var text []string
 	for _, s := range f.segs {
 		text = append(text, s.Text)
 	}
-	return Transcript{Language: "de", Text: strings.Join(text, ""), Segments: f.segs}, nil
+	return engine.Transcript{Language: "de", Text: strings.Join(text, ""), Segments: f.segs}, nil
 }
 
 // TestTranscriptReingest: a changed file's transcript segments replace its
@@ -274,7 +278,7 @@ func TestTranscriptReingest(t *testing.T) {
 	defer e.Close()
 	e.WaitReady(context.Background())
 	ft := &fakeTranscriber{}
-	var tr Transcriber = ft // the runs' Transcriber
+	var tr engine.Transcriber = ft // the runs' Transcriber
 	run := func(o Options) (Summary, string) {
 		t.Helper()
 		var rep bytes.Buffer
@@ -296,7 +300,7 @@ func TestTranscriptReingest(t *testing.T) {
 	}
 	key := func(a, b float64) string { return fmt.Sprintf("%s#w=%.3f,%.3f", path, a, b) }
 
-	ft.set(nil, TranscriptSegment{0, 0.5, " hello"}, TranscriptSegment{0.5, 0.5, " "}, TranscriptSegment{0.5, 1.2, " world"})
+	ft.set(nil, engine.TranscriptSegment{Start: 0, End: 0.5, Text: " hello"}, engine.TranscriptSegment{Start: 0.5, End: 0.5, Text: " "}, engine.TranscriptSegment{Start: 0.5, End: 1.2, Text: " world"})
 	if s, rep := run(Options{}); s.Added != 1 || s.Segments != 2 || s.Failed+s.Warnings != 0 {
 		t.Fatalf("%+v\n%s", s.Progress, rep)
 	}
@@ -310,7 +314,7 @@ func TestTranscriptReingest(t *testing.T) {
 
 	// The file changes: one segment stays, one goes, one is new.
 	os.WriteFile(path, pcmWAV(300, 400, 1.5, 16000), 0o644)
-	ft.set(nil, TranscriptSegment{0, 0.5, " hello"}, TranscriptSegment{0.7, 1.4, " there"})
+	ft.set(nil, engine.TranscriptSegment{Start: 0, End: 0.5, Text: " hello"}, engine.TranscriptSegment{Start: 0.7, End: 1.4, Text: " there"})
 	if s, rep := run(Options{}); s.Updated != 1 || s.Segments != 2 {
 		t.Fatalf("%+v\n%s", s.Progress, rep)
 	}
@@ -340,7 +344,7 @@ func TestTranscriptReingest(t *testing.T) {
 
 	// The file is gone: prune takes its segments too.
 	os.WriteFile(path, pcmWAV(500, 600, 1.5, 16000), 0o644)
-	ft.set(nil, TranscriptSegment{0, 1, " bye"})
+	ft.set(nil, engine.TranscriptSegment{Start: 0, End: 1, Text: " bye"})
 	if s, _ := run(Options{}); s.Segments != 1 {
 		t.Fatalf("%+v", s.Progress)
 	}
@@ -368,7 +372,7 @@ func TestTranscriptReingest(t *testing.T) {
 	if s, rep := run(Options{}); s.Updated != 1 || s.Warnings != 1 || !strings.Contains(rep, "busy") {
 		t.Fatalf("failed transcription: %+v\n%s", s.Progress, rep)
 	}
-	ft.set(nil, TranscriptSegment{0, 1, " late"})
+	ft.set(nil, engine.TranscriptSegment{Start: 0, End: 1, Text: " late"})
 	if s, _ := run(Options{}); s.Updated != 1 || s.Segments != 1 {
 		t.Fatalf("transcribing a stored file: %+v", s.Progress)
 	}

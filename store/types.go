@@ -42,8 +42,16 @@ type Collection struct {
 	Count   int         `json:"count"` // live objects (output only)
 	// Text is the keyword index's schema (absent in collections made
 	// before it existed: those get the defaults).
-	Text TextSchema `json:"text,omitzero"`
-	CID  uint32     `json:"-"` // internal id (stored separately)
+	Text       TextSchema    `json:"text,omitzero"`
+	Transcribe Transcription `json:"transcribe,omitzero"`
+	CID        uint32        `json:"-"` // internal id (stored separately)
+}
+
+// Transcription names the speech-to-text model that transcribes a
+// collection's audio on write, and the speech's language.
+type Transcription struct {
+	Model    string `json:"model,omitempty"`
+	Language string `json:"language,omitempty"`
 }
 
 // TextSchema says what a collection's keyword index holds.

@@ -22,8 +22,23 @@ func ToEngineSpaces(ss []api.Space) []engine.Space {
 // ToEngineCollection converts a create request.
 func ToEngineCollection(r api.CreateCollectionRequest) engine.Collection {
 	return engine.Collection{Name: r.Name, Spaces: ToEngineSpaces(r.Spaces),
-		Index: engine.IndexParams{M: r.Index.M, EfConstruction: r.Index.EfConstruction, EfSearch: r.Index.EfSearch, Storage: r.Index.Storage},
-		Text:  engine.TextSchema{Fields: r.TextFields, Language: r.Language, Disabled: r.KeywordIndex != nil && !*r.KeywordIndex}}
+		Index:      engine.IndexParams{M: r.Index.M, EfConstruction: r.Index.EfConstruction, EfSearch: r.Index.EfSearch, Storage: r.Index.Storage},
+		Text:       engine.TextSchema{Fields: r.TextFields, Language: r.Language, Disabled: r.KeywordIndex != nil && !*r.KeywordIndex},
+		Transcribe: toEngineTranscription(r.Transcribe)}
+}
+
+func toEngineTranscription(t *api.Transcription) engine.Transcription {
+	if t == nil {
+		return engine.Transcription{}
+	}
+	return engine.Transcription{Model: t.Model, Language: t.Language}
+}
+
+func fromEngineTranscription(t engine.Transcription) *api.Transcription {
+	if t.Model == "" {
+		return nil
+	}
+	return &api.Transcription{Model: t.Model, Language: t.Language}
 }
 
 // FromEngineCollection converts a collection.
@@ -34,6 +49,7 @@ func FromEngineCollection(c engine.Collection) api.Collection {
 		out.Spaces[i] = api.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
 	}
 	out.KeywordIndex = !c.Text.Disabled
+	out.Transcribe = fromEngineTranscription(c.Transcribe)
 	out.Language = c.Text.Language
 	if out.Language == "" {
 		out.Language = textindex.DefaultLanguage
@@ -149,13 +165,13 @@ func FromEngineStats(st engine.CollectionStats) api.CollectionStats {
 func FromEngineCreate(c engine.Collection) api.CreateCollectionRequest {
 	a := FromEngineCollection(c)
 	kw := a.KeywordIndex
-	return api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index, TextFields: c.Text.Fields, Language: c.Text.Language, KeywordIndex: &kw}
+	return api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index, TextFields: c.Text.Fields, Language: c.Text.Language, KeywordIndex: &kw, Transcribe: a.Transcribe}
 }
 
 // ToEngineCollectionInfo converts a collection as the server reports it.
 func ToEngineCollectionInfo(a api.Collection) engine.Collection {
 	kw := a.KeywordIndex
-	c := ToEngineCollection(api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index, TextFields: a.TextFields, Language: a.Language, KeywordIndex: &kw})
+	c := ToEngineCollection(api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index, TextFields: a.TextFields, Language: a.Language, KeywordIndex: &kw, Transcribe: a.Transcribe})
 	c.Created, c.Count = a.Created, a.Count
 	return c
 }

@@ -13,9 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rosetta/encoders/audio"
 	"rosetta/encoders/caption"
-	"rosetta/encoders/whisper"
 	"rosetta/engine"
 	"rosetta/ingest"
 	"rosetta/models"
@@ -69,7 +67,7 @@ it; --no-upload skips that.`,
 				o.KeepOriginals = !noUpload
 			case dataDir != "":
 				log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-				e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, LoadModel: modelLoader(modelsDir)})
+				e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, LoadModel: modelLoader(modelsDir), LoadTranscriber: transcriberLoader(modelsDir)})
 				if err != nil {
 					return fmt.Errorf("%w (if `rosetta serve` owns this directory, use --server)", err)
 				}
@@ -93,11 +91,21 @@ it; --no-upload skips that.`,
 				o.Captioner = greedyCaptioner{c}
 			}
 			if transcribeModel != "" {
-				t, err := openTranscriber(modelsDir, transcribeModel, transcribeLang)
+				dir, err := models.Resolve(modelsDir, transcribeModel)
 				if err != nil {
 					return err
 				}
-				o.Transcriber = t
+				t, err := openTranscriber(dir)
+				if err != nil {
+					return err
+				}
+				if transcribeLang == "auto" {
+					transcribeLang = ""
+				}
+				if err := t.CheckLanguage(transcribeLang); err != nil {
+					return fmt.Errorf("--transcribe-language: %w", err)
+				}
+				o.Transcriber, o.TranscribeLanguage = t, transcribeLang
 			}
 			if maxFileMB < 1 {
 				return errors.New("--max-file-mb must be at least 1")
@@ -192,53 +200,6 @@ func progressPrinter(w io.Writer) func(ingest.Progress) {
 			last = time.Now()
 		}
 	}
-}
-
-// whisperTranscriber adapts a Whisper model to ingest.Transcriber:
-// openai/whisper's transcribe() at temperature 0 (no fallback), with
-// timestamps and conditioning on previous text.
-type whisperTranscriber struct {
-	m        *whisper.Model
-	tok      *whisper.Tokenizer
-	language string // "" detects it per file
-}
-
-var _ ingest.Transcriber = whisperTranscriber{}
-
-func openTranscriber(modelsDir, model, language string) (whisperTranscriber, error) {
-	dir, err := models.Resolve(modelsDir, model)
-	if err != nil {
-		return whisperTranscriber{}, err
-	}
-	m, err := whisper.Load(dir, nil)
-	if err != nil {
-		return whisperTranscriber{}, err
-	}
-	tok, err := whisper.LoadTokenizer(dir)
-	if err != nil {
-		return whisperTranscriber{}, err
-	}
-	if language == "auto" {
-		language = ""
-	}
-	return whisperTranscriber{m: m, tok: tok, language: language}, nil
-}
-
-func (w whisperTranscriber) Transcribe(ctx context.Context, samples []float32) (ingest.Transcript, error) {
-	if rate := w.m.Preprocessor().SamplingRate; rate != ingest.TranscribeRate {
-		samples = audio.Resample(samples, ingest.TranscribeRate, rate)
-	}
-	opt := whisper.DefaultTranscribeOptions()
-	opt.Language = w.language
-	r, err := w.m.Transcribe(ctx, w.tok, samples, opt)
-	if err != nil {
-		return ingest.Transcript{}, err
-	}
-	t := ingest.Transcript{Language: r.Language, Text: r.Text, Segments: make([]ingest.TranscriptSegment, len(r.Segments))}
-	for i, s := range r.Segments {
-		t.Segments[i] = ingest.TranscriptSegment{Start: s.Start, End: s.End, Text: s.Text}
-	}
-	return t, nil
 }
 
 // greedyCaptioner adapts a caption.Captioner to ingest: greedy, 20 tokens.

@@ -30,6 +30,17 @@ func modelLoader(modelsDir string) func(string) (engine.Encoder, error) {
 	}
 }
 
+// transcriberLoader is modelLoader for the engine's speech-to-text models.
+func transcriberLoader(modelsDir string) func(string) (engine.Transcriber, error) {
+	return func(name string) (engine.Transcriber, error) {
+		dir, err := models.Resolve(modelsDir, name)
+		if err != nil {
+			return nil, err
+		}
+		return openTranscriber(dir)
+	}
+}
+
 // serverModelLoader is the server's loader: names resolve only inside
 // modelsDir (models.ResolveStrict); absolute paths are those a local tool
 // stored in a collection or that CheckServerName let through.
@@ -44,5 +55,20 @@ func serverModelLoader(modelsDir string) func(string) (engine.Encoder, error) {
 			return nil, err
 		}
 		return encoders.Open(dir)
+	}
+}
+
+// serverTranscriberLoader is serverModelLoader for speech-to-text models.
+func serverTranscriberLoader(modelsDir string) func(string) (engine.Transcriber, error) {
+	return func(name string) (engine.Transcriber, error) {
+		l, err := models.Open(modelsDir, nil)
+		if err != nil {
+			return nil, err
+		}
+		dir, err := l.ResolveStrict(name)
+		if err != nil {
+			return nil, err
+		}
+		return openTranscriber(dir)
 	}
 }

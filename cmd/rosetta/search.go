@@ -168,7 +168,7 @@ func searchLocal(ctx context.Context, dataDir, modelsDir, coll string, req engin
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, SnapshotEvery: -1, LoadModel: modelLoader(modelsDir)})
+	e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, SnapshotEvery: -1, LoadModel: modelLoader(modelsDir), LoadTranscriber: transcriberLoader(modelsDir)})
 	if err != nil {
 		return nil, fmt.Errorf("%w (if `rosetta serve` owns this directory, use --server)", err)
 	}

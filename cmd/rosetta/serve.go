@@ -105,9 +105,10 @@ Models are directories: a path, or a name under --models.`,
 			}
 			lim.MaxImagePixels, lim.DecodePixels = int64(maxImageMpx*1e6), int64(decodeMpx*1e6)
 			e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, SnapshotEvery: snapshotEvery,
-				LoadModel:      serverModelLoader(modelsDir),
-				CheckModelName: func(name string) error { return models.CheckServerName(modelsDir, name) },
-				MediaRoots:     roots, Limits: lim, Store: store.Options{DiskReserveBytes: diskReserveMB << 20, CacheBytes: cacheMB << 20}})
+				LoadModel:       serverModelLoader(modelsDir),
+				LoadTranscriber: serverTranscriberLoader(modelsDir),
+				CheckModelName:  func(name string) error { return models.CheckServerName(modelsDir, name) },
+				MediaRoots:      roots, Limits: lim, Store: store.Options{DiskReserveBytes: diskReserveMB << 20, CacheBytes: cacheMB << 20}})
 			if err != nil {
 				return err
 			}

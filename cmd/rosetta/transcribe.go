@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rosetta/encoders/audio"
 	"rosetta/encoders/whisper"
 	"rosetta/models"
 )
@@ -138,15 +137,7 @@ func readSpeech(path string, rate int) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	clip, err := audio.Decode(data)
-	if err != nil {
-		return nil, err
-	}
-	x := audio.Mono(clip)
-	if clip.Rate != rate {
-		x = audio.Resample(x, clip.Rate, rate)
-	}
-	return x, nil
+	return speechSamples(data, rate)
 }
 
 type segmentJSON struct {
