@@ -39,7 +39,7 @@ const (
 )
 
 // Compress returns data compressed into a zlib stream exactly as C zlib
-// 1.2.12–1.3.x does at its defaults (Python's zlib.compress(data)). The
+// 1.2.11–1.3.1 does at its defaults (Python's zlib.compress(data)). The
 // returned slice is newly allocated and owned by the caller.
 func Compress(data []byte) []byte {
 	d := newDeflater(data, true)

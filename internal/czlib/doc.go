@@ -1,5 +1,5 @@
-// Package czlib compresses bytes exactly as C zlib (1.2.12 through 1.3.x)
-// does at its default settings: deflateInit(level 6), windowBits 15,
+// Package czlib compresses bytes exactly as C zlib (1.2.11 through 1.3.1,
+// the versions it has been checked against) does at its default settings: deflateInit(level 6), windowBits 15,
 // memLevel 8, the default strategy, one deflate call that finishes the
 // stream. This is what Python's zlib.compress(data) returns, byte for
 // byte, and so what OpenAI Whisper's get_compression_ratio measures.

@@ -2,7 +2,7 @@
 """Writes expected.txt: C zlib's level-6 output for the generated inputs.
 
 Run from this directory with a CPython whose zlib module links C zlib
-1.2.12 to 1.3.x (not zlib-ng):
+1.2.11 to 1.3.x (not zlib-ng):
 
     python3 gen_expected.py > expected.txt
 
