@@ -49,7 +49,8 @@
 //     its maximum, then each window's frames are computed as it is
 //     decoded, bit for bit as LogMel computes them. Windows, segments and
 //     the full text equal the reference's transcribe() goldens exactly
-//     (avg_logprob and no_speech_prob within 1e-6).
+//     (avg_logprob and no_speech_prob within 1e-6), compression_ratio
+//     included: internal/czlib writes C zlib's stream byte for byte.
 //
 //   - Sampling above temperature 0 (DecodeOptions.Temperature, BestOf:
 //     softmax of logits / T, best_of sequences ranked by sum log-prob over
@@ -62,11 +63,7 @@
 //     goldens.
 //
 // Not implemented yet: beam search; initial_prompt, clip_timestamps and
-// word timestamps; an exact compression_ratio (Segment.CompressionRatio
-// and the fallback use Go's compress/zlib, whose output length differs
-// from C zlib's: 4 bytes longer, 7% off, on the goldens, so a window near
-// the 2.4 threshold may fall back where the reference's does not, or the
-// reverse); streaming the samples themselves (Transcribe takes them
+// word timestamps; streaming the samples themselves (Transcribe takes them
 // whole: 230 MB an hour at 16 kHz); ingest integration. English-only
 // (.en) models follow the reference's start sequence (<|startoftranscript|>
 // alone, language English, no detection: Model.Multilingual), but no

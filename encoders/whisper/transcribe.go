@@ -1,12 +1,12 @@
 package whisper
 
 import (
-	"bytes"
-	"compress/zlib"
 	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"rosetta/internal/czlib"
 )
 
 // TranscribeOptions configures Transcribe, as the reference's transcribe()
@@ -29,8 +29,8 @@ type TranscribeOptions struct {
 	// (no_speech_prob above NoSpeechThreshold with a low avg_logprob), it
 	// is decoded again at the next. 0 is greedy, above 0 sampling
 	// (DecodeOptions.Temperature). Only [0] is golden-tested; the
-	// compression ratio is Go zlib's, not C zlib's (see Segment), so a
-	// result near 2.4 may fall back where the reference's does not. After
+	// compression ratio is C zlib's exactly (see Segment), so a text
+	// falls back exactly when it would in the reference. After
 	// a window decoded above 0.5 the next prompt is empty, as in the
 	// reference.
 	Temperatures []float64
@@ -76,9 +76,9 @@ type Segment struct {
 	Tokens []int
 	// Temperature, AvgLogprob and NoSpeechProb are the window's decode's.
 	Temperature, AvgLogprob, NoSpeechProb float64
-	// CompressionRatio is len(text) / len(zlib(text)) of the window's text,
-	// compressed with Go's compress/zlib, whose output length can differ
-	// from C zlib's by a few bytes: close to, not exactly, the reference's.
+	// CompressionRatio is len(text) / len(zlib.compress(text)) of the
+	// window's text, with C zlib's compressed length: the reference's
+	// value exactly.
 	CompressionRatio float64
 }
 
@@ -295,17 +295,11 @@ func (m *Model) decodeWithFallback(ctx context.Context, tok *Tokenizer, feat []f
 }
 
 // compressionRatio is the reference's get_compression_ratio: the UTF-8
-// length over its zlib-compressed length, here with Go's compress/zlib at
-// the default level (C zlib's output can be a few bytes different).
+// length over the length of its zlib stream as C zlib (Python's
+// zlib.compress) writes it at the default level, exactly (internal/czlib).
+// The empty text is 0, as 0/8 is in the reference.
 func compressionRatio(text string) float64 {
-	if text == "" {
-		return 0
-	}
-	var b bytes.Buffer
-	w := zlib.NewWriter(&b)
-	w.Write([]byte(text))
-	w.Close()
-	return float64(len(text)) / float64(b.Len())
+	return float64(len(text)) / float64(czlib.CompressedLen([]byte(text)))
 }
 
 // windowCut is one segment of a window's tokens: start and end are
