@@ -108,9 +108,9 @@ func Open(opts Options) (*Engine, error) {
 	e := &Engine{opts: opts, log: opts.Logger, colls: map[string]*coll{}, stop: make(chan struct{}),
 		models:       newModels(opts.LoadModel),
 		transcribers: newModels(opts.LoadTranscriber),
-		pixels:    newBudget("decoded-pixel", opts.Limits.DecodePixels),
-		audioSecs: newBudget("audio-seconds", int64(opts.Limits.AudioSeconds*1000)),
-		encodes:   newBudget("encode", int64(opts.Limits.Encodes)),
+		pixels:       newBudget("decoded-pixel", opts.Limits.DecodePixels),
+		audioSecs:    newBudget("audio-seconds", int64(opts.Limits.AudioSeconds*1000)),
+		encodes:      newBudget("encode", int64(opts.Limits.Encodes)),
 	}
 	e.removeSnapshotLeftovers()
 	bs, err := newBlobStore(filepath.Join(opts.Dir, "blobs"), opts.Logger)
