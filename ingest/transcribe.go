@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"strings"
 
@@ -46,7 +47,8 @@ type TranscriptSegment struct {
 // It returns one item per segment with text, keyed path#w=start,end, each
 // with its trimmed text as Text["transcript"] and no content, so no
 // vector: they are found by keyword search (text.transcript) and fold into
-// their file with group_by parent. A transcription error is reported and
+// their file with group_by parent. Segments are kept within the
+// recording's duration (see below). A transcription error is reported and
 // the file is stored without a transcript; ok is false only when ctx is
 // done.
 func (r *run) transcribe(ctx context.Context, it *item, data []byte) (segs []item, ok bool) {
@@ -78,12 +80,21 @@ func (r *run) transcribe(ctx context.Context, it *item, data []byte) (segs []ite
 	// Set even when "": it marks the file as transcribed (see
 	// fileState.untranscribed).
 	md["transcript_language"] = tr.Language
+	// Whisper decodes 30 s windows padded with silence, and its timestamps
+	// can point into the padding: past the end of the recording (the tiny
+	// fixture model does it for every clip shorter than a window). A
+	// segment is kept within the recording, so that a player can start at
+	// segment_start: its end is cut to the recording's end (to the
+	// millisecond, rounded down), and a segment that starts at or after the
+	// end is dropped (its text stays in the file's transcript).
+	dur := math.Floor(float64(len(samples))*1000/TranscribeRate) / 1000
 	at := map[string]int{} // key → index in segs
 	for _, s := range tr.Segments {
 		text := strings.TrimSpace(s.Text)
-		if text == "" {
+		if text == "" || s.Start >= dur {
 			continue
 		}
+		s.End = min(s.End, dur)
 		key := fmt.Sprintf("%s%s%.3f,%.3f", path, transcriptKey, s.Start, s.End)
 		if i, dup := at[key]; dup {
 			// Two segments with one time range (to the millisecond) share
