@@ -47,8 +47,8 @@ type TranscriptSegment struct {
 // It returns one item per segment with text, keyed path#w=start,end, each
 // with its trimmed text as Text["transcript"] and no content, so no
 // vector: they are found by keyword search (text.transcript) and fold into
-// their file with group_by parent. Segments are kept within the
-// recording's duration (see below). A transcription error is reported and
+// their file with group_by parent. Segments, and the transcript, are kept
+// within the recording's duration (see below). A transcription error is reported and
 // the file is stored without a transcript; ok is false only when ctx is
 // done.
 func (r *run) transcribe(ctx context.Context, it *item, data []byte) (segs []item, ok bool) {
@@ -59,6 +59,15 @@ func (r *run) transcribe(ctx context.Context, it *item, data []byte) (segs []ite
 		return nil, true
 	}
 	samples := audio.Mono(clip)
+	// Whisper decodes 30 s windows padded with silence, and its timestamps
+	// can point into the padding: past the end of the recording (the tiny
+	// fixture model does it for every clip shorter than a window). What is
+	// stored stays within the recording, so that a player can start at
+	// segment_start and the file's transcript holds only what was heard in
+	// it: a segment's end is cut at the recording's end (to the
+	// millisecond, rounded down), and a segment that starts at or after the
+	// end is dropped, its text with it.
+	dur := math.Floor(float64(len(samples))*1000/float64(clip.Rate)) / 1000
 	if clip.Rate != TranscribeRate {
 		samples = audio.Resample(samples, clip.Rate, TranscribeRate)
 	}
@@ -70,6 +79,15 @@ func (r *run) transcribe(ctx context.Context, it *item, data []byte) (segs []ite
 		r.warn(path, "transcribe: %v", err)
 		return nil, true
 	}
+	if i := slices.IndexFunc(tr.Segments, func(s TranscriptSegment) bool { return s.Start >= dur }); i >= 0 {
+		var kept strings.Builder
+		for _, s := range tr.Segments {
+			if s.Start < dur {
+				kept.WriteString(s.Text)
+			}
+		}
+		tr.Text = kept.String()
+	}
 	md := it.obj.Metadata
 	if text := strings.TrimSpace(tr.Text); text != "" {
 		if it.obj.Text == nil {
@@ -80,14 +98,6 @@ func (r *run) transcribe(ctx context.Context, it *item, data []byte) (segs []ite
 	// Set even when "": it marks the file as transcribed (see
 	// fileState.untranscribed).
 	md["transcript_language"] = tr.Language
-	// Whisper decodes 30 s windows padded with silence, and its timestamps
-	// can point into the padding: past the end of the recording (the tiny
-	// fixture model does it for every clip shorter than a window). A
-	// segment is kept within the recording, so that a player can start at
-	// segment_start: its end is cut to the recording's end (to the
-	// millisecond, rounded down), and a segment that starts at or after the
-	// end is dropped (its text stays in the file's transcript).
-	dur := math.Floor(float64(len(samples))*1000/TranscribeRate) / 1000
 	at := map[string]int{} // key → index in segs
 	for _, s := range tr.Segments {
 		text := strings.TrimSpace(s.Text)
