@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
+	"slices"
 	"strings"
 
 	"rosetta/store"
@@ -57,18 +59,40 @@ func IsTranscriptSegment(md map[string]any) bool {
 	return md["segment_kind"] == SegmentKindTranscript
 }
 
-// ApplyTranscript writes tr into o, which must have a key: its trimmed
-// text as o.Text["transcript"] (when not empty) and its language as the
-// metadata transcript_language (always, "" included: it marks o as
-// transcribed). o's Text and Metadata maps are replaced, never changed in
-// place. It returns o's segment objects, one per segment with text: keyed
+// ApplyTranscript writes tr, the transcript of a recording of duration
+// seconds (0: unknown), into o, which must have a key: its trimmed text as
+// o.Text["transcript"] (when not empty) and its language as the metadata
+// transcript_language (always, "" included: it marks o as transcribed).
+// o's Text and Metadata maps are replaced, never changed in place.
+//
+// Whisper decodes 30 s windows padded with silence, and its timestamps can
+// point into the padding, past the end of the recording. What is stored
+// stays within the recording, so that a player can start at segment_start
+// and the transcript holds only what was heard in it: a segment's end is
+// cut at the recording's end (to the millisecond, rounded down), and a
+// segment that starts at or after it is dropped, its text with it.
+//
+// It returns o's segment objects, one per segment with text: keyed
 // TranscriptKey, modality audio, o's source, metadata parent (o's key),
 // segment_start, segment_end (seconds), segment_kind "transcript" and o's
 // file_name and file_dir, the segment's trimmed text as text.transcript,
 // no content and no vector (Upsert embeds them in the spaces whose model
 // has a text tower). Segments with one time range share one object
 // holding both texts.
-func ApplyTranscript(o *Object, tr Transcript) []Object {
+func ApplyTranscript(o *Object, tr Transcript, duration float64) []Object {
+	end := math.Inf(1)
+	if duration > 0 {
+		end = math.Floor(duration*1000) / 1000
+	}
+	if slices.ContainsFunc(tr.Segments, func(s TranscriptSegment) bool { return s.Start >= end }) {
+		var heard strings.Builder
+		for _, s := range tr.Segments {
+			if s.Start < end {
+				heard.WriteString(s.Text)
+			}
+		}
+		tr.Text = heard.String()
+	}
 	md := maps.Clone(o.Metadata)
 	if md == nil {
 		md = map[string]any{}
@@ -87,9 +111,10 @@ func ApplyTranscript(o *Object, tr Transcript) []Object {
 	at := map[string]int{} // key → index in segs
 	for _, s := range tr.Segments {
 		text := strings.TrimSpace(s.Text)
-		if text == "" {
+		if text == "" || s.Start >= end {
 			continue
 		}
+		s.End = min(s.End, end)
 		key := TranscriptKey(o.Key, s.Start, s.End)
 		if i, dup := at[key]; dup {
 			segs[i].Text[TranscriptText] += " " + text
@@ -155,7 +180,7 @@ func (e *Engine) transcribeContent(ctx context.Context, c *coll, objs []Object) 
 		if err != nil {
 			return nil, nil, fmt.Errorf("objects[%d]: %w", i, encodeErr(ctx, "audio", spec.Model, err))
 		}
-		segs = append(segs, ApplyTranscript(o, tr)...)
+		segs = append(segs, ApplyTranscript(o, tr, secs)...)
 		parents = append(parents, o.Key)
 	}
 	return segs, parents, nil

@@ -9,8 +9,9 @@ import (
 )
 
 // transcribe transcribes an audio file into it.obj with
-// engine.ApplyTranscript (text.transcript, metadata transcript_language)
-// and returns one item per segment with text (keyed path#w=start,end, its
+// engine.ApplyTranscript (text.transcript, metadata transcript_language;
+// segments kept within the file's duration_s) and returns one item per
+// segment with text (keyed path#w=start,end, its
 // text as text.transcript, no content: the engine embeds it in the spaces
 // of text models, and the keyword index finds it; segments fold into their
 // file with group_by parent). A transcription error is reported and the
@@ -25,7 +26,8 @@ func (r *run) transcribe(ctx context.Context, it *item, data []byte) (segs []ite
 		r.warn(path, "transcribe: %v", err)
 		return nil, true
 	}
-	for _, o := range engine.ApplyTranscript(&it.obj, tr) {
+	dur, _ := it.obj.Metadata["duration_s"].(float64)
+	for _, o := range engine.ApplyTranscript(&it.obj, tr, dur) {
 		if prev, ok := r.prev[o.Key]; ok {
 			o.ID = prev.id
 		}

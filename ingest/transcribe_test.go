@@ -72,7 +72,7 @@ func objectsByKey(t *testing.T, e *engine.Engine, coll string) map[string]engine
 // TestIngestTranscribe ingests the fixture WAVs with the tiny fixture
 // Whisper as Transcriber: each file holds its transcript, audio_long.wav's
 // segments are the golden transcribe() segments (their keys, times and
-// texts), and a keyword query for a word of one segment finds that
+// texts) kept within the recording's duration, and a keyword query for a word of one segment finds that
 // segment, before and after a restart.
 func TestIngestTranscribe(t *testing.T) {
 	wdir := fixtures.Dir(t, "whisper")
@@ -146,20 +146,40 @@ func TestIngestTranscribe(t *testing.T) {
 		if !ok {
 			t.Fatalf("no object for %s", path)
 		}
-		if got := o.Text["transcript"]; got != strings.TrimSpace(r.Text) || got == "" {
-			t.Errorf("%s: text.transcript %q, want %q", f, got, strings.TrimSpace(r.Text))
+		// The text of the segments that start within the recording.
+		clip, err := audio.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var heard string
+		for _, s := range r.Segments {
+			if s.Start < float64(clip.Frames())/float64(clip.Rate) {
+				heard += s.Text
+			}
+		}
+		if got := o.Text["transcript"]; got != strings.TrimSpace(heard) || got == "" {
+			t.Errorf("%s: text.transcript %q, want %q", f, got, strings.TrimSpace(heard))
 		}
 		if o.Metadata["transcript_language"] != "en" {
 			t.Errorf("%s: transcript_language %v", f, o.Metadata["transcript_language"])
 		}
 	}
-	if objs[long].Text["transcript"] != strings.TrimSpace(want.Text) {
-		t.Errorf("audio_long.wav: transcript %q, want the golden %q", objs[long].Text["transcript"], want.Text)
-	}
+	// The golden segments as stored: within the recording's 45 s (the
+	// reference's timestamps run into the padding of the last window, to
+	// 59.92 s).
+	const longSeconds = 45.0
 	var wantKeys []string
+	var wantText string
+	cut := false
 	for _, g := range want.Segments {
-		if strings.TrimSpace(g.Text) == "" {
+		if g.Start < longSeconds {
+			wantText += g.Text
+		}
+		if strings.TrimSpace(g.Text) == "" || g.Start >= longSeconds {
 			continue
+		}
+		if g.End > longSeconds {
+			g.End, cut = longSeconds, true
 		}
 		key := fmt.Sprintf("%s#w=%.3f,%.3f", long, g.Start, g.End)
 		wantKeys = append(wantKeys, key)
@@ -180,10 +200,13 @@ func TestIngestTranscribe(t *testing.T) {
 			gotKeys = append(gotKeys, k)
 		}
 	}
+	if got := objs[long].Text["transcript"]; got != strings.TrimSpace(wantText) {
+		t.Errorf("audio_long.wav: transcript %q, want the golden's text up to %v s %q", got, longSeconds, wantText)
+	}
 	slices.Sort(gotKeys)
 	slices.Sort(wantKeys)
-	if !slices.Equal(gotKeys, wantKeys) {
-		t.Errorf("transcript segments of audio_long.wav:\n got %q\nwant %q", gotKeys, wantKeys)
+	if !slices.Equal(gotKeys, wantKeys) || !cut || len(wantKeys) == len(want.Segments) {
+		t.Errorf("transcript segments of audio_long.wav (none past %v s, one cut at it):\n got %q\nwant %q", longSeconds, gotKeys, wantKeys)
 	}
 
 	// " dam" is the text of one golden segment alone.
@@ -381,5 +404,49 @@ func TestTranscriptReingest(t *testing.T) {
 	}
 	if keys := segKeys(); len(keys) != 1 || keys[key(0, 1)] == 0 {
 		t.Fatalf("segments %v", keys)
+	}
+}
+
+// TestTranscriptWithinRecording: segments whose timestamps run past the
+// end of the recording (Whisper's into a window's padding) are kept within
+// it: one that ends late is cut at the end, one that starts there is not
+// stored, nor is its text in the file's transcript.
+func TestTranscriptWithinRecording(t *testing.T) {
+	hub := hubertDir(t)
+	root := t.TempDir()
+	path := filepath.Join(root, "short.wav")
+	os.WriteFile(path, pcmWAV(200, 300, 1.5, 8000), 0o644) // resampled to 16 kHz: still 1.5 s
+	e, err := engine.Open(engine.Options{Dir: t.TempDir(), SnapshotEvery: -1,
+		LoadModel: func(string) (engine.Encoder, error) { return encoders.Open(hub) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	e.WaitReady(context.Background())
+	ft := &fakeTranscriber{}
+	ft.set(nil, engine.TranscriptSegment{Start: 0.2, End: 1, Text: " one"}, engine.TranscriptSegment{Start: 1, End: 12.5, Text: " two"}, engine.TranscriptSegment{Start: 1.5, End: 29.9, Text: " three"})
+	var rep bytes.Buffer
+	s, err := Run(context.Background(), EngineSink{e}, []string{root}, Options{Collection: "talks", Model: "hubert", Recursive: true,
+		Report: &rep, Transcriber: ft})
+	if err != nil || s.Added != 1 || s.Segments != 2 || s.Failed+s.Warnings != 0 {
+		t.Fatalf("%+v %v\n%s", s.Progress, err, rep.String())
+	}
+	objs := objectsByKey(t, e, "talks")
+	var keys []string
+	for k, o := range objs {
+		if strings.Contains(k, "#w=") {
+			keys = append(keys, k)
+			if end := o.Metadata["segment_end"].(float64); end > 1.5 {
+				t.Errorf("segment %s ends at %v s, after the recording", k, end)
+			}
+		}
+	}
+	slices.Sort(keys)
+	want := []string{path + "#w=0.200,1.000", path + "#w=1.000,1.500"}
+	if !slices.Equal(keys, want) {
+		t.Fatalf("segments %q, want %q", keys, want)
+	}
+	if got := objs[path].Text["transcript"]; got != "one two" {
+		t.Fatalf("transcript %q", got)
 	}
 }

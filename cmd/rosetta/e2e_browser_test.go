@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,7 +128,9 @@ func waitJS(expr string) step {
 // TestBrowserSearchPage drives the page that `rosetta serve` serves at / in
 // headless Chromium: a text query, an image upload, "more like this", a
 // modality choice, an API error, an audio upload that finds a segment of a
-// long recording, and the API-key flow. Results on the page must be the
+// long recording, a keyword search for a word of a Whisper transcript
+// segment (its line shown, its audio played from its start), and the
+// API-key flow. Results on the page must be the
 // API's results for the same request, in order, with their thumbnails and
 // audio actually loaded. The tiny fixture models make rankings meaningless
 // beyond identities, so that is what the expectations rest on.
@@ -169,7 +173,8 @@ func TestBrowserSearchPage(t *testing.T) {
 	for _, in := range []struct {
 		dir, coll, model string
 		extra            []string
-	}{{media, "photos", clipModelDir(t), []string{"--caption", capModel}}, {speech, "speech", hubertModelDir(t), nil}} {
+	}{{media, "photos", clipModelDir(t), []string{"--caption", capModel}},
+		{speech, "speech", hubertModelDir(t), []string{"--transcribe", fixtures.Dir(t, "whisper"), "--transcribe-language", "en"}}} {
 		args := append([]string{"ingest", in.dir, "--collection", in.coll, "--data", data, "--model", in.model,
 			"--report", filepath.Join(t.TempDir(), "f.jsonl")}, in.extra...)
 		out, err := exec.Command(bin, args...).CombinedOutput()
@@ -541,6 +546,106 @@ func browseWithoutKey(t *testing.T, ctx context.Context, s *server, media string
 		t.Fatalf("media error on the card %q: %v", mediaErr, err)
 	}
 	screenshot(t, ctx, filepath.Join(art, "media-refused.png"))
+
+	browseTranscript(t, ctx, s, art)
+}
+
+// browseTranscript searches the page, in keyword mode, for a word of one
+// transcript segment of the speech collection (ingested with the fixture
+// Whisper; the word is picked from what was stored): the page shows the
+// API's hits, the segment's card shows its transcript line with the word
+// marked and its time range, and its player plays from segment_start.
+func browseTranscript(t *testing.T, ctx context.Context, s *server, art string) {
+	word, seg := distinctWord(t, transcriptSegments(t, s, "speech"))
+	start, end := seg.Metadata["segment_start"].(float64), seg.Metadata["segment_end"].(float64)
+	if start <= 0 {
+		t.Fatalf("segment %s starts at 0: playing from its start would prove nothing", seg.Key)
+	}
+	lit, _ := json.Marshal(word)
+	var k int
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(s.base+"/?collection=speech"),
+		waitJS(`document.querySelector('#overview b') !== null`),
+		into(chromedp.Evaluate[int](`Number(document.getElementById('k').value)`), &k),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cards := submitAndRead(t, ctx,
+		into(chromedp.Evaluate[string](`document.getElementById('mode').value = 'keyword'; document.getElementById('q-text').value = `+string(lit)), new(string)),
+		chromedp.Click(chromedp.CSS(`#search-button`)),
+	)
+	want := apiSearch(t, s, "speech", map[string]any{"keyword": word, "mode": "keyword", "k": k})
+	if got := cardIDs(cards); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("keyword %q: page shows %v, API answers %v", word, got, want)
+	}
+	i := slices.IndexFunc(cards, func(c card) bool { return c.Key == seg.Key })
+	if i < 0 {
+		t.Fatalf("keyword %q: no card for segment %s in %+v", word, seg.Key, cards)
+	}
+	c := cards[i]
+	num := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	if c.Modality != "audio" || c.ID != fmt.Sprint(seg.ID) || c.Segment != fmt.Sprintf("segment %.1f–%.1f s", start, end) ||
+		!strings.HasSuffix(c.AudioSrc, fmt.Sprintf("/objects/%d/media#t=%s,%s", seg.ID, num(start), num(end))) {
+		t.Fatalf("segment card %+v, want segment #%d %v–%v s", c, seg.ID, start, end)
+	}
+	// The transcript line: the segment's text, the word in a <mark>.
+	type highlight struct {
+		Field string   `json:"field"`
+		Text  string   `json:"text"`
+		Marks []string `json:"marks"`
+	}
+	var line highlight
+	cardJS := fmt.Sprintf(`document.querySelectorAll('#results .card')[%d]`, i)
+	err = chromedp.Do(ctx, into(chromedp.Evaluate[highlight](`(c => { const p = c.querySelector('.highlight'); return p ? {field: p.dataset.field, text: p.textContent,
+  marks: [...p.querySelectorAll('mark')].map(m => m.textContent)} : {field: '', text: '', marks: []}; })(`+cardJS+`)`), &line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line.Field != "text.transcript" || !strings.Contains(line.Text, seg.Text["transcript"]) ||
+		!slices.ContainsFunc(line.Marks, func(m string) bool { return strings.EqualFold(strings.TrimSpace(m), word) }) {
+		t.Fatalf("segment card's transcript line %+v, want %q with %q marked", line, seg.Text["transcript"], word)
+	}
+	// Play: the player starts at segment_start (the page seeks there once
+	// the file's metadata is in) and plays on from it.
+	var from float64
+	err = chromedp.Do(ctx,
+		waitJS(`(a => a.readyState >= 1 && a.currentTime >= `+num(start)+`)(`+cardJS+`.querySelector('audio'))`),
+		into(chromedp.Evaluate[bool](`(a => { window.playedFrom = null; a.addEventListener('playing', () => { window.playedFrom = a.currentTime; }, {once: true});
+  a.play().catch(e => { window.playError = String(e); }); return true; })(`+cardJS+`.querySelector('audio'))`), new(bool)),
+		waitJS(`window.playError !== undefined || (window.playedFrom !== null && `+cardJS+`.querySelector('audio').currentTime > window.playedFrom)`),
+		into(chromedp.Evaluate[float64](`window.playError !== undefined ? -1 : window.playedFrom`), &from),
+	)
+	if err != nil || from < 0 {
+		t.Fatalf("the segment's player did not play: %v", err)
+	}
+	if from < start-0.05 || from > start+0.5 {
+		t.Fatalf("the segment's player started at %v s, want its start %v s", from, start)
+	}
+	screenshot(t, ctx, filepath.Join(art, "search-transcript.png"))
+
+	// One hit per file: the file's card lists the segment with its
+	// transcript line, and its player starts at that segment.
+	cards = submitAndRead(t, ctx,
+		chromedp.Click(chromedp.CSS(`#group`)),
+		chromedp.Click(chromedp.CSS(`#search-button`)),
+	)
+	i = slices.IndexFunc(cards, func(c card) bool { return c.Key == seg.Metadata["parent"] })
+	if i < 0 || !strings.HasSuffix(cards[i].AudioSrc, fmt.Sprintf("/media#t=%s,%s", num(start), num(end))) {
+		t.Fatalf("keyword %q, one hit per file: no card for %v playing from %v s in %+v", word, seg.Metadata["parent"], start, cards)
+	}
+	var items []string
+	cardJS = fmt.Sprintf(`document.querySelectorAll('#results .card')[%d]`, i)
+	if err := chromedp.Do(ctx, into(chromedp.Evaluate[[]string](`[...`+cardJS+`.querySelectorAll('.segments li')].map(li => li.textContent)`), &items)); err != nil {
+		t.Fatal(err)
+	}
+	wantItem := fmt.Sprintf("%.1f–%.1f s", start, end)
+	if !slices.ContainsFunc(items, func(it string) bool {
+		return strings.HasPrefix(it, wantItem) && strings.Contains(it, "“"+seg.Text["transcript"]+"”")
+	}) {
+		t.Fatalf("grouped card's segments %q, want %s with “%s”", items, wantItem, seg.Text["transcript"])
+	}
+	screenshot(t, ctx, filepath.Join(art, "search-transcript-grouped.png"))
 }
 
 func browseWithKey(t *testing.T, ctx context.Context, s *server, key string, wantCards int, art string) {

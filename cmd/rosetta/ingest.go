@@ -41,7 +41,8 @@ an audio query can point into a long recording. With --transcribe MODEL (a Whisp
 model directory or a name under --models) each audio file is transcribed (greedy, as
 rosetta transcribe does): the file gets its transcript as text.transcript (metadata
 transcript_language), and every segment with text becomes an object FILE#w=START,END
-(metadata parent, segment_start, segment_end, segment_kind "transcript") holding its
+(metadata parent, segment_start, segment_end, segment_kind "transcript"; within the
+recording's duration) holding its
 text as text.transcript and no vector, found by keyword search. A changed file's old
 transcript segments are replaced (deleted, in a run without --transcribe). A file whose
 transcription fails is stored without a transcript and listed in --report; audio stored

@@ -474,6 +474,9 @@ function renderHit(h, rank) {
       else if (typeof sm.chunk_start === "number") where = `characters ${sm.chunk_start}–${sm.chunk_end}`;
       const li = el("li", "", `${where} · ${sg.score.toFixed(4)}`);
       if (sg.object && sg.object.content && sg.object.content.text) li.title = sg.object.content.text;
+      // A transcript segment's line: what was said in that time range.
+      const said = sg.object && sg.object.text && sg.object.text.transcript;
+      if (said) li.append(el("span", "transcript", ` “${said}”`));
       list.append(li);
     }
     card.append(list);
