@@ -122,7 +122,8 @@ each --threads count (GEMM threads and GOMAXPROCS), the median of --runs:
 Before the timed runs of a model and thread count one untimed encode and a few
 decoder steps warm the caches (--warmup=false skips them). The whole-file run
 needs a tokenizer: the checkpoint's, or for --size the one in --tokenizer
-(default $ROSETTA_FIXTURES/whisper); without one, or without audio, it is skipped.`,
+(default $ROSETTA_FIXTURES/whisper, whose config.json also gives the suppressed
+tokens); without one, or without audio, it is skipped.`,
 		Example: `  rosetta bench whisper --size tiny --threads 1 --runs 1
   rosetta bench whisper --size tiny,base,small --threads 1,2 --json
   rosetta bench whisper --model ~/models/whisper-tiny --audio talk.wav`,
@@ -267,6 +268,9 @@ func loadWhisperBenchModel(name string, o whisperBenchOptions) (whisperBenchMode
 		if err != nil {
 			return bm, err
 		}
+		if tokDir != "" {
+			suppressFrom(&cfg, filepath.Join(tokDir, "config.json"))
+		}
 		if bm.m, err = whisper.NewRandom(cfg, whisper.Preprocessor{}, o.Seed); err != nil {
 			return bm, err
 		}
@@ -285,6 +289,21 @@ func loadWhisperBenchModel(name string, o whisperBenchOptions) (whisperBenchMode
 		}
 	}
 	return bm, nil
+}
+
+// suppressFrom copies the suppressed tokens of the config.json at path
+// (the tokenizer's checkpoint; the released checkpoints share them) into
+// cfg, so that the whole-file run suppresses what a real model does. A
+// missing or unreadable file leaves cfg as it is.
+func suppressFrom(cfg *whisper.Config, path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var c whisper.Config
+	if json.Unmarshal(b, &c) == nil && c.VocabSize == cfg.VocabSize {
+		cfg.SuppressTokens, cfg.BeginSuppressTokens = c.SuppressTokens, c.BeginSuppressTokens
+	}
 }
 
 // startSequence is sot, en, transcribe, notimestamps: the tokenizer's ids,
