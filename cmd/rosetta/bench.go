@@ -16,9 +16,9 @@ import (
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Benchmarks: ann (vector index recall/latency), http (REST load test), retrieval (caption recall), keyword (BM25 index)",
+		Short: "Benchmarks: ann (vector index recall/latency), http (REST load test), retrieval (caption recall), keyword (BM25 index), whisper (speech-to-text speed)",
 	}
-	cmd.AddCommand(newBenchANNCmd(), newBenchHTTPCmd(), newBenchRetrievalCmd(), newBenchKeywordCmd())
+	cmd.AddCommand(newBenchANNCmd(), newBenchHTTPCmd(), newBenchRetrievalCmd(), newBenchKeywordCmd(), newBenchWhisperCmd())
 	return cmd
 }
 
