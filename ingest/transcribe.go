@@ -7,12 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"rosetta/encoders/audio"
 	"rosetta/engine"
 )
-
-// TranscribeRate is the sample rate Transcriber.Transcribe is given.
-const TranscribeRate = 16000
 
 // transcriptKey separates a file's path from a transcript segment's time
 // range in the segment's key (path#w=start,end).
@@ -22,8 +18,11 @@ const transcriptKey = "#w="
 // It must be safe for concurrent use: ingest's workers call it in
 // parallel.
 type Transcriber interface {
-	// Transcribe transcribes a whole recording, mono at TranscribeRate Hz.
-	Transcribe(ctx context.Context, samples []float32) (Transcript, error)
+	// Transcribe transcribes a whole recording from its file's bytes
+	// (WAV, FLAC, MP3 or Ogg Vorbis, recognised by content), which it
+	// reads and must not change or keep. An hour-long file should be read
+	// a range at a time (audio.OpenResampled), not decoded whole.
+	Transcribe(ctx context.Context, data []byte) (Transcript, error)
 }
 
 // Transcript is what a Transcriber heard in one recording.
@@ -40,8 +39,8 @@ type TranscriptSegment struct {
 	Text       string
 }
 
-// transcribe transcribes an audio file (decoded whole, mixed to mono and
-// resampled to TranscribeRate) into it.obj: the trimmed transcript as
+// transcribe transcribes an audio file (its bytes, which the Transcriber
+// decodes) into it.obj: the trimmed transcript as
 // Text["transcript"] and its language as metadata transcript_language.
 // It returns one item per segment with text, keyed path#w=start,end, each
 // with its trimmed text as Text["transcript"] and no content, so no
@@ -51,16 +50,7 @@ type TranscriptSegment struct {
 // done.
 func (r *run) transcribe(ctx context.Context, it *item, data []byte) (segs []item, ok bool) {
 	path := it.path
-	clip, err := audio.Decode(data)
-	if err != nil {
-		r.warn(path, "transcribe: %v", err)
-		return nil, true
-	}
-	samples := audio.Mono(clip)
-	if clip.Rate != TranscribeRate {
-		samples = audio.Resample(samples, clip.Rate, TranscribeRate)
-	}
-	tr, err := r.o.Transcriber.Transcribe(ctx, samples)
+	tr, err := r.o.Transcriber.Transcribe(ctx, data)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, false // the run is stopping: not this file's fault

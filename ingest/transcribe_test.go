@@ -27,10 +27,14 @@ type whisperTranscriber struct {
 	tok *whisper.Tokenizer
 }
 
-func (w whisperTranscriber) Transcribe(ctx context.Context, samples []float32) (Transcript, error) {
+func (w whisperTranscriber) Transcribe(ctx context.Context, data []byte) (Transcript, error) {
+	src, err := audio.OpenResampled(data, w.m.Preprocessor().SamplingRate)
+	if err != nil {
+		return Transcript{}, err
+	}
 	opt := whisper.DefaultTranscribeOptions()
 	opt.Language = "en"
-	r, err := w.m.Transcribe(ctx, w.tok, samples, opt)
+	r, err := w.m.TranscribeSamples(ctx, w.tok, src, opt)
 	if err != nil {
 		return Transcript{}, err
 	}
@@ -128,15 +132,7 @@ func TestIngestTranscribe(t *testing.T) {
 	for _, f := range []string{"audio_jfk.wav", "audio_long.wav"} {
 		path := filepath.Join(root, f)
 		data, _ := os.ReadFile(path)
-		clip, err := audio.Decode(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x := audio.Mono(clip)
-		if clip.Rate != TranscribeRate {
-			x = audio.Resample(x, clip.Rate, TranscribeRate)
-		}
-		r, err := tr.Transcribe(context.Background(), x)
+		r, err := tr.Transcribe(context.Background(), data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +239,7 @@ func (f *fakeTranscriber) set(err error, segs ...TranscriptSegment) {
 	f.segs, f.err = segs, err
 }
 
-func (f *fakeTranscriber) Transcribe(ctx context.Context, samples []float32) (Transcript, error) {
+func (f *fakeTranscriber) Transcribe(ctx context.Context, data []byte) (Transcript, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {

@@ -224,13 +224,17 @@ func openTranscriber(modelsDir, model, language string) (whisperTranscriber, err
 	return whisperTranscriber{m: m, tok: tok, language: language}, nil
 }
 
-func (w whisperTranscriber) Transcribe(ctx context.Context, samples []float32) (ingest.Transcript, error) {
-	if rate := w.m.Preprocessor().SamplingRate; rate != ingest.TranscribeRate {
-		samples = audio.Resample(samples, ingest.TranscribeRate, rate)
+// Transcribe reads the file a window at a time, mixed to mono and
+// resampled to the model's rate per range (audio.OpenResampled), so an
+// hour of audio is never decoded whole.
+func (w whisperTranscriber) Transcribe(ctx context.Context, data []byte) (ingest.Transcript, error) {
+	src, err := audio.OpenResampled(data, w.m.Preprocessor().SamplingRate)
+	if err != nil {
+		return ingest.Transcript{}, err
 	}
 	opt := whisper.DefaultTranscribeOptions()
 	opt.Language = w.language
-	r, err := w.m.Transcribe(ctx, w.tok, samples, opt)
+	r, err := w.m.TranscribeSamples(ctx, w.tok, src, opt)
 	if err != nil {
 		return ingest.Transcript{}, err
 	}
