@@ -32,7 +32,8 @@ samples each), as openai/whisper's command line does; samples are seeded, not th
 reference's. --initial-prompt TEXT is openai/whisper's initial_prompt: the first
 window's prompt (and the start of the next ones' while conditioning on previous text),
 never in the output. A file is read a window at a time (decoded, mixed and resampled
-per range), so an hour of audio takes no more memory than a minute beyond its bytes.
+per range; a WAV file from disk, a compressed one from memory), so an hour of audio takes
+no more memory than a minute.
 
 Output: one "[start --> end] text" line per segment; --json one line per file,
 {"file", "language", "text", "segments": [{"id", "seek", "start", "end", "text",
@@ -81,11 +82,12 @@ Output: one "[start --> end] text" line per segment; --json one line per file,
 			enc := json.NewEncoder(out)
 			enc.SetEscapeHTML(false)
 			for _, path := range args {
-				src, err := openSpeech(path, m.Preprocessor().SamplingRate)
+				src, closeFile, err := openSpeech(path, m.Preprocessor().SamplingRate)
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
 				r, err := m.TranscribeSamples(cmd.Context(), tok, src, opt)
+				closeFile()
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
@@ -137,15 +139,26 @@ func btoi(b bool) int {
 }
 
 // openSpeech opens an audio file as mono samples at rate Hz, decoded,
-// mixed and resampled a range at a time (audio.OpenResampled): the same
-// samples as decoding it whole, mixing it to mono and resampling it, as
-// the HuBERT path does, without holding them all.
-func openSpeech(path string, rate int) (audio.Recording, error) {
-	data, err := os.ReadFile(path)
+// mixed and resampled a range at a time: the same samples as decoding it
+// whole, mixing it to mono and resampling it, as the HuBERT path does,
+// without holding them all. A WAV file is read from disk a range at a
+// time (audio.OpenReaderAt), so not even its bytes are held; compressed
+// files are read into memory and decoded as the ranges advance. The
+// caller calls closeFile when done with the recording.
+func openSpeech(path string, rate int) (rec audio.Recording, closeFile func() error, err error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return audio.OpenResampled(data, rate)
+	st, err := f.Stat()
+	if err == nil {
+		rec, err = audio.OpenReaderAt(f, st.Size())
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return audio.Resampled(rec, rate), f.Close, nil
 }
 
 type segmentJSON struct {

@@ -1,7 +1,9 @@
 package audio
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -59,40 +61,54 @@ func TestOpenResampledMatchesWhole(t *testing.T) {
 			}
 			const rate = 16000
 			want := Resample(Mono(c), c.Rate, rate)
-			rec, err := OpenResampled(data, rate)
+			bytesRec, err := OpenResampled(data, rate)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rec.Frames() != len(want) || rec.Rate() != rate || rec.Channels() != c.Channels {
-				t.Fatalf("frames %d rate %d ch %d; whole path %d, %d, %d", rec.Frames(), rec.Rate(), rec.Channels(), len(want), rate, c.Channels)
+			at, err := OpenReaderAt(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
 			}
-			bits := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
-			check := func(a, b int) {
-				t.Helper()
-				got, err := rec.Range(a, b)
-				if err != nil {
-					t.Fatalf("Range(%d, %d): %v", a, b, err)
-				}
-				a, b = max(0, min(a, len(want))), max(0, min(b, len(want)))
-				if !slices.EqualFunc(got, want[a:max(a, b)], bits) {
-					t.Fatalf("Range(%d, %d) differs from the whole-file path (%d vs %d samples)", a, b, len(got), max(0, b-a))
-				}
+			for src, rec := range map[string]Recording{"bytes": bytesRec, "readerAt": Resampled(at, rate)} {
+				t.Run(src, func(t *testing.T) { checkResampled(t, rec, want, c) })
 			}
-			for range 2 {
-				// Overlapping forward windows, as Whisper's STFT reads them.
-				for _, w := range Windows(len(want), rate, 250*time.Millisecond, 60*time.Millisecond) {
-					check(w.Start-200, w.End+200)
-				}
-			}
-			for a := 0; a < len(want); a += 4097 {
-				check(a, a+4097)
-			}
-			check(0, 1)
-			check(len(want)-1, len(want)+10)
-			check(len(want)+5, len(want)+10)
-			check(10, 5)
 		})
 	}
+}
+
+// checkResampled compares rec's ranges with want, the whole-file path's
+// samples of the clip c.
+func checkResampled(t *testing.T, rec Recording, want []float32, c *Clip) {
+	t.Helper()
+	const rate = 16000
+	if rec.Frames() != len(want) || rec.Rate() != rate || rec.Channels() != c.Channels {
+		t.Fatalf("frames %d rate %d ch %d; whole path %d, %d, %d", rec.Frames(), rec.Rate(), rec.Channels(), len(want), rate, c.Channels)
+	}
+	bits := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
+	check := func(a, b int) {
+		t.Helper()
+		got, err := rec.Range(a, b)
+		if err != nil {
+			t.Fatalf("Range(%d, %d): %v", a, b, err)
+		}
+		a, b = max(0, min(a, len(want))), max(0, min(b, len(want)))
+		if !slices.EqualFunc(got, want[a:max(a, b)], bits) {
+			t.Fatalf("Range(%d, %d) differs from the whole-file path (%d vs %d samples)", a, b, len(got), max(0, b-a))
+		}
+	}
+	for range 2 {
+		// Overlapping forward windows, as Whisper's STFT reads them.
+		for _, w := range Windows(len(want), rate, 250*time.Millisecond, 60*time.Millisecond) {
+			check(w.Start-200, w.End+200)
+		}
+	}
+	for a := 0; a < len(want); a += 4097 {
+		check(a, a+4097)
+	}
+	check(0, 1)
+	check(len(want)-1, len(want)+10)
+	check(len(want)+5, len(want)+10)
+	check(10, 5)
 }
 
 // TestResampledEqualRate: at the recording's own rate Resampled is the
@@ -107,5 +123,40 @@ func TestResampledEqualRate(t *testing.T) {
 	}
 	if _, err := OpenResampled(stereoWAV(16000, 100), 0); err == nil {
 		t.Fatal("rate 0 accepted")
+	}
+}
+
+// TestOpenReaderAtWAV: a WAV read through OpenReaderAt has the same
+// samples as Open's, reading only the chunk headers at open; its header
+// errors are Open's.
+func TestOpenReaderAtWAV(t *testing.T) {
+	data := stereoWAV(48000, 5000)
+	want, err := Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := OpenReaderAt(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.(*wavAt); !ok || got.Frames() != want.Frames() || got.Rate() != want.Rate() || got.Channels() != want.Channels() {
+		t.Fatalf("%T: %d frames %d Hz %d ch", got, got.Frames(), got.Rate(), got.Channels())
+	}
+	for _, r := range [][2]int{{0, 100}, {50, 4000}, {4990, 6000}, {-5, 3}, {10, 5}} {
+		a, _ := want.Range(r[0], r[1])
+		b, err := got.Range(r[0], r[1])
+		if err != nil || !slices.Equal(a, b) {
+			t.Fatalf("range %v: %v", r, err)
+		}
+	}
+	for _, cut := range []int{0, 5, 12, 30, 44} {
+		_, err1 := Open(data[:cut])
+		_, err2 := OpenReaderAt(bytes.NewReader(data[:cut]), int64(cut))
+		if cut >= 12 && (err1 == nil || err2 == nil || err1.Error() != err2.Error()) {
+			t.Errorf("cut at %d: Open %v, OpenReaderAt %v", cut, err1, err2)
+		}
+		if cut < 12 && (err2 == nil || !errors.Is(err2, ErrCorrupt) && !errors.Is(err2, ErrUnsupported)) {
+			t.Errorf("cut at %d: OpenReaderAt %v", cut, err2)
+		}
 	}
 }
