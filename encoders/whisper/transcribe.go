@@ -114,13 +114,14 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 }
 
 // TranscribeSamples is the reference's transcribe() over mono samples of
-// any length at the model's sampling rate (16 kHz), read from src: the log-mel of the samples followed by 30 s of zeros, 30 s
-// windows from a seek position (the last window cut at the end of the
-// audio and padded with 0.0 to AudioFrames frames), Decode of each window
-// (with the temperature fallback) with the previous windows' tokens as
-// prompt, and segments cut at consecutive timestamp tokens. The seek moves
-// by the last complete timestamp pair (2 mel frames per 20 ms step), or by
-// the whole window when the window ends with a single timestamp or has no
+// any length at the model's sampling rate (16 kHz), read from src: the
+// log-mel of the samples followed by 30 s of zeros, 30 s windows from a
+// seek position (the last window cut at the end of the audio and padded
+// with 0.0 to AudioFrames frames), Decode of each window (with the
+// temperature fallback) with the previous windows' tokens as prompt, and
+// segments cut at consecutive timestamp tokens. The seek moves by the
+// last complete timestamp pair (2 mel frames per 20 ms step), or by the
+// whole window when the window ends with a single timestamp or has no
 // pair.
 //
 // Neither the samples nor the spectrogram are held whole: one pass over
