@@ -30,17 +30,13 @@ type whisperTranscriber struct {
 func (w whisperTranscriber) CheckLanguage(string) error { return nil }
 
 func (w whisperTranscriber) Transcribe(ctx context.Context, data []byte, language string) (engine.Transcript, error) {
-	clip, err := audio.Decode(data)
+	src, err := audio.OpenResampled(data, w.m.Preprocessor().SamplingRate)
 	if err != nil {
 		return engine.Transcript{}, err
 	}
-	samples := audio.Mono(clip)
-	if clip.Rate != 16000 {
-		samples = audio.Resample(samples, clip.Rate, 16000)
-	}
 	opt := whisper.DefaultTranscribeOptions()
 	opt.Language = language
-	r, err := w.m.Transcribe(ctx, w.tok, samples, opt)
+	r, err := w.m.TranscribeSamples(ctx, w.tok, src, opt)
 	if err != nil {
 		return engine.Transcript{}, err
 	}

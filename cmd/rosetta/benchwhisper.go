@@ -216,8 +216,12 @@ func runWhisperBench(ctx context.Context, o whisperBenchOptions) (*whisperBenchR
 	rep := &whisperBenchReport{Audio: o.Audio, Rows: []whisperBenchRow{}}
 	var samples []float32
 	if o.Audio != "" {
-		var err error
-		if samples, err = readSpeech(o.Audio, 16000); err != nil {
+		rec, closeFile, err := openSpeech(o.Audio, 16000)
+		if err == nil {
+			samples, err = rec.Range(0, rec.Frames())
+			closeFile()
+		}
+		if err != nil {
 			return nil, fmt.Errorf("--audio %s: %w", o.Audio, err)
 		}
 	}

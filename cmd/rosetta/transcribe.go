@@ -11,12 +11,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rosetta/encoders/audio"
 	"rosetta/encoders/whisper"
 	"rosetta/models"
 )
 
 func newTranscribeCmd() *cobra.Command {
-	var model, language, task string
+	var model, language, task, initialPrompt string
 	var withoutTimestamps, condition, fallback, asJSON, srt, vtt bool
 	var bestOf int
 	cmd := &cobra.Command{
@@ -28,7 +29,11 @@ transcribe() does at temperature 0: 30 s windows, greedy decoding, segments from
 timestamp tokens. There is no beam search. With --fallback a window whose decode looks
 repetitive or improbable is decoded again by sampling at 0.2, 0.4, … 1.0 (--best-of
 samples each), as openai/whisper's command line does; samples are seeded, not the
-reference's.
+reference's. --initial-prompt TEXT is openai/whisper's initial_prompt: the first
+window's prompt (and the start of the next ones' while conditioning on previous text),
+never in the output. A file is read a window at a time (decoded, mixed and resampled
+per range; a WAV file from disk, a compressed one from memory), so an hour of audio takes
+no more memory than a minute.
 
 Output: one "[start --> end] text" line per segment; --json one line per file,
 {"file", "language", "text", "segments": [{"id", "seek", "start", "end", "text",
@@ -68,6 +73,7 @@ Output: one "[start --> end] text" line per segment; --json one line per file,
 			opt.Task = task
 			opt.WithoutTimestamps = withoutTimestamps
 			opt.ConditionOnPreviousText = condition
+			opt.InitialPrompt = initialPrompt
 			if fallback {
 				opt.Temperatures = []float64{0, 0.2, 0.4, 0.6, 0.8, 1}
 				opt.BestOf = bestOf
@@ -76,11 +82,12 @@ Output: one "[start --> end] text" line per segment; --json one line per file,
 			enc := json.NewEncoder(out)
 			enc.SetEscapeHTML(false)
 			for _, path := range args {
-				samples, err := readSpeech(path, m.Preprocessor().SamplingRate)
+				src, closeFile, err := openSpeech(path, m.Preprocessor().SamplingRate)
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
-				r, err := m.Transcribe(cmd.Context(), tok, samples, opt)
+				r, err := m.TranscribeSamples(cmd.Context(), tok, src, opt)
+				closeFile()
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
@@ -114,6 +121,7 @@ Output: one "[start --> end] text" line per segment; --json one line per file,
 	f.StringVar(&task, "task", "transcribe", "transcribe, or translate (to English)")
 	f.BoolVar(&withoutTimestamps, "without-timestamps", false, "decode without timestamp tokens (one segment per 30 s window)")
 	f.BoolVar(&condition, "condition-on-previous-text", true, "prompt each window with the text of the previous ones")
+	f.StringVar(&initialPrompt, "initial-prompt", "", "text to prompt the first window with (openai/whisper's initial_prompt)")
 	f.BoolVar(&fallback, "fallback", false, "decode failed windows again at temperatures 0.2 … 1.0 (sampling)")
 	f.IntVar(&bestOf, "best-of", 5, "samples per window decode with --fallback")
 	f.BoolVar(&asJSON, "json", false, "one JSON line per file with the segments and their token ids")
@@ -130,14 +138,27 @@ func btoi(b bool) int {
 	return 0
 }
 
-// readSpeech decodes an audio file, mixes it to mono and resamples it to
-// rate Hz, as the HuBERT path does.
-func readSpeech(path string, rate int) ([]float32, error) {
-	data, err := os.ReadFile(path)
+// openSpeech opens an audio file as mono samples at rate Hz, decoded,
+// mixed and resampled a range at a time: the same samples as decoding it
+// whole, mixing it to mono and resampling it, as the HuBERT path does,
+// without holding them all. A WAV file is read from disk a range at a
+// time (audio.OpenReaderAt), so not even its bytes are held; compressed
+// files are read into memory and decoded as the ranges advance. The
+// caller calls closeFile when done with the recording.
+func openSpeech(path string, rate int) (rec audio.Recording, closeFile func() error, err error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return speechSamples(data, rate)
+	st, err := f.Stat()
+	if err == nil {
+		rec, err = audio.OpenReaderAt(f, st.Size())
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return audio.Resampled(rec, rate), f.Close, nil
 }
 
 type segmentJSON struct {

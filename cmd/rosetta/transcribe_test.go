@@ -187,3 +187,35 @@ func TestTranscribeCLIFallback(t *testing.T) {
 		t.Errorf("--fallback gave the greedy output or no segments:\n%s", out)
 	}
 }
+
+// --initial-prompt changes the transcript of audio_jfk.wav, and neither
+// the text nor any segment holds the prompt's words.
+func TestTranscribeCLIInitialPrompt(t *testing.T) {
+	dir := fixtures.Dir(t, "whisper")
+	wav := filepath.Join(dir, "audio_jfk.wav")
+	plain, err := runTranscribe(t, "--model", dir, "--language", "en", "--json", wav)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := runTranscribe(t, "--model", dir, "--language", "en", "--initial-prompt", " Ask not what your country can do ", "--json", wav)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got fileTranscriptJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if out == plain || len(got.Segments) == 0 {
+		t.Fatalf("--initial-prompt gave the plain output or no segments:\n%s", out)
+	}
+	var text strings.Builder
+	for _, s := range got.Segments {
+		text.WriteString(s.Text)
+		if strings.Contains(s.Text, "Ask not") {
+			t.Errorf("segment %d holds the prompt: %q", s.ID, s.Text)
+		}
+	}
+	if strings.Contains(got.Text, "Ask not") || !strings.Contains(text.String(), strings.TrimSpace(got.Text)) {
+		t.Errorf("text %q: holds the prompt, or is not the segments' %q", got.Text, text.String())
+	}
+}

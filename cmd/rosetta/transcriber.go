@@ -55,16 +55,17 @@ func (w *whisperTranscriber) CheckLanguage(language string) error {
 	return nil
 }
 
-// Transcribe decodes an audio file, mixes it to mono, resamples it to the
-// model's rate and transcribes it.
+// Transcribe reads the file a window at a time, mixed to mono and
+// resampled to the model's rate per range (audio.OpenResampled), so an
+// hour of audio is never decoded whole.
 func (w *whisperTranscriber) Transcribe(ctx context.Context, data []byte, language string) (engine.Transcript, error) {
-	samples, err := speechSamples(data, w.m.Preprocessor().SamplingRate)
+	src, err := audio.OpenResampled(data, w.m.Preprocessor().SamplingRate)
 	if err != nil {
 		return engine.Transcript{}, err
 	}
 	opt := whisper.DefaultTranscribeOptions()
 	opt.Language = language
-	r, err := w.m.Transcribe(ctx, w.tok, samples, opt)
+	r, err := w.m.TranscribeSamples(ctx, w.tok, src, opt)
 	if err != nil {
 		return engine.Transcript{}, err
 	}
@@ -73,17 +74,4 @@ func (w *whisperTranscriber) Transcribe(ctx context.Context, data []byte, langua
 		t.Segments[i] = engine.TranscriptSegment{Start: s.Start, End: s.End, Text: s.Text}
 	}
 	return t, nil
-}
-
-// speechSamples decodes an audio file to mono samples at rate Hz.
-func speechSamples(data []byte, rate int) ([]float32, error) {
-	clip, err := audio.Decode(data)
-	if err != nil {
-		return nil, err
-	}
-	x := audio.Mono(clip)
-	if clip.Rate != rate {
-		x = audio.Resample(x, clip.Rate, rate)
-	}
-	return x, nil
 }

@@ -19,7 +19,9 @@
 // inside them are recovered and reported as ErrCorrupt); Opus, FLAC and
 // Speex in Ogg, AIFF and RF64 are named and refused with ErrUnsupported.
 // OpenWAV and OpenSequential read long recordings a range at a time in
-// bounded memory.
+// bounded memory; OpenResampled (Resampled over Open) also mixes them to
+// mono and resamples them a range at a time, with the same samples as
+// Resample(Mono(Decode(data))) bit for bit.
 //
 // The decoders never panic on hostile input and never allocate from a
 // count read from a header: WAV allocations are bounded by the bytes that

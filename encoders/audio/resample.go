@@ -38,24 +38,41 @@ func Resample(x []float32, from, to int) []float32 {
 	k := newSincKernel(orig, nw)
 
 	n := len(x)
-	outLen := int(ceilDiv(int64(nw)*int64(n), int64(orig)))
-	out := make([]float32, outLen)
+	out := make([]float32, k.outLen(n))
 	for o := range out {
-		p, phase := o/nw, o%nw
-		taps, first := k.phase(phase)
-		// Padded index p*orig+j holds x[p*orig+j-width].
-		base := p*orig + first - k.width
-		var s float64
-		for j, w := range taps {
-			idx := base + j
-			if idx < 0 || idx >= n {
-				continue
-			}
-			s += float64(w) * float64(x[idx])
-		}
-		out[o] = float32(s)
+		out[o] = k.at(o, x, 0, n)
 	}
 	return out
+}
+
+// outLen is the resampled length of n input samples, ceil(new·n/orig).
+func (k *sincKernel) outLen(n int) int {
+	return int(ceilDiv(int64(k.nw)*int64(n), int64(k.orig)))
+}
+
+// inputs returns the input samples [lo, hi) that outputs [o0, o1) read
+// (o1 > o0), not clamped to the input.
+func (k *sincKernel) inputs(o0, o1 int) (lo, hi int) {
+	return (o0/k.nw)*k.orig - k.width, ((o1-1)/k.nw)*k.orig + k.taps - k.width
+}
+
+// at computes output sample o of an input of n samples, given the input
+// samples [off, off+len(x)) in x, which must hold every index in [0, n)
+// that inputs(o, o+1) covers. Indices outside [0, n) are the zero padding.
+func (k *sincKernel) at(o int, x []float32, off, n int) float32 {
+	p, phase := o/k.nw, o%k.nw
+	taps, first := k.phase(phase)
+	// Padded index p*orig+j holds x[p*orig+j-width].
+	base := p*k.orig + first - k.width
+	var s float64
+	for j, w := range taps {
+		idx := base + j
+		if idx < 0 || idx >= n {
+			continue
+		}
+		s += float64(w) * float64(x[idx-off])
+	}
+	return float32(s)
 }
 
 // sincKernel is the filter bank of torchaudio's _get_sinc_resample_kernel,

@@ -92,64 +92,79 @@ func (w *WAVStream) Range(start, end int) *Clip {
 // locateWAV parses the RIFF chunks and returns the format and the sample
 // bytes of the data chunk.
 func locateWAV(data []byte) (*waveFormat, []byte, error) {
-	if len(data) < 12 {
-		return nil, nil, fmt.Errorf("%w: wav: %d bytes, shorter than a RIFF header", ErrCorrupt, len(data))
+	f, off, n, err := locateWAVAt(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, nil, err
 	}
-	if string(data[0:4]) != "RIFF" || string(data[8:12]) != "WAVE" {
-		if string(data[0:4]) == "RF64" || string(data[0:4]) == "RIFX" {
-			return nil, nil, fmt.Errorf("%w: wav: %s container", ErrUnsupported, data[0:4])
+	return f, data[off : off+n], nil
+}
+
+// locateWAVAt parses the RIFF chunks of the size bytes of r and returns
+// the format and where the data chunk's sample bytes lie. Only the chunk
+// headers and the fmt chunk are read.
+func locateWAVAt(r io.ReaderAt, size int64) (format *waveFormat, off, n int64, err error) {
+	read := func(at, n int64) ([]byte, error) {
+		b := make([]byte, n)
+		if n == 0 {
+			return b, nil
 		}
-		return nil, nil, fmt.Errorf("%w: wav: missing RIFF/WAVE signature", ErrCorrupt)
+		if _, err := r.ReadAt(b, at); err != nil {
+			return nil, fmt.Errorf("audio: read wav: %w", err)
+		}
+		return b, nil
 	}
-	body := data[12:]
+	if size < 12 {
+		return nil, 0, 0, fmt.Errorf("%w: wav: %d bytes, shorter than a RIFF header", ErrCorrupt, size)
+	}
+	head, err := read(0, 12)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if string(head[0:4]) != "RIFF" || string(head[8:12]) != "WAVE" {
+		if string(head[0:4]) == "RF64" || string(head[0:4]) == "RIFX" {
+			return nil, 0, 0, fmt.Errorf("%w: wav: %s container", ErrUnsupported, head[0:4])
+		}
+		return nil, 0, 0, fmt.Errorf("%w: wav: missing RIFF/WAVE signature", ErrCorrupt)
+	}
 	// The RIFF size is often wrong in streamed files; trust the bytes.
-	var (
-		format  *waveFormat
-		samples []byte
-		hasData bool
-	)
-	for len(body) >= 8 {
-		id := string(body[0:4])
-		size := uint64(binary.LittleEndian.Uint32(body[4:8]))
-		body = body[8:]
-		n := size
-		if n > uint64(len(body)) {
-			if id != "data" {
-				return nil, nil, fmt.Errorf("%w: wav: %q chunk of %d bytes, %d present", ErrCorrupt, id, size, len(body))
-			}
-			n = uint64(len(body))
+	pos := int64(12)
+	for size-pos >= 8 {
+		h, err := read(pos, 8)
+		if err != nil {
+			return nil, 0, 0, err
 		}
-		chunk := body[:n]
+		id := string(h[0:4])
+		declared := int64(binary.LittleEndian.Uint32(h[4:8]))
+		pos += 8
+		n := declared
+		if left := size - pos; n > left {
+			if id != "data" {
+				return nil, 0, 0, fmt.Errorf("%w: wav: %q chunk of %d bytes, %d present", ErrCorrupt, id, declared, left)
+			}
+			n = left
+		}
 		switch id {
 		case "fmt ":
-			f, err := parseFormat(chunk)
+			chunk, err := read(pos, n)
 			if err != nil {
-				return nil, nil, err
+				return nil, 0, 0, err
 			}
-			format = f
+			if format, err = parseFormat(chunk); err != nil {
+				return nil, 0, 0, err
+			}
 		case "data":
 			if format == nil {
-				return nil, nil, fmt.Errorf("%w: wav: data chunk before fmt chunk", ErrCorrupt)
+				return nil, 0, 0, fmt.Errorf("%w: wav: data chunk before fmt chunk", ErrCorrupt)
 			}
-			samples, hasData = chunk, true
-		}
-		if hasData {
-			break
+			return format, pos, n, nil
 		}
 		// Chunks are padded to an even size.
-		skip := n + n&1
-		if skip > uint64(len(body)) {
-			skip = uint64(len(body))
-		}
-		body = body[skip:]
+		pos = min(pos+n+n&1, size)
 	}
 	if format == nil {
-		return nil, nil, fmt.Errorf("%w: wav: no fmt chunk", ErrCorrupt)
+		return nil, 0, 0, fmt.Errorf("%w: wav: no fmt chunk", ErrCorrupt)
 	}
-	if !hasData {
-		return nil, nil, fmt.Errorf("%w: wav: no data chunk", ErrCorrupt)
-	}
-	return format, samples, nil
+	return nil, 0, 0, fmt.Errorf("%w: wav: no data chunk", ErrCorrupt)
 }
 
 func parseFormat(b []byte) (*waveFormat, error) {

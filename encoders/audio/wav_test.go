@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -316,6 +317,19 @@ func FuzzDecodeWAV(f *testing.F) {
 	f.Add([]byte("RIFF\x00\x00\x00\x00WAVE"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := DecodeWAV(bytes.NewReader(data))
+		if Sniff(data) == "wav" {
+			// OpenReaderAt parses the same header and gives the same samples.
+			rec, err2 := OpenReaderAt(bytes.NewReader(data), int64(len(data)))
+			if (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() {
+				t.Fatalf("DecodeWAV %v, OpenReaderAt %v", err, err2)
+			}
+			if err == nil {
+				x, err := rec.Range(0, rec.Frames())
+				if err != nil || !slices.EqualFunc(x, Mono(c), func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+					t.Fatalf("OpenReaderAt's samples differ from DecodeWAV's (%v)", err)
+				}
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) {
 				t.Fatalf("error %v wraps neither sentinel", err)

@@ -45,10 +45,14 @@
 //     timestamp pair × 2 mel frames, or the whole window after a single
 //     final timestamp or without pairs), condition_on_previous_text, the
 //     no_speech / logprob skip rule, and the blanking of instantaneous or
-//     empty segments. The spectrogram is never held whole: one pass finds
-//     its maximum, then each window's frames are computed as it is
-//     decoded, bit for bit as LogMel computes them. Windows, segments and
-//     the full text equal the reference's transcribe() goldens exactly
+//     empty segments, and initial_prompt (TranscribeOptions.InitialPrompt).
+//     Neither the samples nor the spectrogram are held whole:
+//     TranscribeSamples reads a Samples source (audio.OpenResampled reads
+//     an encoded file a range at a time) in two forward passes, one for
+//     the spectrogram's maximum, then one for the windows, whose frames
+//     are computed as each is decoded, bit for bit as LogMel computes
+//     them. Transcribe is the same over a slice. Windows, segments and the
+//     full text equal the reference's transcribe() goldens exactly
 //     (avg_logprob and no_speech_prob within 1e-6), compression_ratio
 //     included: internal/czlib writes C zlib's stream byte for byte.
 //
@@ -62,9 +66,8 @@
 //     draws cannot be the reference's, and only temperature [0] has
 //     goldens.
 //
-// Not implemented yet: beam search; initial_prompt, clip_timestamps and
-// word timestamps; streaming the samples themselves (Transcribe takes them
-// whole: 230 MB an hour at 16 kHz); ingest integration. English-only
+// Not implemented yet: beam search; carry_initial_prompt,
+// clip_timestamps and word timestamps. English-only
 // (.en) models follow the reference's start sequence (<|startoftranscript|>
 // alone, language English, no detection: Model.Multilingual), but no
 // fixture has an English-only vocabulary, so that path has no golden test.

@@ -120,7 +120,9 @@ func (f *Frontend) LogMel(samples []float32, padding int) ([]float32, int, error
 		return nil, 0, err
 	}
 	logSpec := make([]float64, f.Mels*sp.frames)
-	sp.log10Mel(logSpec, 0, sp.frames)
+	if err := sp.log10Mel(logSpec, 0, sp.frames); err != nil {
+		return nil, 0, err
+	}
 	top := math.Inf(-1)
 	for _, v := range logSpec {
 		top = math.Max(top, v)
@@ -137,51 +139,107 @@ func (f *Frontend) LogMel(samples []float32, padding int) ([]float32, int, error
 func clampMel(v, top float64) float32 { return float32((math.Max(v, top-8) + 4) / 4) }
 
 // spectrum computes log10 mel frames of one zero-padded signal, any range
-// of frames at a time, with the same arithmetic as LogMel. It is not safe
-// for concurrent use (it owns its FFT buffers).
+// of frames at a time, with the same arithmetic as LogMel. It reads the
+// signal from a Samples source, holding only the samples of the frames
+// last computed (a block of the maximum pass, or a window), so ranges of
+// frames should move forward. It is not safe for concurrent use (it owns
+// its FFT buffers).
 type spectrum struct {
-	f       *Frontend
-	samples []float32
-	n       int // len(samples) + padding
-	frames  int
-	in, out []complex128
-	power   []float64
+	f      *Frontend
+	src    Samples
+	length int // src.Frames()
+	n      int // length + padding
+	frames int
+	buf    []float32 // samples [bufLo, bufLo+len(buf)) of src, read-only
+	bufLo  int
+	in     []complex128
+	out    []complex128
+	power  []float64
 }
 
+// newSpectrum is newSourceSpectrum of a slice, whose samples are all
+// checked first.
 func (f *Frontend) newSpectrum(samples []float32, padding int) (*spectrum, error) {
-	n := len(samples) + max(padding, 0)
+	s, err := f.newSourceSpectrum(SliceSamples(samples, f.Rate), padding)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFinite(samples); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (f *Frontend) newSourceSpectrum(src Samples, padding int) (*spectrum, error) {
+	length := src.Frames()
+	n := length + max(padding, 0)
 	half := f.NFFT / 2
 	if n <= half {
 		return nil, fmt.Errorf("%w: %d samples (with padding) is too short for reflect padding of %d", ErrInput, n, half)
 	}
-	for i, v := range samples {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("%w: sample %d is %v", ErrInput, i, v)
-		}
-	}
 	return &spectrum{
-		f: f, samples: samples, n: n, frames: f.Frames(n),
+		f: f, src: src, length: length, n: n, frames: f.Frames(n),
 		in: make([]complex128, f.NFFT), out: make([]complex128, f.NFFT), power: make([]float64, f.Bins()),
 	}, nil
 }
 
+// load makes buf hold every sample of src that frames [t0, t1) read
+// through the reflect and zero padding, reading src when it does not
+// already, and checks that the samples are finite.
+func (s *spectrum) load(t0, t1 int) error {
+	half := s.f.NFFT / 2
+	a, b := t0*s.f.Hop-half, (t1-1)*s.f.Hop-half+s.f.NFFT // x(i) for i in [a, b)
+	lo, hi := max(a, 0), min(b, s.n)
+	if a < 0 {
+		hi = max(hi, -a+1) // x(-i) reads sample i
+	}
+	if b > s.n {
+		lo = min(lo, 2*s.n-1-b) // x(n-1+i) reads sample n-1-i
+	}
+	lo, hi = max(lo, 0), min(hi, s.length)
+	if hi <= lo || lo >= s.bufLo && hi <= s.bufLo+len(s.buf) {
+		return nil
+	}
+	x, err := s.src.Range(lo, hi)
+	if err != nil {
+		return fmt.Errorf("samples [%d, %d): %w", lo, hi, err)
+	}
+	if len(x) != hi-lo {
+		return fmt.Errorf("%w: samples [%d, %d): the source gave %d", ErrInput, lo, hi, len(x))
+	}
+	for i, v := range x {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("%w: sample %d is %v", ErrInput, lo+i, v)
+		}
+	}
+	s.buf, s.bufLo = x, lo
+	return nil
+}
+
 // x reads the zero-padded signal with reflect padding of NFFT/2 on both
-// sides, i in [-NFFT/2, n+NFFT/2).
+// sides, i in [-NFFT/2, n+NFFT/2), from buf.
 func (s *spectrum) x(i int) float64 {
 	if i < 0 {
 		i = -i
 	} else if i >= s.n {
 		i = 2*(s.n-1) - i
 	}
-	if i < len(s.samples) {
-		return float64(s.samples[i])
+	if i < s.length {
+		return float64(s.buf[i-s.bufLo])
 	}
 	return 0
 }
 
 // log10Mel writes log10(max(mel power, 1e-10)) of frames [t0, t1) into
-// dst, [Mels, t1-t0] row-major.
-func (s *spectrum) log10Mel(dst []float64, t0, t1 int) {
+// dst, [Mels, t1-t0] row-major. Errors are the source's, or ErrInput for
+// a sample that is not finite.
+func (s *spectrum) log10Mel(dst []float64, t0, t1 int) error {
+	if t1 <= t0 {
+		return nil
+	}
+	if err := s.load(t0, t1); err != nil {
+		return err
+	}
 	f := s.f
 	half := f.NFFT / 2
 	bins := f.Bins()
@@ -205,23 +263,26 @@ func (s *spectrum) log10Mel(dst []float64, t0, t1 int) {
 			dst[m*w+t-t0] = math.Log10(math.Max(acc, 1e-10))
 		}
 	}
+	return nil
 }
 
 // max is the largest log10 mel value over every frame, computed a block
-// of frames at a time.
-func (s *spectrum) max() float64 {
+// of frames at a time (one forward pass over the source).
+func (s *spectrum) max() (float64, error) {
 	const block = 256
 	buf := make([]float64, s.f.Mels*block)
 	top := math.Inf(-1)
 	for t0 := 0; t0 < s.frames; t0 += block {
 		t1 := min(t0+block, s.frames)
 		part := buf[:s.f.Mels*(t1-t0)]
-		s.log10Mel(part, t0, t1)
+		if err := s.log10Mel(part, t0, t1); err != nil {
+			return 0, err
+		}
 		for _, v := range part {
 			top = math.Max(top, v)
 		}
 	}
-	return top
+	return top, nil
 }
 
 // fft writes the n-point DFT of in[0], in[stride], … into out[:n]: a

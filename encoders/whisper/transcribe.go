@@ -22,6 +22,13 @@ type TranscribeOptions struct {
 	// ConditionOnPreviousText passes the tokens of the previous windows as
 	// the prompt of the next one.
 	ConditionOnPreviousText bool
+	// InitialPrompt is the reference's initial_prompt: text whose tokens
+	// (those of " " + the prompt stripped as Python's str.strip does) come
+	// before the first window's, so they are its prompt and, while the
+	// prompt is not reset (ConditionOnPreviousText, no decode above 0.5),
+	// the start of the next windows' prompts too. They are no segment's
+	// and not in Transcript.Text. "" means none (the reference's None).
+	InitialPrompt string
 	// Temperatures is the fallback schedule (nil means [0]): each window
 	// is decoded at the first; while the result is too repetitive
 	// (compression ratio above CompressionRatioThreshold) or too
@@ -100,23 +107,36 @@ type Transcript struct {
 	Windows []DecodedWindow
 }
 
-// Transcribe is the reference's transcribe() over mono 16 kHz samples of
-// any length: the log-mel of the samples followed by 30 s of zeros, 30 s
-// windows from a seek position (the last window cut at the end of the
-// audio and padded with 0.0 to AudioFrames frames), Decode of each window
-// (with the temperature fallback) with the previous windows' tokens as
-// prompt, and segments cut at consecutive timestamp tokens. The seek moves
-// by the last complete timestamp pair (2 mel frames per 20 ms step), or by
-// the whole window when the window ends with a single timestamp or has no
+// Transcribe is TranscribeSamples over a slice of mono samples at the
+// model's sampling rate (16 kHz).
+func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float32, opt TranscribeOptions) (*Transcript, error) {
+	return m.TranscribeSamples(ctx, tok, SliceSamples(samples, m.pre.SamplingRate), opt)
+}
+
+// TranscribeSamples is the reference's transcribe() over mono samples of
+// any length at the model's sampling rate (16 kHz), read from src: the
+// log-mel of the samples followed by 30 s of zeros, 30 s windows from a
+// seek position (the last window cut at the end of the audio and padded
+// with 0.0 to AudioFrames frames), Decode of each window (with the
+// temperature fallback) with the previous windows' tokens as prompt, and
+// segments cut at consecutive timestamp tokens. The seek moves by the
+// last complete timestamp pair (2 mel frames per 20 ms step), or by the
+// whole window when the window ends with a single timestamp or has no
 // pair.
 //
-// The spectrogram is never held whole: one pass over the samples finds
-// its maximum (the clamp to maximum − 8 needs every frame), then each
-// window's frames are computed when it is decoded, with the same
-// arithmetic as LogMel, so beyond the caller's samples memory stays at a
-// few windows however long the audio (frames are recomputed where
-// windows overlap). ctx is checked between decoder steps.
-func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float32, opt TranscribeOptions) (*Transcript, error) {
+// Neither the samples nor the spectrogram are held whole: one pass over
+// src finds the spectrogram's maximum (the clamp to maximum − 8 needs
+// every frame), then each window's samples are read and its frames
+// computed when it is decoded, with the same arithmetic as LogMel, so
+// memory stays at a few windows however long the audio (frames are
+// recomputed where windows overlap). Samples says in what order src is
+// read. A source at another rate is ErrInput, as is a sample that is not
+// finite; src's errors are returned wrapped. ctx is checked between
+// decoder steps.
+func (m *Model) TranscribeSamples(ctx context.Context, tok *Tokenizer, src Samples, opt TranscribeOptions) (*Transcript, error) {
+	if r := src.Rate(); r != m.pre.SamplingRate {
+		return nil, fmt.Errorf("%w: samples at %d Hz, the model takes %d Hz", ErrInput, r, m.pre.SamplingRate)
+	}
 	temps := opt.Temperatures
 	if len(temps) == 0 {
 		temps = []float64{0}
@@ -136,11 +156,14 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 	}
 	// The spectrogram is computed a window at a time; only its maximum,
 	// which the clamp needs, is found over every frame first.
-	spec, err := m.front.newSpectrum(samples, m.pre.NSamples)
+	spec, err := m.front.newSourceSpectrum(src, m.pre.NSamples)
 	if err != nil {
 		return nil, err
 	}
-	top := spec.max()
+	top, err := spec.max()
+	if err != nil {
+		return nil, err
+	}
 	nFrames := m.AudioFrames()
 	mels := m.cfg.NumMelBins
 	if mels != m.front.Mels {
@@ -151,16 +174,19 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 	scratch := make([]float64, mels*nFrames)
 	// fill sets window to frames [start, start+size) of the log-mel,
 	// padded with 0.0 to nFrames.
-	fill := func(start, size int) {
+	fill := func(start, size int) error {
 		clear(window)
 		part := scratch[:mels*size]
-		spec.log10Mel(part, start, start+size)
+		if err := spec.log10Mel(part, start, start+size); err != nil {
+			return err
+		}
 		for c := 0; c < mels; c++ {
 			row := window[c*nFrames : c*nFrames+size]
 			for j, v := range part[c*size : (c+1)*size] {
 				row[j] = clampMel(v, top)
 			}
 		}
+		return nil
 	}
 	hop, rate := m.pre.HopLength, m.pre.SamplingRate
 	stride := nFrames / m.cfg.MaxSourcePositions
@@ -171,7 +197,9 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 		res.Language = "en"
 	}
 	if res.Language == "" {
-		fill(0, min(nFrames, spec.frames))
+		if err := fill(0, min(nFrames, spec.frames)); err != nil {
+			return nil, err
+		}
 		feat, err := m.Encode(window, nFrames)
 		if err != nil {
 			return nil, err
@@ -183,12 +211,20 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 		res.Language = l.Code
 	}
 
+	// The reference's all_tokens starts with the initial prompt's tokens;
+	// the returned text leaves them out.
 	var allTokens []int
+	if opt.InitialPrompt != "" {
+		allTokens = tok.Encode(" " + pyStrip(opt.InitialPrompt))
+	}
+	initialTokens := len(allTokens)
 	promptResetSince := 0
 	for seek := 0; seek < content; {
 		timeOffset := float64(seek*hop) / float64(rate)
 		size := min(nFrames, content-seek)
-		fill(seek, size)
+		if err := fill(seek, size); err != nil {
+			return nil, err
+		}
 		feat, err := m.Encode(window, nFrames)
 		if err != nil {
 			return nil, err
@@ -267,7 +303,7 @@ func (m *Model) Transcribe(ctx context.Context, tok *Tokenizer, samples []float3
 			promptResetSince = len(allTokens)
 		}
 	}
-	res.Text = tok.Decode(allTokens)
+	res.Text = tok.Decode(allTokens[initialTokens:])
 	return res, nil
 }
 
