@@ -29,6 +29,43 @@ func expAVX512(x *float32, n int)
 //go:noescape
 func quickGELUAVX512(x *float32, n int)
 
+//go:noescape
+func expAVX2(x *float32, n int)
+
+//go:noescape
+func axpyAVX2(alpha float32, x, y *float32, n int)
+
+//go:noescape
+func gemv16AVX2(kb int, a, panel, c *float32, stride int)
+
+func axpyAVX2Go(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	n := len(x) &^ 7
+	if n > 0 {
+		axpyAVX2(alpha, &x[0], &y[0], n)
+	}
+	for i := n; i < len(x); i++ {
+		y[i] += alpha * x[i]
+	}
+}
+
+func gemv16AVX2Go(kb int, a, panel, c []float32, stride int) {
+	_, _, _ = a[kb-1], panel[stride*(kb-1)+15], c[15]
+	gemv16AVX2(kb, &a[0], &panel[0], &c[0], stride)
+}
+
+// expAVX2Go runs expAVX2 over the multiple-of-8 head of x and Exp32 over
+// the rest.
+func expAVX2Go(x []float32) {
+	n := len(x) &^ 7
+	if n > 0 {
+		expAVX2(&x[0], n)
+	}
+	for i := n; i < len(x); i++ {
+		x[i] = Exp32(x[i])
+	}
+}
+
 func expAVX512Go(x []float32) {
 	if len(x) > 0 {
 		expAVX512(&x[0], len(x))
@@ -87,6 +124,10 @@ func init() { selectImpl(hasAVX512, hasAVX2) }
 // selectImpl installs the fastest kernels the CPU supports. Tests call it to
 // force each path in turn.
 func selectImpl(avx512, avx2 bool) {
+	axpyImpl, gemv16Impl = axpyGeneric, nil
+	if avx2 || avx512 { // every AVX-512 CPU has AVX2
+		axpyImpl, gemv16Impl = axpyAVX2Go, gemv16AVX2Go
+	}
 	switch {
 	case avx512:
 		impl, dotImpl, squaredL2Impl = "avx512", dotAVX512Go, squaredL2AVX512Go
@@ -98,6 +139,10 @@ func selectImpl(avx512, avx2 bool) {
 	case avx2:
 		impl, dotImpl, squaredL2Impl = "avx2", dotAVX2Go, squaredL2AVX2Go
 		gemmKernel = microKernel{"avx2-6x16", 6, 16, sgemmKernelAVX2}
+		dotF16Impl, squaredL2F16Impl = dotF16Generic, squaredL2F16Generic
+		decodeF16Impl = decodeF16Generic
+		expImpl, quickGELUImpl = expAVX2Go, quickGELUGeneric
+		return
 	default:
 		impl, dotImpl, squaredL2Impl = "generic", dotGeneric, squaredL2Generic
 		gemmKernel = microKernel{"generic", 4, 8, sgemmKernelGeneric}

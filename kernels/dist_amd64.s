@@ -232,3 +232,90 @@ l22_reduce:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// func axpyAVX2(alpha float32, x, y *float32, n int)
+// y[i] += alpha·x[i] for i < n; n must be a multiple of 8.
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS alpha+0(FP), Y0
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+axpy2_loop32:
+	CMPQ CX, $32
+	JL   axpy2_loop8
+	VMOVUPS (DI), Y1
+	VMOVUPS 32(DI), Y2
+	VMOVUPS 64(DI), Y3
+	VMOVUPS 96(DI), Y4
+	VFMADD231PS (SI), Y0, Y1
+	VFMADD231PS 32(SI), Y0, Y2
+	VFMADD231PS 64(SI), Y0, Y3
+	VFMADD231PS 96(SI), Y0, Y4
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	VMOVUPS Y3, 64(DI)
+	VMOVUPS Y4, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  axpy2_loop32
+axpy2_loop8:
+	CMPQ CX, $8
+	JL   axpy2_done
+	VMOVUPS (DI), Y1
+	VFMADD231PS (SI), Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  axpy2_loop8
+axpy2_done:
+	VZEROUPPER
+	RET
+
+// func gemv16AVX2(kb int, a, panel, c *float32, stride int)
+// c[0:16] += Σ_p a[p]·panel[stride·p : stride·p+16] for p < kb: one row
+// of A against 16 columns of a packed micro-panel of B whose rows are
+// stride floats apart (16 for avx2-6x16 panels, 32 for avx512-12x32).
+TEXT ·gemv16AVX2(SB), NOSPLIT, $0-40
+	MOVQ kb+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ panel+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ stride+32(FP), R8
+	SHLQ $2, R8
+	LEAQ (DI)(R8*1), R9
+	SHLQ $1, R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+gemv16_loop2:
+	CMPQ CX, $2
+	JL   gemv16_loop1
+	VBROADCASTSS (SI), Y4
+	VBROADCASTSS 4(SI), Y5
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y4, Y1
+	VFMADD231PS (R9), Y5, Y2
+	VFMADD231PS 32(R9), Y5, Y3
+	ADDQ $8, SI
+	ADDQ R8, DI
+	ADDQ R8, R9
+	SUBQ $2, CX
+	JMP  gemv16_loop2
+gemv16_loop1:
+	TESTQ CX, CX
+	JZ   gemv16_done
+	VBROADCASTSS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y4, Y1
+gemv16_done:
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS (DX), Y0, Y0
+	VADDPS 32(DX), Y1, Y1
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VZEROUPPER
+	RET

@@ -59,6 +59,16 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	return nil
 }
 
+// GemmWith is Gemm on at most threads goroutines (at least 1), for callers
+// that run several products in parallel themselves.
+func GemmWith(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
+	if err := checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc); err != nil {
+		return err
+	}
+	gemm(max(threads, 1), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	return nil
+}
+
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) error {
 	if m < 0 || n < 0 || k < 0 {
 		return fmt.Errorf("%w: gemm dimensions %d×%d×%d", ErrBadShape, m, n, k)
@@ -110,6 +120,10 @@ func gemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []floa
 	}
 	scaleC(m, n, beta, c, ldc)
 	if k == 0 || alpha == 0 {
+		return
+	}
+	if m == 1 {
+		gemv(threads, transB, n, k, alpha, rowOfA(transA, k, a, lda), b, ldb, c[:n])
 		return
 	}
 	mr, nr := gemmKernel.mr, gemmKernel.nr
@@ -296,7 +310,11 @@ func GemmPacked(transA bool, m int, alpha float32, a []float32, lda int, b *Pack
 		return nil
 	}
 	scaleC(m, n, beta, c, ldc)
-	if alpha == 0 {
+	if alpha == 0 || k == 0 {
+		return nil
+	}
+	if m == 1 {
+		gemvPacked(GemmThreads(), alpha, rowOfA(transA, k, a, lda), b, c[:n])
 		return nil
 	}
 	nr := b.nr

@@ -35,7 +35,10 @@ func naiveGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 
 func TestGemmDifferential(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {12, 32, 1}, {13, 33, 17}, {50, 70, 300}, {97, 65, 257}, {200, 3, 40}, {5, 400, 9}, {130, 100, 600}}
+	// m = 1 takes the one-row paths (gemv.go), split over threads when
+	// large enough.
+	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {12, 32, 1}, {13, 33, 17}, {50, 70, 300}, {97, 65, 257}, {200, 3, 40}, {5, 400, 9}, {130, 100, 600},
+		{1, 3001, 300}, {1, 77, 1500}, {1, 1500, 64}, {1, 9, 2}}
 	for _, im := range impls() {
 		withImpl(t, im.avx512, im.avx2)
 		for _, threads := range []int{1, 2, 3} {
@@ -82,7 +85,7 @@ func TestGemmPackedMatchesGemm(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
 	for _, im := range impls() {
 		withImpl(t, im.avx512, im.avx2)
-		for _, sh := range [][3]int{{1, 1, 1}, {7, 45, 300}, {50, 200, 600}, {130, 1000, 70}} {
+		for _, sh := range [][3]int{{1, 1, 1}, {7, 45, 300}, {50, 200, 600}, {130, 1000, 70}, {1, 3001, 600}, {1, 17, 5}, {1, 64, 257}} {
 			m, n, k := sh[0], sh[1], sh[2]
 			for _, trB := range []bool{false, true} {
 				a := randVec(r, m*k)
@@ -96,11 +99,15 @@ func TestGemmPackedMatchesGemm(t *testing.T) {
 					t.Fatal(err)
 				}
 				want := make([]float32, m*n)
-				naiveGemm(false, trB, m, n, k, 1, a, k, b, ldb, 0, want, n)
+				alpha := float32(1)
+				if m == 1 {
+					alpha = 0.5
+				}
+				naiveGemm(false, trB, m, n, k, alpha, a, k, b, ldb, 0, want, n)
 				for _, threads := range []int{1, 2} {
 					old := SetGemmThreads(threads)
 					got := randVec(r, m*n)
-					if err := GemmPacked(false, m, 1, a, k, p, 0, got, n); err != nil {
+					if err := GemmPacked(false, m, alpha, a, k, p, 0, got, n); err != nil {
 						t.Fatal(err)
 					}
 					SetGemmThreads(old)

@@ -2,6 +2,8 @@ package nn
 
 import (
 	"math"
+	"sync"
+	"sync/atomic"
 
 	"rosetta/kernels"
 )
@@ -37,14 +39,21 @@ func (a *Attention) Forward(x []float32, batch, t int, mask func(seq int) Mask, 
 	d, h := a.Dim, a.Heads
 	hd := d / h
 	rows := batch * t
-	need := 3*rows*d + t*t + rows*d
+	// Heads run in parallel, each on one thread, when there are threads to
+	// spare and each head is worth a goroutine (≥ ~1 M multiply-adds):
+	// their softmax then runs in parallel too, not only their products.
+	workers := min(kernels.GemmThreads(), batch*h)
+	if t*t*hd < 1<<20 {
+		workers = 1
+	}
+	need := 3*rows*d + workers*t*t + rows*d
 	if cap(*scratch) < need {
 		*scratch = make([]float32, need)
 	}
 	buf := (*scratch)[:need]
 	qkv := buf[:3*rows*d]
-	scores := buf[3*rows*d : 3*rows*d+t*t]
-	ctx := buf[3*rows*d+t*t:]
+	scoreBufs := buf[3*rows*d : 3*rows*d+workers*t*t]
+	ctx := buf[3*rows*d+workers*t*t:]
 	var q, k, v []float32
 	var ld int
 	if a.QKV != nil {
@@ -57,30 +66,50 @@ func (a *Attention) Forward(x []float32, batch, t int, mask func(seq int) Mask, 
 		q, k, v, ld = qkv[:rows*d], qkv[rows*d:2*rows*d], qkv[2*rows*d:], d
 	}
 	ninf := float32(math.Inf(-1))
-	for s := 0; s < batch; s++ {
+	// head computes one sequence's head with scores as its scratch, its
+	// products on up to threads goroutines.
+	head := func(s, hi, threads int, scores []float32) {
 		var m Mask
 		if mask != nil {
 			m = mask(s)
 		}
-		base := s * t * ld
-		for head := 0; head < h; head++ {
-			off := base + head*hd
-			// scores = (q·scale)·kᵀ
-			kernels.Gemm(false, true, t, t, hd, a.headDimInvS, q[off:], ld, k[off:], ld, 0, scores, t)
-			if m.Causal || m.KeyValid != nil {
-				for i := 0; i < t; i++ {
-					row := scores[i*t : (i+1)*t]
-					for j := range row {
-						if (m.Causal && j > i) || (m.KeyValid != nil && !m.KeyValid[j]) {
-							row[j] = ninf
-						}
+		off := s*t*ld + hi*hd
+		// scores = (q·scale)·kᵀ
+		kernels.GemmWith(threads, false, true, t, t, hd, a.headDimInvS, q[off:], ld, k[off:], ld, 0, scores, t)
+		if m.Causal || m.KeyValid != nil {
+			for i := 0; i < t; i++ {
+				row := scores[i*t : (i+1)*t]
+				for j := range row {
+					if (m.Causal && j > i) || (m.KeyValid != nil && !m.KeyValid[j]) {
+						row[j] = ninf
 					}
 				}
 			}
-			SoftmaxRows(scores, t, t)
-			// ctx[s, :, head] = scores·v
-			kernels.Gemm(false, false, t, hd, t, 1, scores, t, v[off:], ld, 0, ctx[s*t*d+head*hd:], d)
 		}
+		SoftmaxRows(scores, t, t)
+		// ctx[s, :, head] = scores·v
+		kernels.GemmWith(threads, false, false, t, hd, t, 1, scores, t, v[off:], ld, 0, ctx[s*t*d+hi*hd:], d)
+	}
+	if workers == 1 {
+		for s := 0; s < batch; s++ {
+			for hi := 0; hi < h; hi++ {
+				head(s, hi, kernels.GemmThreads(), scoreBufs)
+			}
+		}
+	} else {
+		var next atomic.Int32
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				scores := scoreBufs[w*t*t : (w+1)*t*t]
+				for job := int(next.Add(1)) - 1; job < batch*h; job = int(next.Add(1)) - 1 {
+					head(job/h, job%h, 1, scores)
+				}
+			}()
+		}
+		wg.Wait()
 	}
 	a.Out.Forward(ctx, rows, y)
 }

@@ -92,10 +92,43 @@ type Activation func(x []float32)
 // QuickGELU is x·σ(1.702x), the approximation OpenAI's CLIP was trained with.
 func QuickGELU(x []float32) { kernels.QuickGELUInPlace(x) }
 
-// GELU is the exact x·Φ(x) = 0.5x(1 + erf(x/√2)).
+// GELU is x·Φ(x) = 0.5x(1 + erf(x/√2)), the erf form (not the tanh
+// approximation, GELUTanh). erf comes from Abramowitz and Stegun's 7.1.26
+// (|error| ≤ 1.5e-7) over the vectorised exp, in float32, a block at a
+// time: within 4e-7·(1+|x|) of float64 math.Erf (TestGELU), at a fraction
+// of its cost, which was a tenth of a Whisper encoder's time.
 func GELU(x []float32) {
-	for i, v := range x {
-		x[i] = float32(0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2)))
+	const (
+		p  = 0.3275911
+		a1 = 0.254829592
+		a2 = -0.284496736
+		a3 = 1.421413741
+		a4 = -1.453152027
+		a5 = 1.061405429
+	)
+	var e, t [256]float32
+	for len(x) > 0 {
+		n := min(len(x), len(e))
+		blk := x[:n]
+		for i, v := range blk {
+			z := v * math.Sqrt2 / 2
+			a := z
+			if a < 0 {
+				a = -a
+			}
+			t[i] = 1 / (1 + p*a)
+			e[i] = -z * z
+		}
+		kernels.ExpInPlace(e[:n])
+		for i, v := range blk {
+			u := t[i]
+			erf := 1 - ((((a5*u+a4)*u+a3)*u+a2)*u+a1)*u*e[i]
+			if v < 0 {
+				erf = -erf
+			}
+			blk[i] = 0.5 * v * (1 + erf)
+		}
+		x = x[n:]
 	}
 }
 

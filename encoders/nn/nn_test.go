@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"rosetta/kernels"
 )
 
 func rnd(r *rand.Rand, n int) []float32 {
@@ -146,5 +148,64 @@ func TestSoftmaxFullyMaskedRow(t *testing.T) {
 	SoftmaxRows(x, 2, 2)
 	if x[0] != 0 || x[1] != 0 || math.Abs(float64(x[2]+x[3]-1)) > 1e-6 {
 		t.Fatalf("%v", x)
+	}
+}
+
+// TestGELU: the vectorised GELU against float64 math.Erf, over the range
+// activations reach and past it (erf saturates), at every block length.
+func TestGELU(t *testing.T) {
+	var x []float32
+	for v := -12.0; v <= 12; v += 0.00137 {
+		x = append(x, float32(v))
+	}
+	x = append(x, 0, -0, 1e-30, -1e-30, 40, -40, 1e6, -1e6)
+	for _, n := range []int{len(x), 1, 7, 255, 256, 257} {
+		got := append([]float32(nil), x[:n]...)
+		GELU(got)
+		for i, v := range x[:n] {
+			want := 0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2))
+			if d := math.Abs(float64(got[i]) - want); d > 4e-7*(1+math.Abs(float64(v))) {
+				t.Fatalf("GELU(%v) = %v, want %v (off by %.3g)", v, got[i], want, d)
+			}
+		}
+	}
+}
+
+// TestAttentionParallelHeads: heads long enough to run in parallel (one
+// per thread) give exactly the outputs of running them one after another,
+// with masks and several sequences.
+func TestAttentionParallelHeads(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const tt, d, h, batch = 260, 64, 4, 2 // 260²·16 ≥ 1 M: parallel
+	wq, wk, wv, wo := rnd(r, d*d), rnd(r, d*d), rnd(r, d*d), rnd(r, d*d)
+	lin := func(w []float32) *Linear { l, _ := NewLinear(w, nil, d, d); return l }
+	a := Attention{Dim: d, Heads: h, Q: lin(wq), K: lin(wk), V: lin(wv), Out: lin(wo)}
+	a.Init()
+	x := rnd(r, batch*tt*d)
+	valid := make([]bool, tt)
+	for i := range valid {
+		valid[i] = i%7 != 3
+	}
+	mask := func(s int) Mask {
+		if s == 0 {
+			return Mask{Causal: true}
+		}
+		return Mask{KeyValid: valid}
+	}
+	run := func(threads int) []float32 {
+		defer kernels.SetGemmThreads(kernels.SetGemmThreads(threads))
+		y := make([]float32, len(x))
+		var scratch []float32
+		a.Forward(x, batch, tt, mask, y, &scratch)
+		return y
+	}
+	one := run(1)
+	for _, threads := range []int{2, 3, 8} {
+		got := run(threads)
+		for i := range got {
+			if got[i] != one[i] {
+				t.Fatalf("%d threads: y[%d] = %v, one thread %v", threads, i, got[i], one[i])
+			}
+		}
 	}
 }

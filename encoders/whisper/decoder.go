@@ -43,6 +43,42 @@ func attend(q []float32, n int, k, v []float32, L, dim, heads, causal int, ctx [
 	}
 }
 
+// attendT is attend against keys and values stored transposed, kT and vT
+// [dim, L] (head h's rows h·hd … (h+1)·hd−1), as the cross-attention keeps
+// the audio's: one query's scores are then hd rows of kT added up and its
+// context hd dot products with rows of vT, each streamed contiguously.
+func attendT(q []float32, n int, kT, vT []float32, L, dim, heads int, ctx []float32, scores *[]float32) {
+	hd := dim / heads
+	need := n * L
+	if cap(*scores) < need {
+		*scores = make([]float32, need)
+	}
+	sc := (*scores)[:need]
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	for h := 0; h < heads; h++ {
+		off := h * hd
+		kernels.Gemm(false, false, n, L, hd, scale, q[off:], dim, kT[off*L:], L, 0, sc, L)
+		nn.SoftmaxRows(sc, n, L)
+		kernels.Gemm(false, true, n, hd, L, 1, sc, L, vT[off*L:], L, 0, ctx[off:], dim)
+	}
+}
+
+// transpose returns x ([rows, cols] row-major) as [cols, rows].
+func transpose(x []float32, rows, cols int) []float32 {
+	out := make([]float32, len(x))
+	const blk = 32
+	for i0 := 0; i0 < rows; i0 += blk {
+		for j0 := 0; j0 < cols; j0 += blk {
+			for i := i0; i < min(i0+blk, rows); i++ {
+				for j := j0; j < min(j0+blk, cols); j++ {
+					out[j*rows+i] = x[i*cols+j]
+				}
+			}
+		}
+	}
+	return out
+}
+
 type decoderLayer struct {
 	selfLN, crossLN, mlpLN nn.LayerNorm
 	self, cross            attention
@@ -70,7 +106,7 @@ type decoder struct {
 type DecoderState struct {
 	m              *Model
 	audio          int         // audio positions
-	crossK, crossV [][]float32 // per layer, [audio, d]
+	crossK, crossV [][]float32 // per layer, transposed: [d, audio]
 	selfK, selfV   [][]float32 // per layer, [n, d]
 	n              int         // tokens fed so far
 	scores         []float32
@@ -92,8 +128,8 @@ func (m *Model) NewDecoderState(features []float32) (*DecoderState, error) {
 		v := make([]float32, a*d)
 		ly.cross.k.Forward(features, a, k)
 		ly.cross.v.Forward(features, a, v)
-		s.crossK = append(s.crossK, k)
-		s.crossV = append(s.crossV, v)
+		s.crossK = append(s.crossK, transpose(k, a, d))
+		s.crossV = append(s.crossV, transpose(v, a, d))
 		s.selfK = append(s.selfK, nil)
 		s.selfV = append(s.selfV, nil)
 	}
@@ -152,7 +188,7 @@ func (s *DecoderState) Step(tokens []int) ([]float32, error) {
 		// Cross-attention over the audio features.
 		ly.crossLN.Forward(x, n, h)
 		ly.cross.q.Forward(h, n, q)
-		attend(q, n, s.crossK[i], s.crossV[i], s.audio, d, ly.cross.heads, -1, ctx, &s.scores)
+		attendT(q, n, s.crossK[i], s.crossV[i], s.audio, d, ly.cross.heads, ctx, &s.scores)
 		ly.cross.out.Forward(ctx, n, out)
 		nn.Add(x, out)
 		// MLP.

@@ -1,0 +1,130 @@
+package kernels
+
+import "sync"
+
+// One row of A (m == 1: a decoder's step, one query against cached keys)
+// makes the blocked GEMM wasteful: the micro-kernel computes mr rows for
+// one, and an unpacked B is copied into panels on every call to be read
+// once. These paths stream B once instead.
+
+// axpyImpl is y[i] += alpha·x[i] over len(x) elements (len(y) >= len(x)).
+var axpyImpl = axpyGeneric
+
+func axpyGeneric(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
+
+// gemv16Impl, when set, is c[0:16] += Σ_p a[p]·panel[stride·p:stride·p+16]
+// over kb rows of a packed micro-panel (16 of its columns).
+var gemv16Impl func(kb int, a, panel, c []float32, stride int)
+
+// gemvThreads is how many goroutines a one-row product of n×k may use:
+// below ~0.25 M multiply-adds a thread the hand-off costs more than it
+// saves.
+func gemvThreads(threads, n, k int) int {
+	return min(threads, max(1, n*k/(1<<18)))
+}
+
+// rowOfA returns op(A)'s single row, contiguous.
+func rowOfA(transA bool, k int, a []float32, lda int) []float32 {
+	if !transA {
+		return a[:k]
+	}
+	row := make([]float32, k)
+	for p := range row {
+		row[p] = a[p*lda]
+	}
+	return row
+}
+
+// gemv accumulates alpha·a·op(B) into c[0:n] (C already scaled by beta):
+// dot products of a with B's rows when B is stored n×k (transB), else
+// alpha·a[p] times B's row p added into c for each p.
+func gemv(threads int, transB bool, n, k int, alpha float32, a []float32, b []float32, ldb int, c []float32) {
+	part := func(j0, j1 int) {
+		if transB {
+			for j := j0; j < j1; j++ {
+				c[j] += alpha * dotImpl(a, b[j*ldb:j*ldb+k])
+			}
+			return
+		}
+		for p := 0; p < k; p++ {
+			if s := alpha * a[p]; s != 0 {
+				axpyImpl(s, b[p*ldb+j0:p*ldb+j1], c[j0:j1])
+			}
+		}
+	}
+	splitColumns(gemvThreads(threads, n, k), n, 16, part)
+}
+
+// gemvPacked accumulates alpha·a·B into c[0:n] with B packed (PackB): each
+// micro-panel of nr columns is streamed once per KC block.
+func gemvPacked(threads int, alpha float32, a []float32, b *PackedB, c []float32) {
+	n, k, nr := b.n, b.k, b.nr
+	if alpha != 1 {
+		s := make([]float32, k)
+		for p, v := range a[:k] {
+			s[p] = alpha * v
+		}
+		a = s
+	}
+	part := func(j0, j1 int) {
+		tmp := make([]float32, nr)
+		for pc := 0; pc < k; pc += gemmKC {
+			kb := min(gemmKC, k-pc)
+			blk := b.data[pc*b.np:]
+			ap := a[pc : pc+kb]
+			for q := j0 / nr; q*nr < j1; q++ {
+				panel := blk[q*nr*kb : (q+1)*nr*kb]
+				cols := min(nr, n-q*nr)
+				out := c[q*nr : q*nr+cols]
+				if cols < nr {
+					clear(tmp)
+					out = tmp
+				}
+				if nr%16 == 0 && gemv16Impl != nil {
+					for h := 0; h < nr; h += 16 {
+						gemv16Impl(kb, ap, panel[h:], out[h:], nr)
+					}
+				} else {
+					for p, v := range ap {
+						row := panel[p*nr : p*nr+len(out)]
+						for j, w := range row {
+							out[j] += v * w
+						}
+					}
+				}
+				if cols < nr {
+					dst := c[q*nr : q*nr+cols]
+					for j := range dst {
+						dst[j] += tmp[j]
+					}
+				}
+			}
+		}
+	}
+	splitColumns(gemvThreads(threads, n, k), n, nr, part)
+}
+
+// splitColumns runs part over [0, n) in up to threads pieces whose starts
+// are multiples of align.
+func splitColumns(threads, n, align int, part func(j0, j1 int)) {
+	if threads <= 1 || n < 2*align*threads {
+		part(0, n)
+		return
+	}
+	step := (n/align + threads - 1) / threads * align
+	var wg sync.WaitGroup
+	for j0 := 0; j0 < n; j0 += step {
+		j1 := min(n, j0+step)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			part(j0, j1)
+		}()
+	}
+	wg.Wait()
+}
