@@ -3,6 +3,7 @@ package whisper
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"rosetta/encoders/nn"
 	"rosetta/kernels"
@@ -47,20 +48,41 @@ func attend(q []float32, n int, k, v []float32, L, dim, heads, causal int, ctx [
 // [dim, L] (head h's rows h·hd … (h+1)·hd−1), as the cross-attention keeps
 // the audio's: one query's scores are then hd rows of kT added up and its
 // context hd dot products with rows of vT, each streamed contiguously.
+//
+// The heads run in parallel, one thread each, when there are threads:
+// the audio's keys and values are a large share of what a step reads.
 func attendT(q []float32, n int, kT, vT []float32, L, dim, heads int, ctx []float32, scores *[]float32) {
 	hd := dim / heads
-	need := n * L
+	workers := min(kernels.GemmThreads(), heads)
+	need := workers * n * L
 	if cap(*scores) < need {
 		*scores = make([]float32, need)
 	}
-	sc := (*scores)[:need]
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	for h := 0; h < heads; h++ {
+	head := func(h, threads int, sc []float32) {
 		off := h * hd
-		kernels.Gemm(false, false, n, L, hd, scale, q[off:], dim, kT[off*L:], L, 0, sc, L)
+		kernels.GemmWith(threads, false, false, n, L, hd, scale, q[off:], dim, kT[off*L:], L, 0, sc, L)
 		nn.SoftmaxRows(sc, n, L)
-		kernels.Gemm(false, true, n, hd, L, 1, sc, L, vT[off*L:], L, 0, ctx[off:], dim)
+		kernels.GemmWith(threads, false, true, n, hd, L, 1, sc, L, vT[off*L:], L, 0, ctx[off:], dim)
 	}
+	if workers <= 1 {
+		for h := 0; h < heads; h++ {
+			head(h, kernels.GemmThreads(), (*scores)[:n*L])
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := (*scores)[w*n*L : (w+1)*n*L]
+			for h := w; h < heads; h += workers {
+				head(h, 1, sc)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // transpose returns x ([rows, cols] row-major) as [cols, rows].
