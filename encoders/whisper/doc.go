@@ -82,7 +82,13 @@
 // times, tokens, texts) and full text exactly.
 //
 // Activations are row-major float32; linear layers and convolutions (as
-// im2col) run on the kernels SGEMM through package nn. The goldens in
+// im2col) run on the kernels SGEMM through package nn. A decoder step is
+// one row: its products stream the weights once (kernels' one-row GEMV
+// paths), the cross-attention keys and values are kept transposed per
+// window so a step streams them too, and attention heads run in parallel
+// when there are threads (encoder and cross-attention). `rosetta bench
+// whisper` times it; bench/RESULTS.md §14 has the figures against
+// whisper.cpp. The goldens in
 // ../shared/fixtures/whisper are from openai/whisper on float32 CPU.
 //
 // A loaded Model is immutable and safe for concurrent use; a DecoderState
