@@ -92,11 +92,7 @@ it; --no-upload skips that.`,
 				o.Captioner = greedyCaptioner{c}
 			}
 			if transcribeModel != "" {
-				dir, err := models.Resolve(modelsDir, transcribeModel)
-				if err != nil {
-					return err
-				}
-				t, err := openTranscriber(dir)
+				t, err := transcriberLoader(modelsDir)(transcribeModel)
 				if err != nil {
 					return err
 				}
