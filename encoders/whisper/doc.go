@@ -69,8 +69,10 @@
 // Not implemented yet: beam search; carry_initial_prompt,
 // clip_timestamps and word timestamps. English-only
 // (.en) models follow the reference's start sequence (<|startoftranscript|>
-// alone, language English, no detection: Model.Multilingual), but no
-// fixture has an English-only vocabulary, so that path has no golden test.
+// alone, language English, no detection: Model.Multilingual). No fixture
+// has an English-only vocabulary, so that path has no golden test: it is
+// tested on the fixture's files re-laid as the hub's .en ones are
+// (TestEnglishOnly).
 //
 // Accuracy against the goldens (openai/whisper, float32 CPU): the
 // filterbank within 2e-9; the log-mel within 1e-5 except in bins whose
