@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"maps"
 	"sync"
 
 	"rosetta/encoders/audio"
@@ -269,13 +270,7 @@ func (e *Engine) encodeContent(ctx context.Context, c *coll, objs []Object) erro
 					return fmt.Errorf("objects[%d]: the model's embedding: %w", i, err)
 				}
 				o := &objs[i]
-				// A new map: the caller's object (and its map) stay as given.
-				vs := make(map[string][]float32, len(o.Vectors)+1)
-				for k, v := range o.Vectors {
-					vs[k] = v
-				}
-				vs[s.Name] = vecs[j]
-				o.Vectors = vs
+				setVector(o, s.Name, vecs[j])
 				if o.Modality == "" {
 					o.Modality = modality
 				}
@@ -325,6 +320,15 @@ func (e *Engine) encodeContent(ctx context.Context, c *coll, objs []Object) erro
 		}
 	}
 	return nil
+}
+
+// setVector gives o the vector v in space, in a new map: the caller's
+// object (and its map) stay as given.
+func setVector(o *Object, space string, v []float32) {
+	vs := make(map[string][]float32, len(o.Vectors)+1)
+	maps.Copy(vs, o.Vectors)
+	vs[space] = v
+	o.Vectors = vs
 }
 
 // takes reports whether a model embeds a medium ("text", "image" or

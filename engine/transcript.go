@@ -269,11 +269,7 @@ func (e *Engine) embedTranscripts(ctx context.Context, c *coll, objs []Object) e
 				if err := c.checkVector(s.Name, vecs[j]); err != nil {
 					return fmt.Errorf("objects[%d]: the model's embedding of its transcript: %w", i, err)
 				}
-				o := &objs[i]
-				vs := make(map[string][]float32, len(o.Vectors)+1)
-				maps.Copy(vs, o.Vectors)
-				vs[s.Name] = vecs[j]
-				o.Vectors = vs
+				setVector(&objs[i], s.Name, vecs[j])
 			}
 		}
 	}

@@ -370,7 +370,7 @@ func timeWhisper(ctx context.Context, bm whisperBenchModel, samples []float32, t
 		}
 		t4 := time.Now()
 		vocab := m.Config().VocabSize
-		next := argmaxRow(logits[len(logits)-vocab:])
+		next := kernels.Argmax(logits[len(logits)-vocab:])
 		var stepped time.Duration
 		for i := 0; i < tokens; i++ {
 			if err := ctx.Err(); err != nil {
@@ -382,7 +382,7 @@ func timeWhisper(ctx context.Context, bm whisperBenchModel, samples []float32, t
 				return err
 			}
 			stepped += time.Since(s)
-			next = argmaxRow(logits)
+			next = kernels.Argmax(logits)
 		}
 		if timed {
 			mel = append(mel, ms(t1.Sub(t0)))
@@ -460,14 +460,4 @@ func median(v []float64) float64 {
 	} else {
 		return (s[n/2-1] + s[n/2]) / 2
 	}
-}
-
-func argmaxRow(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }

@@ -58,14 +58,11 @@ Output: one "[start --> end] text" line per segment; --json one line per file,
 			if err != nil {
 				return err
 			}
-			m, err := whisper.Load(dir, nil)
+			w, err := openTranscriber(dir)
 			if err != nil {
 				return err
 			}
-			tok, err := whisper.LoadTokenizer(dir)
-			if err != nil {
-				return err
-			}
+			m, tok := w.m, w.tok
 			opt := whisper.DefaultTranscribeOptions()
 			if language != "auto" {
 				opt.Language = language

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+
+	"rosetta/kernels"
 )
 
 // DecodeOptions configures Decode, as the reference's DecodingOptions at
@@ -355,7 +357,7 @@ func (m *Model) Decode(ctx context.Context, tok *Tokenizer, features []float32, 
 	var out []int
 	var sumLogprob float64
 	if opt.Temperature == 0 {
-		if out, sumLogprob, err = run(argmax); err != nil {
+		if out, sumLogprob, err = run(kernels.Argmax); err != nil {
 			return nil, err
 		}
 	} else {
@@ -487,17 +489,6 @@ func sampleTempered(row []float32, temperature float64, probs []float64, rng *ra
 		u -= p
 	}
 	return last
-}
-
-// argmax returns the first index of the largest value.
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // pyStrip is Python's str.strip(): Unicode white space and the ASCII

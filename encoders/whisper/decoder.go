@@ -15,11 +15,11 @@ type attention struct {
 	dim, heads   int
 }
 
-// attend computes softmax(q·kᵀ/√d_head)·v per head for n queries against
-// L keys, all [rows, dim] row-major, into ctx ([n, dim]). With causal ≥ 0,
-// query i sees keys j ≤ causal+i only (causal is the number of earlier
-// positions already in k). scores is reused when large enough.
-func attend(q []float32, n int, k, v []float32, L, dim, heads, causal int, ctx []float32, scores *[]float32) {
+// attend is the self-attention of a step: softmax(q·kᵀ/√d_head)·v per
+// head for n queries against L keys, all [rows, dim] row-major, into ctx
+// ([n, dim]), query i seeing keys j ≤ past+i only (past is the number of
+// earlier positions already in k). scores is reused when large enough.
+func attend(q []float32, n int, k, v []float32, L, dim, heads, past int, ctx []float32, scores *[]float32) {
 	hd := dim / heads
 	need := n * L
 	if cap(*scores) < need {
@@ -31,12 +31,10 @@ func attend(q []float32, n int, k, v []float32, L, dim, heads, causal int, ctx [
 	for h := 0; h < heads; h++ {
 		off := h * hd
 		kernels.Gemm(false, true, n, L, hd, scale, q[off:], dim, k[off:], dim, 0, sc, L)
-		if causal >= 0 {
-			for i := 0; i < n; i++ {
-				row := sc[i*L : (i+1)*L]
-				for j := causal + i + 1; j < L; j++ {
-					row[j] = ninf
-				}
+		for i := 0; i < n; i++ {
+			row := sc[i*L : (i+1)*L]
+			for j := past + i + 1; j < L; j++ {
+				row[j] = ninf
 			}
 		}
 		nn.SoftmaxRows(sc, n, L)
