@@ -93,6 +93,17 @@ func (e *encoder) u32s(v []uint32) {
 	}
 }
 
+func (e *encoder) u8s(v []uint8) {
+	for len(v) > 0 {
+		if len(e.buf) == cap(e.buf) {
+			e.flush()
+		}
+		k := min(len(v), cap(e.buf)-len(e.buf))
+		e.buf = append(e.buf, v[:k]...)
+		v = v[k:]
+	}
+}
+
 func (e *encoder) u16s(v []uint16) {
 	for _, x := range v {
 		e.room(2)
@@ -226,6 +237,13 @@ func (d *decoder) u32s(dst []uint32) {
 		dst[i] = binary.LittleEndian.Uint32(d.b[d.off:])
 		d.off += 4
 	}
+}
+
+func (d *decoder) u8s(dst []uint8) {
+	if !d.count(uint64(len(dst)), 1) {
+		return
+	}
+	d.off += copy(dst, d.b[d.off:])
 }
 
 func (d *decoder) u16s(dst []uint16) {

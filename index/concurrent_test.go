@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"runtime"
 	"sync"
@@ -14,7 +15,7 @@ import (
 // TestConcurrentInsertSearchDelete runs inserts, searches, deletes and
 // compactions at once. Run it with -race.
 func TestConcurrentInsertSearchDelete(t *testing.T) {
-	for _, st := range []Storage{StorageFloat32, StorageFloat16} {
+	for _, st := range []Storage{StorageFloat32, StorageFloat16, StorageInt8} {
 		t.Run(st.String(), func(t *testing.T) { testConcurrent(t, st) })
 	}
 }
@@ -22,7 +23,9 @@ func TestConcurrentInsertSearchDelete(t *testing.T) {
 func testConcurrent(t *testing.T, st Storage) {
 	const n, dim = 3000, 16
 	set := vecgen.Clustered(n, 50, dim, 20, 0.2, 13)
-	h, err := NewHNSW(Config{Dim: dim, M: 8, EfConstruction: 64, CompactRatio: 0.05, Storage: st})
+	// int8 trains a third of the way in, while searches, deletes,
+	// compactions and snapshots run.
+	h, err := NewHNSW(Config{Dim: dim, M: 8, EfConstruction: 64, CompactRatio: 0.05, Storage: st, TrainSize: n / 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +68,22 @@ func testConcurrent(t *testing.T, st Storage) {
 			}
 		}()
 	}
+	others.Add(1)
+	go func() {
+		defer others.Done()
+		for !done.Load() {
+			var b bytes.Buffer
+			if _, err := h.WriteTo(&b); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := ReadHNSW(&b); err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
 	others.Add(1)
 	go func() {
 		defer others.Done()

@@ -20,13 +20,16 @@ func fixCRC(b []byte) {
 }
 
 func seedFiles(f *testing.F) {
-	for _, n := range []int{0, 1, 40} {
+	for _, n := range []int{0, 1, 40, 41} {
 		set := vecgen.Sphere(n, 1, 4, uint64(n))
 		st := StorageFloat32
-		if n == 40 {
+		switch n {
+		case 40:
 			st = StorageFloat16
+		case 41:
+			st = StorageInt8 // trained at 20, float16 originals
 		}
-		h, _ := NewHNSW(Config{Dim: 4, M: 2, EfConstruction: 8, Storage: st})
+		h, _ := NewHNSW(Config{Dim: 4, M: 2, EfConstruction: 8, Storage: st, TrainSize: 20})
 		fl, _ := NewFlat(4, kernels.MetricDot)
 		for i := 0; i < n; i++ {
 			h.Add(uint64(i), vecgen.Row(set.Base, 4, i))

@@ -102,7 +102,7 @@ func TestSearchDuringGrow(t *testing.T) {
 // compactions at once on 16-slot segments, so that the storage grows many
 // times under them. Run it with -race.
 func TestGrowStress(t *testing.T) {
-	for _, st := range []Storage{StorageFloat32, StorageFloat16} {
+	for _, st := range []Storage{StorageFloat32, StorageFloat16, StorageInt8} {
 		t.Run(st.String(), func(t *testing.T) { testGrowStress(t, st) })
 	}
 }
@@ -115,7 +115,7 @@ func testGrowStress(t *testing.T, st Storage) {
 	const dim, writers = 8, 3
 	withSegShift(t, 4)
 	set := vecgen.Clustered(n, 20, dim, 15, 0.2, 41)
-	h, err := NewHNSW(Config{Dim: dim, Metric: kernels.MetricL2, M: 6, EfConstruction: 32, CompactRatio: 0.05, Storage: st})
+	h, err := NewHNSW(Config{Dim: dim, Metric: kernels.MetricL2, M: 6, EfConstruction: 32, CompactRatio: 0.05, Storage: st, TrainSize: n / 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,10 +33,23 @@ type Config struct {
 	// adaptive rule (see preferExact) picks the scan or a filtered graph
 	// traversal by their estimated cost. See index/doc.go.
 	ExactScanMax int
-	// Storage is how the graph keeps vectors: float32 (default, exact) or
+	// Storage is how the graph keeps vectors: float32 (default, exact),
 	// float16 (half the memory and memory traffic; distances carry the
-	// rounding of the stored side, relative error <= 2^-11 per component).
+	// rounding of the stored side, relative error <= 2^-11 per component)
+	// or int8 (one byte a dimension, scalar-quantised, with exact
+	// re-scoring; see sq8.go).
 	Storage Storage
+	// Rescore (int8): a search re-scores the Rescore·k best candidates by
+	// the code distance against full-precision vectors (ef is raised to at
+	// least that). Default 4 (measured, bench/RESULTS.md).
+	Rescore int
+	// TrainSize (int8): the quantiser is learned when this many vectors
+	// are live (default 4096); until then vectors are kept as float16.
+	TrainSize int
+	// Originals (int8): where full-precision vectors for re-scoring live,
+	// in the index as float16 (default) or in the owner's store, read
+	// through SetVectorSource.
+	Originals Originals
 	// Capacity reserves node slots up front (whole storage segments), so
 	// that a bulk build of a known size keeps no growth slack and takes no
 	// exclusive lock to grow. It is a hint, not a limit; it is not
@@ -60,8 +73,18 @@ func DefaultConfig(dim int) Config {
 		Seed:           42,
 		ExactScanMax:   defaultExactScanMax,
 		CompactRatio:   0.2,
+		Rescore:        defaultRescore,
+		TrainSize:      defaultTrainSize,
+		Originals:      OriginalsMemory,
 	}
 }
+
+// Quantisation defaults (see Config).
+const (
+	defaultRescore   = 4
+	defaultTrainSize = 4096
+	maxRescore       = 1000
+)
 
 // defaultExactScanMax is the allow-list size at or below which an exact
 // scan is used whatever the index size (measured; see doc.go).
@@ -93,6 +116,15 @@ func (c *Config) ensureDefaults() error {
 	if c.CompactRatio == 0 {
 		c.CompactRatio = d.CompactRatio
 	}
+	if c.Rescore == 0 {
+		c.Rescore = d.Rescore
+	}
+	if c.TrainSize == 0 {
+		c.TrainSize = d.TrainSize
+	}
+	if c.Originals == 0 {
+		c.Originals = d.Originals
+	}
 	var errs []error
 	if c.Dim < 1 || c.Dim > maxDim {
 		errs = append(errs, fmt.Errorf("dim %d not in 1..%d", c.Dim, maxDim))
@@ -109,8 +141,17 @@ func (c *Config) ensureDefaults() error {
 	if c.EfSearch < 1 || c.EfSearch > MaxK {
 		errs = append(errs, fmt.Errorf("efSearch %d not in 1..%d", c.EfSearch, MaxK))
 	}
-	if c.Storage != StorageFloat32 && c.Storage != StorageFloat16 {
+	if c.Storage < StorageFloat32 || c.Storage > StorageInt8 {
 		errs = append(errs, fmt.Errorf("storage %d unknown", c.Storage))
+	}
+	if c.Rescore < 1 || c.Rescore > maxRescore {
+		errs = append(errs, fmt.Errorf("rescore %d not in 1..%d", c.Rescore, maxRescore))
+	}
+	if c.TrainSize < 1 || c.TrainSize > 1<<24 {
+		errs = append(errs, fmt.Errorf("trainSize %d not in 1..%d", c.TrainSize, 1<<24))
+	}
+	if c.Originals != OriginalsMemory && c.Originals != OriginalsStore {
+		errs = append(errs, fmt.Errorf("originals %d unknown", c.Originals))
 	}
 	if c.Capacity < 0 {
 		errs = append(errs, fmt.Errorf("capacity %d negative", c.Capacity))
@@ -150,10 +191,22 @@ type HNSW struct {
 	cfg     Config
 	dist    kernels.DistanceFunc
 	distF16 kernels.DistanceF16Func
-	half    bool    // vectors stored as float16 in vecs16
-	maxL0   int     // 2M
-	maxUp   int     // M
-	levelM  float64 // 1/ln(M)
+	half    bool // stored vectors must fit float16 (float16 and int8 storage)
+	// mode is how distQ, load and store reach a node's vector. It changes
+	// once, when an int8 index trains (from modeF16 to modeSQ8), under
+	// growMu and mu exclusively; everyone else reads it under mu.
+	mode vecMode
+	// sq is the trained quantiser (modeSQ8), set with mode.
+	sq *sq8
+	// keepOriginals: an int8 index keeps float16 vectors for re-scoring.
+	keepOriginals bool
+	// trained mirrors mode == modeSQ8 for lock-free readers.
+	trained atomic.Bool
+	// src reads full-precision vectors for re-scoring (OriginalsStore).
+	src    atomic.Pointer[VectorSource]
+	maxL0  int     // 2M
+	maxUp  int     // M
+	levelM float64 // 1/ln(M)
 
 	// mu guards the segment table (segs): searches, inserts and deletes
 	// hold it shared, for one operation at a time; grow swaps in a longer
@@ -229,17 +282,19 @@ func NewHNSW(cfg Config) (*HNSW, error) {
 		return nil, err
 	}
 	h := &HNSW{
-		cfg:        cfg,
-		dist:       cfg.Metric.Distance(),
-		distF16:    cfg.Metric.DistanceF16(),
-		half:       cfg.Storage == StorageFloat16,
-		maxL0:      2 * cfg.M,
-		maxUp:      cfg.M,
-		levelM:     1 / math.Log(float64(cfg.M)),
-		live:       roaring.New(),
-		free:       roaring.New(),
-		tombstones: roaring.New(),
-		rng:        rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		cfg:           cfg,
+		dist:          cfg.Metric.Distance(),
+		distF16:       cfg.Metric.DistanceF16(),
+		half:          cfg.Storage != StorageFloat32,
+		mode:          modeFor(cfg.Storage),
+		keepOriginals: cfg.Storage == StorageInt8 && cfg.Originals == OriginalsMemory,
+		maxL0:         2 * cfg.M,
+		maxUp:         cfg.M,
+		levelM:        1 / math.Log(float64(cfg.M)),
+		live:          roaring.New(),
+		free:          roaring.New(),
+		tombstones:    roaring.New(),
+		rng:           rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}
 	h.segShift = segShiftFor(cfg, h.maxL0)
 	h.segMask = 1<<h.segShift - 1
@@ -312,31 +367,72 @@ func (h *HNSW) slot(i uint32) (*segment, int) {
 	return &h.segs[i>>(h.segShift&31)], int(i & h.segMask)
 }
 
-// distQ is the distance from a prepared float32 vector q to node i.
+// vecMode is how a node's vector is kept in its segment.
+type vecMode uint8
+
+const (
+	modeF32 vecMode = iota // vecs, float32
+	modeF16                // vecs16, binary16 (float16, and int8 before training)
+	modeSQ8                // codes and norms, scalar-quantised (trained int8)
+)
+
+func modeFor(s Storage) vecMode {
+	if s == StorageFloat32 {
+		return modeF32
+	}
+	return modeF16
+}
+
+// distQ is the distance from a vector in query form q (see queryForm) to
+// node i.
 func (h *HNSW) distQ(q []float32, i uint32) float32 {
 	d := h.cfg.Dim
 	sg := &h.segs[i>>(h.segShift&31)]
-	o := int(i&h.segMask) * d
-	if h.half {
+	oi := int(i & h.segMask)
+	o := oi * d
+	switch h.mode {
+	case modeF16:
 		return h.distF16(q, sg.vecs16[o:o+d])
+	case modeSQ8:
+		return distSQ8(h.cfg.Metric, q, sg.codes[o:o+d], sg.norms[oi])
 	}
 	return h.dist(q, sg.vecs[o:o+d])
 }
 
-// load returns node i's vector as float32: an alias of its segment
-// (float32 storage, read-only) or a decoding into *buf (float16 storage,
-// growing *buf when needed). The result must not be written or kept.
+// queryForm returns the form of a prepared vector that distQ takes: the
+// vector itself, or for a trained int8 index its scaled components and
+// two constants, written into *buf. The caller holds mu.
+func (h *HNSW) queryForm(v []float32, buf *[]float32) []float32 {
+	if h.mode != modeSQ8 {
+		return v
+	}
+	*buf = h.sq.queryForm(v, *buf)
+	return *buf
+}
+
+// load returns node i's vector in query form: an alias of its segment
+// (float32 storage, read-only) or a decoding into *buf (float16; for int8
+// the decoded code's query form), growing *buf when needed. The result
+// must not be written or kept.
 func (h *HNSW) load(i uint32, buf *[]float32) []float32 {
 	d := h.cfg.Dim
 	sg := &h.segs[i>>(h.segShift&31)]
 	o := int(i&h.segMask) * d
-	if h.half {
+	switch h.mode {
+	case modeF16:
 		if cap(*buf) < d {
 			*buf = make([]float32, d)
 		}
 		b := (*buf)[:d]
 		kernels.DecodeF16(b, sg.vecs16[o:o+d])
 		return b
+	case modeSQ8:
+		if cap(*buf) < d+2 {
+			*buf = make([]float32, d+2)
+		}
+		b := (*buf)[:d+2]
+		h.sq.decode(b[:d], sg.codes[o:o+d])
+		return h.sq.queryForm(b[:d], b)
 	}
 	return sg.vecs[o : o+d]
 }
@@ -345,24 +441,34 @@ func (h *HNSW) load(i uint32, buf *[]float32) []float32 {
 func (h *HNSW) store(i uint32, v []float32) {
 	d := h.cfg.Dim
 	sg := &h.segs[i>>(h.segShift&31)]
-	o := int(i&h.segMask) * d
-	if h.half {
+	oi := int(i & h.segMask)
+	o := oi * d
+	switch h.mode {
+	case modeF16:
 		kernels.EncodeF16(sg.vecs16[o:o+d], v)
-		return
+	case modeSQ8:
+		sg.norms[oi] = h.sq.encode(sg.codes[o:o+d], v)
+		if h.keepOriginals {
+			kernels.EncodeF16(sg.vecs16[o:o+d], v)
+		}
+	default:
+		copy(sg.vecs[o:o+d], v)
 	}
-	copy(sg.vecs[o:o+d], v)
 }
 
-// prefetch starts loading the first cache line of node i's vector.
+// prefetch starts loading the first cache lines of node i's vector.
 func (h *HNSW) prefetch(i uint32) {
 	d := h.cfg.Dim
 	sg := &h.segs[i>>(h.segShift&31)]
 	o := int(i&h.segMask) * d
-	if h.half {
+	switch h.mode {
+	case modeF16:
 		kernels.PrefetchF16(sg.vecs16[o : o+min(d, 32)])
-		return
+	case modeSQ8:
+		kernels.PrefetchU8(sg.codes[o : o+d])
+	default:
+		kernels.Prefetch(sg.vecs[o : o+min(d, 16)])
 	}
-	kernels.Prefetch(sg.vecs[o : o+min(d, 16)])
 }
 
 // list returns the neighbour list storage of node i at layer l: element 0
@@ -454,15 +560,20 @@ const (
 	StorageFloat32 Storage = iota + 1
 	// StorageFloat16 keeps IEEE binary16 vectors: half the memory.
 	StorageFloat16
+	// StorageInt8 keeps scalar-quantised codes (one byte a dimension) and
+	// re-scores candidates exactly (sq8.go).
+	StorageInt8
 )
 
-// String returns "float32" or "float16".
+// String returns "float32", "float16" or "int8".
 func (s Storage) String() string {
 	switch s {
 	case StorageFloat32:
 		return "float32"
 	case StorageFloat16:
 		return "float16"
+	case StorageInt8:
+		return "int8"
 	}
 	return fmt.Sprintf("Storage(%d)", uint8(s))
 }
@@ -474,6 +585,8 @@ func ParseStorage(s string) (Storage, error) {
 		return StorageFloat32, nil
 	case "float16", "f16", "fp16", "half":
 		return StorageFloat16, nil
+	case "int8", "sq8":
+		return StorageInt8, nil
 	}
-	return 0, fmt.Errorf("%w: unknown storage %q (want float32 or float16)", ErrBadConfig, s)
+	return 0, fmt.Errorf("%w: unknown storage %q (want float32, float16 or int8)", ErrBadConfig, s)
 }

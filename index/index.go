@@ -68,6 +68,9 @@ type SearchStats struct {
 	Exact bool
 	// Retries counts how often a filtered graph search widened ef.
 	Retries int
+	// Rescored counts the candidates a quantised index re-scored against
+	// full-precision vectors.
+	Rescored int
 }
 
 // Index is the interface shared by the HNSW graph and the exact flat index.

@@ -7,8 +7,17 @@ import (
 )
 
 // Add implements Index. Concurrent Adds proceed in parallel: each holds mu
-// shared and locks one node's neighbour lists at a time.
+// shared and locks one node's neighbour lists at a time. The Add that
+// brings an int8 index to its training size trains the quantiser.
 func (h *HNSW) Add(id uint64, vec []float32) error {
+	if err := h.add(id, vec); err != nil {
+		return err
+	}
+	h.maybeTrain()
+	return nil
+}
+
+func (h *HNSW) add(id uint64, vec []float32) error {
 	v, err := h.rules().prepare(vec, nil, true) // the same rules as Check
 	if err != nil {
 		return err
@@ -103,6 +112,7 @@ func (h *HNSW) link(slot uint32, q []float32, level int) {
 
 	s := getScratch(h.capacity())
 	defer putScratch(s)
+	q = h.queryForm(q, &s.qf)
 	var evals int
 	cur := item{h.distQ(q, ep), ep}
 	cur = h.greedy(q, cur, top, level, &evals)

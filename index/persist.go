@@ -16,11 +16,15 @@ import (
 //
 //	dim u32, metric u8, storage u8, M u32, efConstruction u32, efSearch u32, seed u64,
 //	exactScanMax u32, compactRatio f64
+//	int8 storage only: rescore u32, trainSize u32, originals u8, trained u8,
+//	    and when trained the quantiser: lo [dim]f32, step [dim]f32
 //	slots u32, entry u32 (0xFFFFFFFF = empty), topLevel i32 (as u32)
 //	ext    [slots]u64
 //	state  [slots]u8   live / tombstoned / free
 //	levels [slots]u8
-//	vecs   [slots*dim]f32, or u16 (binary16) with float16 storage
+//	vecs   [slots*dim]f32, or u16 (binary16) with float16 storage and with
+//	       untrained int8; trained int8: codes [slots*dim]u8, norms
+//	       [slots]f32, then with originals in memory [slots*dim]u16
 //	layer0 [slots*(2M+1)]u32   count then ids, per node
 //	upper  per node with level > 0: level*(M+1) u32
 //
@@ -65,7 +69,7 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	live := h.live.Clone()
 	tomb := h.tombstones.Clone()
 	h.idMu.Unlock()
-	segs := h.segs
+	segs, mode, sq := h.segs, h.mode, h.sq
 	h.mu.RUnlock()
 	shift, mask := h.segShift&31, h.segMask // fixed for the index's life
 	at := func(i uint32) (*segment, int) { return &segs[i>>shift], int(i & mask) }
@@ -93,6 +97,18 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	e.u64(c.Seed)
 	e.u32(uint32(c.ExactScanMax))
 	e.f64(c.CompactRatio)
+	if c.Storage == StorageInt8 {
+		e.u32(uint32(c.Rescore))
+		e.u32(uint32(c.TrainSize))
+		e.u8(uint8(c.Originals))
+		if mode == modeSQ8 {
+			e.u8(1)
+			e.f32s(sq.lo)
+			e.f32s(sq.step)
+		} else {
+			e.u8(0)
+		}
+	}
 	e.u32(n)
 	e.u32(entry)
 	e.u32(uint32(int32(top)))
@@ -133,11 +149,33 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 		o *= d
 		switch {
 		case !captured.has(i):
-			e.zeros(d * elemSize(h.half))
-		case h.half:
+			e.zeros(d * elemSize(mode))
+		case mode == modeF16:
 			e.u16s(sg.vecs16[o : o+d])
+		case mode == modeSQ8:
+			e.u8s(sg.codes[o : o+d])
 		default:
 			e.f32s(sg.vecs[o : o+d])
+		}
+	}
+	if mode == modeSQ8 {
+		for i := uint32(0); i < n; i++ {
+			sg, o := at(i)
+			if captured.has(i) {
+				e.f32s(sg.norms[o : o+1])
+			} else {
+				e.u32(0)
+			}
+		}
+		if h.keepOriginals {
+			for i := uint32(0); i < n; i++ {
+				sg, o := at(i)
+				if captured.has(i) {
+					e.u16s(sg.vecs16[o*d : o*d+d])
+				} else {
+					e.zeros(2 * d)
+				}
+			}
 		}
 	}
 	var buf []uint32
@@ -176,10 +214,13 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	return e.finish()
 }
 
-// elemSize is the bytes per stored vector component.
-func elemSize(half bool) int {
-	if half {
+// elemSize is the bytes per vector component in the vecs section.
+func elemSize(m vecMode) int {
+	switch m {
+	case modeF16:
 		return 2
+	case modeSQ8:
+		return 1
 	}
 	return 4
 }
@@ -221,6 +262,33 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	c.Seed = d.u64()
 	c.ExactScanMax = int(d.u32())
 	c.CompactRatio = d.f64()
+	var sq *sq8
+	if c.Storage == StorageInt8 {
+		c.Rescore = int(d.u32())
+		c.TrainSize = int(d.u32())
+		c.Originals = Originals(d.u8())
+		switch d.u8() {
+		case 0:
+		case 1:
+			if c.Dim < 1 || c.Dim > maxDim {
+				return n, fmt.Errorf("%w: dim %d", ErrCorrupt, c.Dim)
+			}
+			sq = &sq8{lo: make([]float32, c.Dim), step: make([]float32, c.Dim)}
+			d.f32s(sq.lo)
+			d.f32s(sq.step)
+			for j := range sq.lo {
+				if !finite(sq.lo[j]) || !finite(sq.step[j]) || sq.step[j] <= 0 {
+					d.fail("quantiser dimension %d has range %v + 255·%v", j, sq.lo[j], sq.step[j])
+					break
+				}
+			}
+		default:
+			d.fail("bad trained flag")
+		}
+		if c.Rescore == 0 || c.TrainSize == 0 || c.Originals == 0 {
+			d.fail("zero quantisation field in stored config")
+		}
+	}
 	if d.err != nil {
 		return n, d.err
 	}
@@ -235,14 +303,15 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	if err != nil {
 		return n, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
+	if sq != nil {
+		nh.sq, nh.mode = sq, modeSQ8
+		nh.trained.Store(true)
+	}
 	slots := d.u32()
 	entry := d.u32()
 	top := int(int32(d.u32()))
 	// Every slot needs at least ext + state + level + its vector and list.
-	elem := 4
-	if nh.half {
-		elem = 2
-	}
+	elem := elemSize(nh.mode)
 	perSlot := 8 + 1 + 1 + elem*c.Dim + 4*(nh.maxL0+1)
 	if !d.count(uint64(slots), perSlot) {
 		return n, d.err
@@ -278,12 +347,27 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 		sg.levels[o] = l
 	}
 	sections(func(sg *segment, cnt int) {
-		if nh.half {
+		switch nh.mode {
+		case modeF16:
 			d.u16s(sg.vecs16[:cnt*c.Dim])
-		} else {
+		case modeSQ8:
+			d.u8s(sg.codes[:cnt*c.Dim])
+		default:
 			d.f32s(sg.vecs[:cnt*c.Dim])
 		}
 	})
+	if nh.mode == modeSQ8 {
+		sections(func(sg *segment, cnt int) { d.f32s(sg.norms[:cnt]) })
+		for i := 0; i < ns && d.err == nil; i++ {
+			sg, o := nh.slot(uint32(i))
+			if !finite(sg.norms[o]) || sg.norms[o] < 0 {
+				d.fail("slot %d has norm %v", i, sg.norms[o])
+			}
+		}
+		if nh.keepOriginals {
+			sections(func(sg *segment, cnt int) { d.u16s(sg.vecs16[:cnt*c.Dim]) })
+		}
+	}
 	sections(func(sg *segment, cnt int) { d.u32s(sg.l0[:cnt*(nh.maxL0+1)]) })
 	for i := 0; i < ns && d.err == nil; i++ {
 		if l := nh.level(uint32(i)); l > 0 {
@@ -309,6 +393,8 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.cfg, h.dist, h.distF16, h.half, h.maxL0, h.maxUp, h.levelM = nh.cfg, nh.dist, nh.distF16, nh.half, nh.maxL0, nh.maxUp, nh.levelM
+	h.mode, h.sq, h.keepOriginals = nh.mode, nh.sq, nh.keepOriginals
+	h.trained.Store(nh.trained.Load())
 	h.segs, h.segShift, h.segMask = nh.segs, nh.segShift, nh.segMask
 	h.idMu.Lock()
 	h.ids.tab.Store(nh.ids.tab.Load())
@@ -374,6 +460,14 @@ func (h *HNSW) validate(entry uint32, top int) error {
 				}
 			}
 		}
+		if h.keepOriginals {
+			sg, o := h.slot(i)
+			for _, x := range sg.vecs16[o*h.cfg.Dim : (o+1)*h.cfg.Dim] {
+				if x&0x7c00 == 0x7c00 {
+					return bad("slot %d has a non-finite float16 vector", i)
+				}
+			}
+		}
 		for _, x := range h.load(i, &buf) {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 				return bad("slot %d has a non-finite vector", i)
@@ -391,3 +485,5 @@ func (h *HNSW) validate(entry uint32, top int) error {
 	}
 	return nil
 }
+
+func finite(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }

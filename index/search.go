@@ -106,6 +106,14 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 	// swaps the segment table mid-query; nothing else on this path takes a lock.
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	// A quantised index ranks by codes and re-scores the best cands.
+	quant := h.mode == modeSQ8
+	cands := o.K
+	if quant {
+		cands = h.rescoreCount(o.K)
+		ef = max(ef, cands)
+	}
+	qf := h.queryForm(qv, &s.qf)
 	if o.Allow != nil {
 		card := o.Allow.GetCardinality()
 		if card == 0 {
@@ -113,7 +121,7 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 		}
 		if h.preferExact(card, ef) {
 			stats.Exact = true
-			return h.exactScan(qv, o.K, o.Allow, &stats.DistanceEvals), nil
+			return h.exactScan(qv, qf, o.K, o.Allow, &stats)
 		}
 	}
 	ep, top := h.entryPoint()
@@ -138,9 +146,9 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 		avail = int(min(uint64(live), o.Allow.GetCardinality()))
 	}
 	want := min(o.K, avail)
-	cur := h.greedy(qv, item{h.distQ(qv, ep), ep}, top, 0, &stats.DistanceEvals)
+	cur := h.greedy(qf, item{h.distQ(qf, ep), ep}, top, 0, &stats.DistanceEvals)
 	for {
-		h.searchLayer(qv, []item{cur}, ef, 0, s, accept, &stats.DistanceEvals)
+		h.searchLayer(qf, []item{cur}, ef, 0, s, accept, &stats.DistanceEvals)
 		if len(s.res) >= want || ef >= live {
 			break
 		}
@@ -152,13 +160,19 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 		// The graph did not reach k accepted nodes even with ef >= live
 		// (only possible if part of it is unreachable): scan exactly.
 		stats.Exact = true
-		return h.exactScan(qv, o.K, o.Allow, &stats.DistanceEvals), nil
+		return h.exactScan(qv, qf, o.K, o.Allow, &stats)
 	}
-	for len(s.res) > o.K {
+	for len(s.res) > cands {
 		s.res.pop()
 	}
 	items := sortedResults(&s.res, s.sel[:0])
 	s.sel = items[:0]
+	if quant {
+		stats.Rescored = len(items)
+		if items, err = h.rescore(qv, items, o.K, s); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]Result, len(items))
 	for i, it := range items {
 		out[i] = Result{ID: h.extID(it.id), Distance: it.dist, Score: h.cfg.Metric.Similarity(it.dist)}
@@ -193,8 +207,42 @@ func (h *HNSW) preferExact(card uint64, ef int) bool {
 }
 
 // exactScan scores q against every live node in allow (or every live node
-// when allow is nil). The caller holds mu shared; it takes no lock.
-func (h *HNSW) exactScan(q []float32, k int, allow *roaring64.Bitmap, evals *int) []Result {
+// when allow is nil): qv is the prepared query, qf its query form. A
+// quantised index scans the codes and re-scores the best candidates. The
+// caller holds mu shared; it takes no lock.
+func (h *HNSW) exactScan(qv, qf []float32, k int, allow *roaring64.Bitmap, st *SearchStats) ([]Result, error) {
+	res := h.scan(qf, k, allow, st)
+	if h.mode != modeSQ8 {
+		return toResults(h.cfg.Metric, res), nil
+	}
+	s := getScratch(0)
+	defer putScratch(s)
+	items := s.sel[:0]
+	for _, c := range res {
+		if slot, ok := h.ids.get(c.ID); ok {
+			items = append(items, item{c.Dist, slot})
+		}
+	}
+	st.Rescored = len(items)
+	items, err := h.rescore(qv, items, k, s)
+	s.sel = items[:0]
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, len(items))
+	for i, it := range items {
+		out[i] = Result{ID: h.extID(it.id), Distance: it.dist, Score: h.cfg.Metric.Similarity(it.dist)}
+	}
+	return out, nil
+}
+
+// scan is exactScan's ranking by distQ: the k best (k re-scoring
+// candidates for a quantised index), closest first.
+func (h *HNSW) scan(q []float32, k int, allow *roaring64.Bitmap, st *SearchStats) []kernels.Candidate {
+	evals := &st.DistanceEvals
+	if h.mode == modeSQ8 {
+		k = h.rescoreCount(k)
+	}
 	top := kernels.NewTopK(k)
 	if allow == nil {
 		// Every published slot below next: state is stored live (under
@@ -220,7 +268,7 @@ func (h *HNSW) exactScan(q []float32, k int, allow *roaring64.Bitmap, evals *int
 				out = append(out, c)
 			}
 		}
-		return toResults(h.cfg.Metric, out)
+		return out
 	}
 	var slots []uint32
 	it := allow.Iterator()
@@ -243,5 +291,5 @@ func (h *HNSW) exactScan(q []float32, k int, allow *roaring64.Bitmap, evals *int
 		top.Push(h.extID(s), h.distQ(q, s))
 	}
 	*evals += len(slots)
-	return toResults(h.cfg.Metric, top.Sorted())
+	return top.Sorted()
 }

@@ -19,7 +19,9 @@ import (
 // extra load as the vectors.
 type segment struct {
 	vecs   []float32  // float32 storage: segNodes*Dim
-	vecs16 []uint16   // float16 storage: segNodes*Dim
+	vecs16 []uint16   // float16 storage (and int8 originals): segNodes*Dim
+	codes  []uint8    // trained int8: segNodes*Dim
+	norms  []float32  // trained int8: squared norm of each decoded code
 	l0     []uint32   // segNodes*(2M+1): count then ids
 	ext    []uint64   // internal → external id
 	levels []uint8    // top layer
@@ -59,7 +61,8 @@ func segShiftFor(c Config, maxL0 int) uint {
 	if s := testSegShift.Load(); s > 0 {
 		return uint(s)
 	}
-	per := c.Dim*elemSize(c.Storage == StorageFloat16) + 4*(maxL0+1) + 8 + 1 + 4 + 24
+	elem := map[Storage]int{StorageFloat32: 4, StorageFloat16: 2, StorageInt8: 3}[c.Storage]
+	per := c.Dim*elem + 4*(maxL0+1) + 8 + 1 + 4 + 24
 	nodes := max(segTargetBytes/per, 1)
 	return uint(min(bits.Len(uint(nodes))-1, maxSegShift))
 }
@@ -77,10 +80,17 @@ func (h *HNSW) newSegment() segment {
 		state:  make([]uint32, n),
 		upper:  make([][]uint32, n),
 	}
-	if h.half {
-		sg.vecs16 = make([]uint16, n*h.cfg.Dim)
-	} else {
-		sg.vecs = make([]float32, n*h.cfg.Dim)
+	d := h.cfg.Dim
+	switch h.mode {
+	case modeF16:
+		sg.vecs16 = make([]uint16, n*d)
+	case modeSQ8:
+		sg.codes, sg.norms = make([]uint8, n*d), make([]float32, n)
+		if h.keepOriginals {
+			sg.vecs16 = make([]uint16, n*d)
+		}
+	default:
+		sg.vecs = make([]float32, n*d)
 	}
 	return sg
 }

@@ -42,6 +42,8 @@ type searchScratch struct {
 	vec     []float32 // the prepared query
 	tmp     []float32 // decoding buffer for neighbour selection (float16)
 	tmp2    []float32 // decoding buffer for back-link pruning (float16)
+	qf      []float32 // the query's form for distQ (int8)
+	ex, ex2 []float32 // re-scoring buffers (vectors read from the store)
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(searchScratch) }}

@@ -1,6 +1,10 @@
 package kernels
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:noescape
 func dotAVX512(a, b *float32, n int) float32
@@ -22,6 +26,72 @@ func squaredL2F16AVX512(a *float32, b *uint16, n int) float32
 
 //go:noescape
 func prefetchF16Lines(p *uint16, lines int)
+
+//go:noescape
+func dotU8AVX2(a *float32, b *uint8, n int) float32
+
+//go:noescape
+func dotF16AVX2(a *float32, b *uint16, n int) float32
+
+//go:noescape
+func squaredL2F16AVX2(a *float32, b *uint16, n int) float32
+
+//go:noescape
+func decodeF16AVX2(dst *float32, src *uint16, n int)
+
+// prefetchU8 prefetches up to four cache lines of a code.
+func prefetchU8(v []uint8) { prefetchLines((*float32)(unsafe.Pointer(&v[0])), min((len(v)+63)/64, 4)) }
+
+// dotU8AVX2Go runs dotU8AVX2 over the multiple-of-8 head and Go over the
+// rest.
+func dotU8AVX2Go(a []float32, b []uint8) float32 {
+	b = b[:len(a)]
+	n := len(a) &^ 7
+	var s float32
+	if n > 0 {
+		s = dotU8AVX2(&a[0], &b[0], n)
+	}
+	for i := n; i < len(a); i++ {
+		s += a[i] * float32(b[i])
+	}
+	return s
+}
+
+func dotF16AVX2Go(a []float32, b []uint16) float32 {
+	b = b[:len(a)]
+	n := len(a) &^ 7
+	var s float32
+	if n > 0 {
+		s = dotF16AVX2(&a[0], &b[0], n)
+	}
+	for i := n; i < len(a); i++ {
+		s += a[i] * f16ToF32(b[i])
+	}
+	return s
+}
+
+func squaredL2F16AVX2Go(a []float32, b []uint16) float32 {
+	b = b[:len(a)]
+	n := len(a) &^ 7
+	var s float32
+	if n > 0 {
+		s = squaredL2F16AVX2(&a[0], &b[0], n)
+	}
+	for i := n; i < len(a); i++ {
+		d := a[i] - f16ToF32(b[i])
+		s += d * d
+	}
+	return s
+}
+
+func decodeF16AVX2Go(dst []float32, src []uint16) {
+	dst = dst[:len(src)]
+	n := len(src) &^ 7
+	if n > 0 {
+		decodeF16AVX2(&dst[0], &src[0], n)
+	}
+	decodeF16Generic(dst[n:], src[n:])
+}
 
 //go:noescape
 func expAVX512(x *float32, n int)
@@ -93,6 +163,9 @@ var (
 	// The float16 kernels also use AVX512BW (16-bit masked loads).
 	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW
 	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	// hasF16C gates the AVX2 binary16 kernels (every AVX2 CPU Rosetta
+	// has met has it; it is a separate CPUID bit).
+	hasF16C = cpu.X86.HasF16C
 )
 
 func prefetchF16(v []uint16) { prefetchF16Lines(&v[0], (len(v)*2+63)/64) }
@@ -125,8 +198,10 @@ func init() { selectImpl(hasAVX512, hasAVX2) }
 // force each path in turn.
 func selectImpl(avx512, avx2 bool) {
 	axpyImpl, gemv16Impl = axpyGeneric, nil
+	dotU8Impl = dotU8Generic
 	if avx2 || avx512 { // every AVX-512 CPU has AVX2
 		axpyImpl, gemv16Impl = axpyAVX2Go, gemv16AVX2Go
+		dotU8Impl = dotU8AVX2Go
 	}
 	switch {
 	case avx512:
@@ -141,6 +216,10 @@ func selectImpl(avx512, avx2 bool) {
 		gemmKernel = microKernel{"avx2-6x16", 6, 16, sgemmKernelAVX2}
 		dotF16Impl, squaredL2F16Impl = dotF16Generic, squaredL2F16Generic
 		decodeF16Impl = decodeF16Generic
+		if hasF16C {
+			dotF16Impl, squaredL2F16Impl = dotF16AVX2Go, squaredL2F16AVX2Go
+			decodeF16Impl = decodeF16AVX2Go
+		}
 		expImpl, quickGELUImpl = expAVX2Go, quickGELUGeneric
 		return
 	default:

@@ -12,3 +12,5 @@ var (
 )
 
 func prefetchF16(v []uint16) {}
+
+func prefetchU8(v []uint8) {}

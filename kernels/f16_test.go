@@ -92,3 +92,60 @@ func BenchmarkDotF16(b *testing.B) {
 		})
 	}
 }
+
+// TestDotU8Differential compares every DotU8 path with the float64
+// reference on every length up to 1100 (each head/tail split of the
+// vector loops) and on extreme codes.
+func TestDotU8Differential(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 8))
+	for _, im := range impls() {
+		t.Run(im.name, func(t *testing.T) {
+			withImpl(t, im.avx512, im.avx2)
+			for n := 0; n <= 1100; n++ {
+				a := randVec(r, n)
+				b := make([]uint8, n+int(r.IntN(3))) // a longer code reads len(a)
+				for i := range b {
+					switch r.IntN(4) {
+					case 0:
+						b[i] = 0
+					case 1:
+						b[i] = 255
+					default:
+						b[i] = uint8(r.IntN(256))
+					}
+				}
+				bf := make([]float32, n)
+				var scale float64
+				for i := range bf {
+					bf[i] = float32(b[i])
+					scale += math.Abs(float64(a[i])) * float64(b[i])
+				}
+				if got, want := DotU8(a, b), refDot(a, bf); !close32(got, want, scale+1) {
+					t.Fatalf("n=%d DotU8 %v want %v", n, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestDotU8ShortCode(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("DotU8 with a short code did not panic")
+		}
+	}()
+	DotU8(make([]float32, 8), make([]uint8, 7))
+}
+
+func BenchmarkDotU8(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	x := randVec(r, 512)
+	y := make([]uint8, 512)
+	for i := range y {
+		y[i] = uint8(r.IntN(256))
+	}
+	b.SetBytes(512)
+	for b.Loop() {
+		sinkF16 += DotU8(x, y)
+	}
+}
