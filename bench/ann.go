@@ -47,7 +47,8 @@ type ANNOptions struct {
 	K              int
 	M              []int
 	EfConstruction []int
-	Storage        []index.Storage
+	Storage        []StorageSpec
+	Rescore        []int // re-scoring factors swept on quantised storages
 	Ef             []int
 	BuildThreads   []int   // each is a separate timed build; the last is searched
 	Threads        int     // for all-thread QPS and ground truth
@@ -58,7 +59,42 @@ type ANNOptions struct {
 	Brute          bool
 	Coder          bool
 	CoderMax       int // coder/hnsw is slow to build; cap its base size (0 = all)
+	Baselines      []string // peers run by the Python driver: hnswlib, faiss
+	Python         string   // interpreter that sees Debian's python3-hnswlib and python3-faiss
 	Log            io.Writer
+}
+
+// StorageSpec is one graph storage under test: the vector storage and, for
+// int8, where the full-precision vectors for re-scoring live ("int8" keeps
+// them in memory as float16, "int8/store" reads them from a file, as the
+// engine reads them from its store).
+type StorageSpec struct {
+	Storage   index.Storage
+	Originals index.Originals
+}
+
+func (s StorageSpec) String() string {
+	if s.Storage == index.StorageInt8 && s.Originals == index.OriginalsStore {
+		return "int8/store"
+	}
+	return s.Storage.String()
+}
+
+// ParseStorageSpec accepts what index.ParseStorage does, and "int8/store".
+func ParseStorageSpec(v string) (StorageSpec, error) {
+	st, org, _ := strings.Cut(v, "/")
+	s, err := index.ParseStorage(st)
+	if err != nil {
+		return StorageSpec{}, err
+	}
+	o, err := index.ParseOriginals(org)
+	if err != nil {
+		return StorageSpec{}, err
+	}
+	if org != "" && s != index.StorageInt8 {
+		return StorageSpec{}, fmt.Errorf("bench: storage %q: only int8 takes /memory or /store", v)
+	}
+	return StorageSpec{Storage: s, Originals: o}, nil
 }
 
 // DefaultANNOptions is the run used for bench/RESULTS.md at a smaller size.
@@ -69,7 +105,9 @@ func DefaultANNOptions() ANNOptions {
 		K:              10,
 		M:              []int{16},
 		EfConstruction: []int{200},
-		Storage:        []index.Storage{index.StorageFloat32, index.StorageFloat16},
+		Storage:        []StorageSpec{{index.StorageFloat32, index.OriginalsMemory}, {index.StorageFloat16, index.OriginalsMemory}},
+		Rescore:        []int{4},
+		Python:         "/usr/bin/python3",
 		Ef:             []int{10, 16, 24, 32, 48, 64, 96, 128, 192, 256},
 		BuildThreads:   []int{1, runtime.GOMAXPROCS(0)},
 		Threads:        runtime.GOMAXPROCS(0),
@@ -92,7 +130,10 @@ type BuildResult struct {
 	N              int     `json:"n"`
 	Seconds        float64 `json:"seconds"`
 	InsertsPerSec  float64 `json:"inserts_per_sec"`
-	BytesPerVector float64 `json:"bytes_per_vector"`
+	BytesPerVector float64 `json:"bytes_per_vector"` // Go heap growth (0 for peers)
+	// RSSBytesPerVector is the growth of the process's resident memory
+	// over the build, per vector (after returning free memory to the OS).
+	RSSBytesPerVector float64 `json:"rss_bytes_per_vector"`
 }
 
 // SearchRow is one point of a sweep.
@@ -102,7 +143,9 @@ type SearchRow struct {
 	M              int     `json:"m"`
 	EfConstruction int     `json:"ef_construction"`
 	Ef             int     `json:"ef"`
-	Selectivity    float64 `json:"selectivity"` // 1 = unfiltered
+	Param          string  `json:"param,omitempty"`   // what Ef holds when not ef (faiss IVF: nprobe)
+	Rescore        int     `json:"rescore,omitempty"` // int8: candidates re-scored per result
+	Selectivity    float64 `json:"selectivity"`       // 1 = unfiltered
 	AllowSize      int     `json:"allow_size"`
 	Recall1        float64 `json:"recall_at_1"`
 	Recall10       float64 `json:"recall_at_10"`
@@ -112,8 +155,13 @@ type SearchRow struct {
 	P50us          float64 `json:"p50_us"`
 	P95us          float64 `json:"p95_us"`
 	P99us          float64 `json:"p99_us"`
-	DistEvals      float64 `json:"distance_evals_per_query"`
+	DistEvals      float64 `json:"distance_evals_per_query"` // -1: not exposed by the peer
 	ExactFraction  float64 `json:"exact_fraction"`
+	// The build this index came from (the last timed one): inserts per
+	// second and resident bytes per vector.
+	BuildThreads           int     `json:"build_threads"`
+	BuildInsertsPerSec     float64 `json:"build_inserts_per_sec"`
+	ResidentBytesPerVector float64 `json:"resident_bytes_per_vector"`
 }
 
 // ANNReport is everything one run measured.
@@ -286,65 +334,99 @@ func RunANN(ctx context.Context, o ANNOptions) (*ANNReport, error) {
 	}
 
 	if len(o.Storage) == 0 {
-		o.Storage = []index.Storage{index.StorageFloat32}
+		o.Storage = []StorageSpec{{index.StorageFloat32, index.OriginalsMemory}}
 	}
+	filters := o.filterSets(pb, pq, base.Dim)
+	var src *fileSource
+	defer func() {
+		if src != nil {
+			src.Close()
+		}
+	}()
 	for _, st := range o.Storage {
+		if st.Originals == index.OriginalsStore && src == nil {
+			if src, err = newFileSource(base); err != nil {
+				return nil, err
+			}
+		}
 		for _, m := range o.M {
 			for _, efc := range o.EfConstruction {
 				var h *index.HNSW
+				var last BuildResult
 				for _, bt := range o.BuildThreads {
 					h = nil
-					runtime.GC()
-					var before runtime.MemStats
-					runtime.ReadMemStats(&before)
+					heap0, rss0 := memNow()
 					cfg := index.DefaultConfig(base.Dim)
-					cfg.Metric, cfg.M, cfg.EfConstruction, cfg.Storage = o.Metric, m, efc, st
+					cfg.Metric, cfg.M, cfg.EfConstruction, cfg.Storage, cfg.Originals = o.Metric, m, efc, st.Storage, st.Originals
 					cfg.CompactRatio = -1
 					cfg.Capacity = base.Rows
 					h, err = index.NewHNSW(cfg)
 					if err != nil {
 						return nil, err
 					}
+					if src != nil {
+						h.SetVectorSource(src.Vector)
+					}
 					t0 := time.Now()
 					if err := buildParallel(ctx, h, base, bt); err != nil {
 						return nil, err
 					}
 					secs := time.Since(t0).Seconds()
-					runtime.GC()
-					var after runtime.MemStats
-					runtime.ReadMemStats(&after)
+					heap1, rss1 := memNow()
 					b := BuildResult{Index: "rosetta-hnsw", Storage: st.String(), M: m, EfConstruction: efc, Threads: bt, N: base.Rows,
 						Seconds: secs, InsertsPerSec: float64(base.Rows) / secs,
-						BytesPerVector: float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(base.Rows)}
+						BytesPerVector:    float64(heap1-heap0) / float64(base.Rows),
+						RSSBytesPerVector: float64(rss1-rss0) / float64(base.Rows)}
 					rep.Builds = append(rep.Builds, b)
-					o.logf("build %v M=%d efC=%d threads=%d: %.1fs, %.0f inserts/s, %.0f B/vector", st, m, efc, bt, secs, b.InsertsPerSec, b.BytesPerVector)
+					last = b
+					o.logf("build %v M=%d efC=%d threads=%d: %.1fs, %.0f inserts/s, %.0f B/vector heap, %.0f B/vector RSS", st, m, efc, bt, secs, b.InsertsPerSec, b.BytesPerVector, b.RSSBytesPerVector)
 				}
-				for _, ef := range o.Ef {
-					if ef < o.K {
-						continue
+				rescores := []int{0}
+				if h.Quantised() {
+					rescores = o.Rescore
+				}
+				for _, rs := range rescores {
+					if rs > 0 {
+						h.SetRescore(rs)
 					}
-					row, err := o.sweepPoint(ctx, ourSearcher{h}, queries, gt, ef, nil)
+					label := func(r *SearchRow) {
+						r.Storage, r.M, r.EfConstruction, r.Rescore = st.String(), m, efc, rs
+						r.BuildThreads, r.BuildInsertsPerSec, r.ResidentBytesPerVector = last.Threads, last.InsertsPerSec, last.RSSBytesPerVector
+					}
+					for _, ef := range o.Ef {
+						if ef < o.K {
+							continue
+						}
+						row, err := o.sweepPoint(ctx, ourSearcher{h}, queries, gt, ef, nil)
+						if err != nil {
+							return nil, err
+						}
+						row.Index, row.Ef, row.Selectivity = "rosetta-hnsw", ef, 1
+						label(&row)
+						rep.Rows = append(rep.Rows, row)
+						o.logf("  %s rescore=%d ef=%-4d recall@10 %.4f  QPS %8.0f (1t) %8.0f (%dt)  p50 %6.0fµs p99 %6.0fµs  evals %5.0f",
+							st, rs, ef, row.Recall10, row.QPS1, row.QPSAll, o.Threads, row.P50us, row.P99us, row.DistEvals)
+					}
+					rows, err := o.filtered(ctx, h, filters, queries)
 					if err != nil {
 						return nil, err
 					}
-					row.Index, row.Storage, row.M, row.EfConstruction, row.Ef, row.Selectivity = "rosetta-hnsw", st.String(), m, efc, ef, 1
-					rep.Rows = append(rep.Rows, row)
-					o.logf("  ef=%-4d recall@10 %.4f  QPS %8.0f (1t) %8.0f (%dt)  p50 %6.0fµs p99 %6.0fµs  evals %5.0f",
-						ef, row.Recall10, row.QPS1, row.QPSAll, o.Threads, row.P50us, row.P99us, row.DistEvals)
-				}
-				rows, err := o.filtered(ctx, h, pb, pq, base.Dim, m, efc)
-				if err != nil {
-					return nil, err
-				}
-				srows, err := o.switchPoint(ctx, h, pb, queries, m, efc)
-				if err != nil {
-					return nil, err
-				}
-				for _, r := range append(rows, srows...) {
-					r.Storage = st.String()
-					rep.Rows = append(rep.Rows, r)
+					srows, err := o.switchPoint(ctx, h, pb, queries)
+					if err != nil {
+						return nil, err
+					}
+					for _, r := range append(rows, srows...) {
+						label(&r)
+						rep.Rows = append(rep.Rows, r)
+					}
 				}
 			}
+		}
+	}
+
+	if len(o.Baselines) > 0 {
+		if err := o.runPeers(ctx, rep, pb, pq, base.Dim, gt, filters); err != nil {
+			return nil, err
 		}
 	}
 
@@ -475,12 +557,20 @@ func (o *ANNOptions) sweepPoint(ctx context.Context, s searcher, queries *Matrix
 	return row, ctx.Err()
 }
 
-// filtered runs the filtered sweep: a random allow-list per selectivity,
-// its own exact ground truth, and the HNSW searched at each FilterEf.
-func (o *ANNOptions) filtered(ctx context.Context, h *index.HNSW, pb, pq []float32, dim, m, efc int) ([]SearchRow, error) {
-	var rows []SearchRow
+// filterSet is one selectivity's allow-list and its exact ground truth,
+// shared by Rosetta's rows and the peers'.
+type filterSet struct {
+	sel   float64
+	allow *roaring64.Bitmap
+	gt    [][]uint64
+}
+
+// filterSets draws a random allow-list per selectivity (seeded, so every
+// index in a run and every run sees the same lists) and computes its
+// ground truth.
+func (o *ANNOptions) filterSets(pb, pq []float32, dim int) []filterSet {
 	n := len(pb) / dim
-	queries := &Matrix{Rows: len(pq) / dim, Dim: dim, Data: pq}
+	var out []filterSet
 	for si, sel := range o.Selectivities {
 		r := rand.New(rand.NewPCG(uint64(si)+100, 7))
 		allow := roaring64.New()
@@ -489,20 +579,29 @@ func (o *ANNOptions) filtered(ctx context.Context, h *index.HNSW, pb, pq []float
 				allow.Add(uint64(i))
 			}
 		}
-		gt := GroundTruth(pb, pq, dim, o.Metric, o.K, o.Threads, allow)
+		out = append(out, filterSet{sel, allow, GroundTruth(pb, pq, dim, o.Metric, o.K, o.Threads, allow)})
+	}
+	return out
+}
+
+// filtered runs the filtered sweep: each filter set searched at each
+// FilterEf.
+func (o *ANNOptions) filtered(ctx context.Context, h *index.HNSW, filters []filterSet, queries *Matrix) ([]SearchRow, error) {
+	var rows []SearchRow
+	for _, f := range filters {
 		for _, ef := range o.FilterEf {
 			if ef < o.K {
 				continue
 			}
-			row, err := o.sweepPoint(ctx, ourSearcher{h}, queries, gt, ef, allow)
+			row, err := o.sweepPoint(ctx, ourSearcher{h}, queries, f.gt, ef, f.allow)
 			if err != nil {
 				return nil, err
 			}
-			row.Index, row.M, row.EfConstruction, row.Ef = "rosetta-hnsw", m, efc, ef
-			row.Selectivity, row.AllowSize = sel, int(allow.GetCardinality())
+			row.Index, row.Ef = "rosetta-hnsw", ef
+			row.Selectivity, row.AllowSize = f.sel, int(f.allow.GetCardinality())
 			rows = append(rows, row)
 			o.logf("  filter %.3g (%d ids) ef=%d: recall@10 %.4f  QPS %8.0f  evals %6.0f  exact %.0f%%",
-				sel, row.AllowSize, ef, row.Recall10, row.QPS1, row.DistEvals, 100*row.ExactFraction)
+				f.sel, row.AllowSize, ef, row.Recall10, row.QPS1, row.DistEvals, 100*row.ExactFraction)
 		}
 	}
 	return rows, nil
@@ -511,7 +610,7 @@ func (o *ANNOptions) filtered(ctx context.Context, h *index.HNSW, pb, pq []float
 // switchPoint measures, for allow-lists of fixed sizes, the exact scan
 // against the filtered graph traversal, which is how the default
 // ExactScanMax was chosen. Rows are labelled "switch-exact"/"switch-graph".
-func (o *ANNOptions) switchPoint(ctx context.Context, h *index.HNSW, pb []float32, queries *Matrix, m, efc int) ([]SearchRow, error) {
+func (o *ANNOptions) switchPoint(ctx context.Context, h *index.HNSW, pb []float32, queries *Matrix) ([]SearchRow, error) {
 	n := len(pb) / queries.Dim
 	if len(o.SwitchSizes) == 0 {
 		return nil, nil
@@ -540,7 +639,7 @@ func (o *ANNOptions) switchPoint(ctx context.Context, h *index.HNSW, pb []float3
 			if err != nil {
 				return nil, err
 			}
-			row.Index, row.M, row.EfConstruction, row.Ef = "switch-"+mode, m, efc, 64
+			row.Index, row.Ef = "switch-"+mode, 64
 			row.Selectivity, row.AllowSize = float64(size)/float64(n), size
 			rows = append(rows, row)
 			o.logf("  switch %s with %d allowed: %.0f QPS, recall@10 %.4f", mode, size, row.QPS1, row.Recall10)
@@ -558,6 +657,9 @@ func sortRows(rows []SearchRow) {
 		}
 		if a.Storage != b.Storage {
 			return a.Storage > b.Storage // float32 first
+		}
+		if a.Rescore != b.Rescore {
+			return a.Rescore < b.Rescore
 		}
 		if a.Selectivity != b.Selectivity {
 			return a.Selectivity > b.Selectivity

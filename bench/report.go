@@ -22,11 +22,11 @@ func (r *ANNReport) WriteTable(w io.Writer) error {
 		fmt.Fprintf(w, "ground truth: %.2fs\n", r.GTSeconds)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\nbuild\tstorage\tM\tefC\tthreads\tn\tseconds\tinserts/s\tbytes/vector\t")
+	fmt.Fprintln(tw, "\nbuild\tstorage\tM\tefC\tthreads\tn\tseconds\tinserts/s\theap B/vector\tRSS B/vector\t")
 	for _, b := range r.Builds {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%.1f\t%.0f\t%.0f\t\n", b.Index, dash(b.Storage), b.M, b.EfConstruction, b.Threads, b.N, b.Seconds, b.InsertsPerSec, b.BytesPerVector)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%.1f\t%.0f\t%.0f\t%.0f\t\n", b.Index, dash(b.Storage), b.M, b.EfConstruction, b.Threads, b.N, b.Seconds, b.InsertsPerSec, b.BytesPerVector, b.RSSBytesPerVector)
 	}
-	fmt.Fprintln(tw, "\nindex\tstorage\tM\tefC\tef\tfilter\tallowed\tR@1\tR@10\tR@100\tQPS 1t\tQPS all\tp50 µs\tp95 µs\tp99 µs\tevals/q\texact\t")
+	fmt.Fprintln(tw, "\nindex\tstorage\trescore\tM\tefC\tef\tfilter\tallowed\tR@1\tR@10\tR@100\tQPS 1t\tQPS all\tp50 µs\tp95 µs\tp99 µs\tevals/q\texact\t")
 	rows := append([]SearchRow(nil), r.Rows...)
 	sortRows(rows)
 	for _, x := range rows {
@@ -43,8 +43,15 @@ func (r *ANNReport) WriteTable(w io.Writer) error {
 			filter = strconv.FormatFloat(x.Selectivity, 'g', 3, 64)
 			allowed = strconv.Itoa(x.AllowSize)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%.4f\t%.4f\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%.0f%%\t\n",
-			x.Index, dash(x.Storage), x.M, x.EfConstruction, x.Ef, filter, allowed, x.Recall1, x.Recall10, r100,
+		rescore, ef := "-", strconv.Itoa(x.Ef)
+		if x.Rescore > 0 {
+			rescore = strconv.Itoa(x.Rescore) + "k"
+		}
+		if x.Param != "" {
+			ef = x.Param + "=" + ef
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%.4f\t%.4f\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%.0f%%\t\n",
+			x.Index, dash(x.Storage), rescore, x.M, x.EfConstruction, ef, filter, allowed, x.Recall1, x.Recall10, r100,
 			x.QPS1, x.QPSAll, x.P50us, x.P95us, x.P99us, evals, 100*x.ExactFraction)
 	}
 	for _, n := range r.Notes {
@@ -56,13 +63,15 @@ func (r *ANNReport) WriteTable(w io.Writer) error {
 // WriteCSV writes one line per sweep row.
 func (r *ANNReport) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"dataset", "n", "dim", "metric", "index", "storage", "m", "ef_construction", "ef", "selectivity", "allow_size",
-		"recall_at_1", "recall_at_10", "recall_at_100", "qps_1_thread", "qps_all_threads", "p50_us", "p95_us", "p99_us", "distance_evals_per_query", "exact_fraction"})
+	cw.Write([]string{"dataset", "n", "dim", "metric", "index", "storage", "rescore", "m", "ef_construction", "ef", "param", "selectivity", "allow_size",
+		"recall_at_1", "recall_at_10", "recall_at_100", "qps_1_thread", "qps_all_threads", "p50_us", "p95_us", "p99_us", "distance_evals_per_query", "exact_fraction",
+		"build_threads", "build_inserts_per_sec", "resident_bytes_per_vector"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 	for _, x := range r.Rows {
-		cw.Write([]string{r.Dataset, strconv.Itoa(r.N), strconv.Itoa(r.Dim), r.Metric, x.Index, x.Storage, strconv.Itoa(x.M), strconv.Itoa(x.EfConstruction),
-			strconv.Itoa(x.Ef), f(x.Selectivity), strconv.Itoa(x.AllowSize), f(x.Recall1), f(x.Recall10), f(x.Recall100),
-			f(x.QPS1), f(x.QPSAll), f(x.P50us), f(x.P95us), f(x.P99us), f(x.DistEvals), f(x.ExactFraction)})
+		cw.Write([]string{r.Dataset, strconv.Itoa(r.N), strconv.Itoa(r.Dim), r.Metric, x.Index, x.Storage, strconv.Itoa(x.Rescore), strconv.Itoa(x.M), strconv.Itoa(x.EfConstruction),
+			strconv.Itoa(x.Ef), x.Param, f(x.Selectivity), strconv.Itoa(x.AllowSize), f(x.Recall1), f(x.Recall10), f(x.Recall100),
+			f(x.QPS1), f(x.QPSAll), f(x.P50us), f(x.P95us), f(x.P99us), f(x.DistEvals), f(x.ExactFraction),
+			strconv.Itoa(x.BuildThreads), f(x.BuildInsertsPerSec), f(x.ResidentBytesPerVector)})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -87,6 +96,9 @@ func (r *ANNReport) WritePlot(w io.Writer) error {
 		name := x.Index
 		if x.M > 0 && x.Index == "rosetta-hnsw" {
 			name = fmt.Sprintf("hnsw %s M=%d efC=%d", strings.Replace(x.Storage, "float", "f", 1), x.M, x.EfConstruction)
+			if x.Rescore > 0 {
+				name = fmt.Sprintf("hnsw %s rescore %dk", x.Storage, x.Rescore)
+			}
 		}
 		i, ok := pos[name]
 		if !ok {

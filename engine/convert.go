@@ -11,7 +11,8 @@ import (
 
 func fromStoreCollection(m store.Collection) Collection {
 	c := Collection{Name: m.Name, Created: m.Created, Count: m.Count,
-		Index:      IndexParams{M: m.Index.M, EfConstruction: m.Index.EfConstruction, EfSearch: m.Index.EfSearch, Storage: m.Index.Storage},
+		Index: IndexParams{M: m.Index.M, EfConstruction: m.Index.EfConstruction, EfSearch: m.Index.EfSearch, Storage: m.Index.Storage,
+			Rescore: m.Index.Rescore, RescoreFrom: m.Index.RescoreFrom},
 		Text:       TextSchema{Disabled: m.Text.Disabled, Language: m.Text.Language, Fields: m.Text.Fields},
 		Transcribe: Transcription{Model: m.Transcribe.Model, Language: m.Transcribe.Language}}
 	c.Spaces = make([]Space, len(m.Spaces))
@@ -23,7 +24,8 @@ func fromStoreCollection(m store.Collection) Collection {
 
 func toStoreCollection(c Collection) store.Collection {
 	m := store.Collection{Name: c.Name,
-		Index:      store.IndexParams{M: c.Index.M, EfConstruction: c.Index.EfConstruction, EfSearch: c.Index.EfSearch, Storage: c.Index.Storage},
+		Index: store.IndexParams{M: c.Index.M, EfConstruction: c.Index.EfConstruction, EfSearch: c.Index.EfSearch, Storage: c.Index.Storage,
+			Rescore: c.Index.Rescore, RescoreFrom: c.Index.RescoreFrom},
 		Text:       store.TextSchema{Disabled: c.Text.Disabled, Language: c.Text.Language, Fields: c.Text.Fields},
 		Transcribe: store.Transcription{Model: c.Transcribe.Model, Language: c.Transcribe.Language}}
 	m.Spaces = make([]store.Space, len(c.Spaces))

@@ -272,16 +272,48 @@ func (e *Engine) collList() []*coll {
 }
 
 func newIndex(s Space, p IndexParams) (*index.HNSW, error) {
-	m, err := kernels.ParseMetric(s.Metric)
+	cfg, err := indexConfig(s, p)
 	if err != nil {
 		return nil, err
+	}
+	return index.NewHNSW(cfg)
+}
+
+// indexConfig is the one translation of a space and its collection's
+// index parameters into an index configuration; the index validates it.
+func indexConfig(s Space, p IndexParams) (index.Config, error) {
+	m, err := kernels.ParseMetric(s.Metric)
+	if err != nil {
+		return index.Config{}, err
 	}
 	st, err := index.ParseStorage(p.Storage)
 	if err != nil {
-		return nil, err
+		return index.Config{}, err
 	}
-	cfg := index.Config{Dim: s.Dim, Metric: m, M: p.M, EfConstruction: p.EfConstruction, EfSearch: p.EfSearch, Storage: st}
-	return index.NewHNSW(cfg)
+	org, err := index.ParseOriginals(p.RescoreFrom)
+	if err != nil {
+		return index.Config{}, err
+	}
+	if st != index.StorageInt8 && (p.Rescore != 0 || p.RescoreFrom != "") {
+		return index.Config{}, fmt.Errorf("%w: rescore and rescore_from apply to int8 storage only", index.ErrBadConfig)
+	}
+	if p.Rescore < 0 {
+		return index.Config{}, fmt.Errorf("%w: rescore %d is negative", index.ErrBadConfig, p.Rescore)
+	}
+	return index.Config{Dim: s.Dim, Metric: m, M: p.M, EfConstruction: p.EfConstruction, EfSearch: p.EfSearch,
+		Storage: st, Rescore: p.Rescore, Originals: org}, nil
+}
+
+// attachSources gives each int8 index that re-scores from the store its
+// reader of the space's stored vectors. The caller publishes idxs next.
+func (e *Engine) attachSources(c *coll, idxs []*index.HNSW) {
+	for si, h := range idxs {
+		if h.Config().Originals != index.OriginalsStore {
+			continue
+		}
+		meta := c.smeta
+		h.SetVectorSource(func(id uint64, _ []float32) ([]float32, error) { return e.db.Vector(meta, si, id) })
+	}
 }
 
 // Store exposes the underlying store (for tools and tests).

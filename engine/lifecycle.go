@@ -150,6 +150,7 @@ func (e *Engine) loadIndexes(c *coll, rebuild bool) error {
 			defer h.Close()
 		}
 	}
+	e.attachSources(c, idxs)
 	c.publish(idxs, text, now)
 	return nil
 }
@@ -248,6 +249,17 @@ func (e *Engine) readSnapshot(c *coll, si int, last uint64) (*index.HNSW, uint64
 	cfg := h.Config()
 	if cfg.Dim != s.Dim || cfg.Metric.String() != s.Metric {
 		return nil, 0, fmt.Errorf("snapshot is for dim %d %v, the space is dim %d %s", cfg.Dim, cfg.Metric, s.Dim, s.Metric)
+	}
+	// A snapshot of another storage setting is rebuilt, never reused.
+	want, err := indexConfig(s, c.meta.Index)
+	if err != nil {
+		return nil, 0, err
+	}
+	if cfg.Storage != want.Storage || (cfg.Storage == index.StorageInt8 && cfg.Originals != want.Originals) {
+		return nil, 0, fmt.Errorf("snapshot has %v storage (originals %v), the collection asks for %v (%v)", cfg.Storage, cfg.Originals, want.Storage, want.Originals)
+	}
+	if want.Rescore != 0 {
+		h.SetRescore(want.Rescore)
 	}
 	return h, seq, nil
 }

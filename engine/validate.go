@@ -128,10 +128,8 @@ func ValidateCollection(c *Collection) error {
 			s.Metric = m.String()
 		}
 	}
-	switch c.Index.Storage {
-	case "", "float32", "float16":
-	default:
-		errs = append(errs, fmt.Errorf("index storage %q: want float32 or float16", c.Index.Storage))
+	if _, err := indexConfig(Space{Dim: 1, Metric: "cosine"}, c.Index); err != nil {
+		errs = append(errs, fmt.Errorf("index: %s", Message(err)))
 	}
 	errs = append(errs, validateTextSchema(&c.Text)...)
 	if len(errs) == 0 {

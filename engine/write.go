@@ -51,6 +51,7 @@ func (e *Engine) CreateCollection(ctx context.Context, c Collection) (Collection
 		return Collection{}, err
 	}
 	nc.applyMu.Lock()
+	e.attachSources(nc, idxs)
 	nc.publish(idxs, text, 0)
 	nc.applyMu.Unlock()
 	e.mu.Lock()

@@ -93,7 +93,7 @@ func TestCollectionsBadInput(t *testing.T) {
 		post("dim too large", `{"name":"x","spaces":[{"name":"v","dim":100000}]}`, 400, codeInvalidRequest, "dim"),
 		post("bad metric", `{"name":"x","spaces":[{"name":"v","dim":2,"metric":"hamming"}]}`, 400, codeInvalidRequest, "metric"),
 		post("negative m", `{"name":"x",`+space+`,"index":{"m":-1}}`, 400, codeInvalidRequest, "index"),
-		post("bad storage", `{"name":"x",`+space+`,"index":{"storage":"int8"}}`, 400, codeInvalidRequest, "storage"),
+		post("bad storage", `{"name":"x",`+space+`,"index":{"storage":"int4"}}`, 400, codeInvalidRequest, "storage"),
 		{name: "get invalid name", method: "GET", path: "/v1/collections/-bad", status: 400, code: codeInvalidRequest},
 		{name: "get escaped slash", method: "GET", path: "/v1/collections/a%2Fb", status: 400, code: codeInvalidRequest},
 		{name: "get long name", method: "GET", path: "/v1/collections/" + long, status: 400, code: codeInvalidRequest},

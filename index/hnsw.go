@@ -266,6 +266,8 @@ type HNSW struct {
 	// exactScanMax mirrors cfg.ExactScanMax so that an operator (or the
 	// benchmark that measures the switch point) can tune it at run time.
 	exactScanMax atomic.Int64
+	// rescore mirrors cfg.Rescore, tunable at run time (SetRescore).
+	rescoreN atomic.Int64
 
 	// compactMu serialises compactions and snapshots (WriteTo): while it
 	// is held no slot is freed, so a published slot's contents stay put.
@@ -300,6 +302,7 @@ func NewHNSW(cfg Config) (*HNSW, error) {
 	h.segMask = 1<<h.segShift - 1
 	h.ep.Store(noEntry)
 	h.exactScanMax.Store(int64(cfg.ExactScanMax))
+	h.rescoreN.Store(int64(cfg.Rescore))
 	if cfg.Capacity > 0 {
 		h.grow(cfg.Capacity)
 	}
@@ -310,8 +313,14 @@ func NewHNSW(cfg Config) (*HNSW, error) {
 func (h *HNSW) Config() Config {
 	c := h.cfg
 	c.ExactScanMax = int(h.exactScanMax.Load())
+	c.Rescore = int(h.rescoreN.Load())
 	return c
 }
+
+// SetRescore changes how many candidates per result a quantised search
+// re-scores (Config.Rescore), clamped to 1..1000; safe at any time (the
+// benchmark sweeps it on one index).
+func (h *HNSW) SetRescore(n int) { h.rescoreN.Store(int64(min(max(n, 1), maxRescore))) }
 
 // SetExactScanMax changes the allow-list size at or below which filtered
 // queries are answered by an exact scan. It is an index-wide tuning knob,

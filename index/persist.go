@@ -408,6 +408,7 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	h.setEntry(entry, top)
 	h.epMu.Unlock()
 	h.exactScanMax.Store(int64(rawExact))
+	h.rescoreN.Store(int64(c.Rescore))
 	h.dead.Store(int64(h.tombstones.GetCardinality()))
 	return n, nil
 }

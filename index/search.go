@@ -135,8 +135,9 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 		accept = nil
 	}
 	if o.Allow != nil {
-		allow := o.Allow
-		accept = func(i uint32) bool { return h.isLive(i) && allow.Contains(h.extID(i)) }
+		s.allow.build(o.Allow)
+		allow := &s.allow
+		accept = func(i uint32) bool { return h.isLive(i) && allow.has(h.extID(i)) }
 	}
 	live := h.Len()
 	// At most this many results can exist: the live nodes, or fewer when an

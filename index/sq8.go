@@ -231,7 +231,7 @@ func (h *HNSW) train() {
 // rescoreCount is how many graph candidates a quantised search re-scores
 // for k results.
 func (h *HNSW) rescoreCount(k int) int {
-	return min(max(k, h.cfg.Rescore*k), MaxK)
+	return min(max(k, int(h.rescoreN.Load())*k), MaxK)
 }
 
 // rescore replaces the approximate distances of cands (slots) by exact

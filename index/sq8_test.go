@@ -295,3 +295,37 @@ func TestInt8Untrained(t *testing.T) {
 		t.Fatalf("float32 snapshot reloads as %v", got)
 	}
 }
+
+// TestAllowSet: the flat bitset and the sparse fallback answer exactly as
+// the roaring64 bitmap, at the edges of the span too.
+func TestAllowSet(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	var a allowSet
+	for _, tc := range []struct {
+		name   string
+		lo, n  uint64
+		stride uint64
+	}{{"dense", 0, 5000, 3}, {"offset", 1 << 40, 3000, 1}, {"sparse", 7, 100, 100_000}, {"one", 99, 1, 1}, {"top", math.MaxUint64 - 500, 100, 5}} {
+		allow := roaring64.New()
+		for i := uint64(0); i < tc.n; i++ {
+			allow.Add(tc.lo + i*tc.stride)
+		}
+		a.build(allow)
+		if (a.sparse != nil) != (tc.name == "sparse") {
+			t.Fatalf("%s: sparse %v", tc.name, a.sparse != nil)
+		}
+		probe := []uint64{0, tc.lo - 1, tc.lo, tc.lo + 1, allow.Maximum(), allow.Maximum() + 1, math.MaxUint64}
+		for range 2000 {
+			probe = append(probe, tc.lo+r.Uint64N(tc.n*tc.stride+10))
+		}
+		for _, id := range probe {
+			if a.has(id) != allow.Contains(id) {
+				t.Fatalf("%s: has(%d) = %v", tc.name, id, a.has(id))
+			}
+		}
+	}
+	a.build(roaring64.New())
+	if a.has(0) {
+		t.Fatal("empty allow-list allows 0")
+	}
+}

@@ -44,6 +44,7 @@ type searchScratch struct {
 	tmp2    []float32 // decoding buffer for back-link pruning (float16)
 	qf      []float32 // the query's form for distQ (int8)
 	ex, ex2 []float32 // re-scoring buffers (vectors read from the store)
+	allow   allowSet  // a filtered query's allow-list as a flat bitset
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(searchScratch) }}

@@ -22,7 +22,8 @@ func ToEngineSpaces(ss []api.Space) []engine.Space {
 // ToEngineCollection converts a create request.
 func ToEngineCollection(r api.CreateCollectionRequest) engine.Collection {
 	return engine.Collection{Name: r.Name, Spaces: ToEngineSpaces(r.Spaces),
-		Index:      engine.IndexParams{M: r.Index.M, EfConstruction: r.Index.EfConstruction, EfSearch: r.Index.EfSearch, Storage: r.Index.Storage},
+		Index: engine.IndexParams{M: r.Index.M, EfConstruction: r.Index.EfConstruction, EfSearch: r.Index.EfSearch, Storage: r.Index.Storage,
+			Rescore: r.Index.Rescore, RescoreFrom: r.Index.RescoreFrom},
 		Text:       engine.TextSchema{Fields: r.TextFields, Language: r.Language, Disabled: r.KeywordIndex != nil && !*r.KeywordIndex},
 		Transcribe: toEngineTranscription(r.Transcribe)}
 }
@@ -44,7 +45,8 @@ func fromEngineTranscription(t engine.Transcription) *api.Transcription {
 // FromEngineCollection converts a collection.
 func FromEngineCollection(c engine.Collection) api.Collection {
 	out := api.Collection{Name: c.Name, Created: c.Created, Count: c.Count, Spaces: make([]api.Space, len(c.Spaces)),
-		Index: api.IndexParams{M: c.Index.M, EfConstruction: c.Index.EfConstruction, EfSearch: c.Index.EfSearch, Storage: c.Index.Storage}}
+		Index: api.IndexParams{M: c.Index.M, EfConstruction: c.Index.EfConstruction, EfSearch: c.Index.EfSearch, Storage: c.Index.Storage,
+			Rescore: c.Index.Rescore, RescoreFrom: c.Index.RescoreFrom}}
 	for i, s := range c.Spaces {
 		out.Spaces[i] = api.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"rosetta/bench"
-	"rosetta/index"
 	"rosetta/kernels"
 )
 
@@ -24,21 +23,32 @@ func newBenchCmd() *cobra.Command {
 
 func newBenchANNCmd() *cobra.Command {
 	o := bench.DefaultANNOptions()
-	var metric, storage, m, efc, ef, bt, sel, fef, sw, out, prefix string
+	var metric, storage, m, efc, ef, bt, sel, fef, sw, rescore, baseline, out, prefix string
 	cmd := &cobra.Command{
 		Use:   "ann",
 		Short: "Recall/QPS/latency sweep of the HNSW index against exact ground truth",
 		Long: `Builds the HNSW index on a synthetic or user-supplied vector set, computes exact
 ground truth, and sweeps ef (and M / efConstruction when given lists), reporting
 recall@1/10/100, QPS on one and on all threads, p50/p95/p99 latency, distance
-evaluations per query, build rate and memory per vector; with brute force and
-coder/hnsw v0.6.1 as baselines and filtered runs at several selectivities.
+evaluations per query, build rate and memory per vector (Go heap and RSS); with
+brute force and coder/hnsw v0.6.1 as baselines and filtered runs at several
+selectivities. Storages: float32, float16, int8 (codes, re-scored against
+float16 originals in memory) and int8/store (originals read from a file per
+candidate, as the engine reads its store); --rescore sweeps the re-scored
+candidates per result for int8.
+
+--baseline hnswlib,faiss runs Debian's python3-hnswlib (0.6.2) and python3-faiss
+(1.7.3: IndexHNSWFlat, IndexHNSWSQ 8-bit, IndexIVFPQ re-ranked by
+IndexRefineFlat) on the same vectors, allow-lists and ground truth through a
+small Python driver (--python, default /usr/bin/python3), in the same table,
+CSV, JSON and SVG. Install them with: apt-get install python3-hnswlib python3-faiss
 Writes a table to the terminal and <out>/<prefix>.{txt,csv,json,svg}.
 
 Datasets: --dataset clustered|crossmodal|sphere (synthetic), or --base/--queries
 [--gt] with .fvecs/.bvecs/.npy vectors and .ivecs/.npy ground-truth ids.`,
 		Example: `  rosetta bench ann --n 20000 --dim 128
   rosetta bench ann --dataset crossmodal --n 100000 --dim 512
+  rosetta bench ann --storage float16,int8,int8/store --baseline hnswlib,faiss
   rosetta bench ann --base sift_base.fvecs --queries sift_query.fvecs --gt sift_groundtruth.ivecs --metric l2`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
@@ -49,7 +59,7 @@ Datasets: --dataset clustered|crossmodal|sphere (synthetic), or --base/--queries
 				s    string
 				dst  *[]int
 				name string
-			}{{m, &o.M, "--m"}, {efc, &o.EfConstruction, "--ef-construction"}, {ef, &o.Ef, "--ef"}, {bt, &o.BuildThreads, "--build-threads"}, {fef, &o.FilterEf, "--filter-ef"}, {sw, &o.SwitchSizes, "--switch-sizes"}}
+			}{{m, &o.M, "--m"}, {efc, &o.EfConstruction, "--ef-construction"}, {ef, &o.Ef, "--ef"}, {bt, &o.BuildThreads, "--build-threads"}, {fef, &o.FilterEf, "--filter-ef"}, {sw, &o.SwitchSizes, "--switch-sizes"}, {rescore, &o.Rescore, "--rescore"}}
 			for _, l := range lists {
 				if *l.dst, err = parseInts(l.s, l.name); err != nil {
 					return err
@@ -57,13 +67,22 @@ Datasets: --dataset clustered|crossmodal|sphere (synthetic), or --base/--queries
 			}
 			o.Storage = nil
 			for _, p := range strings.Split(storage, ",") {
-				st, err := index.ParseStorage(strings.TrimSpace(p))
+				st, err := bench.ParseStorageSpec(strings.TrimSpace(p))
 				if err != nil {
 					return err
 				}
 				o.Storage = append(o.Storage, st)
 			}
 			if o.Selectivities, err = parseFloats(sel, "--filters"); err != nil {
+				return err
+			}
+			o.Baselines = nil
+			for _, b := range strings.Split(baseline, ",") {
+				if b = strings.TrimSpace(b); b != "" {
+					o.Baselines = append(o.Baselines, b)
+				}
+			}
+			if err := bench.CheckBaselines(o.Baselines); err != nil {
 				return err
 			}
 			if o.Data.Base != "" || o.Data.Query != "" {
@@ -101,7 +120,10 @@ Datasets: --dataset clustered|crossmodal|sphere (synthetic), or --base/--queries
 	f.StringVar(&o.Data.GT, "gt", "", "ground-truth neighbour ids (.ivecs, .npy); computed exactly when omitted")
 	f.StringVar(&metric, "metric", "cosine", "cosine, dot or l2")
 	f.IntVarP(&o.K, "k", "k", o.K, "neighbours per query")
-	f.StringVar(&storage, "storage", "float32,float16", "graph vector storage to compare: float32, float16 (comma-separated)")
+	f.StringVar(&storage, "storage", "float32,float16", "graph vector storage to compare: float32, float16, int8, int8/store (comma-separated)")
+	f.StringVar(&rescore, "rescore", "4", "int8: candidates re-scored per result, swept (comma-separated)")
+	f.StringVar(&baseline, "baseline", "", "peers to run on the same data: hnswlib, faiss (comma-separated; needs Debian's python3-hnswlib, python3-faiss)")
+	f.StringVar(&o.Python, "python", o.Python, "Python interpreter for --baseline (one that sees Debian's packages)")
 	f.StringVar(&m, "m", "16", "HNSW M values (comma-separated)")
 	f.StringVar(&efc, "ef-construction", "200", "efConstruction values (comma-separated)")
 	f.StringVar(&ef, "ef", joinInts(o.Ef), "ef values to sweep")
