@@ -436,12 +436,8 @@ func (h *HNSW) load(i uint32, buf *[]float32) []float32 {
 		kernels.DecodeF16(b, sg.vecs16[o:o+d])
 		return b
 	case modeSQ8:
-		if cap(*buf) < d+2 {
-			*buf = make([]float32, d+2)
-		}
-		b := (*buf)[:d+2]
-		h.sq.decode(b[:d], sg.codes[o:o+d])
-		return h.sq.queryForm(b[:d], b)
+		*buf = h.sq.codeForm(sg.codes[o:o+d], sg.norms[o/d], *buf)
+		return *buf
 	}
 	return sg.vecs[o : o+d]
 }

@@ -273,15 +273,16 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 			if c.Dim < 1 || c.Dim > maxDim {
 				return n, fmt.Errorf("%w: dim %d", ErrCorrupt, c.Dim)
 			}
-			sq = &sq8{lo: make([]float32, c.Dim), step: make([]float32, c.Dim)}
-			d.f32s(sq.lo)
-			d.f32s(sq.step)
-			for j := range sq.lo {
-				if !finite(sq.lo[j]) || !finite(sq.step[j]) || sq.step[j] <= 0 {
-					d.fail("quantiser dimension %d has range %v + 255·%v", j, sq.lo[j], sq.step[j])
+			lo, step := make([]float32, c.Dim), make([]float32, c.Dim)
+			d.f32s(lo)
+			d.f32s(step)
+			for j := range lo {
+				if !finite(lo[j]) || !finite(step[j]) || step[j] <= 0 {
+					d.fail("quantiser dimension %d has range %v + 255·%v", j, lo[j], step[j])
 					break
 				}
 			}
+			sq = newSQ8(lo, step)
 		default:
 			d.fail("bad trained flag")
 		}

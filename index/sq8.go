@@ -38,9 +38,42 @@ import (
 // through the VectorSource the owner sets (OriginalsStore; then the index's
 // resident memory is the codes and the links).
 
-// sq8 is a trained scalar quantiser.
+// sq8 is a trained scalar quantiser. a, b and c0 make a code's own query
+// form cheap (neighbour selection compares stored nodes with each other):
+// the decoded x̂_j = lo_j + step_j·u_j has scaled components x̂_j·step_j =
+// a_j + b_j·u_j and constant Σ x̂_j·lo_j = c0 + Σ a_j·u_j, one DotU8.
 type sq8 struct {
 	lo, step []float32
+	a, b     []float32 // lo·step and step²
+	c0       float32   // Σ lo²
+}
+
+func newSQ8(lo, step []float32) *sq8 {
+	q := &sq8{lo: lo, step: step, a: make([]float32, len(lo)), b: make([]float32, len(lo))}
+	var c0 float64
+	for j := range lo {
+		q.a[j], q.b[j] = lo[j]*step[j], step[j]*step[j]
+		c0 += float64(lo[j]) * float64(lo[j])
+	}
+	q.c0 = float32(c0)
+	return q
+}
+
+// codeForm writes the query form of a stored code (whose decoded squared
+// norm is n2) into buf: what queryForm(decode(code)) gives, up to float32
+// rounding, in one pass and one DotU8.
+func (q *sq8) codeForm(code []uint8, n2 float32, buf []float32) []float32 {
+	d := len(q.lo)
+	if cap(buf) < d+2 {
+		buf = make([]float32, d+2)
+	}
+	buf = buf[:d+2]
+	a, b := q.a[:d], q.b[:d]
+	for j, u := range code[:d] {
+		buf[j] = a[j] + b[j]*float32(u)
+	}
+	buf[d], buf[d+1] = q.c0+kernels.DotU8(a, code), n2
+	return buf
 }
 
 // trainSQ8 learns per-dimension min/max ranges from the vectors each
@@ -58,17 +91,17 @@ func trainSQ8(dim int, each func(emit func(v []float32))) *sq8 {
 			hi[j] = max(hi[j], x)
 		}
 	})
-	q := &sq8{lo: lo, step: make([]float32, dim)}
+	step := make([]float32, dim)
 	for j := range lo {
 		if lo[j] > hi[j] { // no vectors
 			lo[j], hi[j] = 0, 0
 		}
-		q.step[j] = (hi[j] - lo[j]) / 255
-		if q.step[j] == 0 {
-			q.step[j] = 1
+		step[j] = (hi[j] - lo[j]) / 255
+		if step[j] == 0 {
+			step[j] = 1
 		}
 	}
-	return q
+	return newSQ8(lo, step)
 }
 
 // encode writes v's code into dst and returns ‖x̂‖², the decoded vector's

@@ -329,3 +329,43 @@ func TestAllowSet(t *testing.T) {
 		t.Fatal("empty allow-list allows 0")
 	}
 }
+
+// TestSQ8CodeForm: the one-pass query form of a stored code equals the
+// query form of its decoded vector.
+func TestSQ8CodeForm(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 7))
+	for _, dim := range []int{1, 9, 64, 300} {
+		var sample [][]float32
+		for range 50 {
+			sample = append(sample, randVec(r, dim))
+		}
+		q := trainSQ8(dim, func(emit func([]float32)) {
+			for _, v := range sample {
+				emit(v)
+			}
+		})
+		code, dec := make([]uint8, dim), make([]float32, dim)
+		for _, v := range sample {
+			n2 := q.encode(code, v)
+			q.decode(dec, code)
+			want := q.queryForm(dec, nil)
+			got := q.codeForm(code, n2, nil)
+			// The constants sum dim float32 products (with cancellation
+			// between Σlo² and Σ lo·step·u): allow float32 rounding of the
+			// terms' magnitude.
+			var mag float64
+			for j := range dec {
+				mag += math.Abs(float64(q.lo[j]) * float64(dec[j]))
+			}
+			for j := range want {
+				tol := 1e-5 * (1 + math.Abs(float64(want[j])))
+				if j >= dim {
+					tol = 1e-5 * (1 + mag)
+				}
+				if math.Abs(float64(got[j]-want[j])) > tol {
+					t.Fatalf("dim %d [%d]: codeForm %v, queryForm(decode) %v", dim, j, got[j], want[j])
+				}
+			}
+		}
+	}
+}

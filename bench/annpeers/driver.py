@@ -169,7 +169,7 @@ def main():
     base = read_fvecs(spec["base"])
     queries = read_fvecs(spec["queries"])
     k = spec["k"]
-    filters = [(f["selectivity"], np.fromfile(f["allow"], dtype=np.uint64)) for f in spec.get("filters", [])]
+    filters = [(f["selectivity"], np.fromfile(f["allow"], dtype=np.uint64)) for f in spec.get("filters") or []]
     out = {"builds": [], "rows": [], "notes": []}
     for peer in spec["peers"]:
         for cls in PEERS[peer]:
