@@ -58,7 +58,7 @@ type ANNOptions struct {
 	SwitchSizes    []int // allow-list sizes at which exact scan and graph are compared
 	Brute          bool
 	Coder          bool
-	CoderMax       int // coder/hnsw is slow to build; cap its base size (0 = all)
+	CoderMax       int      // coder/hnsw is slow to build; cap its base size (0 = all)
 	Baselines      []string // peers run by the Python driver: hnswlib, faiss
 	Python         string   // interpreter that sees Debian's python3-hnswlib and python3-faiss
 	Log            io.Writer
