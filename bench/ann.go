@@ -48,7 +48,7 @@ type ANNOptions struct {
 	M              []int
 	EfConstruction []int
 	Storage        []StorageSpec
-	Rescore        []int // re-scoring factors swept on quantised storages
+	Rescore        []int // re-scoring factors swept on quantised storages (none: the storage's default)
 	Ef             []int
 	BuildThreads   []int   // each is a separate timed build; the last is searched
 	Threads        int     // for all-thread QPS and ground truth
@@ -65,17 +65,17 @@ type ANNOptions struct {
 }
 
 // StorageSpec is one graph storage under test: the vector storage and, for
-// int8, where the full-precision vectors for re-scoring live ("int8" keeps
-// them in memory as float16, "int8/store" reads them from a file, as the
-// engine reads them from its store).
+// int8 and rabitq, where the full-precision vectors for re-scoring live
+// ("int8" keeps them in memory as float16, "int8/store" reads them from a
+// file, as the engine reads them from its store).
 type StorageSpec struct {
 	Storage   index.Storage
 	Originals index.Originals
 }
 
 func (s StorageSpec) String() string {
-	if s.Storage == index.StorageInt8 && s.Originals == index.OriginalsStore {
-		return "int8/store"
+	if s.Storage.Quantised() && s.Originals == index.OriginalsStore {
+		return s.Storage.String() + "/store"
 	}
 	return s.Storage.String()
 }
@@ -91,8 +91,8 @@ func ParseStorageSpec(v string) (StorageSpec, error) {
 	if err != nil {
 		return StorageSpec{}, err
 	}
-	if org != "" && s != index.StorageInt8 {
-		return StorageSpec{}, fmt.Errorf("bench: storage %q: only int8 takes /memory or /store", v)
+	if org != "" && !s.Quantised() {
+		return StorageSpec{}, fmt.Errorf("bench: storage %q: only int8 and rabitq take /memory or /store", v)
 	}
 	return StorageSpec{Storage: s, Originals: o}, nil
 }
@@ -106,7 +106,6 @@ func DefaultANNOptions() ANNOptions {
 		M:              []int{16},
 		EfConstruction: []int{200},
 		Storage:        []StorageSpec{{index.StorageFloat32, index.OriginalsMemory}, {index.StorageFloat16, index.OriginalsMemory}},
-		Rescore:        []int{4},
 		Python:         "/usr/bin/python3",
 		Ef:             []int{10, 16, 24, 32, 48, 64, 96, 128, 192, 256},
 		BuildThreads:   []int{1, runtime.GOMAXPROCS(0)},
@@ -384,6 +383,9 @@ func RunANN(ctx context.Context, o ANNOptions) (*ANNReport, error) {
 				rescores := []int{0}
 				if h.Quantised() {
 					rescores = o.Rescore
+					if len(rescores) == 0 {
+						rescores = []int{h.Config().Rescore} // the storage's default
+					}
 				}
 				for _, rs := range rescores {
 					if rs > 0 {

@@ -294,8 +294,8 @@ func indexConfig(s Space, p IndexParams) (index.Config, error) {
 	if err != nil {
 		return index.Config{}, err
 	}
-	if st != index.StorageInt8 && (p.Rescore != 0 || p.RescoreFrom != "") {
-		return index.Config{}, fmt.Errorf("%w: rescore and rescore_from apply to int8 storage only", index.ErrBadConfig)
+	if !st.Quantised() && (p.Rescore != 0 || p.RescoreFrom != "") {
+		return index.Config{}, fmt.Errorf("%w: rescore and rescore_from apply to int8 and rabitq storage only", index.ErrBadConfig)
 	}
 	if p.Rescore < 0 {
 		return index.Config{}, fmt.Errorf("%w: rescore %d is negative", index.ErrBadConfig, p.Rescore)

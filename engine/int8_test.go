@@ -14,11 +14,18 @@ import (
 // scan, keeps doing so after a restart from its snapshot, and refuses
 // quantisation options on other storages.
 func TestInt8Storage(t *testing.T) {
+	for _, st := range []string{"int8", "rabitq"} {
+		t.Run(st, func(t *testing.T) { testQuantisedStorage(t, st) })
+	}
+}
+
+func testQuantisedStorage(t *testing.T, storage string) {
 	dir := t.TempDir()
 	e := openT(t, dir)
 	const dim, n = 8, 4600 // past the index's training size (4096)
+	rescore := map[string]int{"int8": 3, "rabitq": 12}[storage]
 	_, err := e.CreateCollection(bg, Collection{Name: "c", Spaces: []Space{{Name: "v", Dim: dim}},
-		Index: IndexParams{Storage: "int8", Rescore: 3, RescoreFrom: "store"}})
+		Index: IndexParams{Storage: storage, Rescore: rescore, RescoreFrom: "store"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +92,7 @@ func TestInt8Storage(t *testing.T) {
 		t.Fatal(err)
 	}
 	idx := c.indexes()[0]
-	if !idx.Quantised() || idx.Config().Rescore != 3 {
+	if !idx.Quantised() || idx.Config().Rescore != rescore {
 		t.Fatalf("index: quantised %v, config %+v", idx.Quantised(), idx.Config())
 	}
 	if err := e.Close(); err != nil {

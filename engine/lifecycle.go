@@ -255,7 +255,7 @@ func (e *Engine) readSnapshot(c *coll, si int, last uint64) (*index.HNSW, uint64
 	if err != nil {
 		return nil, 0, err
 	}
-	if cfg.Storage != want.Storage || (cfg.Storage == index.StorageInt8 && cfg.Originals != want.Originals) {
+	if cfg.Storage != want.Storage || (cfg.Storage.Quantised() && cfg.Originals != want.Originals) {
 		return nil, 0, fmt.Errorf("snapshot has %v storage (originals %v), the collection asks for %v (%v)", cfg.Storage, cfg.Originals, want.Storage, want.Originals)
 	}
 	if want.Rescore != 0 {

@@ -37,11 +37,11 @@ type Space struct {
 // IndexParams tune a collection's HNSW indexes (zero = defaults).
 type IndexParams struct {
 	M, EfConstruction, EfSearch int
-	Storage                     string // float32 (default), float16 or int8
-	// Rescore (int8): candidates re-scored exactly per result; 0 is the
-	// index's default.
+	Storage                     string // float32 (default), float16, int8 or rabitq
+	// Rescore (int8, rabitq): candidates re-scored exactly per result; 0
+	// is the storage's default.
 	Rescore int
-	// RescoreFrom (int8): where re-scoring reads full-precision vectors:
+	// RescoreFrom (int8, rabitq): where re-scoring reads full-precision vectors:
 	// "memory" (a float16 copy in the index, the default) or "store" (the
 	// stored vectors, read per candidate; the index keeps only codes).
 	RescoreFrom string

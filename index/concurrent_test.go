@@ -15,7 +15,7 @@ import (
 // TestConcurrentInsertSearchDelete runs inserts, searches, deletes and
 // compactions at once. Run it with -race.
 func TestConcurrentInsertSearchDelete(t *testing.T) {
-	for _, st := range []Storage{StorageFloat32, StorageFloat16, StorageInt8} {
+	for _, st := range []Storage{StorageFloat32, StorageFloat16, StorageInt8, StorageRaBitQ} {
 		t.Run(st.String(), func(t *testing.T) { testConcurrent(t, st) })
 	}
 }

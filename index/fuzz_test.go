@@ -20,7 +20,7 @@ func fixCRC(b []byte) {
 }
 
 func seedFiles(f *testing.F) {
-	for _, n := range []int{0, 1, 40, 41} {
+	for _, n := range []int{0, 1, 40, 41, 42} {
 		set := vecgen.Sphere(n, 1, 4, uint64(n))
 		st := StorageFloat32
 		switch n {
@@ -28,6 +28,8 @@ func seedFiles(f *testing.F) {
 			st = StorageFloat16
 		case 41:
 			st = StorageInt8 // trained at 20, float16 originals
+		case 42:
+			st = StorageRaBitQ
 		}
 		h, _ := NewHNSW(Config{Dim: 4, M: 2, EfConstruction: 8, Storage: st, TrainSize: 20})
 		fl, _ := NewFlat(4, kernels.MetricDot)

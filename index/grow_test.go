@@ -102,7 +102,7 @@ func TestSearchDuringGrow(t *testing.T) {
 // compactions at once on 16-slot segments, so that the storage grows many
 // times under them. Run it with -race.
 func TestGrowStress(t *testing.T) {
-	for _, st := range []Storage{StorageFloat32, StorageFloat16, StorageInt8} {
+	for _, st := range []Storage{StorageFloat32, StorageFloat16, StorageInt8, StorageRaBitQ} {
 		t.Run(st.String(), func(t *testing.T) { testGrowStress(t, st) })
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -36,17 +37,20 @@ type Config struct {
 	// Storage is how the graph keeps vectors: float32 (default, exact),
 	// float16 (half the memory and memory traffic; distances carry the
 	// rounding of the stored side, relative error <= 2^-11 per component)
-	// or int8 (one byte a dimension, scalar-quantised, with exact
-	// re-scoring; see sq8.go).
+	// int8 (one byte a dimension, scalar-quantised, with exact
+	// re-scoring; see sq8.go) or rabitq (one bit a dimension, RaBitQ, with
+	// exact re-scoring; see rabitq.go).
 	Storage Storage
-	// Rescore (int8): a search re-scores the Rescore·k best candidates by
-	// the code distance against full-precision vectors (ef is raised to at
-	// least that). Default 4 (measured, bench/RESULTS.md).
+	// Rescore (int8, rabitq): a search re-scores the Rescore·k best
+	// candidates by the code distance against full-precision vectors (ef
+	// is raised to at least that). 0 is the storage's default, chosen by
+	// measurement (bench/RESULTS.md): 2 for int8, 10 for rabitq.
 	Rescore int
-	// TrainSize (int8): the quantiser is learned when this many vectors
-	// are live (default 4096); until then vectors are kept as float16.
+	// TrainSize (int8, rabitq): the quantiser is learned when this many
+	// vectors are live (default 4096); until then vectors are kept as
+	// float16.
 	TrainSize int
-	// Originals (int8): where full-precision vectors for re-scoring live,
+	// Originals (int8, rabitq): where full-precision vectors for re-scoring live,
 	// in the index as float16 (default) or in the owner's store, read
 	// through SetVectorSource.
 	Originals Originals
@@ -73,7 +77,6 @@ func DefaultConfig(dim int) Config {
 		Seed:           42,
 		ExactScanMax:   defaultExactScanMax,
 		CompactRatio:   0.2,
-		Rescore:        defaultRescore,
 		TrainSize:      defaultTrainSize,
 		Originals:      OriginalsMemory,
 	}
@@ -81,10 +84,17 @@ func DefaultConfig(dim int) Config {
 
 // Quantisation defaults (see Config).
 const (
-	defaultRescore   = 4
 	defaultTrainSize = 4096
 	maxRescore       = 1000
 )
+
+// defaultRescore is the measured re-scoring factor of a storage.
+func defaultRescore(s Storage) int {
+	if s == StorageRaBitQ {
+		return 10
+	}
+	return 2
+}
 
 // defaultExactScanMax is the allow-list size at or below which an exact
 // scan is used whatever the index size (measured; see doc.go).
@@ -117,7 +127,7 @@ func (c *Config) ensureDefaults() error {
 		c.CompactRatio = d.CompactRatio
 	}
 	if c.Rescore == 0 {
-		c.Rescore = d.Rescore
+		c.Rescore = defaultRescore(c.Storage)
 	}
 	if c.TrainSize == 0 {
 		c.TrainSize = d.TrainSize
@@ -141,7 +151,7 @@ func (c *Config) ensureDefaults() error {
 	if c.EfSearch < 1 || c.EfSearch > MaxK {
 		errs = append(errs, fmt.Errorf("efSearch %d not in 1..%d", c.EfSearch, MaxK))
 	}
-	if c.Storage < StorageFloat32 || c.Storage > StorageInt8 {
+	if c.Storage < StorageFloat32 || c.Storage > StorageRaBitQ {
 		errs = append(errs, fmt.Errorf("storage %d unknown", c.Storage))
 	}
 	if c.Rescore < 1 || c.Rescore > maxRescore {
@@ -196,8 +206,10 @@ type HNSW struct {
 	// once, when an int8 index trains (from modeF16 to modeSQ8), under
 	// growMu and mu exclusively; everyone else reads it under mu.
 	mode vecMode
-	// sq is the trained quantiser (modeSQ8), set with mode.
-	sq *sq8
+	// sq and rbq are the trained quantiser (modeSQ8, modeRBQ), set with
+	// mode.
+	sq  *sq8
+	rbq *rbq
 	// keepOriginals: an int8 index keeps float16 vectors for re-scoring.
 	keepOriginals bool
 	// trained mirrors mode == modeSQ8 for lock-free readers.
@@ -289,7 +301,7 @@ func NewHNSW(cfg Config) (*HNSW, error) {
 		distF16:       cfg.Metric.DistanceF16(),
 		half:          cfg.Storage != StorageFloat32,
 		mode:          modeFor(cfg.Storage),
-		keepOriginals: cfg.Storage == StorageInt8 && cfg.Originals == OriginalsMemory,
+		keepOriginals: cfg.Storage.Quantised() && cfg.Originals == OriginalsMemory,
 		maxL0:         2 * cfg.M,
 		maxUp:         cfg.M,
 		levelM:        1 / math.Log(float64(cfg.M)),
@@ -383,7 +395,11 @@ const (
 	modeF32 vecMode = iota // vecs, float32
 	modeF16                // vecs16, binary16 (float16, and int8 before training)
 	modeSQ8                // codes and norms, scalar-quantised (trained int8)
+	modeRBQ                // bits and factors, RaBitQ (trained rabitq)
 )
+
+// quantised reports whether a mode ranks by codes and re-scores.
+func (m vecMode) quantised() bool { return m >= modeSQ8 }
 
 func modeFor(s Storage) vecMode {
 	if s == StorageFloat32 {
@@ -404,6 +420,9 @@ func (h *HNSW) distQ(q []float32, i uint32) float32 {
 		return h.distF16(q, sg.vecs16[o:o+d])
 	case modeSQ8:
 		return distSQ8(h.cfg.Metric, q, sg.codes[o:o+d], sg.norms[oi])
+	case modeRBQ:
+		w := h.rbq.words
+		return h.rbq.dist(q, sg.bits[oi*w:oi*w+w], sg.fac[3*oi:3*oi+3])
 	}
 	return h.dist(q, sg.vecs[o:o+d])
 }
@@ -412,10 +431,14 @@ func (h *HNSW) distQ(q []float32, i uint32) float32 {
 // vector itself, or for a trained int8 index its scaled components and
 // two constants, written into *buf. The caller holds mu.
 func (h *HNSW) queryForm(v []float32, buf *[]float32) []float32 {
-	if h.mode != modeSQ8 {
+	switch h.mode {
+	case modeSQ8:
+		*buf = h.sq.queryForm(v, *buf)
+	case modeRBQ:
+		*buf = h.rbq.queryForm(v, *buf)
+	default:
 		return v
 	}
-	*buf = h.sq.queryForm(v, *buf)
 	return *buf
 }
 
@@ -438,6 +461,10 @@ func (h *HNSW) load(i uint32, buf *[]float32) []float32 {
 	case modeSQ8:
 		*buf = h.sq.codeForm(sg.codes[o:o+d], sg.norms[o/d], *buf)
 		return *buf
+	case modeRBQ:
+		oi, w := o/d, h.rbq.words
+		*buf = h.rbq.nodeForm(sg.bits[oi*w:oi*w+w], sg.fac[3*oi:3*oi+3], *buf)
+		return *buf
 	}
 	return sg.vecs[o : o+d]
 }
@@ -451,8 +478,13 @@ func (h *HNSW) store(i uint32, v []float32) {
 	switch h.mode {
 	case modeF16:
 		kernels.EncodeF16(sg.vecs16[o:o+d], v)
-	case modeSQ8:
-		sg.norms[oi] = h.sq.encode(sg.codes[o:o+d], v)
+	case modeSQ8, modeRBQ:
+		if h.mode == modeSQ8 {
+			sg.norms[oi] = h.sq.encode(sg.codes[o:o+d], v)
+		} else {
+			w := h.rbq.words
+			h.rbq.encode(sg.bits[oi*w:oi*w+w], sg.fac[3*oi:3*oi+3], v, make([]float32, h.rbq.pdim))
+		}
 		if h.keepOriginals {
 			kernels.EncodeF16(sg.vecs16[o:o+d], v)
 		}
@@ -471,6 +503,9 @@ func (h *HNSW) prefetch(i uint32) {
 		kernels.PrefetchF16(sg.vecs16[o : o+min(d, 32)])
 	case modeSQ8:
 		kernels.PrefetchU8(sg.codes[o : o+d])
+	case modeRBQ:
+		oi, w := o/d, h.rbq.words
+		kernels.PrefetchU8(unsafe.Slice((*uint8)(unsafe.Pointer(&sg.bits[oi*w])), 8*w))
 	default:
 		kernels.Prefetch(sg.vecs[o : o+min(d, 16)])
 	}
@@ -568,7 +603,13 @@ const (
 	// StorageInt8 keeps scalar-quantised codes (one byte a dimension) and
 	// re-scores candidates exactly (sq8.go).
 	StorageInt8
+	// StorageRaBitQ keeps RaBitQ codes (one bit a dimension and three
+	// floats) and re-scores candidates exactly (rabitq.go).
+	StorageRaBitQ
 )
+
+// Quantised reports whether a storage ranks by codes and re-scores.
+func (s Storage) Quantised() bool { return s == StorageInt8 || s == StorageRaBitQ }
 
 // String returns "float32", "float16" or "int8".
 func (s Storage) String() string {
@@ -579,6 +620,8 @@ func (s Storage) String() string {
 		return "float16"
 	case StorageInt8:
 		return "int8"
+	case StorageRaBitQ:
+		return "rabitq"
 	}
 	return fmt.Sprintf("Storage(%d)", uint8(s))
 }
@@ -592,6 +635,8 @@ func ParseStorage(s string) (Storage, error) {
 		return StorageFloat16, nil
 	case "int8", "sq8":
 		return StorageInt8, nil
+	case "rabitq":
+		return StorageRaBitQ, nil
 	}
-	return 0, fmt.Errorf("%w: unknown storage %q (want float32, float16 or int8)", ErrBadConfig, s)
+	return 0, fmt.Errorf("%w: unknown storage %q (want float32, float16, int8 or rabitq)", ErrBadConfig, s)
 }

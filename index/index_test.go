@@ -411,7 +411,7 @@ func TestFilteredSearchGraphPath(t *testing.T) {
 }
 
 func TestPersistRoundTrip(t *testing.T) {
-	for _, st := range []Storage{StorageFloat32, StorageFloat16, StorageInt8} {
+	for _, st := range []Storage{StorageFloat32, StorageFloat16, StorageInt8, StorageRaBitQ} {
 		t.Run(st.String(), func(t *testing.T) { testPersistRoundTrip(t, st) })
 	}
 }

@@ -16,15 +16,18 @@ import (
 //
 //	dim u32, metric u8, storage u8, M u32, efConstruction u32, efSearch u32, seed u64,
 //	exactScanMax u32, compactRatio f64
-//	int8 storage only: rescore u32, trainSize u32, originals u8, trained u8,
-//	    and when trained the quantiser: lo [dim]f32, step [dim]f32
+//	int8 and rabitq storage only: rescore u32, trainSize u32, originals u8,
+//	    trained u8, and when trained the quantiser: int8 lo [dim]f32, step
+//	    [dim]f32; rabitq pdim u32, centroid [dim]f32, signs [3*pdim]u8 (0 is
+//	    +1, 1 is −1)
 //	slots u32, entry u32 (0xFFFFFFFF = empty), topLevel i32 (as u32)
 //	ext    [slots]u64
 //	state  [slots]u8   live / tombstoned / free
 //	levels [slots]u8
 //	vecs   [slots*dim]f32, or u16 (binary16) with float16 storage and with
-//	       untrained int8; trained int8: codes [slots*dim]u8, norms
-//	       [slots]f32, then with originals in memory [slots*dim]u16
+//	       untrained int8 or rabitq; trained int8: codes [slots*dim]u8, norms
+//	       [slots]f32; trained rabitq: bits [slots*pdim/64]u64, factors
+//	       [slots*3]f32; then with originals in memory [slots*dim]u16
 //	layer0 [slots*(2M+1)]u32   count then ids, per node
 //	upper  per node with level > 0: level*(M+1) u32
 //
@@ -69,7 +72,7 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	live := h.live.Clone()
 	tomb := h.tombstones.Clone()
 	h.idMu.Unlock()
-	segs, mode, sq := h.segs, h.mode, h.sq
+	segs, mode, sq, rq := h.segs, h.mode, h.sq, h.rbq
 	h.mu.RUnlock()
 	shift, mask := h.segShift&31, h.segMask // fixed for the index's life
 	at := func(i uint32) (*segment, int) { return &segs[i>>shift], int(i & mask) }
@@ -97,15 +100,25 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	e.u64(c.Seed)
 	e.u32(uint32(c.ExactScanMax))
 	e.f64(c.CompactRatio)
-	if c.Storage == StorageInt8 {
+	if c.Storage.Quantised() {
 		e.u32(uint32(c.Rescore))
 		e.u32(uint32(c.TrainSize))
 		e.u8(uint8(c.Originals))
-		if mode == modeSQ8 {
+		switch mode {
+		case modeSQ8:
 			e.u8(1)
 			e.f32s(sq.lo)
 			e.f32s(sq.step)
-		} else {
+		case modeRBQ:
+			e.u8(1)
+			e.u32(uint32(rq.pdim))
+			e.f32s(rq.c)
+			for _, s := range rq.signs {
+				for _, x := range s {
+					e.u8(uint8(1-x) / 2)
+				}
+			}
+		default:
 			e.u8(0)
 		}
 	}
@@ -149,22 +162,32 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 		o *= d
 		switch {
 		case !captured.has(i):
-			e.zeros(d * elemSize(mode))
+			e.zeros(vecBytes(mode, d, rq))
 		case mode == modeF16:
 			e.u16s(sg.vecs16[o : o+d])
 		case mode == modeSQ8:
 			e.u8s(sg.codes[o : o+d])
+		case mode == modeRBQ:
+			oi := o / d
+			e.u64s(sg.bits[oi*rq.words : (oi+1)*rq.words])
 		default:
 			e.f32s(sg.vecs[o : o+d])
 		}
 	}
-	if mode == modeSQ8 {
+	if mode.quantised() {
+		per := 1 // factors per slot
+		if mode == modeRBQ {
+			per = 3
+		}
 		for i := uint32(0); i < n; i++ {
 			sg, o := at(i)
-			if captured.has(i) {
+			switch {
+			case !captured.has(i):
+				e.zeros(4 * per)
+			case mode == modeSQ8:
 				e.f32s(sg.norms[o : o+1])
-			} else {
-				e.u32(0)
+			default:
+				e.f32s(sg.fac[3*o : 3*o+3])
 			}
 		}
 		if h.keepOriginals {
@@ -214,15 +237,17 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	return e.finish()
 }
 
-// elemSize is the bytes per vector component in the vecs section.
-func elemSize(m vecMode) int {
+// vecBytes is the bytes per slot in the vecs section.
+func vecBytes(m vecMode, dim int, rq *rbq) int {
 	switch m {
 	case modeF16:
-		return 2
+		return 2 * dim
 	case modeSQ8:
-		return 1
+		return dim
+	case modeRBQ:
+		return 8 * rq.words
 	}
-	return 4
+	return 4 * dim
 }
 
 // testHookSnapshot, when set, is called by WriteTo before it writes slot
@@ -263,15 +288,20 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	c.ExactScanMax = int(d.u32())
 	c.CompactRatio = d.f64()
 	var sq *sq8
-	if c.Storage == StorageInt8 {
+	var rq *rbq
+	if c.Storage.Quantised() {
 		c.Rescore = int(d.u32())
 		c.TrainSize = int(d.u32())
 		c.Originals = Originals(d.u8())
 		switch d.u8() {
 		case 0:
 		case 1:
-			if c.Dim < 1 || c.Dim > maxDim {
-				return n, fmt.Errorf("%w: dim %d", ErrCorrupt, c.Dim)
+			if c.Dim < 1 || c.Dim > maxDim || !c.Metric.Valid() {
+				return n, fmt.Errorf("%w: dim %d metric %d", ErrCorrupt, c.Dim, c.Metric)
+			}
+			if c.Storage == StorageRaBitQ {
+				rq = readRBQ(d, c)
+				break
 			}
 			lo, step := make([]float32, c.Dim), make([]float32, c.Dim)
 			d.f32s(lo)
@@ -308,12 +338,15 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 		nh.sq, nh.mode = sq, modeSQ8
 		nh.trained.Store(true)
 	}
+	if rq != nil {
+		nh.rbq, nh.mode = rq, modeRBQ
+		nh.trained.Store(true)
+	}
 	slots := d.u32()
 	entry := d.u32()
 	top := int(int32(d.u32()))
 	// Every slot needs at least ext + state + level + its vector and list.
-	elem := elemSize(nh.mode)
-	perSlot := 8 + 1 + 1 + elem*c.Dim + 4*(nh.maxL0+1)
+	perSlot := 8 + 1 + 1 + vecBytes(nh.mode, c.Dim, nh.rbq) + 4*(nh.maxL0+1)
 	if !d.count(uint64(slots), perSlot) {
 		return n, d.err
 	}
@@ -353,18 +386,30 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 			d.u16s(sg.vecs16[:cnt*c.Dim])
 		case modeSQ8:
 			d.u8s(sg.codes[:cnt*c.Dim])
+		case modeRBQ:
+			d.u64s(sg.bits[:cnt*nh.rbq.words])
 		default:
 			d.f32s(sg.vecs[:cnt*c.Dim])
 		}
 	})
-	if nh.mode == modeSQ8 {
-		sections(func(sg *segment, cnt int) { d.f32s(sg.norms[:cnt]) })
-		for i := 0; i < ns && d.err == nil; i++ {
-			sg, o := nh.slot(uint32(i))
-			if !finite(sg.norms[o]) || sg.norms[o] < 0 {
-				d.fail("slot %d has norm %v", i, sg.norms[o])
+	if nh.mode.quantised() {
+		var facs []float32
+		sections(func(sg *segment, cnt int) {
+			if nh.mode == modeSQ8 {
+				d.f32s(sg.norms[:cnt])
+				facs = append(facs[:0], sg.norms[:cnt]...)
+			} else {
+				d.f32s(sg.fac[:3*cnt])
+				facs = append(facs[:0], sg.fac[:3*cnt]...)
 			}
-		}
+			for j, x := range facs {
+				// A norm (int8), F or ‖r‖ (rabitq) is never negative.
+				if !finite(x) || (x < 0 && (nh.mode == modeSQ8 || j%3 != 2)) {
+					d.fail("a slot has factor %v", x)
+					break
+				}
+			}
+		})
 		if nh.keepOriginals {
 			sections(func(sg *segment, cnt int) { d.u16s(sg.vecs16[:cnt*c.Dim]) })
 		}
@@ -394,7 +439,7 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.cfg, h.dist, h.distF16, h.half, h.maxL0, h.maxUp, h.levelM = nh.cfg, nh.dist, nh.distF16, nh.half, nh.maxL0, nh.maxUp, nh.levelM
-	h.mode, h.sq, h.keepOriginals = nh.mode, nh.sq, nh.keepOriginals
+	h.mode, h.sq, h.rbq, h.keepOriginals = nh.mode, nh.sq, nh.rbq, nh.keepOriginals
 	h.trained.Store(nh.trained.Load())
 	h.segs, h.segShift, h.segMask = nh.segs, nh.segShift, nh.segMask
 	h.idMu.Lock()
@@ -469,6 +514,9 @@ func (h *HNSW) validate(entry uint32, top int) error {
 					return bad("slot %d has a non-finite float16 vector", i)
 				}
 			}
+		}
+		if h.mode == modeRBQ {
+			continue // bits, not numbers; the factors were checked on reading
 		}
 		for _, x := range h.load(i, &buf) {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {

@@ -107,7 +107,7 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	// A quantised index ranks by codes and re-scores the best cands.
-	quant := h.mode == modeSQ8
+	quant := h.mode.quantised()
 	cands := o.K
 	if quant {
 		cands = h.rescoreCount(o.K)
@@ -213,7 +213,7 @@ func (h *HNSW) preferExact(card uint64, ef int) bool {
 // caller holds mu shared; it takes no lock.
 func (h *HNSW) exactScan(qv, qf []float32, k int, allow *roaring64.Bitmap, st *SearchStats) ([]Result, error) {
 	res := h.scan(qf, k, allow, st)
-	if h.mode != modeSQ8 {
+	if !h.mode.quantised() {
 		return toResults(h.cfg.Metric, res), nil
 	}
 	s := getScratch(0)
@@ -241,7 +241,7 @@ func (h *HNSW) exactScan(qv, qf []float32, k int, allow *roaring64.Bitmap, st *S
 // candidates for a quantised index), closest first.
 func (h *HNSW) scan(q []float32, k int, allow *roaring64.Bitmap, st *SearchStats) []kernels.Candidate {
 	evals := &st.DistanceEvals
-	if h.mode == modeSQ8 {
+	if h.mode.quantised() {
 		k = h.rescoreCount(k)
 	}
 	top := kernels.NewTopK(k)

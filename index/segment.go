@@ -22,6 +22,8 @@ type segment struct {
 	vecs16 []uint16   // float16 storage (and int8 originals): segNodes*Dim
 	codes  []uint8    // trained int8: segNodes*Dim
 	norms  []float32  // trained int8: squared norm of each decoded code
+	bits   []uint64   // trained rabitq: segNodes*words
+	fac    []float32  // trained rabitq: segNodes*3 (F, ‖r‖, g)
 	l0     []uint32   // segNodes*(2M+1): count then ids
 	ext    []uint64   // internal → external id
 	levels []uint8    // top layer
@@ -61,7 +63,7 @@ func segShiftFor(c Config, maxL0 int) uint {
 	if s := testSegShift.Load(); s > 0 {
 		return uint(s)
 	}
-	elem := map[Storage]int{StorageFloat32: 4, StorageFloat16: 2, StorageInt8: 3}[c.Storage]
+	elem := map[Storage]int{StorageFloat32: 4, StorageFloat16: 2, StorageInt8: 3, StorageRaBitQ: 2}[c.Storage]
 	per := c.Dim*elem + 4*(maxL0+1) + 8 + 1 + 4 + 24
 	nodes := max(segTargetBytes/per, 1)
 	return uint(min(bits.Len(uint(nodes))-1, maxSegShift))
@@ -84,8 +86,12 @@ func (h *HNSW) newSegment() segment {
 	switch h.mode {
 	case modeF16:
 		sg.vecs16 = make([]uint16, n*d)
-	case modeSQ8:
-		sg.codes, sg.norms = make([]uint8, n*d), make([]float32, n)
+	case modeSQ8, modeRBQ:
+		if h.mode == modeSQ8 {
+			sg.codes, sg.norms = make([]uint8, n*d), make([]float32, n)
+		} else {
+			sg.bits, sg.fac = make([]uint64, n*h.rbq.words), make([]float32, 3*n)
+		}
 		if h.keepOriginals {
 			sg.vecs16 = make([]uint16, n*d)
 		}

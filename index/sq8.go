@@ -210,7 +210,7 @@ func (h *HNSW) Quantised() bool { return h.trained.Load() }
 // maybeTrain trains the quantiser when an int8 index has reached its
 // training size. The caller holds no lock.
 func (h *HNSW) maybeTrain() {
-	if h.cfg.Storage != StorageInt8 || h.trained.Load() || h.Len() < h.cfg.TrainSize {
+	if !h.cfg.Storage.Quantised() || h.trained.Load() || h.Len() < h.cfg.TrainSize {
 		return
 	}
 	h.train()
@@ -226,38 +226,58 @@ func (h *HNSW) train() {
 	defer h.growMu.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.mode == modeSQ8 {
+	if h.mode.quantised() {
 		return
 	}
 	n := h.next.Load()
 	d := h.cfg.Dim
 	buf := make([]float32, d)
 	held := func(i uint32) bool { return *h.statePtr(i) != stateFree }
-	q := trainSQ8(d, func(emit func([]float32)) {
+	each := func(emit func([]float32)) {
 		for i := uint32(0); i < n; i++ {
 			if held(i) {
 				emit(h.load(i, &buf))
 			}
 		}
-	})
+	}
+	mode := modeSQ8
+	var sq *sq8
+	var rq *rbq
+	if h.cfg.Storage == StorageRaBitQ {
+		mode, rq = modeRBQ, trainRBQ(d, h.cfg.Seed, h.cfg.Metric, each)
+	} else {
+		sq = trainSQ8(d, each)
+	}
 	table := slices.Clone(h.segs)
 	per := 1 << h.segShift
+	var tmp []float32
+	if rq != nil {
+		tmp = make([]float32, rq.pdim)
+	}
 	for k := range table {
 		sg := &table[k]
-		sg.codes = make([]uint8, per*d)
-		sg.norms = make([]float32, per)
+		if sq != nil {
+			sg.codes, sg.norms = make([]uint8, per*d), make([]float32, per)
+		} else {
+			sg.bits, sg.fac = make([]uint64, per*rq.words), make([]float32, 3*per)
+		}
 		for o := 0; o < per; o++ {
 			i := uint32(k<<h.segShift + o)
-			if i < n && held(i) {
-				kernels.DecodeF16(buf, sg.vecs16[o*d:o*d+d])
-				sg.norms[o] = q.encode(sg.codes[o*d:o*d+d], buf)
+			if i >= n || !held(i) {
+				continue
+			}
+			kernels.DecodeF16(buf, sg.vecs16[o*d:o*d+d])
+			if sq != nil {
+				sg.norms[o] = sq.encode(sg.codes[o*d:o*d+d], buf)
+			} else {
+				rq.encode(sg.bits[o*rq.words:(o+1)*rq.words], sg.fac[3*o:3*o+3], buf, tmp)
 			}
 		}
 		if !h.keepOriginals {
 			sg.vecs16 = nil
 		}
 	}
-	h.segs, h.sq, h.mode = table, q, modeSQ8
+	h.segs, h.sq, h.rbq, h.mode = table, sq, rq, mode
 	h.trained.Store(true)
 }
 

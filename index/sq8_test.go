@@ -150,12 +150,18 @@ func (m *mapSource) get(id uint64, buf []float32) ([]float32, error) {
 // returns exact distances after re-scoring, with recall close to float32,
 // from in-memory float16 originals and from a store.
 func TestInt8Index(t *testing.T) {
+	for _, st := range []Storage{StorageInt8, StorageRaBitQ} {
+		t.Run(st.String(), func(t *testing.T) { testQuantised(t, st) })
+	}
+}
+
+func testQuantised(t *testing.T, st Storage) {
 	const n, dim = 4000, 48
 	set := vecgen.Clustered(n, 100, dim, 40, 0.08, 21)
 	for _, org := range []Originals{OriginalsMemory, OriginalsStore} {
-		for _, m := range []kernels.Metric{kernels.MetricCosine, kernels.MetricL2} {
+		for _, m := range []kernels.Metric{kernels.MetricCosine, kernels.MetricL2, kernels.MetricDot} {
 			t.Run(org.String()+"/"+m.String(), func(t *testing.T) {
-				cfg := Config{Dim: dim, Metric: m, Storage: StorageInt8, Originals: org, TrainSize: 500, CompactRatio: -1}
+				cfg := Config{Dim: dim, Metric: m, Storage: st, Originals: org, TrainSize: 500, CompactRatio: -1}
 				h, err := NewHNSW(cfg)
 				if err != nil {
 					t.Fatal(err)
@@ -225,7 +231,7 @@ func TestInt8Index(t *testing.T) {
 				// Snapshot round trip: same results.
 				h2 := snapshot(t, h)
 				h2.SetVectorSource(src.get)
-				if !h2.Quantised() || h2.Config().Storage != StorageInt8 || h2.Config().Originals != org {
+				if !h2.Quantised() || h2.Config().Storage != st || h2.Config().Originals != org {
 					t.Fatalf("reloaded config %+v", h2.Config())
 				}
 				for i := 0; i < 20; i++ {

@@ -149,3 +149,40 @@ func BenchmarkDotU8(b *testing.B) {
 		sinkF16 += DotU8(x, y)
 	}
 }
+
+// TestPopDot4: the bit kernels against a per-bit count on random lengths.
+func TestPopDot4(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 3))
+	for n := 0; n <= 40; n++ {
+		code := make([]uint64, n)
+		planes := make([]uint64, 4*n+r.IntN(3))
+		other := make([]uint64, n)
+		for i := range code {
+			code[i], other[i] = r.Uint64(), r.Uint64()
+		}
+		for i := range planes {
+			planes[i] = r.Uint64()
+		}
+		wantPop, wantW, wantH := 0, 0, 0
+		for w := 0; w < n; w++ {
+			for b := 0; b < 64; b++ {
+				if code[w]>>b&1 == 1 {
+					wantPop++
+					for j := 0; j < 4; j++ {
+						wantW += int(planes[4*w+j]>>b&1) << j
+					}
+				}
+				if (code[w]^other[w])>>b&1 == 1 {
+					wantH++
+				}
+			}
+		}
+		pop, wsum := PopDot4(code, planes)
+		if pop != wantPop || wsum != wantW {
+			t.Fatalf("n=%d: PopDot4 = %d, %d; want %d, %d", n, pop, wsum, wantPop, wantW)
+		}
+		if h := Hamming(code, other); h != wantH {
+			t.Fatalf("n=%d: Hamming %d, want %d", n, h, wantH)
+		}
+	}
+}

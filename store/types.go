@@ -30,9 +30,9 @@ type IndexParams struct {
 	M              int    `json:"m,omitempty"`
 	EfConstruction int    `json:"ef_construction,omitempty"`
 	EfSearch       int    `json:"ef_search,omitempty"`
-	Storage        string `json:"storage,omitempty"`      // float32 (default), float16 or int8
-	Rescore        int    `json:"rescore,omitempty"`      // int8: candidates re-scored per result
-	RescoreFrom    string `json:"rescore_from,omitempty"` // int8: memory (default) or store
+	Storage        string `json:"storage,omitempty"`      // float32 (default), float16, int8 or rabitq
+	Rescore        int    `json:"rescore,omitempty"`      // int8, rabitq: candidates re-scored per result
+	RescoreFrom    string `json:"rescore_from,omitempty"` // int8, rabitq: memory (default) or store
 }
 
 // Collection is a collection's schema plus read-only statistics.

@@ -32,10 +32,10 @@ ground truth, and sweeps ef (and M / efConstruction when given lists), reporting
 recall@1/10/100, QPS on one and on all threads, p50/p95/p99 latency, distance
 evaluations per query, build rate and memory per vector (Go heap and RSS); with
 brute force and coder/hnsw v0.6.1 as baselines and filtered runs at several
-selectivities. Storages: float32, float16, int8 (codes, re-scored against
-float16 originals in memory) and int8/store (originals read from a file per
-candidate, as the engine reads its store); --rescore sweeps the re-scored
-candidates per result for int8.
+selectivities. Storages: float32, float16, int8 and rabitq (codes re-scored
+against float16 originals in memory), int8/store and rabitq/store (originals
+read from a file per candidate, as the engine reads its store); --rescore
+sweeps the re-scored candidates per result of int8 and rabitq.
 
 --baseline hnswlib,faiss runs Debian's python3-hnswlib (0.6.2) and python3-faiss
 (1.7.3: IndexHNSWFlat, IndexHNSWSQ 8-bit, IndexIVFPQ re-ranked by
@@ -120,8 +120,8 @@ Datasets: --dataset clustered|crossmodal|sphere (synthetic), or --base/--queries
 	f.StringVar(&o.Data.GT, "gt", "", "ground-truth neighbour ids (.ivecs, .npy); computed exactly when omitted")
 	f.StringVar(&metric, "metric", "cosine", "cosine, dot or l2")
 	f.IntVarP(&o.K, "k", "k", o.K, "neighbours per query")
-	f.StringVar(&storage, "storage", "float32,float16", "graph vector storage to compare: float32, float16, int8, int8/store (comma-separated)")
-	f.StringVar(&rescore, "rescore", "4", "int8: candidates re-scored per result, swept (comma-separated)")
+	f.StringVar(&storage, "storage", "float32,float16", "graph vector storage to compare: float32, float16, int8, rabitq, int8/store, rabitq/store (comma-separated)")
+	f.StringVar(&rescore, "rescore", "", "int8, rabitq: candidates re-scored per result, swept (comma-separated; default: the storage's, 2 for int8, 10 for rabitq)")
 	f.StringVar(&baseline, "baseline", "", "peers to run on the same data: hnswlib, faiss (comma-separated; needs Debian's python3-hnswlib, python3-faiss)")
 	f.StringVar(&o.Python, "python", o.Python, "Python interpreter for --baseline (one that sees Debian's packages)")
 	f.StringVar(&m, "m", "16", "HNSW M values (comma-separated)")
