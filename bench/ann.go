@@ -48,7 +48,8 @@ type ANNOptions struct {
 	M              []int
 	EfConstruction []int
 	Storage        []StorageSpec
-	Rescore        []int // re-scoring factors swept on quantised storages (none: the storage's default)
+	Rescore        []int // re-scoring factors swept on int8 (none: the storage's default)
+	RescoreRaBitQ  []int // the same for rabitq
 	Ef             []int
 	BuildThreads   []int   // each is a separate timed build; the last is searched
 	Threads        int     // for all-thread QPS and ground truth
@@ -60,8 +61,12 @@ type ANNOptions struct {
 	Coder          bool
 	CoderMax       int      // coder/hnsw is slow to build; cap its base size (0 = all)
 	Baselines      []string // peers run by the Python driver: hnswlib, faiss
-	Python         string   // interpreter that sees Debian's python3-hnswlib and python3-faiss
-	Log            io.Writer
+	// Rounds > 1 re-times every single-thread pass (Rosetta's and the
+	// peers', interleaved) after all indexes are built, and reports the
+	// median: ratios measured that way survive this machine's drift.
+	Rounds int
+	Python string // interpreter that sees Debian's python3-hnswlib and python3-faiss
+	Log    io.Writer
 }
 
 // StorageSpec is one graph storage under test: the vector storage and, for
@@ -143,19 +148,21 @@ type SearchRow struct {
 	EfConstruction int     `json:"ef_construction"`
 	Ef             int     `json:"ef"`
 	Param          string  `json:"param,omitempty"`   // what Ef holds when not ef (faiss IVF: nprobe)
-	Rescore        int     `json:"rescore,omitempty"` // int8: candidates re-scored per result
+	Rescore        int     `json:"rescore,omitempty"` // int8, rabitq: candidates re-scored per result
 	Selectivity    float64 `json:"selectivity"`       // 1 = unfiltered
 	AllowSize      int     `json:"allow_size"`
 	Recall1        float64 `json:"recall_at_1"`
 	Recall10       float64 `json:"recall_at_10"`
 	Recall100      float64 `json:"recall_at_100"` // -1 when ef < 100
-	QPS1           float64 `json:"qps_1_thread"`
-	QPSAll         float64 `json:"qps_all_threads"`
-	P50us          float64 `json:"p50_us"`
-	P95us          float64 `json:"p95_us"`
-	P99us          float64 `json:"p99_us"`
-	DistEvals      float64 `json:"distance_evals_per_query"` // -1: not exposed by the peer
-	ExactFraction  float64 `json:"exact_fraction"`
+	QPS1           float64 `json:"qps_1_thread"`  // the median of QPS1Rounds when there are rounds
+	// QPS1Rounds holds each round's single-thread QPS (--rounds).
+	QPS1Rounds    []float64 `json:"qps_1_thread_rounds,omitempty"`
+	QPSAll        float64   `json:"qps_all_threads"`
+	P50us         float64   `json:"p50_us"`
+	P95us         float64   `json:"p95_us"`
+	P99us         float64   `json:"p99_us"`
+	DistEvals     float64   `json:"distance_evals_per_query"` // -1: not exposed by the peer
+	ExactFraction float64   `json:"exact_fraction"`
 	// The build this index came from (the last timed one): inserts per
 	// second and resident bytes per vector.
 	BuildThreads           int     `json:"build_threads"`
@@ -336,6 +343,12 @@ func RunANN(ctx context.Context, o ANNOptions) (*ANNReport, error) {
 		o.Storage = []StorageSpec{{index.StorageFloat32, index.OriginalsMemory}}
 	}
 	filters := o.filterSets(pb, pq, base.Dim)
+	// retime re-measures rows for the interleaved rounds.
+	var retime []retimer
+	keep := func(row SearchRow, fn func() (float64, error)) {
+		rep.Rows = append(rep.Rows, row)
+		retime = append(retime, retimer{len(rep.Rows) - 1, fn})
+	}
 	var src *fileSource
 	defer func() {
 		if src != nil {
@@ -383,6 +396,9 @@ func RunANN(ctx context.Context, o ANNOptions) (*ANNReport, error) {
 				rescores := []int{0}
 				if h.Quantised() {
 					rescores = o.Rescore
+					if st.Storage == index.StorageRaBitQ {
+						rescores = o.RescoreRaBitQ
+					}
 					if len(rescores) == 0 {
 						rescores = []int{h.Config().Rescore} // the storage's default
 					}
@@ -405,7 +421,7 @@ func RunANN(ctx context.Context, o ANNOptions) (*ANNReport, error) {
 						}
 						row.Index, row.Ef, row.Selectivity = "rosetta-hnsw", ef, 1
 						label(&row)
-						rep.Rows = append(rep.Rows, row)
+						keep(row, o.retimeOurs(h, rs, queries, ef, nil))
 						o.logf("  %s rescore=%d ef=%-4d recall@10 %.4f  QPS %8.0f (1t) %8.0f (%dt)  p50 %6.0fµs p99 %6.0fµs  evals %5.0f",
 							st, rs, ef, row.Recall10, row.QPS1, row.QPSAll, o.Threads, row.P50us, row.P99us, row.DistEvals)
 					}
@@ -413,11 +429,21 @@ func RunANN(ctx context.Context, o ANNOptions) (*ANNReport, error) {
 					if err != nil {
 						return nil, err
 					}
+					for _, r := range rows {
+						label(&r)
+						var allow *roaring64.Bitmap
+						for _, f := range filters {
+							if f.sel == r.Selectivity {
+								allow = f.allow
+							}
+						}
+						keep(r, o.retimeOurs(h, rs, queries, r.Ef, allow))
+					}
 					srows, err := o.switchPoint(ctx, h, pb, queries)
 					if err != nil {
 						return nil, err
 					}
-					for _, r := range append(rows, srows...) {
+					for _, r := range srows {
 						label(&r)
 						rep.Rows = append(rep.Rows, r)
 					}
@@ -427,9 +453,15 @@ func RunANN(ctx context.Context, o ANNOptions) (*ANNReport, error) {
 	}
 
 	if len(o.Baselines) > 0 {
-		if err := o.runPeers(ctx, rep, pb, pq, base.Dim, gt, filters); err != nil {
+		peers, err := o.runPeers(ctx, rep, pb, pq, base.Dim, gt, filters)
+		if err != nil {
 			return nil, err
 		}
+		defer peers.close()
+		retime = append(retime, peers.retimers...)
+	}
+	if err := o.rounds(ctx, rep, retime); err != nil {
+		return nil, err
 	}
 
 	if o.Coder {
@@ -517,20 +549,12 @@ func (o *ANNOptions) sweepPoint(ctx context.Context, s searcher, queries *Matrix
 		return row, err
 	}
 	// Single thread: repeat the query set until MinSeconds have passed.
-	lat := make([]time.Duration, 0, nq)
-	t0 := time.Now()
-	done := 0
-	for pass := 0; pass == 0 || time.Since(t0).Seconds() < o.MinSeconds; pass++ {
-		for i := 0; i < nq; i++ {
-			s0 := time.Now()
-			if _, err := s.search(q(i), o.K, ef, allow, nil); err != nil {
-				return row, err
-			}
-			lat = append(lat, time.Since(s0))
-		}
-		done += nq
+	qps, lat, err := o.timeOne(s, queries, ef, allow)
+	if err != nil {
+		return row, err
 	}
-	row.QPS1 = float64(done) / time.Since(t0).Seconds()
+	done := len(lat)
+	row.QPS1 = qps
 	slices.Sort(lat)
 	pct := func(p float64) float64 {
 		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Nanoseconds()) / 1e3
@@ -559,6 +583,63 @@ func (o *ANNOptions) sweepPoint(ctx context.Context, s searcher, queries *Matrix
 	return row, ctx.Err()
 }
 
+// retimer re-measures one row's single-thread QPS.
+type retimer struct {
+	row int
+	fn  func() (float64, error)
+}
+
+// retimeOurs times a Rosetta index at ef (and rescore, when set) again.
+func (o *ANNOptions) retimeOurs(h *index.HNSW, rescore int, queries *Matrix, ef int, allow *roaring64.Bitmap) func() (float64, error) {
+	return func() (float64, error) {
+		if rescore > 0 {
+			h.SetRescore(rescore)
+		}
+		qps, _, err := o.timeOne(ourSearcher{h}, queries, ef, allow)
+		return qps, err
+	}
+}
+
+// rounds re-times every row Rounds−1 more times after all indexes are
+// built, each round in a new seeded random order of all rows (Rosetta's and
+// the peers' mixed, so that a slow spell of the machine hits them alike),
+// and sets each row's QPS to the median of its rounds.
+func (o *ANNOptions) rounds(ctx context.Context, rep *ANNReport, rt []retimer) error {
+	if o.Rounds <= 1 || len(rt) == 0 {
+		return nil
+	}
+	order := slices.Clone(rt)
+	shuffle := rand.New(rand.NewPCG(uint64(o.Rounds), 77))
+	for _, r := range rt {
+		rep.Rows[r.row].QPS1Rounds = []float64{rep.Rows[r.row].QPS1}
+	}
+	for round := 1; round < o.Rounds; round++ {
+		shuffle.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		o.logf("round %d of %d: re-timing %d rows", round+1, o.Rounds, len(order))
+		for _, r := range order {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			q, err := r.fn()
+			if err != nil {
+				return err
+			}
+			rep.Rows[r.row].QPS1Rounds = append(rep.Rows[r.row].QPS1Rounds, q)
+		}
+	}
+	for _, r := range rt {
+		row := &rep.Rows[r.row]
+		v := slices.Clone(row.QPS1Rounds)
+		slices.Sort(v)
+		row.QPS1 = v[len(v)/2]
+		if len(v)%2 == 0 {
+			row.QPS1 = (v[len(v)/2-1] + v[len(v)/2]) / 2
+		}
+	}
+	rep.Notes = append(rep.Notes, fmt.Sprintf("single-thread QPS is the median of %d interleaved rounds (qps_1_thread_rounds)", o.Rounds))
+	return nil
+}
+
 // filterSet is one selectivity's allow-list and its exact ground truth,
 // shared by Rosetta's rows and the peers'.
 type filterSet struct {
@@ -584,6 +665,24 @@ func (o *ANNOptions) filterSets(pb, pq []float32, dim int) []filterSet {
 		out = append(out, filterSet{sel, allow, GroundTruth(pb, pq, dim, o.Metric, o.K, o.Threads, allow)})
 	}
 	return out
+}
+
+// timeOne runs the query set on one goroutine, repeating it until
+// MinSeconds have passed, and returns the QPS and each query's latency.
+func (o *ANNOptions) timeOne(s searcher, queries *Matrix, ef int, allow *roaring64.Bitmap) (float64, []time.Duration, error) {
+	nq, dim := queries.Rows, queries.Dim
+	lat := make([]time.Duration, 0, nq)
+	t0 := time.Now()
+	for pass := 0; pass == 0 || time.Since(t0).Seconds() < o.MinSeconds; pass++ {
+		for i := 0; i < nq; i++ {
+			s0 := time.Now()
+			if _, err := s.search(queries.Data[i*dim:(i+1)*dim], o.K, ef, allow, nil); err != nil {
+				return 0, nil, err
+			}
+			lat = append(lat, time.Since(s0))
+		}
+	}
+	return float64(len(lat)) / time.Since(t0).Seconds(), lat, nil
 }
 
 // filtered runs the filtered sweep: each filter set searched at each

@@ -87,18 +87,44 @@ func CheckBaselines(names []string) error {
 	return nil
 }
 
+// peerRun is the driver, still running with its indexes built, and the
+// retimers of its rows.
+type peerRun struct {
+	cmd      *exec.Cmd
+	in       io.WriteCloser
+	out      *bufio.Reader
+	retimers []retimer
+}
+
+// time asks the driver to time its row n again.
+func (p *peerRun) time(n int) (float64, error) {
+	if _, err := fmt.Fprintf(p.in, "time %d\n", n); err != nil {
+		return 0, fmt.Errorf("bench: baseline driver: %w", err)
+	}
+	line, err := p.out.ReadString('\n')
+	if err != nil {
+		return 0, fmt.Errorf("bench: baseline driver: %w", err)
+	}
+	return strconv.ParseFloat(strings.TrimSpace(line), 64)
+}
+
+func (p *peerRun) close() {
+	p.in.Close()
+	p.cmd.Wait()
+}
+
 // runPeers writes the prepared base and queries (normalised for cosine,
 // so that every side sees the same numbers) and the allow-lists to a
 // temporary directory, runs the driver with the same M, efConstruction,
 // ef values, build threads and timing rule, and adds the peers' builds and
 // rows to rep, with recall computed here against the same ground truth.
-func (o *ANNOptions) runPeers(ctx context.Context, rep *ANNReport, pb, pq []float32, dim int, gt [][]uint64, filters []filterSet) error {
+func (o *ANNOptions) runPeers(ctx context.Context, rep *ANNReport, pb, pq []float32, dim int, gt [][]uint64, filters []filterSet) (*peerRun, error) {
 	if err := CheckBaselines(o.Baselines); err != nil {
-		return err
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "rosetta-peers-")
 	if err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	write := func(name string, m *Matrix) (string, error) {
@@ -124,14 +150,14 @@ func (o *ANNOptions) runPeers(ctx context.Context, rep *ANNReport, pb, pq []floa
 		spec.Metric = "l2"
 	case "cosine", "dot":
 	default:
-		return fmt.Errorf("bench: metric %v has no peer equivalent", o.Metric)
+		return nil, fmt.Errorf("bench: metric %v has no peer equivalent", o.Metric)
 	}
 	spec.M, spec.EfConstruction = o.M[0], o.EfConstruction[0]
 	if spec.Base, err = write("base.fvecs", &Matrix{Rows: len(pb) / dim, Dim: dim, Data: pb}); err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	if spec.Queries, err = write("queries.fvecs", &Matrix{Rows: len(pq) / dim, Dim: dim, Data: pq}); err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	for i, f := range filters {
 		p := filepath.Join(dir, "allow"+strconv.Itoa(i)+".u64")
@@ -140,38 +166,50 @@ func (o *ANNOptions) runPeers(ctx context.Context, rep *ANNReport, pb, pq []floa
 			b = binary.LittleEndian.AppendUint64(b, it.Next())
 		}
 		if err := os.WriteFile(p, b, 0o644); err != nil {
-			return fmt.Errorf("bench: %w", err)
+			return nil, fmt.Errorf("bench: %w", err)
 		}
 		spec.Filters = append(spec.Filters, peerFilter{f.sel, p})
 	}
 	js, _ := json.Marshal(spec)
 	specPath, driver := filepath.Join(dir, "spec.json"), filepath.Join(dir, "driver.py")
 	if err := os.WriteFile(specPath, js, 0o644); err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	if err := os.WriteFile(driver, driverPy, 0o644); err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	o.logf("baselines %s: running %s %s", strings.Join(o.Baselines, ","), o.Python, driver)
 	cmd := exec.CommandContext(ctx, o.Python, driver, specPath)
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if o.Log != nil {
 		cmd.Stderr = io.MultiWriter(o.Log, &stderr)
 	}
 	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1")
-	if err := cmd.Run(); err != nil {
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench: baseline driver (%s): %w", o.Python, err)
+	}
+	run := &peerRun{cmd: cmd, in: in, out: bufio.NewReaderSize(stdout, 1<<20)}
+	first, rerr := run.out.ReadBytes('\n')
+	var out peerOutput
+	if rerr == nil {
+		rerr = json.Unmarshal(first, &out)
+	}
+	if rerr != nil {
+		run.close()
 		msg := strings.TrimSpace(stderr.String())
 		if i := strings.LastIndex(msg, "\n"); i >= 0 && strings.Contains(msg, "Error") {
 			msg = msg[i+1:]
 		}
-		return fmt.Errorf("bench: baseline driver (%s; Debian's python3-hnswlib and python3-faiss are needed, see --python): %w: %s", o.Python, err, msg)
-	}
-	var out peerOutput
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		return fmt.Errorf("bench: baseline driver output: %w", err)
+		return nil, fmt.Errorf("bench: baseline driver (%s; Debian's python3-hnswlib and python3-faiss are needed, see --python): %v: %s", o.Python, rerr, msg)
 	}
 	lastBuild := map[string]BuildResult{}
 	for _, b := range out.Builds {
@@ -180,7 +218,7 @@ func (o *ANNOptions) runPeers(ctx context.Context, rep *ANNReport, pb, pq []floa
 		rep.Builds = append(rep.Builds, br)
 		lastBuild[b.Index] = br
 	}
-	for _, r := range out.Rows {
+	for n, r := range out.Rows {
 		truth := gt
 		if r.Selectivity < 1 {
 			truth = nil
@@ -191,7 +229,8 @@ func (o *ANNOptions) runPeers(ctx context.Context, rep *ANNReport, pb, pq []floa
 			}
 		}
 		if len(r.IDs) != len(truth) {
-			return fmt.Errorf("bench: baseline %s returned %d result lists for %d queries", r.Index, len(r.IDs), len(truth))
+			run.close()
+			return nil, fmt.Errorf("bench: baseline %s returned %d result lists for %d queries", r.Index, len(r.IDs), len(truth))
 		}
 		var r10, r1 float64
 		for i, ids := range r.IDs {
@@ -213,11 +252,12 @@ func (o *ANNOptions) runPeers(ctx context.Context, rep *ANNReport, pb, pq []floa
 			row.Param = r.Param
 		}
 		rep.Rows = append(rep.Rows, row)
+		run.retimers = append(run.retimers, retimer{len(rep.Rows) - 1, func() (float64, error) { return run.time(n) }})
 		o.logf("  %s %s=%d filter %.3g: recall@10 %.4f QPS %.0f", r.Index, r.Param, r.Value, r.Selectivity, row.Recall10, row.QPS1)
 	}
 	rep.Notes = append(rep.Notes, out.Notes...)
 	rep.Notes = append(rep.Notes, "peers (hnswlib, faiss) are timed over the whole query set per call with one thread; Rosetta per query (its latency percentiles); peers report no percentiles")
-	return nil
+	return run, nil
 }
 
 // memNow returns the Go heap in use and the process's resident memory,

@@ -12,9 +12,10 @@ import (
 	"rosetta/kernels"
 )
 
-// TestPeerBaselines runs `bench ann --baseline hnswlib,faiss` on a small
-// set: every peer index builds on 1 and 2 threads and returns rows whose
-// recall the harness computed from the ids it returned; faiss' filtered
+// TestPeerBaselines runs `bench ann --baseline hnswlib,faiss --rounds 2` on
+// a small set: every peer index builds on 1 and 2 threads and returns rows
+// whose recall the harness computed from the ids it returned, each row is
+// timed in two interleaved rounds; faiss' filtered
 // HNSW rows use the same allow-list; every JSON row names its index and
 // storage and carries the fields a reader outside the repository needs.
 // It needs /usr/bin/python3 with Debian's python3-hnswlib and
@@ -37,6 +38,7 @@ func TestPeerBaselines(t *testing.T) {
 	o.MinSeconds = 0.01
 	o.Brute, o.Coder = false, false
 	o.Baselines = []string{"hnswlib", "faiss"}
+	o.Rounds = 2 // the driver stays up and times its rows again
 	o.Metric = kernels.MetricCosine
 	rep, err := RunANN(context.Background(), o)
 	if err != nil {
@@ -64,6 +66,9 @@ func TestPeerBaselines(t *testing.T) {
 		best[r.Index] = max(best[r.Index], r.Recall10)
 		if r.QPS1 <= 0 || r.BuildInsertsPerSec <= 0 || r.Storage == "" {
 			t.Errorf("row %+v lacks figures", r)
+		}
+		if len(r.QPS1Rounds) != 2 || r.QPS1Rounds[1] <= 0 {
+			t.Errorf("%s ef=%d: rounds %v", r.Index, r.Ef, r.QPS1Rounds)
 		}
 	}
 	for _, name := range []string{"hnswlib", "faiss-hnsw-flat", "rosetta-hnsw"} {

@@ -43,6 +43,35 @@
 // vector, list, id, level or state is copied, and a grow's exclusive
 // section is a pointer swap whatever the index size.
 //
+// # Quantised storage: int8 and RaBitQ
+//
+// Config.Storage = StorageInt8 keeps one byte a dimension (per-dimension
+// min/max scalar quantisation, sq8.go); StorageRaBitQ one bit a dimension
+// and three floats (Gao & Long's RaBitQ, rabitq.go). The graph is built
+// and searched on the codes: a query is turned once into a "query form"
+// (for int8 the per-dimension scaled components, for RaBitQ the rotated
+// query quantised to 4-bit planes) and distQ scores a node's code against
+// it (kernels.DotU8, kernels.PopDot4). Distances between two stored nodes
+// (neighbour selection, compaction repair) use the code's own form (int8)
+// or the Hamming estimate of the angle (RaBitQ). A search keeps the
+// Config.Rescore·k best candidates (ef is raised to that when smaller) and
+// re-ranks them by the exact distance to the full-precision vectors,
+// which live either in the index as float16 (Originals = OriginalsMemory)
+// or in the owner's store, read per candidate through SetVectorSource
+// (OriginalsStore: the index then holds only codes and links). Filtered
+// exact scans scan the codes the same way and re-score.
+//
+// The quantiser is trained from the index's own vectors once Config.
+// TrainSize are live (default 4096): before that the vectors are float16
+// and searched as such, and the Add that reaches the size learns the
+// ranges (int8) or the centroid (RaBitQ; the rotation comes from
+// Config.Seed), encodes every vector, and publishes a new segment table
+// holding growMu and mu exclusively, as grow does, so a snapshot streaming
+// the old table is undisturbed. A rebuild retrains. Snapshots carry the
+// quantiser, the codes and (OriginalsMemory) the float16 originals; a
+// snapshot of one storage is never read as another (the engine rebuilds
+// when the collection asks for a different storage).
+//
 // # Concurrency
 //
 // Writes never stall searches. Each lock guards one thing:
@@ -110,7 +139,10 @@
 //
 // # Filtered search
 //
-// SearchOptions.Allow is a roaring64 bitmap of external ids. At or below
+// SearchOptions.Allow is a roaring64 bitmap of external ids. The graph walk
+// tests candidates against a flat bitset over the allow-list's id span,
+// built once per query (allow.go), when that span is at most 256 bits per
+// allowed id; otherwise it asks the bitmap. At or below
 // Config.ExactScanMax allowed ids (default 1000), or when the allow-list is
 // small enough that card² <= 5·ef·n (the measured crossover: an exact
 // scan costs one distance per allowed id, a filtered traversal about

@@ -156,10 +156,15 @@ func TestInt8Index(t *testing.T) {
 }
 
 func testQuantised(t *testing.T, st Storage) {
-	const n, dim = 4000, 48
+	// -short (the race run) checks fewer vectors and metrics.
+	n, metrics := 4000, []kernels.Metric{kernels.MetricCosine, kernels.MetricL2, kernels.MetricDot}
+	if testing.Short() {
+		n, metrics = 1500, metrics[:2]
+	}
+	const dim = 48
 	set := vecgen.Clustered(n, 100, dim, 40, 0.08, 21)
 	for _, org := range []Originals{OriginalsMemory, OriginalsStore} {
-		for _, m := range []kernels.Metric{kernels.MetricCosine, kernels.MetricL2, kernels.MetricDot} {
+		for _, m := range metrics {
 			t.Run(org.String()+"/"+m.String(), func(t *testing.T) {
 				cfg := Config{Dim: dim, Metric: m, Storage: st, Originals: org, TrainSize: 500, CompactRatio: -1}
 				h, err := NewHNSW(cfg)

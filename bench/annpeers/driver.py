@@ -6,7 +6,10 @@ min_seconds). The harness computes recall from the ids this driver returns.
 Input: a JSON spec (argv[1]) naming base/query .fvecs files, the metric
 ("ip" for cosine on normalised vectors, or "l2"), k, M, efConstruction, ef
 values, build thread counts, filters (allow-list files of uint64 ids) and
-the peers to run. Output: one JSON document on stdout.
+the peers to run. Output: one JSON document on one line of stdout. Then,
+with every index still built, it answers "time N" lines on stdin with the
+single-thread QPS of row N timed again (the harness's interleaved rounds),
+until stdin closes.
 """
 
 import json
@@ -171,6 +174,7 @@ def main():
     k = spec["k"]
     filters = [(f["selectivity"], np.fromfile(f["allow"], dtype=np.uint64)) for f in spec.get("filters") or []]
     out = {"builds": [], "rows": [], "notes": []}
+    timers = []
     for peer in spec["peers"]:
         for cls in PEERS[peer]:
             p = cls(spec, base)
@@ -197,13 +201,21 @@ def main():
                             out["notes"].append(note)
                         break
                     ids, evals = got
-                    passes, el = timed_passes(lambda: p.search(queries, k, value, allow), spec["min_seconds"])
+                    run = (lambda p, value, allow: lambda: p.search(queries, k, value, allow))(p, value, allow)
+                    timers.append(run)
+                    passes, el = timed_passes(run, spec["min_seconds"])
                     out["rows"].append({"index": p.name, "storage": p.storage, "param": param, "value": value,
                                         "selectivity": sel, "allow_size": 0 if allow is None else len(allow),
                                         "qps_1_thread": passes * len(queries) / el, "distance_evals_per_query": evals,
                                         "ids": ids.astype(np.int64).tolist()})
-            p.ix = None
     json.dump(out, sys.stdout)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    for line in sys.stdin:
+        cmd = line.split()
+        if len(cmd) == 2 and cmd[0] == "time":
+            passes, el = timed_passes(timers[int(cmd[1])], spec["min_seconds"])
+            print(passes * len(queries) / el, flush=True)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ func newBenchCmd() *cobra.Command {
 
 func newBenchANNCmd() *cobra.Command {
 	o := bench.DefaultANNOptions()
-	var metric, storage, m, efc, ef, bt, sel, fef, sw, rescore, baseline, out, prefix string
+	var metric, storage, m, efc, ef, bt, sel, fef, sw, rescore, rescoreRBQ, baseline, out, prefix string
 	cmd := &cobra.Command{
 		Use:   "ann",
 		Short: "Recall/QPS/latency sweep of the HNSW index against exact ground truth",
@@ -34,8 +34,8 @@ evaluations per query, build rate and memory per vector (Go heap and RSS); with
 brute force and coder/hnsw v0.6.1 as baselines and filtered runs at several
 selectivities. Storages: float32, float16, int8 and rabitq (codes re-scored
 against float16 originals in memory), int8/store and rabitq/store (originals
-read from a file per candidate, as the engine reads its store); --rescore
-sweeps the re-scored candidates per result of int8 and rabitq.
+read from a file per candidate, as the engine reads its store); --rescore and
+--rescore-rabitq sweep the re-scored candidates per result of int8 and rabitq.
 
 --baseline hnswlib,faiss runs Debian's python3-hnswlib (0.6.2) and python3-faiss
 (1.7.3: IndexHNSWFlat, IndexHNSWSQ 8-bit, IndexIVFPQ re-ranked by
@@ -59,7 +59,7 @@ Datasets: --dataset clustered|crossmodal|sphere (synthetic), or --base/--queries
 				s    string
 				dst  *[]int
 				name string
-			}{{m, &o.M, "--m"}, {efc, &o.EfConstruction, "--ef-construction"}, {ef, &o.Ef, "--ef"}, {bt, &o.BuildThreads, "--build-threads"}, {fef, &o.FilterEf, "--filter-ef"}, {sw, &o.SwitchSizes, "--switch-sizes"}, {rescore, &o.Rescore, "--rescore"}}
+			}{{m, &o.M, "--m"}, {efc, &o.EfConstruction, "--ef-construction"}, {ef, &o.Ef, "--ef"}, {bt, &o.BuildThreads, "--build-threads"}, {fef, &o.FilterEf, "--filter-ef"}, {sw, &o.SwitchSizes, "--switch-sizes"}, {rescore, &o.Rescore, "--rescore"}, {rescoreRBQ, &o.RescoreRaBitQ, "--rescore-rabitq"}}
 			for _, l := range lists {
 				if *l.dst, err = parseInts(l.s, l.name); err != nil {
 					return err
@@ -121,9 +121,11 @@ Datasets: --dataset clustered|crossmodal|sphere (synthetic), or --base/--queries
 	f.StringVar(&metric, "metric", "cosine", "cosine, dot or l2")
 	f.IntVarP(&o.K, "k", "k", o.K, "neighbours per query")
 	f.StringVar(&storage, "storage", "float32,float16", "graph vector storage to compare: float32, float16, int8, rabitq, int8/store, rabitq/store (comma-separated)")
-	f.StringVar(&rescore, "rescore", "", "int8, rabitq: candidates re-scored per result, swept (comma-separated; default: the storage's, 2 for int8, 10 for rabitq)")
+	f.StringVar(&rescore, "rescore", "", "int8: candidates re-scored per result, swept (comma-separated; default: the storage's)")
+	f.StringVar(&rescoreRBQ, "rescore-rabitq", "", "rabitq: candidates re-scored per result, swept (comma-separated; default: the storage's)")
 	f.StringVar(&baseline, "baseline", "", "peers to run on the same data: hnswlib, faiss (comma-separated; needs Debian's python3-hnswlib, python3-faiss)")
 	f.StringVar(&o.Python, "python", o.Python, "Python interpreter for --baseline (one that sees Debian's packages)")
+	f.IntVar(&o.Rounds, "rounds", 1, "time every single-thread pass this many times, interleaving the indexes after all are built, and report the median")
 	f.StringVar(&m, "m", "16", "HNSW M values (comma-separated)")
 	f.StringVar(&efc, "ef-construction", "200", "efConstruction values (comma-separated)")
 	f.StringVar(&ef, "ef", joinInts(o.Ef), "ef values to sweep")
