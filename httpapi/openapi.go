@@ -503,7 +503,7 @@ func openAPIDocument() *oaDoc {
 			"ef_search":       integer("Default search beam width; 0 is the default.", intp(0), nil),
 			"storage": {Type: "string", Enum: []string{"float32", "float16", "int8", "rabitq"}, Default: "float32",
 				Description: "How the graph keeps vectors: float32, float16 (half the memory), int8 (a byte a dimension, scalar-quantised) or rabitq (a bit a dimension, RaBitQ); int8 and rabitq candidates are re-scored exactly."},
-			"rescore": integer("int8, rabitq: candidates re-scored against full-precision vectors per result (rescore×k); 0 is the storage's default (2 for int8, 10 for rabitq).", intp(0), nil),
+			"rescore": integer("int8, rabitq: candidates re-scored against full-precision vectors per result (rescore×k); 0 is the storage's default (2 for int8; 40 for rabitq, whose re-scoring stops at the estimator's error bound).", intp(0), nil),
 			"rescore_from": {Type: "string", Enum: []string{"memory", "store"}, Default: "memory",
 				Description: "int8, rabitq: where re-scoring reads full-precision vectors: a float16 copy in memory, or the stored vectors (the index then keeps only codes and links)."},
 		}),

@@ -23,7 +23,7 @@
 // StorageFloat16, which halves the bytes a search streams), contiguous as
 // in one slab; its layer-0 list at o*(2M+1) of the segment's []uint32
 // (count, then ids); its external id, top layer, state and upper lists (one
-// []uint32 per node) at o of the segment's small arrays. A segment is the
+// pointer per node) at o of the segment's small arrays. A segment is the
 // largest power of two of slots that fits in 4 MiB, at most 4096 slots:
 // 1024 slots at 512 float32 dimensions and M = 16, so a 1M-node index has
 // 977 segments, and the first insert reserves ~2 MB. The segment size is fixed
@@ -37,8 +37,8 @@
 // Growing never moves a segment. grow allocates whole segments (enough
 // for the request and at least 1/8 of the present capacity, so exclusive
 // sections stay rare) and builds the new segment table, a copy of the
-// segment headers (168 bytes a segment: 16 KB at 100k nodes of 512
-// dimensions, 164 KB at 1M), holding only growMu; it then takes mu
+// segment headers (264 bytes a segment: 26 KB at 100k nodes of 512
+// dimensions, 258 KB at 1M), holding only growMu; it then takes mu
 // exclusively to store the table's slice header, and nothing else. So no
 // vector, list, id, level or state is copied, and a grow's exclusive
 // section is a pointer swap whatever the index size.

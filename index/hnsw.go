@@ -36,7 +36,7 @@ type Config struct {
 	ExactScanMax int
 	// Storage is how the graph keeps vectors: float32 (default, exact),
 	// float16 (half the memory and memory traffic; distances carry the
-	// rounding of the stored side, relative error <= 2^-11 per component)
+	// rounding of the stored side, relative error <= 2^-11 per component),
 	// int8 (one byte a dimension, scalar-quantised, with exact
 	// re-scoring; see sq8.go) or rabitq (one bit a dimension, RaBitQ, with
 	// exact re-scoring; see rabitq.go).
@@ -44,7 +44,9 @@ type Config struct {
 	// Rescore (int8, rabitq): a search re-scores the Rescore·k best
 	// candidates by the code distance against full-precision vectors (ef
 	// is raised to at least that). 0 is the storage's default, chosen by
-	// measurement (bench/RESULTS.md): 2 for int8, 10 for rabitq.
+	// measurement (bench/RESULTS.md §15): 2 for int8, 40 for rabitq
+	// (whose re-scoring stops at the estimator's bound, so most of the
+	// 40·k candidates cost no exact distance).
 	Rescore int
 	// TrainSize (int8, rabitq): the quantiser is learned when this many
 	// vectors are live (default 4096); until then vectors are kept as
@@ -91,7 +93,7 @@ const (
 // defaultRescore is the measured re-scoring factor of a storage.
 func defaultRescore(s Storage) int {
 	if s == StorageRaBitQ {
-		return 10
+		return 40
 	}
 	return 2
 }
@@ -201,18 +203,20 @@ type HNSW struct {
 	cfg     Config
 	dist    kernels.DistanceFunc
 	distF16 kernels.DistanceF16Func
-	half    bool // stored vectors must fit float16 (float16 and int8 storage)
+	half    bool // stored vectors must fit float16 (every storage but float32)
 	// mode is how distQ, load and store reach a node's vector. It changes
-	// once, when an int8 index trains (from modeF16 to modeSQ8), under
-	// growMu and mu exclusively; everyone else reads it under mu.
+	// once, when an int8 or rabitq index trains (from modeF16 to modeSQ8
+	// or modeRBQ), under growMu and mu exclusively; everyone else reads it
+	// under mu.
 	mode vecMode
 	// sq and rbq are the trained quantiser (modeSQ8, modeRBQ), set with
 	// mode.
 	sq  *sq8
 	rbq *rbq
-	// keepOriginals: an int8 index keeps float16 vectors for re-scoring.
+	// keepOriginals: a quantised index keeps float16 vectors for
+	// re-scoring (OriginalsMemory).
 	keepOriginals bool
-	// trained mirrors mode == modeSQ8 for lock-free readers.
+	// trained mirrors mode.quantised() for lock-free readers.
 	trained atomic.Bool
 	// src reads full-precision vectors for re-scoring (OriginalsStore).
 	src    atomic.Pointer[VectorSource]
@@ -422,14 +426,15 @@ func (h *HNSW) distQ(q []float32, i uint32) float32 {
 		return distSQ8(h.cfg.Metric, q, sg.codes[o:o+d], sg.norms[oi])
 	case modeRBQ:
 		w := h.rbq.words
-		return h.rbq.dist(q, sg.bits[oi*w:oi*w+w], sg.fac[3*oi:3*oi+3])
+		return h.rbq.dist(q, sg.bits[oi*w:oi*w+w], sg.fac[rbqFac*oi:rbqFac*oi+rbqFac])
 	}
 	return h.dist(q, sg.vecs[o:o+d])
 }
 
 // queryForm returns the form of a prepared vector that distQ takes: the
-// vector itself, or for a trained int8 index its scaled components and
-// two constants, written into *buf. The caller holds mu.
+// vector itself, or for a trained index the quantiser's form (int8: scaled
+// components and two constants; rabitq: the rotated query's 4-bit planes
+// and constants), written into *buf. The caller holds mu.
 func (h *HNSW) queryForm(v []float32, buf *[]float32) []float32 {
 	switch h.mode {
 	case modeSQ8:
@@ -444,7 +449,8 @@ func (h *HNSW) queryForm(v []float32, buf *[]float32) []float32 {
 
 // load returns node i's vector in query form: an alias of its segment
 // (float32 storage, read-only) or a decoding into *buf (float16; for int8
-// the decoded code's query form), growing *buf when needed. The result
+// the decoded code's query form; for rabitq the code itself, which distQ
+// compares by Hamming distance), growing *buf when needed. The result
 // must not be written or kept.
 func (h *HNSW) load(i uint32, buf *[]float32) []float32 {
 	d := h.cfg.Dim
@@ -463,7 +469,7 @@ func (h *HNSW) load(i uint32, buf *[]float32) []float32 {
 		return *buf
 	case modeRBQ:
 		oi, w := o/d, h.rbq.words
-		*buf = h.rbq.nodeForm(sg.bits[oi*w:oi*w+w], sg.fac[3*oi:3*oi+3], *buf)
+		*buf = h.rbq.nodeForm(sg.bits[oi*w:oi*w+w], sg.fac[rbqFac*oi:rbqFac*oi+rbqFac], *buf)
 		return *buf
 	}
 	return sg.vecs[o : o+d]
@@ -483,7 +489,7 @@ func (h *HNSW) store(i uint32, v []float32) {
 			sg.norms[oi] = h.sq.encode(sg.codes[o:o+d], v)
 		} else {
 			w := h.rbq.words
-			h.rbq.encode(sg.bits[oi*w:oi*w+w], sg.fac[3*oi:3*oi+3], v, make([]float32, h.rbq.pdim))
+			h.rbq.encode(sg.bits[oi*w:oi*w+w], sg.fac[rbqFac*oi:rbqFac*oi+rbqFac], v, make([]float32, h.rbq.pdim))
 		}
 		if h.keepOriginals {
 			kernels.EncodeF16(sg.vecs16[o:o+d], v)
@@ -522,8 +528,17 @@ func (h *HNSW) list(i uint32, l int) []uint32 {
 		return sg.l0[o*s : o*s+s]
 	}
 	s := h.maxUp + 1
-	return sg.upper[o][(l-1)*s : l*s]
+	return upperLists(sg.upper[o], l, s)[(l-1)*s : l*s]
 }
+
+// upperLists views the upper-layer lists of a node from their first
+// element, up to layer l (its level at most). A pointer, not a slice
+// header, is kept per node: 8 bytes instead of 24, for the nodes of level
+// 0 too.
+func upperLists(p *uint32, l, s int) []uint32 { return unsafe.Slice(p, l*s) }
+
+// newUpper allocates the upper-layer lists of a node of level l > 0.
+func newUpper(l, s int) *uint32 { return &make([]uint32, l*s)[0] }
 
 func (h *HNSW) maxLinks(l int) int {
 	if l == 0 {
@@ -611,7 +626,7 @@ const (
 // Quantised reports whether a storage ranks by codes and re-scores.
 func (s Storage) Quantised() bool { return s == StorageInt8 || s == StorageRaBitQ }
 
-// String returns "float32", "float16" or "int8".
+// String returns "float32", "float16", "int8" or "rabitq".
 func (s Storage) String() string {
 	switch s {
 	case StorageFloat32:

@@ -9,7 +9,8 @@ import "sync/atomic"
 // It is open addressing with linear probing. An entry's key is written
 // once, before its value, and never changes, so a reader that sees a value
 // sees its key. A value is 0 (empty: probing stops), 1 (removed: probing
-// continues, and the key may be set again) or slot+2. When keys in use
+// continues, and the key may be set again) or slot+2, in 32 bits (slots
+// stop at 2^32−3, see allocSlot): 12 bytes an entry. When keys in use
 // pass 3/4 of the entries, the writer builds a table sized for the present
 // ids and publishes it; a reader still on the old table sees the ids as
 // they were before that write, which is all a concurrent read may expect.
@@ -21,7 +22,7 @@ type idTable struct {
 
 type idTab struct {
 	keys []atomic.Uint64
-	vals []atomic.Uint64
+	vals []atomic.Uint32
 	mask uint64
 }
 
@@ -35,7 +36,7 @@ func newIDTab(size int) *idTab {
 	for c < size {
 		c *= 2
 	}
-	return &idTab{keys: make([]atomic.Uint64, c), vals: make([]atomic.Uint64, c), mask: uint64(c - 1)}
+	return &idTab{keys: make([]atomic.Uint64, c), vals: make([]atomic.Uint32, c), mask: uint64(c - 1)}
 }
 
 // idHash is the splitmix64 finaliser: external ids are often sequential.
@@ -63,7 +64,7 @@ func (t *idTable) get(id uint64) (uint32, bool) {
 			if v == idRemoved {
 				return 0, false
 			}
-			return uint32(v - 2), true
+			return v - 2, true
 		}
 	}
 }
@@ -81,7 +82,7 @@ func (t *idTable) set(id uint64, slot uint32) {
 		v := tb.vals[i].Load()
 		if v == idEmpty {
 			tb.keys[i].Store(id)
-			tb.vals[i].Store(uint64(slot) + 2)
+			tb.vals[i].Store(slot + 2)
 			t.used++
 			t.n++
 			return
@@ -90,7 +91,7 @@ func (t *idTable) set(id uint64, slot uint32) {
 			if v == idRemoved {
 				t.n++
 			}
-			tb.vals[i].Store(uint64(slot) + 2)
+			tb.vals[i].Store(slot + 2)
 			return
 		}
 	}

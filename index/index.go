@@ -24,7 +24,7 @@ var (
 	ErrCorrupt     = errors.New("index: corrupt or truncated index file")
 	ErrVersion     = errors.New("index: unsupported index file version")
 	ErrKind        = errors.New("index: file holds another kind of index")
-	ErrTooMany     = errors.New("index: capacity of 2^32-1 nodes reached")
+	ErrTooMany     = errors.New("index: capacity of 2^32-2 nodes reached")
 	ErrClosed      = errors.New("index: closed")
 	ErrNotFound    = errors.New("index: id not found")
 	ErrMetricParam = errors.New("index: invalid metric")

@@ -8,7 +8,8 @@ import (
 
 // Add implements Index. Concurrent Adds proceed in parallel: each holds mu
 // shared and locks one node's neighbour lists at a time. The Add that
-// brings an int8 index to its training size trains the quantiser.
+// brings an int8 or rabitq index to its training size trains the
+// quantiser.
 func (h *HNSW) Add(id uint64, vec []float32) error {
 	if err := h.add(id, vec); err != nil {
 		return err
@@ -55,7 +56,7 @@ func (h *HNSW) add(id uint64, vec []float32) error {
 	sg.ext[o] = id
 	sg.levels[o] = uint8(level)
 	if level > 0 {
-		sg.upper[o] = make([]uint32, level*(h.maxUp+1))
+		sg.upper[o] = newUpper(level, h.maxUp+1)
 	} else {
 		sg.upper[o] = nil
 	}
@@ -82,7 +83,7 @@ func (h *HNSW) allocSlot() (slot uint32, ok bool, err error) {
 		return slot, true, nil
 	}
 	n := h.next.Load()
-	if n == noNode {
+	if n >= noNode-1 { // the id table keeps slot+2 in 32 bits
 		return 0, false, ErrTooMany
 	}
 	if int(n) >= h.capacity() {

@@ -27,7 +27,7 @@ import (
 //	vecs   [slots*dim]f32, or u16 (binary16) with float16 storage and with
 //	       untrained int8 or rabitq; trained int8: codes [slots*dim]u8, norms
 //	       [slots]f32; trained rabitq: bits [slots*pdim/64]u64, factors
-//	       [slots*3]f32; then with originals in memory [slots*dim]u16
+//	       [slots*4]f32; then with originals in memory [slots*dim]u16
 //	layer0 [slots*(2M+1)]u32   count then ids, per node
 //	upper  per node with level > 0: level*(M+1) u32
 //
@@ -177,7 +177,7 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	if mode.quantised() {
 		per := 1 // factors per slot
 		if mode == modeRBQ {
-			per = 3
+			per = rbqFac
 		}
 		for i := uint32(0); i < n; i++ {
 			sg, o := at(i)
@@ -187,7 +187,7 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 			case mode == modeSQ8:
 				e.f32s(sg.norms[o : o+1])
 			default:
-				e.f32s(sg.fac[3*o : 3*o+3])
+				e.f32s(sg.fac[rbqFac*o : rbqFac*o+rbqFac])
 			}
 		}
 		if h.keepOriginals {
@@ -231,7 +231,7 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 		}
 		sg, o := at(i)
 		for l := 1; l <= level(i); l++ {
-			writeList(sg.upper[o][(l-1)*su:l*su], l)
+			writeList(upperLists(sg.upper[o], l, su)[(l-1)*su:l*su], l)
 		}
 	}
 	return e.finish()
@@ -399,12 +399,13 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 				d.f32s(sg.norms[:cnt])
 				facs = append(facs[:0], sg.norms[:cnt]...)
 			} else {
-				d.f32s(sg.fac[:3*cnt])
-				facs = append(facs[:0], sg.fac[:3*cnt]...)
+				d.f32s(sg.fac[:rbqFac*cnt])
+				facs = append(facs[:0], sg.fac[:rbqFac*cnt]...)
 			}
 			for j, x := range facs {
-				// A norm (int8), F or ‖r‖ (rabitq) is never negative.
-				if !finite(x) || (x < 0 && (nh.mode == modeSQ8 || j%3 != 2)) {
+				// A norm (int8), F, ‖r‖ or the error factor (rabitq) is
+				// never negative; g (rabitq) may be.
+				if !finite(x) || (x < 0 && (nh.mode == modeSQ8 || j%rbqFac != 2)) {
 					d.fail("a slot has factor %v", x)
 					break
 				}
@@ -422,8 +423,8 @@ func (h *HNSW) ReadFrom(r io.Reader) (int64, error) {
 				break
 			}
 			sg, o := nh.slot(uint32(i))
-			sg.upper[o] = make([]uint32, sz)
-			d.u32s(sg.upper[o])
+			sg.upper[o] = newUpper(l, nh.maxUp+1)
+			d.u32s(upperLists(sg.upper[o], l, nh.maxUp+1))
 		}
 	}
 	if err := d.done(); err != nil {

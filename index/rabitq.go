@@ -21,8 +21,10 @@ import (
 // standard deviation at most sqrt((1 − ⟨x̄,u⟩²)/⟨x̄,u⟩²)/sqrt(D' − 1): the
 // paper's Theorem 3.2 bounds it by ε0 times that (rbqBound), which holds
 // for ~94% of pairs at its ε0 = 1.9 and 99.7% at ε0 = 3
-// (TestRaBitQEstimator). Per node the index keeps the bits and three floats:
-// F = ‖r‖/⟨x̄, u⟩, ‖r‖ and g = ⟨r, c⟩.
+// (TestRaBitQEstimator). Per node the index keeps the bits and four
+// floats (rbqFac): F = ‖r‖/⟨x̄, u⟩, ‖r‖, g = ⟨r, c⟩ and the error factor
+// ‖r‖·sqrt((1 − ⟨x̄,u⟩²)/⟨x̄,u⟩²)/sqrt(D' − 1), so that the estimate of
+// ⟨r, q − c⟩ is within ε0·factor·‖q − c‖ (see lowerBound).
 //
 // P is three rounds of a random sign flip followed by a normalised
 // Walsh–Hadamard transform over D' = the next power of two ≥ max(dim, 64)
@@ -42,8 +44,16 @@ import (
 // from the Hamming distance of their codes, θ ≈ π·ham/D' (sign random
 // projections, as SimHash), so ⟨r_a, r_b⟩ ≈ ‖r_a‖‖r_b‖cos θ.
 //
-// Training, the float16 phase before it, re-scoring and originals work as
-// for int8 (sq8.go).
+// Re-scoring uses the bound as the paper does: the Rescore·k candidates
+// of the graph walk are visited in order of their lower bound (estimate
+// minus ε0 = 1.9 bounds), and exact distances are computed only while a
+// lower bound is below the k-th exact distance found so far, so a large
+// candidate pool costs few exact distances (SearchStats.Rescored counts
+// them). Training, the float16 phase before it and originals work as for
+// int8 (sq8.go).
+
+// rbqFac is the number of floats kept per node.
+const rbqFac = 4
 
 // rbqBound is Theorem 3.2's bound on |⟨x̄,v⟩/⟨x̄,u⟩ − ⟨u,v⟩| for unit u,
 // v at confidence eps0 (the paper's default is 1.9), given xu = ⟨x̄, u⟩
@@ -177,6 +187,7 @@ func (q *rbq) encode(bits []uint64, fac []float32, v, tmp []float32) float64 {
 		f = nr / xu
 	}
 	fac[0], fac[1], fac[2] = float32(f), float32(nr), float32(g)
+	fac[3] = float32(nr * math.Sqrt((1-xu*xu)/(xu*xu)) / math.Sqrt(float64(q.pdim-1)))
 	return xu
 }
 
@@ -297,3 +308,19 @@ func readRBQ(d *decoder, c Config) *rbq {
 	}
 	return q
 }
+
+// lowerBound is the least distance a node can be at, given its estimated
+// distance est from the query form f: the estimate of ⟨r, q − c⟩ errs by
+// at most rbqEps0·factor·‖q − c‖ (Theorem 3.2), which moves a cosine or
+// dot distance by as much and a squared L2 distance by twice that.
+func (q *rbq) lowerBound(f []float32, fac []float32, est float32) float32 {
+	slack := rbqEps0 * fac[3] * float32(math.Sqrt(float64(f[rbqQC2])))
+	if q.metric == kernels.MetricL2 {
+		slack *= 2
+	}
+	return est - slack
+}
+
+// rbqEps0 is the confidence of the bound used to stop re-scoring: the
+// paper's default.
+const rbqEps0 = 1.9

@@ -53,9 +53,9 @@ func TestRaBitQEstimator(t *testing.T) {
 	const dim, pairs = 256, 4000
 	zero := make([]float32, dim)
 	var sumErr, sumSq, sumQErr float64
-	over, over3 := 0, 0
+	over, over3, lbOver := 0, 0, 0
 	bits := make([]uint64, dim/64)
-	fac := make([]float32, 3)
+	fac := make([]float32, rbqFac)
 	tmp := make([]float32, dim)
 	for p := 0; p < pairs; p++ {
 		q := newRBQ(dim, uint64(p), kernels.MetricDot, zero) // a fresh rotation per pair
@@ -92,9 +92,14 @@ func TestRaBitQEstimator(t *testing.T) {
 		if math.Abs(e) > rbqBound(xu, q.pdim, 3) {
 			over3++
 		}
-		// The index's distance for dot is −⟨o,q⟩ (centroid 0).
-		got := -float64(q.dist(q.queryForm(v, nil), bits, fac))
-		sumQErr += math.Abs(got - truth)
+		// The index's distance for dot is −⟨o,q⟩ (centroid 0); its lower
+		// bound must hold as often as the bound does.
+		qf := q.queryForm(v, nil)
+		d := q.dist(qf, bits, fac)
+		sumQErr += math.Abs(-float64(d) - truth)
+		if float64(q.lowerBound(qf, fac, d)) > -truth {
+			lbOver++
+		}
 	}
 	mean, sd := sumErr/pairs, math.Sqrt(sumSq/pairs)
 	if math.Abs(mean) > 4*sd/math.Sqrt(pairs) {
@@ -103,12 +108,17 @@ func TestRaBitQEstimator(t *testing.T) {
 	if over > pairs*6/100 || over3 > pairs*5/1000 {
 		t.Fatalf("%d (ε0 1.9) and %d (ε0 3) of %d errors beyond the bound", over, over3, pairs)
 	}
+	// One-sided, with the 4-bit query's own error: about half the
+	// two-sided rate.
+	if lbOver > pairs*5/100 {
+		t.Fatalf("lower bound above the true distance for %d of %d pairs", lbOver, pairs)
+	}
 	// Typical error of the exact-query estimator at 256 dimensions is
 	// ~0.04; 4-bit query quantisation may add a little.
 	if mae := sumQErr / pairs; mae > 1.25*sd+0.005 {
 		t.Fatalf("4-bit query: mean |error| %.4f vs estimator sd %.4f", mae, sd)
 	}
-	t.Logf("estimator error mean %.2g sd %.4f; %d and %d of %d beyond the ε0 1.9 and 3 bounds; 4-bit query mean |error| %.4f", mean, sd, over, over3, pairs, sumQErr/pairs)
+	t.Logf("estimator error mean %.2g sd %.4f; %d and %d of %d beyond the ε0 1.9 and 3 bounds; 4-bit query mean |error| %.4f; lower bound violated %d times", mean, sd, over, over3, pairs, sumQErr/pairs, lbOver)
 }
 
 // TestRaBitQNodeDistance: the Hamming estimate between two stored codes
@@ -134,7 +144,7 @@ func TestRaBitQNodeDistance(t *testing.T) {
 			b[i] = float32(float64(b[i]) / math.Sqrt(nb))
 		}
 		ba, bb := make([]uint64, q.words), make([]uint64, q.words)
-		fa, fb := make([]float32, 3), make([]float32, 3)
+		fa, fb := make([]float32, rbqFac), make([]float32, rbqFac)
 		q.encode(ba, fa, a, tmp)
 		q.encode(bb, fb, b, tmp)
 		var ip float64

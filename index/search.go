@@ -169,8 +169,7 @@ func (h *HNSW) Search(q []float32, o SearchOptions) ([]Result, error) {
 	items := sortedResults(&s.res, s.sel[:0])
 	s.sel = items[:0]
 	if quant {
-		stats.Rescored = len(items)
-		if items, err = h.rescore(qv, items, o.K, s); err != nil {
+		if items, stats.Rescored, err = h.rescore(qv, qf, items, o.K, s); err != nil {
 			return nil, err
 		}
 	}
@@ -224,9 +223,9 @@ func (h *HNSW) exactScan(qv, qf []float32, k int, allow *roaring64.Bitmap, st *S
 			items = append(items, item{c.Dist, slot})
 		}
 	}
-	st.Rescored = len(items)
-	items, err := h.rescore(qv, items, k, s)
-	s.sel = items[:0]
+	s.sel = items[:0] // keep the grown buffer
+	var err error
+	items, st.Rescored, err = h.rescore(qv, qf, items, k, s)
 	if err != nil {
 		return nil, err
 	}

@@ -12,23 +12,23 @@ import (
 // it did from a single slab.
 //
 // Every per-node array is segmented, not only the large ones: ext, levels,
-// state and the upper headers are ~37 bytes a node (3.7 MB at 100k nodes,
-// 37 MB at 1M), far more than the few MB a grow may copy under mu, and a
+// state and the upper pointers are ~21 bytes a node (2.1 MB at 100k nodes,
+// 21 MB at 1M), far more than the few MB a grow may copy under mu, and a
 // copy of them would have to be made under mu, since inserts, deletes and
 // compaction write them. Segmented, they cost each access the same one
 // extra load as the vectors.
 type segment struct {
-	vecs   []float32  // float32 storage: segNodes*Dim
-	vecs16 []uint16   // float16 storage (and int8 originals): segNodes*Dim
-	codes  []uint8    // trained int8: segNodes*Dim
-	norms  []float32  // trained int8: squared norm of each decoded code
-	bits   []uint64   // trained rabitq: segNodes*words
-	fac    []float32  // trained rabitq: segNodes*3 (F, ‖r‖, g)
-	l0     []uint32   // segNodes*(2M+1): count then ids
-	ext    []uint64   // internal → external id
-	levels []uint8    // top layer
-	state  []uint32   // stateLive/Deleted/Free, atomic; stored under idMu
-	upper  [][]uint32 // per node: level*(M+1) for layers 1..level
+	vecs   []float32 // float32 storage: segNodes*Dim
+	vecs16 []uint16  // float16 storage (and int8 originals): segNodes*Dim
+	codes  []uint8   // trained int8: segNodes*Dim
+	norms  []float32 // trained int8: squared norm of each decoded code
+	bits   []uint64  // trained rabitq: segNodes*words
+	fac    []float32 // trained rabitq: segNodes*rbqFac (F, ‖r‖, g, error factor)
+	l0     []uint32  // segNodes*(2M+1): count then ids
+	ext    []uint64  // internal → external id
+	levels []uint8   // top layer
+	state  []uint32  // stateLive/Deleted/Free, atomic; stored under idMu
+	upper  []*uint32 // per node: the first of level*(M+1) for layers 1..level (nil at level 0)
 }
 
 // Segment sizing. A segment is the largest power of two of slots whose
@@ -36,7 +36,7 @@ type segment struct {
 //
 //   - at 512 float32 dimensions and M = 16 a slot is ~2.2 KB, so 1024
 //     slots (2.2 MB) a segment: a 1M-node index has 977 segments, and a
-//     grow copies 977 segment headers (168 B each, 164 KB; 16 KB at 100k)
+//     grow copies 977 segment headers (264 B each, 258 KB; 26 KB at 100k)
 //     holding growMu, and under mu stores one slice header;
 //   - the cap keeps an empty small-dimension index from reserving megabytes
 //     (at 8 dimensions a 4096-slot segment is 0.8 MB) and is still only 245
@@ -64,7 +64,7 @@ func segShiftFor(c Config, maxL0 int) uint {
 		return uint(s)
 	}
 	elem := map[Storage]int{StorageFloat32: 4, StorageFloat16: 2, StorageInt8: 3, StorageRaBitQ: 2}[c.Storage]
-	per := c.Dim*elem + 4*(maxL0+1) + 8 + 1 + 4 + 24
+	per := c.Dim*elem + 4*(maxL0+1) + 8 + 1 + 4 + 8
 	nodes := max(segTargetBytes/per, 1)
 	return uint(min(bits.Len(uint(nodes))-1, maxSegShift))
 }
@@ -80,7 +80,7 @@ func (h *HNSW) newSegment() segment {
 		ext:    make([]uint64, n),
 		levels: make([]uint8, n),
 		state:  make([]uint32, n),
-		upper:  make([][]uint32, n),
+		upper:  make([]*uint32, n),
 	}
 	d := h.cfg.Dim
 	switch h.mode {
@@ -90,7 +90,7 @@ func (h *HNSW) newSegment() segment {
 		if h.mode == modeSQ8 {
 			sg.codes, sg.norms = make([]uint8, n*d), make([]float32, n)
 		} else {
-			sg.bits, sg.fac = make([]uint64, n*h.rbq.words), make([]float32, 3*n)
+			sg.bits, sg.fac = make([]uint64, n*h.rbq.words), make([]float32, rbqFac*n)
 		}
 		if h.keepOriginals {
 			sg.vecs16 = make([]uint16, n*d)

@@ -204,11 +204,11 @@ var ErrNoSource = errors.New("index: no vector source set for re-scoring")
 func (h *HNSW) SetVectorSource(src VectorSource) { h.src.Store(&src) }
 
 // Quantised reports whether searches rank by codes and re-score (a trained
-// int8 index).
+// int8 or rabitq index).
 func (h *HNSW) Quantised() bool { return h.trained.Load() }
 
-// maybeTrain trains the quantiser when an int8 index has reached its
-// training size. The caller holds no lock.
+// maybeTrain trains the quantiser when an int8 or rabitq index has reached
+// its training size. The caller holds no lock.
 func (h *HNSW) maybeTrain() {
 	if !h.cfg.Storage.Quantised() || h.trained.Load() || h.Len() < h.cfg.TrainSize {
 		return
@@ -259,7 +259,7 @@ func (h *HNSW) train() {
 		if sq != nil {
 			sg.codes, sg.norms = make([]uint8, per*d), make([]float32, per)
 		} else {
-			sg.bits, sg.fac = make([]uint64, per*rq.words), make([]float32, 3*per)
+			sg.bits, sg.fac = make([]uint64, per*rq.words), make([]float32, rbqFac*per)
 		}
 		for o := 0; o < per; o++ {
 			i := uint32(k<<h.segShift + o)
@@ -270,7 +270,7 @@ func (h *HNSW) train() {
 			if sq != nil {
 				sg.norms[o] = sq.encode(sg.codes[o*d:o*d+d], buf)
 			} else {
-				rq.encode(sg.bits[o*rq.words:(o+1)*rq.words], sg.fac[3*o:3*o+3], buf, tmp)
+				rq.encode(sg.bits[o*rq.words:(o+1)*rq.words], sg.fac[rbqFac*o:rbqFac*o+rbqFac], buf, tmp)
 			}
 		}
 		if !h.keepOriginals {
@@ -287,38 +287,77 @@ func (h *HNSW) rescoreCount(k int) int {
 	return min(max(k, int(h.rescoreN.Load())*k), MaxK)
 }
 
-// rescore replaces the approximate distances of cands (slots) by exact
-// ones against the full-precision vectors, sorts them and keeps k. q is
-// the prepared query (not its query form). The caller holds mu shared.
-func (h *HNSW) rescore(q []float32, cands []item, k int, s *searchScratch) ([]item, error) {
+// rescore re-ranks cands (slots with their code distances) by exact
+// distances against the full-precision vectors and returns the k best,
+// closest first, and how many exact distances it computed. q is the
+// prepared query, qf its query form. int8 re-scores every candidate;
+// rabitq visits them by lower bound and stops once a lower bound reaches
+// the k-th exact distance (rabitq.go). The caller holds mu shared.
+func (h *HNSW) rescore(q, qf []float32, cands []item, k int, s *searchScratch) ([]item, int, error) {
 	d := h.cfg.Dim
 	var src VectorSource
 	if !h.keepOriginals {
 		p := h.src.Load()
 		if p == nil || *p == nil {
-			return nil, ErrNoSource
+			return nil, 0, ErrNoSource
 		}
 		src = *p
 	}
-	for i := range cands {
-		c := &cands[i]
+	exact := func(c *item) error {
 		if src == nil {
 			sg, o := h.slot(c.id)
 			c.dist = h.distF16(q, sg.vecs16[o*d:o*d+d])
-			continue
+			return nil
 		}
 		v, err := src(h.extID(c.id), s.ex)
 		if err != nil {
-			return nil, fmt.Errorf("index: re-scoring id %d: %w", h.extID(c.id), err)
+			return fmt.Errorf("index: re-scoring id %d: %w", h.extID(c.id), err)
 		}
 		s.ex = v
 		pv, err := h.rules().prepare(v, s.ex2, false)
 		if err != nil {
-			return nil, fmt.Errorf("index: re-scoring id %d: stored vector: %w", h.extID(c.id), err)
+			return fmt.Errorf("index: re-scoring id %d: stored vector: %w", h.extID(c.id), err)
 		}
 		s.ex2 = pv
 		c.dist = h.dist(q, pv)
+		return nil
 	}
-	slices.SortFunc(cands, func(a, b item) int { return cmp.Compare(a.dist, b.dist) })
-	return cands[:min(k, len(cands))], nil
+	byDist := func(a, b item) int {
+		if c := cmp.Compare(a.dist, b.dist); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	}
+	if h.mode != modeRBQ {
+		for i := range cands {
+			if err := exact(&cands[i]); err != nil {
+				return nil, 0, err
+			}
+		}
+		slices.SortFunc(cands, byDist)
+		return cands[:min(k, len(cands))], len(cands), nil
+	}
+	for i := range cands {
+		sg, o := h.slot(cands[i].id)
+		cands[i].dist = h.rbq.lowerBound(qf, sg.fac[rbqFac*o:rbqFac*o+rbqFac], cands[i].dist)
+	}
+	slices.SortFunc(cands, byDist)
+	best := s.best[:0]
+	n := 0
+	for _, c := range cands {
+		if len(best) == k && c.dist >= best[k-1].dist {
+			break // every later lower bound is at least this one
+		}
+		if err := exact(&c); err != nil {
+			return nil, n, err
+		}
+		n++
+		at, _ := slices.BinarySearchFunc(best, c, byDist)
+		if at < k {
+			best = slices.Insert(best, at, c)
+			best = best[:min(len(best), k)]
+		}
+	}
+	s.best = best
+	return best, n, nil
 }

@@ -45,6 +45,7 @@ type searchScratch struct {
 	qf      []float32 // the query's form for distQ (int8)
 	ex, ex2 []float32 // re-scoring buffers (vectors read from the store)
 	allow   allowSet  // a filtered query's allow-list as a flat bitset
+	best    []item    // rabitq re-scoring's k best
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(searchScratch) }}

@@ -140,13 +140,13 @@ class FaissIVFPQ(FaissBase):
         f = self.faiss
         f.omp_set_num_threads(threads)
         n, d = self.base.shape
-        nlist = max(16, int(4 * np.sqrt(n)))
+        nlist = max(16, int(np.sqrt(n)))
         m = max(1, d // 8)
         while d % m:
             m -= 1
         quant = f.IndexFlat(d, self.metric)
         ivf = f.IndexIVFPQ(quant, d, nlist, m, 8, self.metric)
-        ivf.train(self.base[: min(n, 50 * nlist)])
+        ivf.train(self.base[: min(n, 40 * nlist)])
         ref = f.IndexRefineFlat(ivf)
         ref.k_factor = 4
         ref.add(self.base)
