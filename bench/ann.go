@@ -127,7 +127,7 @@ func DefaultANNOptions() ANNOptions {
 // BuildResult is one timed index build.
 type BuildResult struct {
 	Index          string  `json:"index"`
-	Storage        string  `json:"storage,omitempty"`
+	Storage        string  `json:"storage"`
 	M              int     `json:"m"`
 	EfConstruction int     `json:"ef_construction"`
 	Threads        int     `json:"threads"`
@@ -143,7 +143,7 @@ type BuildResult struct {
 // SearchRow is one point of a sweep.
 type SearchRow struct {
 	Index          string  `json:"index"`
-	Storage        string  `json:"storage,omitempty"`
+	Storage        string  `json:"storage"`
 	M              int     `json:"m"`
 	EfConstruction int     `json:"ef_construction"`
 	Ef             int     `json:"ef"`
@@ -334,7 +334,7 @@ func RunANN(ctx context.Context, o ANNOptions) (*ANNReport, error) {
 		if err != nil {
 			return nil, err
 		}
-		row.Index, row.Selectivity = "brute-force", 1
+		row.Index, row.Storage, row.Selectivity = "brute-force", "float32", 1
 		rep.Rows = append(rep.Rows, row)
 		o.logf("brute force: %.1f QPS (1 thread), %.1f QPS (%d threads)", row.QPS1, row.QPSAll, o.Threads)
 	}

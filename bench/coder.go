@@ -99,7 +99,7 @@ func (o *ANNOptions) coderBaseline(ctx context.Context, base, queries *Matrix, p
 		if err != nil {
 			return nil, b, note, err
 		}
-		row.Index, row.M, row.Ef, row.Selectivity = "coder-hnsw-v0.6.1", 16, ef, 1
+		row.Index, row.Storage, row.M, row.Ef, row.Selectivity = "coder-hnsw-v0.6.1", "float32", 16, ef, 1
 		row.DistEvals = -1 // not observable
 		rows = append(rows, row)
 		o.logf("  coder ef=%-4d recall@10 %.4f  QPS %8.0f", ef, row.Recall10, row.QPS1)
