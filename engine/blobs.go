@@ -162,6 +162,18 @@ func (bs *blobStore) exists(sha string) bool {
 	return err == nil
 }
 
+// pin registers an existing blob as pending (as put does) and reports
+// whether it exists; the caller calls done when it returns true.
+func (bs *blobStore) pin(sha string) bool {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if !bs.exists(sha) {
+		return false
+	}
+	bs.pending[sha]++
+	return true
+}
+
 // blobLoop removes the blobs commits unreferenced, and sweeps on request.
 func (e *Engine) blobLoop() {
 	for {

@@ -39,7 +39,7 @@ func toStoreCollection(c Collection) store.Collection {
 // no media bytes.
 func toRecord(o *Object) store.Object {
 	r := store.Object{ID: o.ID, Key: o.Key, Modality: o.Modality, Source: o.Source, Hash: o.Hash,
-		Metadata: o.Metadata, Text: o.Text, Vectors: o.Vectors, Blob: o.Blob}
+		Metadata: o.Metadata, Text: o.Text, Vectors: o.Vectors, Blob: o.Blob, Updated: o.Updated}
 	if o.Content != nil && o.Content.Text != "" {
 		r.Content = &store.Content{Text: o.Content.Text}
 	}

@@ -75,8 +75,12 @@ type Collection struct {
 	Index      IndexParams
 	Text       TextSchema
 	Transcribe Transcription
-	Created    time.Time
-	Count      int // live objects (output only)
+	// Shards and Replicas lay a collection out over a cluster (package
+	// cluster): its objects hashed by id over Shards logs, each applied
+	// by Replicas nodes. A single engine refuses them (0 here).
+	Shards, Replicas int
+	Created          time.Time
+	Count            int // live objects (output only)
 }
 
 // Object is one item as the engine's callers see it.
@@ -169,6 +173,11 @@ type SearchRequest struct {
 	// hit's record and analyses its texts again (about 25 µs a hit of a
 	// 100-word text).
 	NoSnippets bool
+	// Consistency is "" or ConsistencyEventual, or
+	// ConsistencyReadYourWrites: a cluster then answers only from replicas
+	// that have applied every write acknowledged before the search. A
+	// single engine always reads its own writes.
+	Consistency string
 	// Offset skips that many hits (paging; offset+k ≤ MaxK). Pages asked
 	// with the same Ef come from one traversal of the index, so every hit
 	// appears on exactly one page; Page.Ef says which ef was used.
@@ -180,6 +189,12 @@ const (
 	ModeVector  = "vector"
 	ModeKeyword = "keyword"
 	ModeHybrid  = "hybrid"
+)
+
+// Search consistencies.
+const (
+	ConsistencyEventual       = "eventual"
+	ConsistencyReadYourWrites = "read_your_writes"
 )
 
 // Fusion methods.

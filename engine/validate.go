@@ -69,6 +69,15 @@ func validModality(m string) bool {
 	return false
 }
 
+// CheckConsistency returns ErrInvalid unless c is a search consistency.
+func CheckConsistency(c string) error {
+	switch c {
+	case "", ConsistencyEventual, ConsistencyReadYourWrites:
+		return nil
+	}
+	return fmt.Errorf("%w: consistency %s: want %q or %q", ErrInvalid, quote(c), ConsistencyEventual, ConsistencyReadYourWrites)
+}
+
 // ValidName reports whether s matches NamePattern.
 func ValidName(s string) bool {
 	if len(s) == 0 || len(s) > MaxNameLen {
@@ -306,6 +315,9 @@ func checkChildren(n int, elems iter.Seq[any], depth int) error {
 // returns the index of the space searched and the parsed filter (nil when
 // there is none).
 func normalizeSearch(c *coll, req *SearchRequest) (int, *store.Filter, error) {
+	if err := CheckConsistency(req.Consistency); err != nil {
+		return 0, nil, err
+	}
 	q := &req.Query
 	var set []string
 	for _, f := range []struct {

@@ -17,20 +17,10 @@ func (e *Engine) CreateCollection(ctx context.Context, c Collection) (Collection
 	if e.closed.Load() {
 		return Collection{}, ErrClosed
 	}
-	for _, s := range c.Spaces {
-		if s.Model != "" {
-			if err := e.checkModelName(ctx, s.Model); err != nil {
-				return Collection{}, err
-			}
-		}
+	if c.Shards != 0 || c.Replicas != 0 {
+		return Collection{}, fmt.Errorf("%w: shards and replicas need cluster mode (rosetta serve --cluster)", ErrInvalid)
 	}
-	if err := e.fillModelSpaces(ctx, &c); err != nil {
-		return Collection{}, err
-	}
-	if err := ValidateCollection(&c); err != nil {
-		return Collection{}, err
-	}
-	if err := e.checkTranscription(ctx, c.Transcribe); err != nil {
+	if err := e.checkSchema(ctx, &c); err != nil {
 		return Collection{}, err
 	}
 	idxs := make([]*index.HNSW, len(c.Spaces))
@@ -58,6 +48,26 @@ func (e *Engine) CreateCollection(ctx context.Context, c Collection) (Collection
 	e.colls[m.Name] = nc
 	e.mu.Unlock()
 	return nc.meta, nil
+}
+
+// checkSchema vets a new collection's schema: model names (from an
+// untrusted caller), the dimensions of model spaces (filled in), the
+// schema itself and its transcriber.
+func (e *Engine) checkSchema(ctx context.Context, c *Collection) error {
+	for _, s := range c.Spaces {
+		if s.Model != "" {
+			if err := e.checkModelName(ctx, s.Model); err != nil {
+				return err
+			}
+		}
+	}
+	if err := e.fillModelSpaces(ctx, c); err != nil {
+		return err
+	}
+	if err := ValidateCollection(c); err != nil {
+		return err
+	}
+	return e.checkTranscription(ctx, c.Transcribe)
 }
 
 // DropCollection deletes a collection, its objects, indexes and snapshots.

@@ -38,16 +38,25 @@ func decodeCollection(v []byte) (Collection, error) {
 	return c, nil
 }
 
-// encodeState / decodeState: next id u64, last seq u64.
-func encodeState(nextID, lastSeq uint64) []byte {
-	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, nextID), lastSeq)
+// encodeState / decodeState: next id u64, last seq u64, and — for a
+// collection written by Apply (a cluster shard replica) — the applied log
+// sequence u64. Records without it are 16 bytes, as before it existed.
+func encodeState(nextID, lastSeq, applied uint64) []byte {
+	b := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, nextID), lastSeq)
+	if applied != 0 {
+		b = binary.BigEndian.AppendUint64(b, applied)
+	}
+	return b
 }
 
-func decodeState(v []byte) (nextID, lastSeq uint64, err error) {
-	if len(v) != 16 {
-		return 0, 0, fmt.Errorf("%w: state record of %d bytes, want 16", ErrCorrupt, len(v))
+func decodeState(v []byte) (nextID, lastSeq, applied uint64, err error) {
+	if len(v) != 16 && len(v) != 24 {
+		return 0, 0, 0, fmt.Errorf("%w: state record of %d bytes, want 16 or 24", ErrCorrupt, len(v))
 	}
-	return binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:]), nil
+	if len(v) == 24 {
+		applied = binary.BigEndian.Uint64(v[16:])
+	}
+	return binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:]), applied, nil
 }
 
 func decodeObject(v []byte) (Object, error) {

@@ -12,8 +12,9 @@ import (
 // may panic, and an error must wrap ErrCorrupt.
 func FuzzDecodeRecords(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 1})
-	f.Add(encodeState(7, 9))
-	f.Add(encodeState(7, 9)[:8])
+	f.Add(encodeState(7, 9, 0))
+	f.Add(encodeState(7, 9, 11))
+	f.Add(encodeState(7, 9, 0)[:8])
 	f.Add(encodeCollection(testColl()))
 	f.Add([]byte(`{"id":3,"key":"a","metadata":{"x":1}}`))
 	f.Add(append(logKey(1, 5), encodeChange(OpUpsert, 3)...))
@@ -29,7 +30,7 @@ func FuzzDecodeRecords(f *testing.F) {
 		check("u32", err)
 		_, err = decodeCollection(data)
 		check("collection", err)
-		_, _, err = decodeState(data)
+		_, _, _, err = decodeState(data)
 		check("state", err)
 		_, err = decodeObject(data)
 		check("object", err)
@@ -45,7 +46,10 @@ func FuzzDecodeRecords(f *testing.F) {
 }
 
 func TestDecodeRoundTrip(t *testing.T) {
-	if n, l, err := decodeState(encodeState(7, 9)); err != nil || n != 7 || l != 9 {
+	if n, l, a, err := decodeState(encodeState(7, 9, 11)); err != nil || n != 7 || l != 9 || a != 11 {
+		t.Fatalf("state with applied: %d %d %d %v", n, l, a, err)
+	}
+	if n, l, _, err := decodeState(encodeState(7, 9, 0)); err != nil || n != 7 || l != 9 {
 		t.Fatalf("state: %d %d %v", n, l, err)
 	}
 	c := testColl()

@@ -100,6 +100,7 @@ type collState struct {
 	meta    Collection
 	nextID  uint64 // next id to assign (ids start at 1)
 	lastSeq uint64
+	applied uint64 // last external log sequence Apply wrote (0: none)
 	keys    map[string]uint64
 	live    *roaring64.Bitmap
 	eq      map[posting]*roaring64.Bitmap

@@ -220,7 +220,7 @@ func (db *DB) loadCollection(m Collection) (*collState, error) {
 	cs := newCollState(m)
 	cid := m.CID
 	if v, closer, err := db.pdb.Get(stateKey(cid)); err == nil {
-		cs.nextID, cs.lastSeq, err = decodeState(v)
+		cs.nextID, cs.lastSeq, cs.applied, err = decodeState(v)
 		closer.Close()
 		if err != nil {
 			return nil, fmt.Errorf("store: collection %q state: %w", m.Name, err)
@@ -329,6 +329,18 @@ func (db *DB) Collections() []Collection {
 		}
 	}
 	return out
+}
+
+// Applied is the last log sequence Apply committed to the collection (0
+// when it never did).
+func (db *DB) Applied(coll string) (uint64, error) {
+	cs, err := db.coll(coll)
+	if err != nil {
+		return 0, err
+	}
+	cs.mu.RLock()
+	defer cs.mu.RUnlock()
+	return cs.applied, nil
 }
 
 // LastSeq is the collection's last committed change sequence number.

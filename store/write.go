@@ -30,6 +30,8 @@ type writeReq struct {
 	deletes []uint64   // deletes
 	schema  Collection // reqCreate: in and out
 	dir     string     // reqMediaRoot
+	applied uint64     // Apply: the external log sequence this write is
+	skipped bool       // result: Apply found applied already at or past it
 	ids     []uint64   // result: ids of objs, in order
 	deleted int        // result: how many deletes found an object
 	err     error
@@ -72,6 +74,25 @@ func (db *DB) Upsert(coll string, objs []Object) ([]uint64, error) {
 		return nil, err
 	}
 	return r.ids, r.err
+}
+
+// Apply writes deletes and upserts that an external, ordered log holds at
+// sequence seq (a cluster shard's stream) in one synced batch that also
+// records seq as the collection's applied sequence, so a replica that
+// crashes between the commit and the log's acknowledgement applies each
+// entry exactly once: an entry at or below Applied is skipped (skipped
+// true, nothing written). Deletes go first. seq must be positive; errors
+// as Upsert, and on any error nothing is written, seq included.
+func (db *DB) Apply(coll string, objs []Object, deletes []uint64, seq uint64) (ids []uint64, deleted int, skipped bool, err error) {
+	if seq == 0 {
+		return nil, 0, false, fmt.Errorf("%w: apply at sequence 0", ErrInvalid)
+	}
+	r := newReq(reqWrite, coll)
+	r.objs, r.deletes, r.applied = objs, deletes, seq
+	if err := db.submit(r); err != nil {
+		return nil, 0, false, err
+	}
+	return r.ids, r.deleted, r.skipped, r.err
 }
 
 // Delete removes objects; it reports how many existed. Errors as Upsert.
@@ -232,6 +253,7 @@ type groupState struct {
 	cs      *collState
 	nextID  uint64
 	lastSeq uint64
+	applied uint64
 	keys    map[string]uint64 // key → id (0 = deleted) changed in this group
 	objs    map[uint64]*Object
 	gone    map[uint64]bool
@@ -259,7 +281,7 @@ func (db *DB) commitGroup(group []*writeReq) {
 		g := states[r.coll]
 		if g == nil {
 			cs.mu.RLock()
-			g = &groupState{cs: cs, nextID: cs.nextID, lastSeq: cs.lastSeq, keys: map[string]uint64{}, objs: map[uint64]*Object{}, gone: map[uint64]bool{}}
+			g = &groupState{cs: cs, nextID: cs.nextID, lastSeq: cs.lastSeq, applied: cs.applied, keys: map[string]uint64{}, objs: map[uint64]*Object{}, gone: map[uint64]bool{}}
 			cs.mu.RUnlock()
 			states[r.coll] = g
 			order = append(order, r.coll)
@@ -290,7 +312,7 @@ func (db *DB) commitGroup(group []*writeReq) {
 	}
 	for _, name := range order {
 		g := states[name]
-		batch.Set(stateKey(g.cs.meta.CID), encodeState(g.nextID, g.lastSeq), nil)
+		batch.Set(stateKey(g.cs.meta.CID), encodeState(g.nextID, g.lastSeq, g.applied), nil)
 	}
 	if !batch.Empty() {
 		n := 0
@@ -318,7 +340,7 @@ func (db *DB) commitGroup(group []*writeReq) {
 		cs := g.cs
 		var changes []Change
 		cs.mu.Lock()
-		cs.nextID, cs.lastSeq = g.nextID, g.lastSeq
+		cs.nextID, cs.lastSeq, cs.applied = g.nextID, g.lastSeq, g.applied
 		seq := g.lastSeq - uint64(len(effects[name]))
 		for _, e := range effects[name] {
 			seq++
@@ -406,6 +428,13 @@ func (db *DB) current(g *groupState, id uint64) (*Object, error) {
 func (db *DB) buildRequest(b *pebble.Batch, g *groupState, r *writeReq) ([]effect, error) {
 	meta := g.cs.meta
 	cid := meta.CID
+	if r.applied != 0 {
+		if r.applied <= g.applied {
+			r.skipped = true
+			return nil, nil
+		}
+		g.applied = r.applied // commitGroup restores g if this request fails
+	}
 	var effs []effect
 	now := time.Now().UTC()
 	logEntry := func(op Op, id uint64) {
@@ -481,8 +510,10 @@ func (db *DB) buildRequest(b *pebble.Batch, g *groupState, r *writeReq) ([]effec
 		}
 		e := effect{id: id, op: OpUpsert, newKey: o.Key}
 		o.ID = id
-		o.Updated = now
-		o.Created = now
+		if r.applied == 0 || o.Updated.IsZero() {
+			o.Updated = now // Apply keeps the log's time: replicas agree
+		}
+		o.Created = o.Updated
 		if old != nil {
 			e.existed = true
 			e.oldKey = old.Key
