@@ -44,6 +44,12 @@ type CreateCollectionRequest struct {
 	// every audio object written with its content: text.transcript and one
 	// segment object per stretch of speech.
 	Transcribe *Transcription `json:"transcribe,omitempty"`
+	// Shards and replicas (cluster mode only: rosetta serve --cluster):
+	// the collection's objects are hashed by id over shards logs, each
+	// applied by replicas nodes. Defaults: one shard per live data node,
+	// min(2, live data nodes) replicas. A single server refuses them.
+	Shards   int `json:"shards,omitempty"`
+	Replicas int `json:"replicas,omitempty"`
 }
 
 // Transcription is a collection's speech-to-text model and the speech's
@@ -63,7 +69,9 @@ type Collection struct {
 	KeywordIndex bool           `json:"keyword_index"`
 	Transcribe   *Transcription `json:"transcribe,omitempty"`
 	Created      time.Time      `json:"created"`
-	Count        int            `json:"count"` // live objects
+	Count        int            `json:"count"`              // live objects
+	Shards       int            `json:"shards,omitempty"`   // cluster mode
+	Replicas     int            `json:"replicas,omitempty"` // cluster mode
 }
 
 // CollectionList is the body of GET /v1/collections.
@@ -105,6 +113,9 @@ type UpsertRequest struct {
 // UpsertResponse carries the object ids in the order of the request.
 type UpsertResponse struct {
 	IDs []uint64 `json:"ids"`
+	// Sequences (cluster mode) say where the write is in each shard's log
+	// it touched: shard number → the log sequence of its last entry.
+	Sequences map[string]uint64 `json:"sequences,omitempty"`
 }
 
 // ObjectList is a page of objects; Next, when set, is the after= of the
@@ -137,6 +148,10 @@ type SearchRequest struct {
 	Exclude  []uint64        `json:"exclude,omitempty"`
 	MinScore *float32        `json:"min_score,omitempty"`
 	Offset   int             `json:"offset,omitempty"`
+	// Consistency (cluster mode): "eventual" (default) or
+	// "read_your_writes", which answers only once the replicas asked have
+	// applied every write acknowledged before the search (bounded wait).
+	Consistency string `json:"consistency,omitempty"`
 	// Mode is vector, keyword or hybrid (default: hybrid when the
 	// collection's keyword index holds documents and the query has text
 	// for it, keyword without a vector side, else vector).
@@ -275,4 +290,41 @@ type ErrorBody struct {
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+}
+
+// ClusterStatus is the body of GET /v1/cluster: the nodes as the
+// answering node sees them and every collection's shard map.
+type ClusterStatus struct {
+	Cluster string `json:"cluster"`
+	Node    string `json:"node"` // the node that answered
+	// Rebalancer says whether the answering node holds the rebalancing lease.
+	Rebalancer  bool                `json:"rebalancer"`
+	Nodes       []ClusterNode       `json:"nodes"`
+	Collections []ClusterCollection `json:"collections"`
+}
+
+// ClusterNode is one node of a cluster.
+type ClusterNode struct {
+	Name string `json:"name"`
+	Addr string `json:"addr"` // its REST address
+	Role string `json:"role"` // data or encoder
+	// Healthy: its last heartbeat is recent; LastSeen is when it was.
+	Healthy  bool      `json:"healthy"`
+	LastSeen time.Time `json:"last_seen"`
+	Started  time.Time `json:"started"`
+	// Applied is the log sequence each shard replica it holds has applied
+	// ("collection/shard" → sequence).
+	Applied map[string]uint64 `json:"applied,omitempty"`
+}
+
+// ClusterCollection is a collection's shard map: for each shard, the
+// nodes serving it and those joining (replaying its log to serve it).
+// Epoch grows with every change.
+type ClusterCollection struct {
+	Name     string     `json:"name"`
+	Shards   int        `json:"shards"`
+	Replicas int        `json:"replicas"`
+	Epoch    uint64     `json:"epoch"`
+	Serving  [][]string `json:"serving"`
+	Joining  [][]string `json:"joining"`
 }

@@ -138,7 +138,7 @@ func TestClusterWriteSearchConverge(t *testing.T) {
 	if all != len(keys) {
 		t.Fatalf("listed %d of %d", all, len(keys))
 	}
-	st := n1.Status()
+	st := n1.ClusterStatus()
 	if len(st.Nodes) != 3 || len(st.Collections) != 1 || st.Collections[0].Shards != 4 {
 		t.Fatalf("status %+v", st)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"image"
 	"io"
 	"log/slog"
 	"math"
@@ -192,7 +193,7 @@ func (h *harness) start(i int) error {
 		return err
 	}
 	tn.nc = nc
-	eng, err := engine.Open(engine.Options{Dir: filepath.Join(tn.dir, "rosetta"), Logger: quiet(), SnapshotEvery: -1})
+	eng, err := engine.Open(engine.Options{Dir: filepath.Join(tn.dir, "rosetta"), Logger: quiet(), SnapshotEvery: -1, LoadModel: loadFake})
 	if err != nil {
 		return err
 	}
@@ -393,6 +394,11 @@ func (h *harness) byName(name string) *testNode {
 // recall checks searches against exact search over the keys written.
 func recall(t *testing.T, n *Node, coll string, keys []string, queries int) float64 {
 	t.Helper()
+	return recallWith(t, n, coll, keys, queries, "")
+}
+
+func recallWith(t *testing.T, n *Node, coll string, keys []string, queries int, consistency string) float64 {
+	t.Helper()
 	if len(keys) == 0 {
 		return 1
 	}
@@ -410,7 +416,7 @@ func recall(t *testing.T, n *Node, coll string, keys []string, queries int) floa
 		}
 		sort.Slice(exact, func(i, j int) bool { return exact[i].d < exact[j].d })
 		k := min(10, len(exact))
-		p, err := n.SearchPage(context.Background(), coll, engine.SearchRequest{Query: engine.Query{Vector: qv}, K: k})
+		p, err := n.SearchPage(context.Background(), coll, engine.SearchRequest{Query: engine.Query{Vector: qv}, K: k, Consistency: consistency})
 		if err != nil {
 			t.Fatalf("search on %s: %v", n.Name(), err)
 		}
@@ -436,4 +442,70 @@ func cosDist(a, b []float32) float64 {
 		nb += float64(b[i]) * float64(b[i])
 	}
 	return 1 - d/math.Sqrt(na*nb)
+}
+
+// fakeModel embeds a text as vec(text) and an image by its size and
+// first pixel, so tests can check what an encoder wrote.
+type fakeModel struct{}
+
+func loadFake(name string) (engine.Encoder, error) {
+	if name != "fake" {
+		return nil, fmt.Errorf("%w: no model %q", engine.ErrNotFound, name)
+	}
+	return fakeModel{}, nil
+}
+
+func (fakeModel) Dim() int { return testDim }
+
+func (fakeModel) EmbedTexts(_ context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		out[i] = vec(t)
+	}
+	return out, nil
+}
+
+func (fakeModel) EmbedImages(_ context.Context, imgs []image.Image) ([][]float32, error) {
+	out := make([][]float32, len(imgs))
+	for i, im := range imgs {
+		r, g, b, _ := im.At(0, 0).RGBA()
+		out[i] = vec(fmt.Sprintf("image-%v-%d-%d-%d", im.Bounds().Size(), r, g, b))
+	}
+	return out, nil
+}
+
+// encoderNode is an encoder worker connected to data node i's NATS server.
+type encoderNode struct {
+	eng  *engine.Engine
+	nc   *nats.Conn
+	node *Node
+}
+
+func (h *harness) startEncoder(name string, i int) *encoderNode {
+	nc, err := nats.Connect("nats://"+h.nodes[i].client, nats.DontRandomize(), nats.MaxReconnects(-1))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	eng, err := engine.Open(engine.Options{Dir: h.t.TempDir(), Logger: quiet(), SnapshotEvery: -1, LoadModel: loadFake})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	tn := &testNode{name: name, eng: eng, nc: nc}
+	c := h.config(tn)
+	c.Role, c.WorkAckWait = RoleEncoder, 2*time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	node, err := Open(ctx, c)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	en := &encoderNode{eng: eng, nc: nc, node: node}
+	h.t.Cleanup(en.stop)
+	return en
+}
+
+func (en *encoderNode) stop() {
+	en.node.Close()
+	en.nc.Close()
+	en.eng.Close()
 }

@@ -37,6 +37,9 @@ import (
 const (
 	RoleData    = "data"    // holds shard replicas, coordinates requests
 	RoleEncoder = "encoder" // pulls ingest work, encodes, writes to the shard streams
+	// RoleClient reads the cluster map and queues work (rosetta ingest
+	// --cluster): no heartbeat, no replicas, no engine needed.
+	RoleClient = "client"
 )
 
 // Config configures a node. Name, Node and Conn are required; Engine too
@@ -67,6 +70,9 @@ type Config struct {
 	// replica to apply (default 5s); RequestTimeout bounds one request to
 	// a replica (default 10s) and one publish to a shard log.
 	WaitApplied, RequestTimeout time.Duration
+	// WorkAckWait (encoders): how long an item may be held before
+	// JetStream redelivers it (default WorkAckWait).
+	WorkAckWait time.Duration
 }
 
 func (c *Config) defaults() error {
@@ -79,10 +85,10 @@ func (c *Config) defaults() error {
 	if c.Role == "" {
 		c.Role = RoleData
 	}
-	if c.Role != RoleData && c.Role != RoleEncoder {
+	if c.Role != RoleData && c.Role != RoleEncoder && c.Role != RoleClient {
 		return fmt.Errorf("%w: role %q: want %s or %s", engine.ErrInvalid, c.Role, RoleData, RoleEncoder)
 	}
-	if c.Engine == nil {
+	if c.Engine == nil && c.Role != RoleClient {
 		return fmt.Errorf("%w: a node needs an engine (models for encoders, shards for data nodes)", engine.ErrInvalid)
 	}
 	if c.Logger == nil {
@@ -124,9 +130,10 @@ type Node struct {
 	peers    map[string]*nodeRecord
 	replicas map[string]*replica // by local collection name
 
-	started time.Time
-	leader  atomic.Bool
-	rr      atomic.Uint64
+	started   time.Time
+	leader    atomic.Bool
+	rr        atomic.Uint64
+	itemsDone atomic.Int64 // encoder: work items written
 
 	reconcileC chan struct{}
 	sub        *nats.Subscription
@@ -188,9 +195,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("cluster: creating the metadata buckets: %w", err)
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
-	if err := n.beat(ctx); err != nil {
-		n.cancel()
-		return nil, fmt.Errorf("cluster: first heartbeat: %w", err)
+	if cfg.Role != RoleClient {
+		if err := n.beat(ctx); err != nil {
+			n.cancel()
+			return nil, fmt.Errorf("cluster: first heartbeat: %w", err)
+		}
 	}
 	metaW, err := n.meta.WatchAll(n.ctx)
 	if err != nil {
@@ -220,12 +229,16 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
 	}
-	n.wg.Add(2)
-	go n.heartbeatLoop()
-	go n.rebalanceLoop()
-	if cfg.Role == RoleData {
-		n.wg.Add(1)
+	switch cfg.Role {
+	case RoleData:
+		n.wg.Add(3)
+		go n.heartbeatLoop()
+		go n.rebalanceLoop()
 		go n.reconcileLoop()
+	case RoleEncoder:
+		n.wg.Add(2)
+		go n.heartbeatLoop()
+		go n.workLoop()
 	}
 	return n, nil
 }
@@ -302,6 +315,7 @@ func (n *Node) heartbeatLoop() {
 			if err := n.beat(n.ctx); err != nil && n.ctx.Err() == nil {
 				n.log.Warn("heartbeat failed", "err", err)
 			}
+			n.refresh(n.nodes, n.putPeer)
 		}
 	}
 }
@@ -322,20 +336,7 @@ func (n *Node) watchMeta(w jetstream.KeyWatcher, initial chan<- struct{}) {
 				n.kick()
 				continue
 			}
-			name, found := cutPrefix(e.Key(), "coll.")
-			if !found {
-				continue
-			}
-			n.mu.Lock()
-			if e.Operation() != jetstream.KeyValuePut {
-				delete(n.colls, name)
-			} else if r, err := decodeRecord(e.Value(), e.Revision()); err != nil {
-				n.log.Error("bad collection record in the cluster map", "collection", name, "err", err)
-			} else if old := n.colls[name]; old == nil || old.rev < r.rev {
-				n.colls[name] = r
-			}
-			n.mu.Unlock()
-			n.kick()
+			n.putColl(e)
 		}
 	}
 }
@@ -355,17 +356,67 @@ func (n *Node) watchNodes(w jetstream.KeyWatcher, initial chan<- struct{}) {
 				initial <- struct{}{}
 				continue
 			}
-			n.mu.Lock()
-			if e.Operation() != jetstream.KeyValuePut {
-				delete(n.peers, e.Key())
-			} else {
-				var r nodeRecord
-				if err := jsonUnmarshal(e.Value(), &r); err == nil {
-					r.seen = e.Created()
-					n.peers[e.Key()] = &r
-				}
-			}
-			n.mu.Unlock()
+			n.putPeer(e)
+		}
+	}
+}
+
+// putColl takes a collection record from the meta bucket.
+func (n *Node) putColl(e jetstream.KeyValueEntry) {
+	name, found := cutPrefix(e.Key(), "coll.")
+	if !found {
+		return
+	}
+	n.mu.Lock()
+	if e.Operation() != jetstream.KeyValuePut {
+		if old := n.colls[name]; old != nil && old.rev < e.Revision() {
+			delete(n.colls, name)
+		}
+	} else if r, err := decodeRecord(e.Value(), e.Revision()); err != nil {
+		n.log.Error("bad collection record in the cluster map", "collection", name, "err", err)
+	} else if old := n.colls[name]; old == nil || old.rev < r.rev {
+		n.colls[name] = r
+	}
+	n.mu.Unlock()
+	n.kick()
+}
+
+// putPeer takes a heartbeat from the nodes bucket.
+func (n *Node) putPeer(e jetstream.KeyValueEntry) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(n.peers, e.Key())
+		return
+	}
+	var r nodeRecord
+	if err := jsonUnmarshal(e.Value(), &r); err != nil {
+		return
+	}
+	if old := n.peers[e.Key()]; old != nil && old.seen.After(e.Created()) {
+		return
+	}
+	r.seen = e.Created()
+	n.peers[e.Key()] = &r
+}
+
+// refresh reads a whole bucket. The watchers deliver changes as they
+// happen, but a watcher can stall for a while when its stream's leader
+// moves; heartbeats and the shard map must not.
+func (n *Node) refresh(kv jetstream.KeyValue, put func(jetstream.KeyValueEntry)) {
+	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.HeartbeatEvery*2)
+	defer cancel()
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		return
+	}
+	var names []string
+	for k := range keys.Keys() {
+		names = append(names, k)
+	}
+	for _, k := range names {
+		if e, err := kv.Get(ctx, k); err == nil {
+			put(e)
 		}
 	}
 }

@@ -41,7 +41,7 @@ func (n *Node) rebalanceLoop() {
 			rev = 0
 		}
 		n.leader.Store(rev != 0)
-		if rev != 0 && n.cfg.Role == RoleData {
+		if rev != 0 {
 			n.rebalance(ctx)
 		}
 		cancel()

@@ -55,6 +55,7 @@ func (n *Node) reconcileLoop() {
 			return
 		case <-n.reconcileC:
 		case <-t.C:
+			n.refresh(n.meta, n.putColl)
 		}
 	}
 }
@@ -198,7 +199,10 @@ func (n *Node) applyFrom(ctx context.Context, rep *replica, stream string, start
 	if err != nil {
 		return fmt.Errorf("consumer: %w", err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(256))
+	// Short pulls with idle heartbeats: when the stream's leader goes, a
+	// missed heartbeat makes the ordered consumer re-create itself on the
+	// new leader within a couple of seconds (the defaults take ~1 min).
+	it, err := cons.Messages(jetstream.PullMaxMessages(256), jetstream.PullExpiry(2*time.Second), jetstream.PullHeartbeat(500*time.Millisecond))
 	if err != nil {
 		return fmt.Errorf("consumer: %w", err)
 	}

@@ -82,7 +82,7 @@ func (n *Node) serveRPC(m *nats.Msg) {
 		if err := json.Unmarshal(m.Data, &req); err != nil {
 			resp = errResponse(fmt.Errorf("%w: bad request: %v", engine.ErrInvalid, err))
 		} else {
-			ctx, cancel := context.WithTimeout(n.ctx, n.cfg.RequestTimeout)
+			ctx, cancel := context.WithTimeout(n.ctx, n.cfg.RequestTimeout+n.cfg.WaitApplied)
 			resp = n.answer(ctx, &req)
 			cancel()
 		}
@@ -161,7 +161,11 @@ func (n *Node) call(ctx context.Context, node string, req rpcRequest) (*rpcRespo
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
+	timeout := n.cfg.RequestTimeout
+	if req.MinSeq != 0 {
+		timeout += n.cfg.WaitApplied
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	m, err := n.nc.RequestWithContext(ctx, n.rpcSubject(node), b)
 	if err != nil {
@@ -210,7 +214,7 @@ func (n *Node) callShard(ctx context.Context, r *collRecord, shard int, req rpcR
 	req.Local = localName(r.Schema.Name, shard)
 	cands := n.candidates(r, shard)
 	if len(cands) == 0 {
-		return nil, fmt.Errorf("%w: no live replica serves shard %d of %q", engine.ErrUnavailable, shard, r.Schema.Name)
+		return nil, fmt.Errorf("%w: no live replica serves shard %d of %q (its replicas %v are down; joining: %v)", engine.ErrUnavailable, shard, r.Schema.Name, r.Serving[shard], r.Joining[shard])
 	}
 	var last error
 	for _, node := range cands {

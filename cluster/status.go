@@ -3,49 +3,22 @@ package cluster
 import (
 	"sort"
 	"time"
+
+	"rosetta/api"
 )
 
-// Status is what GET /v1/cluster shows.
-type Status struct {
-	Cluster string `json:"cluster"`
-	Node    string `json:"node"` // the node answering
-	// Rebalancer is whether the answering node holds the rebalancing lease.
-	Rebalancer  bool          `json:"rebalancer"`
-	Nodes       []NodeStatus  `json:"nodes"`
-	Collections []ShardLayout `json:"collections"`
-}
-
-// NodeStatus is one node as the answering node sees it.
-type NodeStatus struct {
-	Name     string            `json:"name"`
-	Addr     string            `json:"addr"`
-	Role     string            `json:"role"`
-	Healthy  bool              `json:"healthy"` // heartbeat within the node TTL
-	LastSeen time.Time         `json:"last_seen"`
-	Started  time.Time         `json:"started"`
-	Applied  map[string]uint64 `json:"applied,omitempty"` // "collection/shard" → applied log sequence
-}
-
-// ShardLayout is a collection's shard map.
-type ShardLayout struct {
-	Name     string     `json:"name"`
-	Shards   int        `json:"shards"`
-	Replicas int        `json:"replicas"`
-	Epoch    uint64     `json:"epoch"`
-	Serving  [][]string `json:"serving"`
-	Joining  [][]string `json:"joining"`
-}
-
-// Status reports the nodes, their health and the shard maps.
-func (n *Node) Status() Status {
-	st := Status{Cluster: n.cfg.Name, Node: n.cfg.Node, Rebalancer: n.leader.Load(), Nodes: []NodeStatus{}, Collections: []ShardLayout{}}
+// ClusterStatus is what GET /v1/cluster shows: the nodes as this node
+// sees them, their health, and every collection's shard map.
+func (n *Node) ClusterStatus() api.ClusterStatus {
+	st := api.ClusterStatus{Cluster: n.cfg.Name, Node: n.cfg.Node, Rebalancer: n.leader.Load(),
+		Nodes: []api.ClusterNode{}, Collections: []api.ClusterCollection{}}
 	n.mu.RLock()
 	for _, p := range n.peers {
-		st.Nodes = append(st.Nodes, NodeStatus{Name: p.Name, Addr: p.Addr, Role: p.Role, Healthy: time.Since(p.seen) < n.cfg.NodeTTL,
+		st.Nodes = append(st.Nodes, api.ClusterNode{Name: p.Name, Addr: p.Addr, Role: p.Role, Healthy: time.Since(p.seen) < n.cfg.NodeTTL,
 			LastSeen: p.seen.UTC(), Started: p.Started, Applied: p.Applied})
 	}
 	for _, r := range n.colls {
-		st.Collections = append(st.Collections, ShardLayout{Name: r.Schema.Name, Shards: r.Shards, Replicas: r.Replicas,
+		st.Collections = append(st.Collections, api.ClusterCollection{Name: r.Schema.Name, Shards: r.Shards, Replicas: r.Replicas,
 			Epoch: r.Epoch, Serving: r.Serving, Joining: r.Joining})
 	}
 	n.mu.RUnlock()

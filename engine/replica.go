@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"rosetta/index"
@@ -104,6 +105,7 @@ func (e *Engine) CheckSchema(ctx context.Context, c Collection) (Collection, err
 // and its empty indexes, so validation and encoding work as for a real
 // one (an index's Check is what its Add accepts).
 func (e *Engine) template(c Collection) (*coll, error) {
+	c.Spaces = slices.Clone(c.Spaces) // ValidateCollection fills them in
 	if err := ValidateCollection(&c); err != nil {
 		return nil, err
 	}

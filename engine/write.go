@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 
 	"rosetta/index"
@@ -54,6 +55,7 @@ func (e *Engine) CreateCollection(ctx context.Context, c Collection) (Collection
 // untrusted caller), the dimensions of model spaces (filled in), the
 // schema itself and its transcriber.
 func (e *Engine) checkSchema(ctx context.Context, c *Collection) error {
+	c.Spaces = slices.Clone(c.Spaces) // filled in below: not the caller's
 	for _, s := range c.Spaces {
 		if s.Model != "" {
 			if err := e.checkModelName(ctx, s.Model); err != nil {

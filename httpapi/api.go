@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"rosetta/api"
 	"rosetta/engine"
 )
 
@@ -43,6 +44,14 @@ type Engine interface {
 	// OpenSource opens an object's source file if the engine's file
 	// policy lets the server read it (under a media root).
 	OpenSource(ctx context.Context, collection string, id uint64) (*engine.Source, error)
+}
+
+// Clustered is implemented by an Engine that is a cluster node
+// (cluster.Node): GET /v1/cluster shows its status and an upsert answers
+// with the log sequences of the write.
+type Clustered interface {
+	ClusterStatus() api.ClusterStatus
+	UpsertSequences(ctx context.Context, collection string, objs []engine.Object) ([]uint64, map[string]uint64, error)
 }
 
 // DefaultMaxBodyBytes bounds a request body unless Options say otherwise.
@@ -157,6 +166,7 @@ func newRouter(e Engine, opts Options) *chi.Mux {
 
 	r.Get("/healthz", a.healthz)
 	r.Get("/v1/version", a.version)
+	r.Get("/v1/cluster", a.clusterStatus)
 	r.Get("/readyz", a.readyz)
 	r.Method(http.MethodGet, "/metrics", MetricsHandler(opts.Registry, opts.Logger))
 	r.Get("/openapi.json", a.serveOpenAPI)

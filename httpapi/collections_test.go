@@ -70,7 +70,7 @@ func TestCollectionsBadInput(t *testing.T) {
 		post("string body", `"x"`, 400, codeInvalidRequest, "JSON object"),
 		post("trailing data", `{"name":"x",`+space+`} {"name":"y"}`, 400, codeInvalidRequest, "after the JSON value"),
 		post("trailing garbage", `{"name":"x",`+space+`}]`, 400, codeInvalidRequest, "after the JSON value"),
-		post("unknown field", `{"name":"x",`+space+`,"replicas":3}`, 400, codeInvalidRequest, `"replicas"`),
+		post("unknown field", `{"name":"x",`+space+`,"replication":3}`, 400, codeInvalidRequest, `"replication"`),
 		post("output field count", `{"name":"x",`+space+`,"count":3}`, 400, codeInvalidRequest, `"count"`),
 		post("output field created", `{"name":"x",`+space+`,"created":"2024-01-01T00:00:00Z"}`, 400, codeInvalidRequest, `"created"`),
 		post("unknown space field", `{"name":"x","spaces":[{"name":"v","dim":2,"size":3}]}`, 400, codeInvalidRequest, `"size"`),

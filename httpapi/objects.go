@@ -31,7 +31,13 @@ func (a *server) upsertObjects(w http.ResponseWriter, r *http.Request) {
 	for i, o := range req.Objects {
 		objs[i] = convert.ToEngineObject(o)
 	}
-	ids, err := a.e.Upsert(r.Context(), coll, objs)
+	var ids []uint64
+	var seqs map[string]uint64
+	if c, ok := a.e.(Clustered); ok {
+		ids, seqs, err = c.UpsertSequences(r.Context(), coll, objs)
+	} else {
+		ids, err = a.e.Upsert(r.Context(), coll, objs)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -40,7 +46,7 @@ func (a *server) upsertObjects(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, fmt.Errorf("engine returned %d ids for %d objects", len(ids), len(req.Objects)))
 		return
 	}
-	a.writeJSON(w, r, http.StatusOK, api.UpsertResponse{IDs: ids})
+	a.writeJSON(w, r, http.StatusOK, api.UpsertResponse{IDs: ids, Sequences: seqs})
 }
 
 // getObject serves GET /v1/collections/{collection}/objects/{id}.
@@ -117,4 +123,14 @@ func objectPath(r *http.Request) (string, uint64, error) {
 	}
 	id, err := objectIDParam(r)
 	return coll, id, err
+}
+
+// clusterStatus serves GET /v1/cluster.
+func (a *server) clusterStatus(w http.ResponseWriter, r *http.Request) {
+	c, ok := a.e.(Clustered)
+	if !ok {
+		a.fail(w, r, fmt.Errorf("%w: this server is not part of a cluster (rosetta serve --cluster)", engine.ErrNotFound))
+		return
+	}
+	a.writeJSON(w, r, http.StatusOK, c.ClusterStatus())
 }

@@ -423,6 +423,17 @@ func openAPIDocument() *oaDoc {
 				}, http.StatusUnauthorized, http.StatusServiceUnavailable),
 			},
 		},
+		"/v1/cluster": {
+			"get": {
+				OperationID: "clusterStatus",
+				Summary:     "The cluster: its nodes, their health, and every collection's shard map",
+				Description: "Cluster mode only (rosetta serve --cluster); a single server answers 404.",
+				Tags:        []string{tagOps},
+				Responses: withErrors(map[string]*oaResponse{
+					"200": jsonResponse("The cluster as the answering node sees it.", "ClusterStatus"),
+				}, http.StatusUnauthorized, http.StatusNotFound),
+			},
+		},
 		"/v1/version": {
 			"get": {
 				OperationID: "version",
@@ -515,6 +526,8 @@ func openAPIDocument() *oaDoc {
 			"language":      language,
 			"keyword_index": keywordIndex,
 			"transcribe":    transcribe,
+			"shards":        integer("Cluster mode only: shards (one replicated log each) the objects are hashed over by id; default one per live data node.", intp(1), intp(256)),
+			"replicas":      integer("Cluster mode only: nodes that hold each shard; default min(2, live data nodes).", intp(1), intp(7)),
 		}, "name", "spaces"),
 		"Collection": object(map[string]*oaSchema{
 			"name":          nameSchema,
@@ -526,7 +539,32 @@ func openAPIDocument() *oaDoc {
 			"transcribe":    transcribe,
 			"created":       dateTime,
 			"count":         {Type: "integer", Description: "Live objects.", ReadOnly: true},
+			"shards":        {Type: "integer", Description: "Cluster mode: the collection's shards.", ReadOnly: true},
+			"replicas":      {Type: "integer", Description: "Cluster mode: nodes holding each shard.", ReadOnly: true},
 		}, "name", "spaces", "index", "created", "count"),
+		"ClusterStatus": object(map[string]*oaSchema{
+			"cluster":    str("The cluster's name."),
+			"node":       str("The node that answered."),
+			"rebalancer": {Type: "boolean", Description: "Whether the answering node holds the rebalancing lease."},
+			"nodes": array(object(map[string]*oaSchema{
+				"name":      str(""),
+				"addr":      str("Its REST address."),
+				"role":      {Type: "string", Enum: []string{"data", "encoder"}},
+				"healthy":   {Type: "boolean", Description: "Its last heartbeat is recent."},
+				"last_seen": {Type: "string", Format: "date-time"},
+				"started":   {Type: "string", Format: "date-time"},
+				"applied": {Type: "object", AdditionalProperties: &oaSchema{Type: "integer", Format: "int64"},
+					Description: "collection/shard → the log sequence its replica there has applied."},
+			}, "name", "addr", "role", "healthy", "last_seen", "started"), ""),
+			"collections": array(object(map[string]*oaSchema{
+				"name":     nameSchema,
+				"shards":   {Type: "integer"},
+				"replicas": {Type: "integer"},
+				"epoch":    {Type: "integer", Format: "int64", Description: "Grows with every change of the assignment."},
+				"serving":  array(array(str(""), ""), "Per shard: the nodes serving it."),
+				"joining":  array(array(str(""), ""), "Per shard: the nodes replaying its log to serve it."),
+			}, "name", "shards", "replicas", "epoch", "serving", "joining"), ""),
+		}, "cluster", "node", "rebalancer", "nodes", "collections"),
 		"CollectionList": object(map[string]*oaSchema{
 			"collections": array(schemaRef("Collection"), ""),
 		}, "collections"),
@@ -562,6 +600,8 @@ func openAPIDocument() *oaDoc {
 		}, "objects"),
 		"UpsertResponse": object(map[string]*oaSchema{
 			"ids": array(uint64Schema(""), "In the order of the request."),
+			"sequences": {Type: "object", AdditionalProperties: &oaSchema{Type: "integer", Format: "int64", Minimum: intp(1)},
+				Description: "Cluster mode: for each shard the write touched (by number), the log sequence of its last entry."},
 		}, "ids"),
 		"Query": {
 			Type:          "object",
@@ -614,6 +654,8 @@ func openAPIDocument() *oaDoc {
 			"snippets": {Type: "boolean", Default: true, Description: "Highlight the keyword matches of each hit the keyword side found (costs a record read and an analysis per hit)."},
 			"boost": {Type: "object", AdditionalProperties: &oaSchema{Type: "number"},
 				Description: "Per keyword field BM25 multipliers, e.g. {\"title\": 2}."},
+			"consistency": {Type: "string", Enum: []string{engine.ConsistencyEventual, engine.ConsistencyReadYourWrites}, Default: engine.ConsistencyEventual,
+				Description: "Cluster mode: read_your_writes answers only once the replicas asked have applied every write acknowledged before the search (waiting a bounded time, else 503). A single server always reads its own writes."},
 		}),
 		"Hit": object(map[string]*oaSchema{
 			"id":           uint64Schema(""),

@@ -25,7 +25,7 @@ func ToEngineCollection(r api.CreateCollectionRequest) engine.Collection {
 		Index: engine.IndexParams{M: r.Index.M, EfConstruction: r.Index.EfConstruction, EfSearch: r.Index.EfSearch, Storage: r.Index.Storage,
 			Rescore: r.Index.Rescore, RescoreFrom: r.Index.RescoreFrom},
 		Text:       engine.TextSchema{Fields: r.TextFields, Language: r.Language, Disabled: r.KeywordIndex != nil && !*r.KeywordIndex},
-		Transcribe: toEngineTranscription(r.Transcribe)}
+		Transcribe: toEngineTranscription(r.Transcribe), Shards: r.Shards, Replicas: r.Replicas}
 }
 
 func toEngineTranscription(t *api.Transcription) engine.Transcription {
@@ -44,7 +44,7 @@ func fromEngineTranscription(t engine.Transcription) *api.Transcription {
 
 // FromEngineCollection converts a collection.
 func FromEngineCollection(c engine.Collection) api.Collection {
-	out := api.Collection{Name: c.Name, Created: c.Created, Count: c.Count, Spaces: make([]api.Space, len(c.Spaces)),
+	out := api.Collection{Name: c.Name, Created: c.Created, Count: c.Count, Shards: c.Shards, Replicas: c.Replicas, Spaces: make([]api.Space, len(c.Spaces)),
 		Index: api.IndexParams{M: c.Index.M, EfConstruction: c.Index.EfConstruction, EfSearch: c.Index.EfSearch, Storage: c.Index.Storage,
 			Rescore: c.Index.Rescore, RescoreFrom: c.Index.RescoreFrom}}
 	for i, s := range c.Spaces {
@@ -91,7 +91,7 @@ func FromEngineObject(o engine.Object) api.Object {
 // ToEngineSearch converts a search request.
 func ToEngineSearch(r api.SearchRequest) engine.SearchRequest {
 	out := engine.SearchRequest{Space: r.Space, K: r.K, Ef: r.Ef, Filter: r.Filter, Modality: r.Modality, Fields: r.Fields,
-		GroupBy: r.GroupBy, Exclude: r.Exclude, MinScore: r.MinScore, Offset: r.Offset,
+		GroupBy: r.GroupBy, Exclude: r.Exclude, MinScore: r.MinScore, Offset: r.Offset, Consistency: r.Consistency,
 		Query: engine.Query{Vector: r.Query.Vector, Object: r.Query.Object, Text: r.Query.Text, Image: r.Query.Image, Audio: r.Query.Audio}}
 	if r.Rerank != nil {
 		out.Rerank = &engine.Rerank{Model: r.Rerank.Model, Top: r.Rerank.Top}
@@ -173,7 +173,8 @@ func FromEngineCreate(c engine.Collection) api.CreateCollectionRequest {
 // ToEngineCollectionInfo converts a collection as the server reports it.
 func ToEngineCollectionInfo(a api.Collection) engine.Collection {
 	kw := a.KeywordIndex
-	c := ToEngineCollection(api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index, TextFields: a.TextFields, Language: a.Language, KeywordIndex: &kw, Transcribe: a.Transcribe})
+	c := ToEngineCollection(api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index, TextFields: a.TextFields, Language: a.Language, KeywordIndex: &kw, Transcribe: a.Transcribe,
+		Shards: a.Shards, Replicas: a.Replicas})
 	c.Created, c.Count = a.Created, a.Count
 	return c
 }
@@ -181,7 +182,7 @@ func ToEngineCollectionInfo(a api.Collection) engine.Collection {
 // FromEngineSearch converts a search request.
 func FromEngineSearch(r engine.SearchRequest) api.SearchRequest {
 	out := api.SearchRequest{Space: r.Space, K: r.K, Ef: r.Ef, Filter: r.Filter, Modality: r.Modality, Fields: r.Fields,
-		GroupBy: r.GroupBy, Exclude: r.Exclude, MinScore: r.MinScore, Offset: r.Offset,
+		GroupBy: r.GroupBy, Exclude: r.Exclude, MinScore: r.MinScore, Offset: r.Offset, Consistency: r.Consistency,
 		Query: api.Query{Vector: r.Query.Vector, Object: r.Query.Object, Text: r.Query.Text, Image: r.Query.Image, Audio: r.Query.Audio}}
 	if r.Rerank != nil {
 		out.Rerank = &api.Rerank{Model: r.Rerank.Model, Top: r.Rerank.Top}
