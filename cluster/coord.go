@@ -35,6 +35,9 @@ func (n *Node) CreateCollection(ctx context.Context, c engine.Collection) (engin
 	if n.closed.Load() {
 		return engine.Collection{}, engine.ErrClosed
 	}
+	if n.eng == nil {
+		return engine.Collection{}, errNoEngine
+	}
 	live := n.dataNodes(n.cfg.NodeTTL)
 	if len(live) == 0 {
 		return engine.Collection{}, fmt.Errorf("%w: no live data node", engine.ErrUnavailable)
@@ -197,6 +200,9 @@ func (n *Node) UpsertSequences(ctx context.Context, coll string, objs []engine.O
 	r, err := n.record(coll)
 	if err != nil {
 		return nil, nil, err
+	}
+	if n.eng == nil {
+		return nil, nil, errNoEngine
 	}
 	prep, err := n.eng.Prepare(ctx, r.Schema, objs)
 	if err != nil {
@@ -490,11 +496,22 @@ func (n *Node) Health() error {
 	if !n.nc.IsConnected() {
 		return fmt.Errorf("%w: not connected to NATS", engine.ErrUnavailable)
 	}
+	if n.eng == nil {
+		return nil
+	}
 	return n.eng.Health()
 }
 
 // Stats are the local engine's (its shard replicas').
-func (n *Node) Stats() engine.Stats { return n.eng.Stats() }
+func (n *Node) Stats() engine.Stats {
+	if n.eng == nil {
+		return engine.Stats{}
+	}
+	return n.eng.Stats()
+}
+
+// errNoEngine: a client node (RoleClient) neither encodes nor validates.
+var errNoEngine = fmt.Errorf("%w: this cluster client has no engine to encode with", engine.ErrUnsupported)
 
 // CollectionStats sums the counts of one replica of each shard; the
 // index and keyword figures are shard 0's.

@@ -29,6 +29,10 @@ type NATSConfig struct {
 	Listen, ClusterListen string
 	Peers                 []string
 	Dir                   string // JetStream's file store
+	// Monitor, when set, is the HTTP monitoring address (/varz, /jsz):
+	// what encoders and ingest clients joining with --nats-url read to
+	// check the sync setting.
+	Monitor string
 }
 
 // StartNATS starts an embedded NATS server with JetStream, file-backed
@@ -47,6 +51,13 @@ func StartNATS(c NATSConfig) (*server.Server, error) {
 		SyncAlways: true, MaxPayload: MaxPayload,
 		NoSigs: true, NoLog: true,
 		JetStreamMaxMemory: 256 << 20,
+	}
+	if c.Monitor != "" {
+		mh, mp, err := splitHostPort(c.Monitor, "--nats-monitor-listen")
+		if err != nil {
+			return nil, err
+		}
+		opts.HTTPHost, opts.HTTPPort = mh, mp
 	}
 	if c.ClusterListen != "" {
 		ch, cp, err := splitHostPort(c.ClusterListen, "--nats-cluster-listen")

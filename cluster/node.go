@@ -137,6 +137,7 @@ type Node struct {
 
 	reconcileC chan struct{}
 	sub        *nats.Subscription
+	beatSub    *nats.Subscription
 	ctx        context.Context
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
@@ -200,6 +201,10 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			n.cancel()
 			return nil, fmt.Errorf("cluster: first heartbeat: %w", err)
 		}
+	}
+	if n.beatSub, err = cfg.Conn.Subscribe(n.beatSubject(), n.onBeat); err != nil {
+		n.cancel()
+		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	metaW, err := n.meta.WatchAll(n.ctx)
 	if err != nil {
@@ -273,6 +278,9 @@ func (n *Node) Close() error {
 	if n.sub != nil {
 		n.sub.Unsubscribe()
 	}
+	if n.beatSub != nil {
+		n.beatSub.Unsubscribe()
+	}
 	n.cancel()
 	n.wg.Wait()
 	n.mu.Lock()
@@ -297,10 +305,30 @@ func (n *Node) beat(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Liveness travels on core NATS (no quorum needed: a heartbeat must
+	// not stall while a bucket elects a leader); the KV record keeps the
+	// membership for nodes that join later and for the rebalancer.
+	n.nc.Publish(n.beatSubject(), b)
 	cctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatEvery*3)
 	defer cancel()
 	_, err = n.nodes.Put(cctx, n.cfg.Node, b)
 	return err
+}
+
+func (n *Node) beatSubject() string { return "rosetta." + n.cfg.Name + ".beat" }
+
+// onBeat takes a heartbeat published on core NATS.
+func (n *Node) onBeat(m *nats.Msg) {
+	var r nodeRecord
+	if err := jsonUnmarshal(m.Data, &r); err != nil || r.Name == "" {
+		return
+	}
+	r.seen = time.Now()
+	n.mu.Lock()
+	if old := n.peers[r.Name]; old == nil || !old.seen.After(r.seen) {
+		n.peers[r.Name] = &r
+	}
+	n.mu.Unlock()
 }
 
 func (n *Node) heartbeatLoop() {
@@ -393,7 +421,7 @@ func (n *Node) putPeer(e jetstream.KeyValueEntry) {
 	if err := jsonUnmarshal(e.Value(), &r); err != nil {
 		return
 	}
-	if old := n.peers[e.Key()]; old != nil && old.seen.After(e.Created()) {
+	if old := n.peers[e.Key()]; old != nil && !old.seen.Before(e.Created()) {
 		return
 	}
 	r.seen = e.Created()
@@ -438,6 +466,9 @@ func (n *Node) kick() {
 
 // live reports whether a node's last heartbeat is recent.
 func (n *Node) live(name string) bool {
+	if name == n.cfg.Node {
+		return !n.closed.Load()
+	}
 	n.mu.RLock()
 	p := n.peers[name]
 	n.mu.RUnlock()

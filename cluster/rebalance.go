@@ -60,6 +60,9 @@ func (n *Node) rebalance(ctx context.Context) {
 	if len(present) == 0 {
 		return
 	}
+	// Read the records afresh: the watcher may lag, and a stale revision
+	// only loses the compare-and-set.
+	n.refresh(n.meta, n.putColl)
 	n.mu.RLock()
 	recs := make([]*collRecord, 0, len(n.colls))
 	for _, r := range n.colls {

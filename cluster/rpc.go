@@ -95,11 +95,21 @@ func (n *Node) serveRPC(m *nats.Msg) {
 }
 
 func (n *Node) answer(ctx context.Context, req *rpcRequest) rpcResponse {
-	n.mu.RLock()
-	rep := n.replicas[req.Local]
-	n.mu.RUnlock()
-	if rep == nil {
-		return errResponse(fmt.Errorf("%w: node %s holds no replica %s", engine.ErrUnavailable, n.cfg.Node, req.Local))
+	// A replica the map gives this node a moment ago may still be being
+	// created: wait for it a little.
+	deadline := time.Now().Add(n.cfg.RequestTimeout / 2)
+	for {
+		n.mu.RLock()
+		rep := n.replicas[req.Local]
+		n.mu.RUnlock()
+		if rep != nil {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return errResponse(fmt.Errorf("%w: node %s holds no replica %s", engine.ErrUnavailable, n.cfg.Node, req.Local))
+		}
+		n.kick()
+		time.Sleep(20 * time.Millisecond)
 	}
 	if err := n.waitApplied(ctx, req.Local, req.MinSeq); err != nil {
 		return errResponse(err)

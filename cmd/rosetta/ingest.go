@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rosetta/cluster"
 	"rosetta/encoders/caption"
 	"rosetta/engine"
 	"rosetta/ingest"
@@ -24,8 +25,9 @@ func newIngestCmd() *cobra.Command {
 	var dataDir, modelsDir, server, apiKey, reportPath, captionModel, transcribeModel, transcribeLang string
 	var maxFileMB int64
 	var noUpload bool
+	var cf clusterFlags
 	cmd := &cobra.Command{
-		Use:   "ingest (DIR|FILE)... --collection C (--data DIR | --server URL)",
+		Use:   "ingest (DIR|FILE)... --collection C (--data DIR | --server URL | --cluster NAME --nats-url URL)",
 		Short: "Ingest folders (or single files) of images, audio and text into a collection",
 		Long: `Walks the folders, sniffs each file by content (images: JPEG, PNG, GIF, BMP, WebP,
 TIFF; audio: WAV, FLAC, MP3, Ogg Vorbis; text: .txt and .md), encodes it with the collection's model and stores it, one
@@ -54,13 +56,39 @@ exist. One process owns a data directory: with a server running, ingest through 
 with --server (encoding then happens in the server). Through a server, each image and
 audio file is also kept on the server as the object's original (stored once per distinct
 content, under DATA/blobs; it costs the files' size in disk), so the page can show and play
-it; --no-upload skips that.`,
+it; --no-upload skips that.
+
+With --cluster NAME --nats-url URL the files are not encoded here: each batch's files go
+to the cluster's blob bucket and a work item naming them to its work queue, and the
+cluster's encoder workers (rosetta serve --role encoder) encode and write them; the
+collection must exist (create it through a node's REST API). Objects get their ids from
+their keys, so a re-run or a redelivered item rewrites the same objects.`,
 		Example: `  rosetta ingest ~/Pictures --collection photos --data ./data --model openai/clip-vit-base-patch32
-  rosetta ingest ./docs --collection notes --server http://127.0.0.1:7700 --include '*.md'`,
+  rosetta ingest ./docs --collection notes --server http://127.0.0.1:7700 --include '*.md'
+  rosetta ingest /srv/photos --collection photos --cluster prod --nats-url nats://10.0.0.1:4222 --nats-monitor http://10.0.0.1:8222`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var sink ingest.Sink
 			switch {
+			case cf.name != "" && (server != "" || dataDir != ""):
+				return errors.New("give one of --data, --server and --cluster")
+			case cf.name != "":
+				log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+				cc, err := cf.connect(cmd.Context(), "", false, log)
+				if err != nil {
+					return err
+				}
+				defer cc.close()
+				ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+				node, err := cluster.Open(ctx, cluster.Config{Name: cf.name, Node: fmt.Sprintf("ingest-%d", os.Getpid()), Role: cluster.RoleClient,
+					Conn: cc.nc, Logger: log, RequestTimeout: cf.requestTimeout})
+				cancel()
+				if err != nil {
+					return err
+				}
+				defer node.Close()
+				sink = clusterSink{node}
+				o.KeepOriginals = !noUpload
 			case server != "" && dataDir != "":
 				return errors.New("give --data or --server, not both")
 			case server != "":
@@ -140,6 +168,7 @@ it; --no-upload skips that.`,
 		},
 	}
 	f := cmd.Flags()
+	cf.addClient(cmd)
 	f.StringVar(&o.Collection, "collection", "", "collection (required)")
 	f.StringVar(&dataDir, "data", "", "data directory (when no server owns it)")
 	f.StringVar(&server, "server", "", "send to a running server instead")

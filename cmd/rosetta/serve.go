@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"rosetta/cluster"
 	"rosetta/engine"
 	"rosetta/httpapi"
 	"rosetta/models"
@@ -31,6 +32,7 @@ func newServeCmd() *cobra.Command {
 	lim := engine.DefaultLimits()
 	var maxImageMpx, decodeMpx float64
 	var diskReserveMB, cacheMB int64
+	var cf clusterFlags
 	cmd := &cobra.Command{
 		Use:   "serve --data DIR [--addr 127.0.0.1:7700]",
 		Short: "Run the Rosetta server over a data directory",
@@ -73,9 +75,19 @@ objects written through the API with other sources get 403, never the file.
 A space may name a model ({"name": "clip", "model": "openai/clip-vit-base-patch32"}):
 its dimension then comes from the model, objects can carry "content": {"text": ...} or
 {"image": base64} to be encoded on write, and searches can query by text or image.
-Models are directories: a path, or a name under --models.`,
+Models are directories: a path, or a name under --models.
+
+With --cluster NAME the server is a node of a cluster (docs/cluster.md): it embeds a
+NATS JetStream server (client port --nats-listen, route port --nats-cluster-listen,
+routed to the other nodes' --nats-peers) or joins an external NATS cluster (--nats-url,
+checked through --nats-monitor to sync every write). Collections are then sharded
+("shards") and replicated ("replicas") over the nodes; every node answers the whole API,
+and GET /v1/cluster shows the nodes and shard maps. --role encoder makes a worker that
+pulls 'rosetta ingest --cluster' work, encodes it with its models and writes it.`,
 		Example: `  rosetta serve --data ./data --addr 127.0.0.1:7700    # then open http://127.0.0.1:7700/
-  rosetta serve --data ./data --media-root /srv/photos`,
+  rosetta serve --data ./data --media-root /srv/photos
+  rosetta serve --data ./n1 --addr 10.0.0.1:7700 --cluster prod --node n1 \
+      --nats-listen 10.0.0.1:4222 --nats-cluster-listen 10.0.0.1:6222 --nats-peers 10.0.0.2:6222,10.0.0.3:6222`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			key, err := serverAPIKey(apiKey, apiKeyFile, cmd.Flags().Changed("api-key"))
 			if err != nil {
@@ -112,9 +124,46 @@ Models are directories: a path, or a name under --models.`,
 			if err != nil {
 				return err
 			}
+			var api httpapi.Engine = e
+			var node *cluster.Node
+			var cc *clusterConn
+			closeAll := func() error {
+				if node != nil {
+					node.Close()
+				}
+				err := e.Close()
+				if cc != nil {
+					cc.close()
+				}
+				return err
+			}
+			if cf.name != "" {
+				if cf.node == "" {
+					if cf.node, err = os.Hostname(); err != nil {
+						e.Close()
+						return fmt.Errorf("--node: %w", err)
+					}
+				}
+				if cc, err = cf.connect(cmd.Context(), dataDir, true, log); err != nil {
+					e.Close()
+					return err
+				}
+				ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+				node, err = cluster.Open(ctx, cf.config(e, cc.nc, addr, log))
+				cancel()
+				if err != nil {
+					closeAll()
+					return err
+				}
+				api = node
+				log.Info("joined the cluster", "cluster", cf.name, "node", cf.node, "role", cf.role)
+			} else if cmd.Flags().Changed("role") || cf.natsURL != "" || cf.natsClusterListen != "" || len(cf.natsPeers) > 0 || cmd.Flags().Changed("node") {
+				e.Close()
+				return errors.New("--node, --role and the --nats-* flags need --cluster NAME")
+			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
-				e.Close()
+				closeAll()
 				return err
 			}
 			thumbBytes := thumbCacheMB << 20
@@ -122,13 +171,13 @@ Models are directories: a path, or a name under --models.`,
 				thumbBytes = -1
 			}
 			reg := prometheus.NewRegistry()
-			srv := httpapi.NewServer(addr, httpapi.New(e, httpapi.Options{APIKey: apiKey, Logger: log, Registry: reg,
+			srv := httpapi.NewServer(addr, httpapi.New(api, httpapi.Options{APIKey: apiKey, Logger: log, Registry: reg,
 				ThumbnailCacheBytes: thumbBytes, PublicMetrics: publicMetrics, MetricsToken: metricsToken,
 				CORSOrigins: corsOrigins}))
 			if metricsAddr != "" {
 				mln, err := net.Listen("tcp", metricsAddr)
 				if err != nil {
-					e.Close()
+					closeAll()
 					return fmt.Errorf("--metrics-addr: %w", err)
 				}
 				mux := http.NewServeMux()
@@ -143,7 +192,7 @@ Models are directories: a path, or a name under --models.`,
 			go func() { errc <- srv.Serve(ln) }()
 			select {
 			case err := <-errc:
-				e.Close()
+				closeAll()
 				return err
 			case <-cmd.Context().Done():
 			}
@@ -154,7 +203,7 @@ Models are directories: a path, or a name under --models.`,
 				log.Error("shutdown", "err", err)
 			}
 			log.Info("snapshotting indexes and closing the store")
-			return e.Close()
+			return closeAll()
 		},
 	}
 	f := cmd.Flags()
@@ -179,6 +228,7 @@ Models are directories: a path, or a name under --models.`,
 	f.DurationVar(&lim.QueueWait, "queue-wait", lim.QueueWait, "how long a request waits for room before 429")
 	f.Int64Var(&cacheMB, "cache-mb", store.DefaultCacheBytes>>20, "Pebble block cache for records and vectors, MiB")
 	f.Int64Var(&diskReserveMB, "disk-reserve-mb", 0, "refuse writes while the data directory's disk has less than this free (0: the store's default)")
+	cf.add(cmd)
 	cmd.MarkFlagRequired("data")
 	return cmd
 }
