@@ -155,4 +155,15 @@ func TestClusterWriteSearchConverge(t *testing.T) {
 		}
 		return nil
 	})
+	// Created again under the same name: nothing of the old one.
+	if _, err := n1.CreateCollection(ctx, testSchema("docs", 4, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.nodes[1].node.Upsert(ctx, "docs", []engine.Object{obj("again")}); err != nil {
+		t.Fatal(err)
+	}
+	p, err = h.nodes[2].node.SearchPage(ctx, "docs", engine.SearchRequest{Query: engine.Query{Vector: vec("x")}, K: 10, Consistency: engine.ConsistencyReadYourWrites})
+	if err != nil || len(p.Hits) != 1 || p.Hits[0].ID != keyID("again") {
+		t.Fatalf("re-created collection: %+v %v", p.Hits, err)
+	}
 }

@@ -58,8 +58,8 @@ func (n *Node) CreateCollection(ctx context.Context, c engine.Collection) (engin
 	if replicas > len(live) {
 		return engine.Collection{}, fmt.Errorf("%w: %d replicas asked, %d data nodes live", engine.ErrInvalid, replicas, len(live))
 	}
-	if len(c.Name) > engine.MaxNameLen-4 {
-		return engine.Collection{}, fmt.Errorf("%w: a cluster collection's name has at most %d characters", engine.ErrInvalid, engine.MaxNameLen-4)
+	if len(c.Name) > engine.MaxNameLen-12 {
+		return engine.Collection{}, fmt.Errorf("%w: a cluster collection's name has at most %d characters", engine.ErrInvalid, engine.MaxNameLen-12)
 	}
 	c.Shards, c.Replicas = 0, 0
 	c, err := n.eng.CheckSchema(ctx, c)
@@ -82,7 +82,7 @@ func (n *Node) CreateCollection(ctx context.Context, c engine.Collection) (engin
 			return engine.Collection{}, unavailable(fmt.Sprintf("creating the log of shard %d", s), err)
 		}
 	}
-	r := &collRecord{Schema: c, Shards: shards, Replicas: replicas, Epoch: 1,
+	r := &collRecord{Schema: c, Shards: shards, Replicas: replicas, Epoch: 1, Inc: strconv.FormatUint(randID()%(36*36*36*36*36*36), 36),
 		Serving: make([][]string, shards), Joining: make([][]string, shards)}
 	for s := 0; s < shards; s++ {
 		r.Serving[s] = rendezvous(c.Name, s, live)[:replicas]
@@ -174,7 +174,7 @@ func (n *Node) RebuildCollection(ctx context.Context, name string) error {
 	}
 	for s := 0; s < r.Shards; s++ {
 		for _, m := range r.Serving[s] {
-			if _, err := n.call(ctx, m, rpcRequest{Op: "rebuild", Local: localName(name, s)}); err != nil {
+			if _, err := n.call(ctx, m, rpcRequest{Op: "rebuild", Local: r.local(s)}); err != nil {
 				return err
 			}
 		}

@@ -113,6 +113,7 @@ type testNode struct {
 
 type harness struct {
 	t       *testing.T
+	mu      sync.RWMutex // guards the nodes slice (addNode grows it under load)
 	nodes   []*testNode
 	proxies map[[2]int]*proxy // [from][to]
 	cfg     func(*Config)
@@ -136,8 +137,11 @@ func quiet() *slog.Logger {
 
 // newHarness starts n NATS servers (routed through proxies) and n nodes.
 // Extra nodes added later (addNode) route to every earlier one.
-func newHarness(t *testing.T, n int) *harness {
+func newHarness(t *testing.T, n int, cfg ...func(*Config)) *harness {
 	h := &harness{t: t, proxies: map[[2]int]*proxy{}}
+	if len(cfg) > 0 {
+		h.cfg = cfg[0]
+	}
 	for i := 0; i < n; i++ {
 		h.nodes = append(h.nodes, &testNode{name: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), client: freeAddr(t), route: freeAddr(t)})
 	}
@@ -253,7 +257,9 @@ func (h *harness) partition(i int, cut bool) {
 func (h *harness) addNode() int {
 	i := len(h.nodes)
 	tn := &testNode{name: fmt.Sprintf("n%d", i+1), dir: h.t.TempDir(), client: freeAddr(h.t), route: freeAddr(h.t)}
+	h.mu.Lock()
 	h.nodes = append(h.nodes, tn)
+	h.mu.Unlock()
 	for j := 0; j < i; j++ {
 		p := newProxy(h.t, h.nodes[j].route)
 		h.proxies[[2]int{i, j}] = p
@@ -263,6 +269,13 @@ func (h *harness) addNode() int {
 		h.t.Fatal(err)
 	}
 	return i
+}
+
+// get is node i, for goroutines that run while addNode may grow the list.
+func (h *harness) get(i int) *testNode {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.nodes[i]
 }
 
 func (h *harness) running() []int {
@@ -363,14 +376,14 @@ func (h *harness) converged(coll string) (map[string]bool, error) {
 			if tn == nil || !tn.running {
 				return nil, fmt.Errorf("shard %d: serving node %s is not running", s, m)
 			}
-			d, cnt, err := digest(tn.eng, localName(coll, s))
+			d, cnt, err := digest(tn.eng, r.local(s))
 			if err != nil {
 				return nil, fmt.Errorf("shard %d on %s: %v", s, m, err)
 			}
 			if k == 0 {
 				first = d
 				e := tn.eng
-				e.ScanObjects(engine.Trusted(context.Background()), localName(coll, s), func(o engine.Object) error {
+				e.ScanObjects(engine.Trusted(context.Background()), r.local(s), func(o engine.Object) error {
 					keys[o.Key] = true
 					return nil
 				})

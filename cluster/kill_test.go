@@ -54,7 +54,7 @@ func startLoad(h *harness, coll string, via func() int) *load {
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				l.pause.RLock()
-				_, err := h.nodes[i].node.Upsert(ctx, coll, objs)
+				_, err := h.get(i).node.Upsert(ctx, coll, objs)
 				l.pause.RUnlock()
 				cancel()
 				if err != nil {
@@ -86,7 +86,7 @@ func startLoad(h *harness, coll string, via func() int) *load {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_, err := h.nodes[i].node.SearchPage(ctx, coll, engine.SearchRequest{Query: engine.Query{Vector: vec(fmt.Sprint(r.Int()))}, K: 10})
+			_, err := h.get(i).node.SearchPage(ctx, coll, engine.SearchRequest{Query: engine.Query{Vector: vec(fmt.Sprint(r.Int()))}, K: 10})
 			cancel()
 			l.searches.Add(1)
 			if err != nil {

@@ -26,6 +26,11 @@ type collRecord struct {
 	Schema   engine.Collection `json:"schema"` // Shards and Replicas zero; see below
 	Shards   int               `json:"shards"`
 	Replicas int               `json:"replicas"`
+	// Inc names this incarnation of the collection (random, set at
+	// creation): local shard collections carry it, so a collection
+	// dropped and created again under the same name never reuses a
+	// replica of the old one.
+	Inc string `json:"inc"`
 	// Epoch grows with every change of the assignment.
 	Epoch uint64 `json:"epoch"`
 	// Serving[s] are the nodes that serve shard s's searches; Joining[s]
@@ -53,8 +58,11 @@ func collKey(name string) string { return "coll." + name }
 
 func shardID(coll string, shard int) string { return coll + "/" + strconv.Itoa(shard) }
 
-// localName is the local engine collection that holds one shard replica.
-func localName(coll string, shard int) string { return coll + "-s" + strconv.Itoa(shard) }
+// local is the local engine collection that holds a replica of shard s:
+// <collection>-<incarnation>-s<shard>.
+func (r *collRecord) local(shard int) string {
+	return r.Schema.Name + "-" + r.Inc + "-s" + strconv.Itoa(shard)
+}
 
 // parseLocal splits a local shard collection name; ok is false for others.
 func parseLocal(name string) (coll string, shard int, ok bool) {
@@ -148,7 +156,7 @@ func decodeRecord(b []byte, rev uint64) (*collRecord, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, err
 	}
-	if r.Shards < 1 || len(r.Serving) != r.Shards || len(r.Joining) != r.Shards {
+	if r.Shards < 1 || len(r.Serving) != r.Shards || len(r.Joining) != r.Shards || !engine.ValidName(r.Inc) {
 		return nil, fmt.Errorf("collection record with %d shards and %d/%d assignments", r.Shards, len(r.Serving), len(r.Joining))
 	}
 	r.rev = rev

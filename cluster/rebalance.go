@@ -37,14 +37,18 @@ func (n *Node) rebalanceLoop() {
 		} else {
 			rev, err = n.lease.Create(ctx, leaseKey, []byte(n.cfg.Node))
 		}
+		cancel()
 		if err != nil {
 			rev = 0
 		}
 		n.leader.Store(rev != 0)
 		if rev != 0 {
+			// The work has its own bound: a busy cluster answers the reads
+			// and the compare-and-set slower than a heartbeat.
+			ctx, cancel := context.WithTimeout(n.ctx, n.cfg.RequestTimeout)
 			n.rebalance(ctx)
+			cancel()
 		}
-		cancel()
 	}
 }
 

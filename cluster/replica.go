@@ -70,11 +70,11 @@ func (n *Node) reconcile() {
 	n.mu.Lock()
 	want := map[string]*collRecord{}
 	shardOfLocal := map[string]int{}
-	for name, r := range n.colls {
+	for _, r := range n.colls {
 		for s := 0; s < r.Shards; s++ {
 			if r.holds(n.cfg.Node, s) {
-				want[localName(name, s)] = r
-				shardOfLocal[localName(name, s)] = s
+				want[r.local(s)] = r
+				shardOfLocal[r.local(s)] = s
 			}
 		}
 	}
@@ -140,7 +140,7 @@ func (n *Node) reconcile() {
 
 // ensureLocal creates a shard replica's local collection unless it exists.
 func (n *Node) ensureLocal(ctx context.Context, r *collRecord, shard int) error {
-	local := localName(r.Schema.Name, shard)
+	local := r.local(shard)
 	if _, err := n.eng.GetCollection(ctx, local); err == nil {
 		return nil
 	}

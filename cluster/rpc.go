@@ -221,7 +221,7 @@ func (n *Node) candidates(r *collRecord, shard int) []string {
 // callShard asks the shard's replicas in turn until one answers with
 // something other than an availability error.
 func (n *Node) callShard(ctx context.Context, r *collRecord, shard int, req rpcRequest) (*rpcResponse, error) {
-	req.Local = localName(r.Schema.Name, shard)
+	req.Local = r.local(shard)
 	cands := n.candidates(r, shard)
 	if len(cands) == 0 {
 		return nil, fmt.Errorf("%w: no live replica serves shard %d of %q (its replicas %v are down; joining: %v)", engine.ErrUnavailable, shard, r.Schema.Name, r.Serving[shard], r.Joining[shard])
