@@ -143,7 +143,11 @@ func newHarness(t *testing.T, n int, cfg ...func(*Config)) *harness {
 		h.cfg = cfg[0]
 	}
 	for i := 0; i < n; i++ {
-		h.nodes = append(h.nodes, &testNode{name: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), client: freeAddr(t), route: freeAddr(t)})
+		tn := &testNode{name: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), client: freeAddr(t)}
+		if n > 1 {
+			tn.route = freeAddr(t) // one node runs a standalone JetStream server
+		}
+		h.nodes = append(h.nodes, tn)
 	}
 	for i := range h.nodes {
 		for j := range h.nodes {

@@ -177,17 +177,23 @@ func checkAll(t *testing.T, h *harness, coll string, acked []string, within time
 
 // shardLeader is the node whose NATS server leads shard s's stream.
 func shardLeader(t *testing.T, n *Node, coll string, s int) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	st, err := n.js.Stream(ctx, n.streamName(coll, s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	info := st.CachedInfo()
-	if info.Cluster == nil || info.Cluster.Leader == "" {
-		t.Fatalf("stream %s has no leader", n.streamName(coll, s))
-	}
-	return info.Cluster.Leader
+	t.Helper()
+	var leader string
+	waitFor(t, 30*time.Second, "the stream's leader", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		st, err := n.js.Stream(ctx, n.streamName(coll, s))
+		if err != nil {
+			return err
+		}
+		info := st.CachedInfo()
+		if info.Cluster == nil || info.Cluster.Leader == "" {
+			return fmt.Errorf("stream %s has no leader", n.streamName(coll, s))
+		}
+		leader = info.Cluster.Leader
+		return nil
+	})
+	return leader
 }
 
 func index(h *harness, name string) int {
