@@ -218,8 +218,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	initial := make(chan struct{}, 2)
 	n.wg.Add(2)
-	go n.watchMeta(metaW, initial)
-	go n.watchNodes(nodeW, initial)
+	go n.watch(metaW, initial, n.putColl)
+	go n.watch(nodeW, initial, n.putPeer)
 	for i := 0; i < 2; i++ {
 		select {
 		case <-initial:
@@ -348,7 +348,9 @@ func (n *Node) heartbeatLoop() {
 	}
 }
 
-func (n *Node) watchMeta(w jetstream.KeyWatcher, initial chan<- struct{}) {
+// watch feeds a bucket's changes to put until the node closes; it
+// signals initial once the bucket's current values are delivered.
+func (n *Node) watch(w jetstream.KeyWatcher, initial chan<- struct{}, put func(jetstream.KeyValueEntry)) {
 	defer n.wg.Done()
 	defer w.Stop()
 	for {
@@ -364,27 +366,7 @@ func (n *Node) watchMeta(w jetstream.KeyWatcher, initial chan<- struct{}) {
 				n.kick()
 				continue
 			}
-			n.putColl(e)
-		}
-	}
-}
-
-func (n *Node) watchNodes(w jetstream.KeyWatcher, initial chan<- struct{}) {
-	defer n.wg.Done()
-	defer w.Stop()
-	for {
-		select {
-		case <-n.ctx.Done():
-			return
-		case e, ok := <-w.Updates():
-			if !ok {
-				return
-			}
-			if e == nil {
-				initial <- struct{}{}
-				continue
-			}
-			n.putPeer(e)
+			put(e)
 		}
 	}
 }

@@ -32,20 +32,13 @@ type workItem struct {
 	Objects    []workObject `json:"objects"`
 }
 
+// workObject is an object to encode: its fields as in a log entry (the
+// text content inline), its image or audio bytes by blob name.
 type workObject struct {
-	ID       uint64            `json:"id"`
-	Key      string            `json:"key,omitempty"`
-	Modality string            `json:"modality,omitempty"`
-	Source   string            `json:"source,omitempty"`
-	Hash     string            `json:"hash,omitempty"`
-	Metadata map[string]any    `json:"metadata,omitempty"`
-	Text     map[string]string `json:"text,omitempty"`
-	Vectors  map[string][]byte `json:"vectors,omitempty"`
-	// Content: text inline; image or audio bytes by blob name.
-	ContentText string `json:"content_text,omitempty"`
-	Image       string `json:"image,omitempty"`
-	Audio       string `json:"audio,omitempty"`
-	Keep        bool   `json:"keep,omitempty"`
+	logObject
+	Image string `json:"image,omitempty"`
+	Audio string `json:"audio,omitempty"`
+	Keep  bool   `json:"keep,omitempty"`
 }
 
 func (n *Node) workStream() string  { return "RS-" + n.cfg.Name + "-work" }
@@ -82,7 +75,8 @@ func (n *Node) SubmitWork(ctx context.Context, coll string, objs []engine.Object
 	h := sha256.New()
 	for i := range objs {
 		o := &objs[i]
-		w := workObject{ID: o.ID, Key: o.Key, Modality: o.Modality, Source: o.Source, Hash: o.Hash, Metadata: o.Metadata, Text: o.Text}
+		w := workObject{logObject: toLog(o)}
+		w.Blob, w.Updated = "", time.Time{}
 		if w.ID == 0 {
 			if w.Key == "" {
 				return nil, fmt.Errorf("%w: objects[%d]: a work item's objects need an id or a key", engine.ErrInvalid, i)
@@ -90,11 +84,8 @@ func (n *Node) SubmitWork(ctx context.Context, coll string, objs []engine.Object
 			w.ID = keyID(w.Key)
 		}
 		ids[i] = w.ID
-		if len(o.Vectors) > 0 {
-			w.Vectors = toLog(o).Vectors
-		}
 		if ct := o.Content; ct != nil {
-			w.ContentText, w.Keep = ct.Text, ct.Keep
+			w.Keep = ct.Keep
 			for _, m := range []struct {
 				b   []byte
 				dst *string
@@ -229,13 +220,12 @@ func (n *Node) encodeItem(ctx context.Context, item *workItem, msgID string) err
 	}
 	objs := make([]engine.Object, len(item.Objects))
 	for i, w := range item.Objects {
-		lo := logObject{ID: w.ID, Key: w.Key, Modality: w.Modality, Source: w.Source, Hash: w.Hash, Metadata: w.Metadata, Text: w.Text, Vectors: w.Vectors}
-		o, err := lo.object()
+		o, err := w.object()
 		if err != nil {
 			return fmt.Errorf("%w: objects[%d]: %v", engine.ErrInvalid, i, err)
 		}
-		if w.ContentText != "" || w.Image != "" || w.Audio != "" {
-			o.Content = &engine.Content{Text: w.ContentText, Keep: w.Keep}
+		if o.Content != nil || w.Image != "" || w.Audio != "" {
+			o.Content = &engine.Content{Text: w.Content, Keep: w.Keep}
 			for _, x := range []struct {
 				sha string
 				dst *[]byte
