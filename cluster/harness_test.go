@@ -23,10 +23,19 @@ import (
 	"rosetta/engine"
 )
 
+// deadRoute is an address nobody listens on (port 1), for servers that
+// route ("" for a standalone one).
+func deadRoute(route string) string {
+	if route == "" {
+		return ""
+	}
+	return "127.0.0.1:1"
+}
+
 // The harness runs N embedded NATS servers and N Rosetta nodes in the
 // test process, on loopback. Every route between two servers goes
-// through a TCP proxy the test can cut, in both directions (servers do
-// not gossip routes: NoAdvertise), so a node can be partitioned away.
+// through a TCP proxy the test can cut, in both directions (see
+// deadRoute), so a node can be partitioned away.
 
 type proxy struct {
 	listen, target string
@@ -190,8 +199,12 @@ func (h *harness) config(tn *testNode) Config {
 // start starts node i's NATS server, engine and cluster node.
 func (h *harness) start(i int) error {
 	tn := h.nodes[i]
+	// Servers gossip the routes they accept, and a server that learns of
+	// a peer it is not connected to dials the gossiped address directly,
+	// around the proxies; advertising a dead address keeps every route on
+	// the proxies, so a partition is one.
 	ns, err := StartNATS(NATSConfig{Cluster: "test", Node: tn.name, Listen: tn.client, ClusterListen: tn.route,
-		Peers: tn.peerProxy, Dir: filepath.Join(tn.dir, "nats")})
+		Peers: tn.peerProxy, Dir: filepath.Join(tn.dir, "nats"), RouteAdvertise: deadRoute(tn.route)})
 	if err != nil {
 		return err
 	}

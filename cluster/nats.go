@@ -29,6 +29,12 @@ type NATSConfig struct {
 	Listen, ClusterListen string
 	Peers                 []string
 	Dir                   string // JetStream's file store
+	// RouteAdvertise, when set, is the route address this server tells
+	// its peers to gossip (NATS' cluster.advertise): the address the other
+	// servers can reach it at, when that is not ClusterListen (a proxy, a
+	// NAT). Servers open direct routes to peers they learn about this
+	// way besides the ones in Peers.
+	RouteAdvertise string
 	// Monitor, when set, is the HTTP monitoring address (/varz, /jsz):
 	// what encoders and ingest clients joining with --nats-url read to
 	// check the sync setting.
@@ -37,9 +43,8 @@ type NATSConfig struct {
 
 // StartNATS starts an embedded NATS server with JetStream, file-backed
 // and syncing every write (sync_interval: always), routed to its peers.
-// It does not gossip routes or client URLs (NoAdvertise): a server talks
-// to exactly the peers it was given, which is what a fenced network (and
-// the partition tests) expect.
+// It does not advertise the cluster's client URLs to clients
+// (NoAdvertise): a node's client talks to its own server.
 func StartNATS(c NATSConfig) (*server.Server, error) {
 	host, port, err := splitHostPort(c.Listen, "--nats-listen")
 	if err != nil {
@@ -64,7 +69,7 @@ func StartNATS(c NATSConfig) (*server.Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts.Cluster = server.ClusterOpts{Name: c.Cluster, Host: ch, Port: cp, NoAdvertise: true}
+		opts.Cluster = server.ClusterOpts{Name: c.Cluster, Host: ch, Port: cp, NoAdvertise: true, Advertise: c.RouteAdvertise}
 		for _, p := range c.Peers {
 			if _, _, err := splitHostPort(p, "--nats-peers"); err != nil {
 				return nil, err
