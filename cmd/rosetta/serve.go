@@ -116,7 +116,13 @@ pulls 'rosetta ingest --cluster' work, encodes it with its models and writes it.
 				roots[i] = a
 			}
 			lim.MaxImagePixels, lim.DecodePixels = int64(maxImageMpx*1e6), int64(decodeMpx*1e6)
-			e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, SnapshotEvery: snapshotEvery,
+			// A cluster node's engine holds only its shard replicas, under
+			// DIR/cluster: never a single server's collections in DIR.
+			engineDir := dataDir
+			if cf.name != "" {
+				engineDir = filepath.Join(dataDir, "cluster")
+			}
+			e, err := engine.Open(engine.Options{Dir: engineDir, Logger: log, SnapshotEvery: snapshotEvery,
 				LoadModel:       serverModelLoader(modelsDir),
 				LoadTranscriber: serverTranscriberLoader(modelsDir),
 				CheckModelName:  func(name string) error { return models.CheckServerName(modelsDir, name) },
