@@ -489,7 +489,18 @@ func (n *Node) record(name string) (*collRecord, error) {
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.RequestTimeout)
 	defer cancel()
-	e, err := n.meta.Get(ctx, collKey(name))
+	// KV reads may be served by a bucket replica a few milliseconds
+	// behind the leader: a collection just created through another node
+	// can look absent for a moment.
+	var e jetstream.KeyValueEntry
+	var err error
+	for try := 0; ; try++ {
+		e, err = n.meta.Get(ctx, collKey(name))
+		if !errors.Is(err, jetstream.ErrKeyNotFound) || try == 5 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, fmt.Errorf("%w: collection %q not found", engine.ErrNotFound, name)
 	}
