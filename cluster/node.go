@@ -206,15 +206,23 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		n.cancel()
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	metaW, err := n.meta.WatchAll(n.ctx)
-	if err != nil {
+	// A restarted server may still be recovering its streams: retry.
+	var metaW, nodeW jetstream.KeyWatcher
+	if err := retry(ctx, func(context.Context) error {
+		var err error
+		if metaW == nil {
+			if metaW, err = n.meta.WatchAll(n.ctx); err != nil {
+				return err
+			}
+		}
+		nodeW, err = n.nodes.WatchAll(n.ctx)
+		return err
+	}); err != nil {
+		if metaW != nil {
+			metaW.Stop()
+		}
 		n.cancel()
-		return nil, fmt.Errorf("cluster: %w", err)
-	}
-	nodeW, err := n.nodes.WatchAll(n.ctx)
-	if err != nil {
-		n.cancel()
-		return nil, fmt.Errorf("cluster: %w", err)
+		return nil, fmt.Errorf("cluster: watching the cluster map: %w", err)
 	}
 	initial := make(chan struct{}, 2)
 	n.wg.Add(2)
