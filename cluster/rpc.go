@@ -224,6 +224,11 @@ func (n *Node) callShard(ctx context.Context, r *collRecord, shard int, req rpcR
 	req.Local = r.local(shard)
 	cands := n.candidates(r, shard)
 	if len(cands) == 0 {
+		// Every replica looks down: a heartbeat may just be late (a node
+		// that restarted a moment ago). Ask them anyway before giving up.
+		cands = r.Serving[shard]
+	}
+	if len(cands) == 0 {
 		return nil, fmt.Errorf("%w: no live replica serves shard %d of %q (its replicas %v are down; joining: %v)", engine.ErrUnavailable, shard, r.Schema.Name, r.Serving[shard], r.Joining[shard])
 	}
 	var last error
