@@ -107,6 +107,7 @@ func (c *Config) defaults() error {
 	def(&c.MoveAfter, 30*time.Second)
 	def(&c.WaitApplied, 5*time.Second)
 	def(&c.RequestTimeout, 10*time.Second)
+	def(&c.WorkAckWait, WorkAckWait)
 	if c.CatchUpLag == 0 {
 		c.CatchUpLag = 16
 	}

@@ -137,9 +137,5 @@ func (n *Node) lastSeq(ctx context.Context, coll string, shard int) uint64 {
 	if err != nil {
 		return ^uint64(0)
 	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return ^uint64(0)
-	}
-	return info.State.LastSeq
+	return st.CachedInfo().State.LastSeq // js.Stream just fetched it
 }

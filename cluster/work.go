@@ -136,7 +136,7 @@ func (n *Node) workLoop() {
 		err := n.ensureWorkStream(ctx)
 		if err == nil {
 			cons, err = n.js.CreateOrUpdateConsumer(ctx, n.workStream(), jetstream.ConsumerConfig{
-				Durable: "encoders", AckPolicy: jetstream.AckExplicitPolicy, AckWait: n.workAckWait(),
+				Durable: "encoders", AckPolicy: jetstream.AckExplicitPolicy, AckWait: n.cfg.WorkAckWait,
 				MaxAckPending: 64, DeliverPolicy: jetstream.DeliverAllPolicy})
 		}
 		cancel()
@@ -164,13 +164,6 @@ func (n *Node) workLoop() {
 			n.work(m)
 		}
 	}
-}
-
-func (n *Node) workAckWait() time.Duration {
-	if n.cfg.WorkAckWait > 0 {
-		return n.cfg.WorkAckWait
-	}
-	return WorkAckWait
 }
 
 // work encodes and writes one item; a failure that another try could
