@@ -209,11 +209,11 @@ func selectImpl(avx512, avx2 bool) {
 		dotF16Impl, squaredL2F16Impl = dotF16AVX512Go, squaredL2F16AVX512Go
 		decodeF16Impl = decodeF16AVX512Go
 		expImpl, quickGELUImpl = expAVX512Go, quickGELUAVX512Go
-		gemmKernel = microKernel{"avx512-12x32", 12, 32, sgemmKernelAVX512}
+		gemmKernel = microKernel{"avx512-12x32", 12, 32, sgemmKernelAVX512, avx512Rows}
 		return
 	case avx2:
 		impl, dotImpl, squaredL2Impl = "avx2", dotAVX2Go, squaredL2AVX2Go
-		gemmKernel = microKernel{"avx2-6x16", 6, 16, sgemmKernelAVX2}
+		gemmKernel = microKernel{"avx2-6x16", 6, 16, sgemmKernelAVX2, avx2Rows}
 		dotF16Impl, squaredL2F16Impl = dotF16Generic, squaredL2F16Generic
 		decodeF16Impl = decodeF16Generic
 		if hasF16C {
@@ -224,7 +224,7 @@ func selectImpl(avx512, avx2 bool) {
 		return
 	default:
 		impl, dotImpl, squaredL2Impl = "generic", dotGeneric, squaredL2Generic
-		gemmKernel = microKernel{"generic", 4, 8, sgemmKernelGeneric}
+		gemmKernel = microKernel{"generic", 4, 8, sgemmKernelGeneric, nil}
 	}
 	dotF16Impl, squaredL2F16Impl = dotF16Generic, squaredL2F16Generic
 	decodeF16Impl = decodeF16Generic

@@ -21,13 +21,39 @@ const (
 )
 
 // microKernel computes C[0:mr,0:nr] += Apanel·Bpanel over kc steps.
+// rows, when set, holds the same kernel for fewer rows (rows[r] computes
+// C[0:r,0:nr], reading the first r values of each mr group of the panel),
+// so the last panel of an m that is not a multiple of mr costs r rows of
+// work, not mr.
 type microKernel struct {
 	name   string
 	mr, nr int
 	fn     func(kc int, a, b, c *float32, ldc int)
+	rows   []func(kc int, a, b, c *float32, ldc int)
 }
 
-var gemmKernel = microKernel{"generic", 4, 8, sgemmKernelGeneric}
+// tileMul adds the product of an A and a B micro-panel (kb steps) into the
+// mv×nv corner of C, through tile (mr×nr scratch) when nv < nr.
+func (kern *microKernel) tileMul(kb int, apanel, bpanel, c []float32, ldc, mv, nv int, tile []float32) {
+	switch {
+	case mv == kern.mr && nv == kern.nr:
+		kern.fn(kb, &apanel[0], &bpanel[0], &c[0], ldc)
+	case nv == kern.nr && kern.rows != nil:
+		kern.rows[mv](kb, &apanel[0], &bpanel[0], &c[0], ldc)
+	default:
+		nr := kern.nr
+		clear(tile)
+		kern.fn(kb, &apanel[0], &bpanel[0], &tile[0], nr)
+		for i := 0; i < mv; i++ {
+			row := c[i*ldc : i*ldc+nv]
+			for j := range row {
+				row[j] += tile[i*nr+j]
+			}
+		}
+	}
+}
+
+var gemmKernel = microKernel{"generic", 4, 8, sgemmKernelGeneric, nil}
 
 // GemmImpl names the SGEMM micro-kernel in use.
 func GemmImpl() string { return gemmKernel.name }
@@ -130,7 +156,7 @@ func gemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []floa
 	// Below ~2 MFLOP per thread the goroutine hand-off costs more than it saves.
 	threads = min(threads, max(1, m*n*k/(1<<20)))
 	if threads <= 1 {
-		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, nil, 0)
+		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, nil, 0, nil)
 		return
 	}
 	var wg sync.WaitGroup
@@ -145,7 +171,7 @@ func gemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []floa
 				if transB {
 					bb = b[j0*ldb:]
 				}
-				gemmSerial(transA, transB, m, j1-j0, k, alpha, a, lda, bb, ldb, c[j0:], ldc, nil, 0)
+				gemmSerial(transA, transB, m, j1-j0, k, alpha, a, lda, bb, ldb, c[j0:], ldc, nil, 0, nil)
 			}()
 		}
 	} else {
@@ -160,7 +186,7 @@ func gemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []floa
 				if transA {
 					aa = a[i0:]
 				}
-				gemmSerial(transA, transB, i1-i0, n, k, alpha, aa, lda, b, ldb, c[i0*ldc:], ldc, nil, 0)
+				gemmSerial(transA, transB, i1-i0, n, k, alpha, aa, lda, b, ldb, c[i0*ldc:], ldc, nil, 0, nil)
 			}()
 		}
 	}
@@ -183,10 +209,53 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
+// Epilogue is work a packed GEMM fuses into its passes over C, done on
+// each mr×nr tile while it is in cache and on the GEMM's own threads: the
+// bias is written into the tile before its first product (where a separate
+// pass would copy it into every row of C first, on one thread), and the
+// activation runs on the tile once its last product is added.
+type Epilogue struct {
+	Bias       []float32       // len n: added to every row of C, or nil
+	Act        func([]float32) // applied in place to C's final values, or nil
+	Accumulate bool            // C += A·B (+ Bias); otherwise C = A·B (+ Bias)
+}
+
+// begin prepares rows×cols of C at off, whose first column is column col
+// of the whole product, before the tile's first product is added.
+func (e *Epilogue) begin(c []float32, off, ldc, rows, cols, col int) {
+	for i := 0; i < rows; i++ {
+		row := c[off+i*ldc : off+i*ldc+cols]
+		switch {
+		case e.Bias == nil:
+			if !e.Accumulate {
+				clear(row)
+			}
+		case e.Accumulate:
+			for j, v := range e.Bias[col : col+cols] {
+				row[j] += v
+			}
+		default:
+			copy(row, e.Bias[col:col+cols])
+		}
+	}
+}
+
+// end applies the activation to the finished tile.
+func (e *Epilogue) end(c []float32, off, ldc, rows, cols int) {
+	if e.Act == nil {
+		return
+	}
+	for i := 0; i < rows; i++ {
+		e.Act(c[off+i*ldc : off+i*ldc+cols])
+	}
+}
+
 // gemmSerial accumulates alpha·op(A)·op(B) into C on one goroutine. With
 // pre != nil, op(B) comes from pre's panels starting at column j0 (a
-// multiple of nr) and b/ldb/transB are unused.
-func gemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, pre *PackedB, j0 int) {
+// multiple of nr) and b/ldb/transB are unused. With epi != nil, C is
+// prepared and finished tile by tile as epi says (then k > 0), and its
+// bias is indexed from the first column of this part of C.
+func gemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, pre *PackedB, j0 int, epi *Epilogue) {
 	kern := gemmKernel
 	mr, nr := kern.mr, kern.nr
 	bufs := gemmPool.Get().(*gemmBufs)
@@ -207,6 +276,7 @@ func gemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 		nb := min(gemmNC, n-jc)
 		for pc := 0; pc < k; pc += gemmKC {
 			kb := min(gemmKC, k-pc)
+			first, last := pc == 0, pc+kb == k
 			var bp []float32
 			if pre != nil {
 				bp = pre.data[pc*pre.np+(j0+jc)*kb:]
@@ -225,17 +295,12 @@ func gemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 						apanel := ap[(ir/mr)*mr*kb:]
 						mv := min(mr, mb-ir)
 						cOff := (ic+ir)*ldc + jc + jr
-						if mv == mr && nv == nr {
-							kern.fn(kb, &apanel[0], &bpanel[0], &c[cOff], ldc)
-							continue
+						if epi != nil && first {
+							epi.begin(c, cOff, ldc, mv, nv, jc+jr)
 						}
-						clear(tile)
-						kern.fn(kb, &apanel[0], &bpanel[0], &tile[0], nr)
-						for i := 0; i < mv; i++ {
-							row := c[cOff+i*ldc : cOff+i*ldc+nv]
-							for j := range row {
-								row[j] += tile[i*nr+j]
-							}
+						kern.tileMul(kb, apanel, bpanel, c[cOff:], ldc, mv, nv, tile)
+						if epi != nil && last {
+							epi.end(c, cOff, ldc, mv, nv)
 						}
 					}
 				}
@@ -286,55 +351,115 @@ func PackB(transB bool, k, n int, b []float32, ldb int) (*PackedB, error) {
 
 // GemmPacked computes C = alpha·op(A)·B + beta·C with B packed by PackB.
 func GemmPacked(transA bool, m int, alpha float32, a []float32, lda int, b *PackedB, beta float32, c []float32, ldc int) error {
+	if err := checkPacked(transA, m, a, lda, b, c, ldc); err != nil {
+		return err
+	}
+	if m == 0 {
+		return nil
+	}
+	scaleC(m, b.n, beta, c, ldc)
+	if alpha == 0 {
+		return nil
+	}
+	if m == 1 {
+		gemvPacked(GemmThreads(), alpha, rowOfA(transA, b.k, a, lda), b, c[:b.n])
+		return nil
+	}
+	gemmPackedParallel(transA, m, alpha, a, lda, b, c, ldc, nil)
+	return nil
+}
+
+// GemmPackedEpilogue computes C = A·B with B packed by PackB, plus epi's
+// bias and activation, fused into the product's passes over C (Epilogue);
+// with epi.Accumulate, C += A·B + bias. A is m×k with row stride lda. The
+// values equal GemmPacked's followed by a separate bias and activation
+// pass (bias first, then the products in the same order).
+func GemmPackedEpilogue(m int, a []float32, lda int, b *PackedB, epi Epilogue, c []float32, ldc int) error {
+	if err := checkPacked(false, m, a, lda, b, c, ldc); err != nil {
+		return err
+	}
+	if epi.Bias != nil && len(epi.Bias) < b.n {
+		return fmt.Errorf("%w: epilogue bias has %d values, want %d", ErrBadShape, len(epi.Bias), b.n)
+	}
+	if m == 0 {
+		return nil
+	}
+	if m == 1 {
+		row := c[:b.n]
+		epi.begin(row, 0, b.n, 1, b.n, 0)
+		gemvPacked(GemmThreads(), 1, a[:b.k], b, row)
+		epi.end(row, 0, b.n, 1, b.n)
+		return nil
+	}
+	gemmPackedParallel(false, m, 1, a, lda, b, c, ldc, &epi)
+	return nil
+}
+
+func checkPacked(transA bool, m int, a []float32, lda int, b *PackedB, c []float32, ldc int) error {
 	if b == nil {
 		return fmt.Errorf("%w: nil PackedB", ErrBadShape)
 	}
 	if b.kernel != gemmKernel.name {
 		return fmt.Errorf("%w: B was packed for micro-kernel %s, %s is in use", ErrBadShape, b.kernel, gemmKernel.name)
 	}
-	n, k := b.n, b.k
 	if m < 0 {
 		return fmt.Errorf("%w: gemm m = %d", ErrBadShape, m)
 	}
-	ar, ac := m, k
+	ar, ac := m, b.k
 	if transA {
-		ar, ac = k, m
+		ar, ac = b.k, m
 	}
 	if err := checkMatrix("A", ar, ac, lda, a); err != nil {
 		return err
 	}
-	if err := checkMatrix("C", m, n, ldc, c); err != nil {
-		return err
-	}
-	if m == 0 {
-		return nil
-	}
-	scaleC(m, n, beta, c, ldc)
-	if alpha == 0 || k == 0 {
-		return nil
-	}
-	if m == 1 {
-		gemvPacked(GemmThreads(), alpha, rowOfA(transA, k, a, lda), b, c[:n])
-		return nil
-	}
-	nr := b.nr
+	return checkMatrix("C", m, b.n, ldc, c)
+}
+
+// gemmPackedParallel splits a packed product (m ≥ 2) over up to
+// GemmThreads() goroutines. With enough rows for every thread to fill its
+// own MC blocks it splits by rows: B's panels are shared read-only, and
+// each thread packs only its own rows of A. Otherwise (the short sequences
+// of a single image or caption: m = 50 or 77) it splits by columns, each
+// thread packing the whole (small) A.
+func gemmPackedParallel(transA bool, m int, alpha float32, a []float32, lda int, b *PackedB, c []float32, ldc int, epi *Epilogue) {
+	n, k, nr, mr := b.n, b.k, b.nr, gemmKernel.mr
 	threads := min(GemmThreads(), max(1, m*n*k/(1<<20)))
-	if threads <= 1 || n < threads*nr*2 {
-		gemmSerial(transA, false, m, n, k, alpha, a, lda, nil, 0, c, ldc, b, 0)
-		return nil
-	}
 	var wg sync.WaitGroup
-	step := (n/nr + threads - 1) / threads * nr
-	for j0 := 0; j0 < n; j0 += step {
-		j1 := min(n, j0+step)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			gemmSerial(transA, false, m, j1-j0, k, alpha, a, lda, nil, 0, c[j0:], ldc, b, j0)
-		}()
+	switch {
+	case threads > 1 && m >= threads*gemmMC:
+		step := roundUp((m+threads-1)/threads, mr)
+		for i0 := 0; i0 < m; i0 += step {
+			i1 := min(m, i0+step)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				aa := a[i0*lda:]
+				if transA {
+					aa = a[i0:]
+				}
+				gemmSerial(transA, false, i1-i0, n, k, alpha, aa, lda, nil, 0, c[i0*ldc:], ldc, b, 0, epi)
+			}()
+		}
+	case threads > 1 && n >= threads*nr*2:
+		step := (n/nr + threads - 1) / threads * nr
+		for j0 := 0; j0 < n; j0 += step {
+			j1 := min(n, j0+step)
+			part := epi
+			if epi != nil && epi.Bias != nil {
+				e := *epi
+				e.Bias = epi.Bias[j0:]
+				part = &e
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				gemmSerial(transA, false, m, j1-j0, k, alpha, a, lda, nil, 0, c[j0:], ldc, b, j0, part)
+			}()
+		}
+	default:
+		gemmSerial(transA, false, m, n, k, alpha, a, lda, nil, 0, c, ldc, b, 0, epi)
 	}
 	wg.Wait()
-	return nil
 }
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
@@ -345,6 +470,10 @@ func packA(dst, a []float32, lda int, trans bool, ic, pc, mb, kb, mr int, alpha 
 	for q := 0; q*mr < mb; q++ {
 		panel := dst[q*mr*kb : (q+1)*mr*kb]
 		rows := min(mr, mb-q*mr)
+		if !trans && rows == mr {
+			packRows(panel, a, lda, ic+q*mr, pc, kb, mr, alpha)
+			continue
+		}
 		if !trans {
 			for i := 0; i < rows; i++ {
 				src := a[(ic+q*mr+i)*lda+pc : (ic+q*mr+i)*lda+pc+kb]
@@ -365,6 +494,34 @@ func packA(dst, a []float32, lda int, trans bool, ic, pc, mb, kb, mr int, alpha 
 			for p := 0; p < kb; p++ {
 				clear(panel[p*mr+rows : p*mr+mr])
 			}
+		}
+	}
+}
+
+// packRows is packA's common case (A not transposed, a full panel): it
+// interleaves mr rows a k step at a time, reading each row sequentially
+// and writing the panel sequentially, with the rows sliced to kb so the
+// loop runs without bounds checks.
+func packRows(panel, a []float32, lda, i0, pc, kb, mr int, alpha float32) {
+	if mr == 12 {
+		var r [12][]float32
+		for i := range r {
+			off := (i0+i)*lda + pc
+			r[i] = a[off : off+kb : off+kb]
+		}
+		panel = panel[:kb*12]
+		for p := 0; p < kb; p++ {
+			d := (*[12]float32)(panel[p*12 : p*12+12])
+			d[0], d[1], d[2], d[3] = alpha*r[0][p], alpha*r[1][p], alpha*r[2][p], alpha*r[3][p]
+			d[4], d[5], d[6], d[7] = alpha*r[4][p], alpha*r[5][p], alpha*r[6][p], alpha*r[7][p]
+			d[8], d[9], d[10], d[11] = alpha*r[8][p], alpha*r[9][p], alpha*r[10][p], alpha*r[11][p]
+		}
+		return
+	}
+	for i := 0; i < mr; i++ {
+		off := (i0+i)*lda + pc
+		for p, v := range a[off : off+kb] {
+			panel[p*mr+i] = alpha * v
 		}
 	}
 }

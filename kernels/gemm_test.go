@@ -184,3 +184,112 @@ func BenchmarkGemm(b *testing.B) {
 		})
 	}
 }
+
+// TestGemmPackedEpilogue: the fused bias, activation and accumulation give
+// exactly the values of GemmPacked with a separate bias pass before and an
+// activation pass after, on every split (rows, columns, one thread) and
+// both edges (m not a multiple of mr, n not a multiple of nr).
+func TestGemmPackedEpilogue(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	relu := func(x []float32) {
+		for i, v := range x {
+			if v < 0 {
+				x[i] = 0.25 * v
+			}
+		}
+	}
+	for _, im := range impls() {
+		withImpl(t, im.avx512, im.avx2)
+		for _, sh := range [][3]int{{1, 70, 33}, {2, 64, 300}, {13, 97, 257}, {50, 768, 64}, {77, 96, 512}, {200, 64, 40}, {250, 130, 600}} {
+			m, n, k := sh[0], sh[1], sh[2]
+			w := randVec(r, n*k)
+			p, err := PackB(true, k, n, w, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := randVec(r, m*k)
+			bias := randVec(r, n)
+			for _, threads := range []int{1, 2, 3} {
+				for _, withBias := range []bool{false, true} {
+					for _, act := range []func([]float32){nil, relu} {
+						for _, acc := range []bool{false, true} {
+							c0 := randVec(r, m*n)
+							want := append([]float32(nil), c0...)
+							if !acc {
+								clear(want)
+							}
+							if withBias {
+								for i := 0; i < m; i++ {
+									for j := range n {
+										want[i*n+j] += bias[j]
+									}
+								}
+							}
+							old := SetGemmThreads(threads)
+							if err := GemmPacked(false, m, 1, a, k, p, 1, want, n); err != nil {
+								t.Fatal(err)
+							}
+							if act != nil {
+								act(want)
+							}
+							epi := Epilogue{Act: act, Accumulate: acc}
+							if withBias {
+								epi.Bias = bias
+							}
+							got := append([]float32(nil), c0...)
+							if err := GemmPackedEpilogue(m, a, k, p, epi, got, n); err != nil {
+								t.Fatal(err)
+							}
+							SetGemmThreads(old)
+							for i := range got {
+								if got[i] != want[i] {
+									t.Fatalf("%s %v threads=%d bias=%v act=%v acc=%v: [%d] = %v, want %v", GemmImpl(), sh, threads, withBias, act != nil, acc, i, got[i], want[i])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	p, _ := PackB(false, 2, 3, make([]float32, 6), 3)
+	if err := GemmPackedEpilogue(2, make([]float32, 4), 2, p, Epilogue{Bias: make([]float32, 2)}, make([]float32, 6), 3); !errors.Is(err, ErrBadShape) {
+		t.Errorf("short bias: %v", err)
+	}
+}
+
+// TestGemmRowKernels: the fewer-row micro-kernels give exactly what the
+// full kernel gives through a zeroed tile.
+func TestGemmRowKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, im := range impls() {
+		withImpl(t, im.avx512, im.avx2)
+		if gemmKernel.rows == nil {
+			continue
+		}
+		mr := gemmKernel.mr
+		for m := 2; m <= 3*mr+1; m++ {
+			n, k := 2*gemmKernel.nr, 300
+			w := randVec(r, n*k)
+			p, _ := PackB(true, k, n, w, k)
+			a := randVec(r, m*k)
+			got := make([]float32, m*n)
+			if err := GemmPacked(false, m, 1, a, k, p, 0, got, n); err != nil {
+				t.Fatal(err)
+			}
+			rows := gemmKernel.rows
+			gemmKernel.rows = nil
+			want := make([]float32, m*n)
+			err := GemmPacked(false, m, 1, a, k, p, 0, want, n)
+			gemmKernel.rows = rows
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%s m=%d: [%d] = %v, want %v", GemmImpl(), m, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

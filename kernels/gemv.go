@@ -128,3 +128,13 @@ func splitColumns(threads, n, align int, part func(j0, j1 int)) {
 	}
 	wg.Wait()
 }
+
+// SplitRange runs part over [0, n) on up to GemmThreads() goroutines, in
+// pieces of at least grain items (starts at multiples of grain), or on the
+// calling goroutine when n is too small to split. It is how the work
+// between matrix products (layer norms, residual adds, im2col) keeps both
+// cores busy.
+func SplitRange(n, grain int, part func(lo, hi int)) {
+	grain = max(grain, 1)
+	splitColumns(min(GemmThreads(), n/grain), n, (grain+1)/2, part)
+}

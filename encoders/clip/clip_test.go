@@ -220,3 +220,41 @@ func TestLoadReportsMismatchedCheckpoint(t *testing.T) {
 		t.Fatalf("mismatch not reported by tensor name: %v", err)
 	}
 }
+
+// TestTextEmbedTruncates: the embedding path, which stops the causal tower
+// after the batch's last EOS token, gives exactly Forward's embeddings on
+// every fixture, for the goldens' batch and for each caption alone (whose
+// EOS comes earlier than the batch's longest).
+func TestTextEmbedTruncates(t *testing.T) {
+	for _, name := range []string{"clip-vit", "clip-vit-openclip", "clip-resnet"} {
+		dir := fixtures.Dir(t, name)
+		g := openGolden(t, dir)
+		m, err := Load(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := g.ids(t, "input_ids")
+		batches := [][][]int{ids}
+		for _, seq := range ids {
+			batches = append(batches, [][]int{seq})
+		}
+		for bi, b := range batches {
+			full, err := m.Text.Forward(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			short, err := m.Text.Embed(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if short.LastHidden != nil {
+				t.Fatalf("%s: Embed kept the last hidden state", name)
+			}
+			for i, v := range full.Embeds {
+				if short.Embeds[i] != v {
+					t.Fatalf("%s batch %d: embeds[%d] = %v, Forward gives %v", name, bi, i, short.Embeds[i], v)
+				}
+			}
+		}
+	}
+}

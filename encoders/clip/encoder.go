@@ -116,7 +116,7 @@ func (e *Encoder) EmbedTexts(ctx context.Context, texts []string) ([][]float32, 
 		ids[i] = e.Tok.EncodeContext(t, e.Model.Cfg.Context)
 	}
 	return e.run(ctx, len(texts), e.TextBatch, func(lo, hi int) ([]float32, error) {
-		out, err := e.Model.Text.Forward(ids[lo:hi])
+		out, err := e.Model.Text.Embed(ids[lo:hi])
 		if err != nil {
 			return nil, err
 		}

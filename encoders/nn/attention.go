@@ -24,6 +24,9 @@ func (a *Attention) Init() {
 	a.headDimInvS = float32(1 / math.Sqrt(float64(a.Dim/a.Heads)))
 }
 
+// attnScratch holds the fused attention's per-goroutine buffers.
+var attnScratch = sync.Pool{New: func() any { return new(kernels.AttnScratch) }}
+
 // Mask says which keys a query may attend to.
 type Mask struct {
 	Causal bool
@@ -36,24 +39,40 @@ type Mask struct {
 // are [batch*t*Dim]. mask(i) gives sequence i's mask. scratch is reused
 // between calls when it is large enough.
 func (a *Attention) Forward(x []float32, batch, t int, mask func(seq int) Mask, y []float32, scratch *[]float32) {
+	a.forward(x, batch, t, mask, y, false, scratch)
+}
+
+// ForwardAdd is Forward adding its output into y (a residual connection,
+// fused into the output projection).
+func (a *Attention) ForwardAdd(x []float32, batch, t int, mask func(seq int) Mask, y []float32, scratch *[]float32) {
+	a.forward(x, batch, t, mask, y, true, scratch)
+}
+
+func (a *Attention) forward(x []float32, batch, t int, mask func(seq int) Mask, y []float32, add bool, scratch *[]float32) {
 	d, h := a.Dim, a.Heads
 	hd := d / h
 	rows := batch * t
 	// Heads run in parallel, each on one thread, when there are threads to
-	// spare and each head is worth a goroutine (≥ ~1 M multiply-adds):
-	// their softmax then runs in parallel too, not only their products.
+	// spare and the heads together are worth the hand-off (≥ ~0.25 M
+	// multiply-adds): their softmax and masking then run in parallel too.
+	// The short sequences of CLIP (50 image tokens, 77 text tokens) have
+	// heads far too small to split one head's products over threads.
 	workers := min(kernels.GemmThreads(), batch*h)
-	if t*t*hd < 1<<20 {
+	if batch*h*t*t*hd < 1<<18 {
 		workers = 1
 	}
-	need := 3*rows*d + workers*t*t + rows*d
+	scoreLen := t * t
+	if kernels.AttentionFits(t, hd) {
+		scoreLen = 0 // the fused path keeps its scores in AttnScratch
+	}
+	need := 3*rows*d + workers*scoreLen + rows*d
 	if cap(*scratch) < need {
 		*scratch = make([]float32, need)
 	}
 	buf := (*scratch)[:need]
 	qkv := buf[:3*rows*d]
-	scoreBufs := buf[3*rows*d : 3*rows*d+workers*t*t]
-	ctx := buf[3*rows*d+workers*t*t:]
+	scoreBufs := buf[3*rows*d : 3*rows*d+workers*scoreLen]
+	ctx := buf[3*rows*d+workers*scoreLen:]
 	var q, k, v []float32
 	var ld int
 	if a.QKV != nil {
@@ -66,14 +85,19 @@ func (a *Attention) Forward(x []float32, batch, t int, mask func(seq int) Mask, 
 		q, k, v, ld = qkv[:rows*d], qkv[rows*d:2*rows*d], qkv[2*rows*d:], d
 	}
 	ninf := float32(math.Inf(-1))
-	// head computes one sequence's head with scores as its scratch, its
-	// products on up to threads goroutines.
-	head := func(s, hi, threads int, scores []float32) {
+	fused := kernels.AttentionFits(t, hd)
+	// head computes one sequence's head with scores as its scratch (sc for
+	// the fused path), its products on up to threads goroutines.
+	head := func(s, hi, threads int, scores []float32, sc *kernels.AttnScratch) {
 		var m Mask
 		if mask != nil {
 			m = mask(s)
 		}
 		off := s*t*ld + hi*hd
+		if fused {
+			kernels.AttentionHead(t, hd, a.headDimInvS, q[off:], k[off:], v[off:], ld, m.Causal, m.KeyValid, ctx[s*t*d+hi*hd:], d, sc)
+			return
+		}
 		// scores = (q·scale)·kᵀ
 		kernels.GemmWith(threads, false, true, t, t, hd, a.headDimInvS, q[off:], ld, k[off:], ld, 0, scores, t)
 		if m.Causal || m.KeyValid != nil {
@@ -91,11 +115,13 @@ func (a *Attention) Forward(x []float32, batch, t int, mask func(seq int) Mask, 
 		kernels.GemmWith(threads, false, false, t, hd, t, 1, scores, t, v[off:], ld, 0, ctx[s*t*d+hi*hd:], d)
 	}
 	if workers == 1 {
+		sc := attnScratch.Get().(*kernels.AttnScratch)
 		for s := 0; s < batch; s++ {
 			for hi := 0; hi < h; hi++ {
-				head(s, hi, kernels.GemmThreads(), scoreBufs)
+				head(s, hi, kernels.GemmThreads(), scoreBufs, sc)
 			}
 		}
+		attnScratch.Put(sc)
 	} else {
 		var next atomic.Int32
 		var wg sync.WaitGroup
@@ -103,13 +129,19 @@ func (a *Attention) Forward(x []float32, batch, t int, mask func(seq int) Mask, 
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				scores := scoreBufs[w*t*t : (w+1)*t*t]
+				sc := attnScratch.Get().(*kernels.AttnScratch)
+				defer attnScratch.Put(sc)
+				scores := scoreBufs[w*scoreLen : (w+1)*scoreLen]
 				for job := int(next.Add(1)) - 1; job < batch*h; job = int(next.Add(1)) - 1 {
-					head(job/h, job%h, 1, scores)
+					head(job/h, job%h, 1, scores, sc)
 				}
 			}()
 		}
 		wg.Wait()
+	}
+	if add {
+		a.Out.ForwardAdd(ctx, rows, y)
+		return
 	}
 	a.Out.Forward(ctx, rows, y)
 }

@@ -13,7 +13,7 @@ type Block struct {
 // BlockScratch holds one forward pass's temporaries; reuse it across calls
 // from the same goroutine.
 type BlockScratch struct {
-	norm, attn, hidden, attnScratch []float32
+	norm, hidden, attnScratch []float32
 }
 
 func grow(b *[]float32, n int) []float32 {
@@ -23,19 +23,17 @@ func grow(b *[]float32, n int) []float32 {
 	return (*b)[:n]
 }
 
-// Forward updates x ([batch*t*D]) in place.
+// Forward updates x ([batch*t*D]) in place. Both residual adds are fused
+// into the products that end their branch (the attention's output
+// projection and FC2 add into x), and the activation into FC1.
 func (bl *Block) Forward(x []float32, batch, t int, mask func(int) Mask, s *BlockScratch) {
 	d := bl.Attn.Dim
 	rows := batch * t
 	norm := grow(&s.norm, rows*d)
-	out := grow(&s.attn, rows*d)
 	bl.LN1.Forward(x, rows, norm)
-	bl.Attn.Forward(norm, batch, t, mask, out, &s.attnScratch)
-	Add(x, out)
+	bl.Attn.forward(norm, batch, t, mask, x, true, &s.attnScratch)
 	bl.LN2.Forward(x, rows, norm)
 	hidden := grow(&s.hidden, rows*bl.FC1.Out)
-	bl.FC1.Forward(norm, rows, hidden)
-	bl.Act(hidden)
-	bl.FC2.Forward(hidden, rows, out)
-	Add(x, out)
+	bl.FC1.ForwardAct(norm, rows, hidden, bl.Act)
+	bl.FC2.ForwardAdd(hidden, rows, x)
 }

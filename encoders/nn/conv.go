@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"rosetta/kernels"
 )
 
 // Conv2d is a 2-D convolution on channels-last (HWC) activations, computed
@@ -138,9 +140,11 @@ func PatchTokens(pixels []float32, batch, c, s, p int, proj *Linear, class, pos 
 	w := proj.Out
 	t := g*g + 1
 	cols := make([]float32, batch*g*g*c*p*p)
-	for b := 0; b < batch; b++ {
-		img := pixels[b*c*s*s:]
-		for gy := 0; gy < g; gy++ {
+	// im2col, a row of patches at a time, split over the GEMM threads.
+	kernels.SplitRange(batch*g, 2, func(lo, hi int) {
+		for bg := lo; bg < hi; bg++ {
+			b, gy := bg/g, bg%g
+			img := pixels[b*c*s*s:]
 			for gx := 0; gx < g; gx++ {
 				row := cols[((b*g+gy)*g+gx)*c*p*p:]
 				for ch := 0; ch < c; ch++ {
@@ -151,15 +155,17 @@ func PatchTokens(pixels []float32, batch, c, s, p int, proj *Linear, class, pos 
 				}
 			}
 		}
-	}
+	})
 	patches := make([]float32, batch*g*g*w)
 	proj.Forward(cols, batch*g*g, patches)
 	x := make([]float32, batch*t*w)
-	for b := 0; b < batch; b++ {
-		seq := x[b*t*w : (b+1)*t*w]
-		copy(seq[:w], class)
-		copy(seq[w:], patches[b*g*g*w:(b+1)*g*g*w])
-		Add(seq, pos)
-	}
+	kernels.SplitRange(batch, 1, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			seq := x[b*t*w : (b+1)*t*w]
+			copy(seq[:w], class)
+			copy(seq[w:], patches[b*g*g*w:(b+1)*g*g*w])
+			Add(seq, pos)
+		}
+	})
 	return x
 }

@@ -44,16 +44,22 @@ func NewLinear(weight, bias []float32, out, in int) (*Linear, error) {
 	return &Linear{In: in, Out: out, w: p, Bias: bias}, nil
 }
 
-// Forward computes rows outputs into y ([rows*Out]) from x ([rows*In]).
+// Forward computes rows outputs into y ([rows*Out]) from x ([rows*In]);
+// the bias is added inside the product (kernels.Epilogue).
 func (l *Linear) Forward(x []float32, rows int, y []float32) {
-	if l.Bias != nil {
-		for r := 0; r < rows; r++ {
-			copy(y[r*l.Out:(r+1)*l.Out], l.Bias)
-		}
-		kernels.GemmPacked(false, rows, 1, x, l.In, l.w, 1, y, l.Out)
-		return
-	}
-	kernels.GemmPacked(false, rows, 1, x, l.In, l.w, 0, y, l.Out)
+	kernels.GemmPackedEpilogue(rows, x, l.In, l.w, kernels.Epilogue{Bias: l.Bias}, y, l.Out)
+}
+
+// ForwardAct is Forward followed by act on y, fused into the product: each
+// tile of y is activated while it is still in cache.
+func (l *Linear) ForwardAct(x []float32, rows int, y []float32, act Activation) {
+	kernels.GemmPackedEpilogue(rows, x, l.In, l.w, kernels.Epilogue{Bias: l.Bias, Act: act}, y, l.Out)
+}
+
+// ForwardAdd adds the layer's outputs into y (y += x·Wᵀ + b): a residual
+// connection fused into the product, with no separate pass over y.
+func (l *Linear) ForwardAdd(x []float32, rows int, y []float32) {
+	kernels.GemmPackedEpilogue(rows, x, l.In, l.w, kernels.Epilogue{Bias: l.Bias, Accumulate: true}, y, l.Out)
 }
 
 // LayerNorm normalises each row of width len(Gamma).
@@ -62,27 +68,35 @@ type LayerNorm struct {
 	Eps         float32
 }
 
-// Forward normalises x ([rows*D]) into y (may be x).
+// Forward normalises x ([rows*D]) into y (may be x), rows split over the
+// GEMM threads when there are enough.
 func (n *LayerNorm) Forward(x []float32, rows int, y []float32) {
 	d := len(n.Gamma)
-	for r := 0; r < rows; r++ {
-		xr := x[r*d : (r+1)*d]
-		yr := y[r*d : (r+1)*d]
-		var mean float64
-		for _, v := range xr {
-			mean += float64(v)
+	kernels.SplitRange(rows, max(1, (1<<13)/max(d, 1)), func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			n.row(x[r*d:(r+1)*d], y[r*d:(r+1)*d])
 		}
-		mean /= float64(d)
-		var vs float64
-		for _, v := range xr {
-			dv := float64(v) - mean
-			vs += dv * dv
-		}
-		inv := 1 / math.Sqrt(vs/float64(d)+float64(n.Eps))
-		m, s := float32(mean), float32(inv)
-		for i, v := range xr {
-			yr[i] = (v-m)*s*n.Gamma[i] + n.Beta[i]
-		}
+	})
+}
+
+func (n *LayerNorm) row(xr, yr []float32) {
+	d := len(xr)
+	var mean float64
+	for _, v := range xr {
+		mean += float64(v)
+	}
+	mean /= float64(d)
+	var vs float64
+	for _, v := range xr {
+		dv := float64(v) - mean
+		vs += dv * dv
+	}
+	inv := 1 / math.Sqrt(vs/float64(d)+float64(n.Eps))
+	m, s := float32(mean), float32(inv)
+	g, b := n.Gamma[:d], n.Beta[:d]
+	yr = yr[:d]
+	for i, v := range xr {
+		yr[i] = (v-m)*s*g[i] + b[i]
 	}
 }
 
@@ -165,32 +179,11 @@ func ParseActivation(name string) (Activation, error) {
 	return nil, fmt.Errorf("nn: unsupported activation %q", name)
 }
 
-// SoftmaxRows applies a numerically stable softmax to each row of width d.
+// SoftmaxRows applies a numerically stable softmax to each row of width d
+// (a fully masked row, all -Inf, becomes zeros).
 func SoftmaxRows(x []float32, rows, d int) {
 	for r := 0; r < rows; r++ {
-		row := x[r*d : (r+1)*d]
-		m := float32(math.Inf(-1))
-		for _, v := range row {
-			if v > m {
-				m = v
-			}
-		}
-		if math.IsInf(float64(m), -1) {
-			clear(row) // a fully masked row attends to nothing
-			continue
-		}
-		for i := range row {
-			row[i] -= m
-		}
-		kernels.ExpInPlace(row)
-		var s float32
-		for _, v := range row {
-			s += v
-		}
-		inv := 1 / s
-		for i := range row {
-			row[i] *= inv
-		}
+		kernels.SoftmaxInPlace(x[r*d : (r+1)*d])
 	}
 }
 

@@ -3,7 +3,9 @@
 //	AVX-512: 12×32 tile, 24 zmm accumulators, A broadcast from memory.
 //	AVX2:     6×16 tile, 12 ymm accumulators.
 //
-// Each kernel computes C[0:MR, 0:NR] += A_panel · B_panel for kc steps,
+// plus, for each, variants with fewer rows (…R1 to …R11, …R1 to …R5) for
+// the last panel of an m that is not a multiple of MR. Each kernel computes
+// C[0:rows, 0:NR] += A_panel · B_panel for kc steps,
 // where A_panel holds MR values per k (packed) and B_panel NR values per k.
 //
 // Run `go generate ./kernels` after changing it.
@@ -23,96 +25,24 @@ func main() {
 	w(`#include "textflag.h"`)
 	w("")
 
-	// AVX-512 12x32.
-	const mr, nrv = 12, 2 // rows, zmm per row
-	w("// func sgemmKernelAVX512(kc int, a, b, c *float32, ldc int)")
-	w("TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-40")
-	w("\tMOVQ kc+0(FP), CX")
-	w("\tMOVQ a+8(FP), AX")
-	w("\tMOVQ b+16(FP), BX")
-	w("\tMOVQ c+24(FP), DX")
-	w("\tMOVQ ldc+32(FP), R8")
-	w("\tSHLQ $2, R8")
-	for r := 8; r < 8+mr*nrv; r++ {
-		w("\tVXORPS Z%d, Z%d, Z%d", r, r, r)
-	}
-	w("\tTESTQ CX, CX")
-	w("\tJZ   k512_store")
-	w("k512_loop:")
-	for v := 0; v < nrv; v++ {
-		w("\tVMOVUPS %d(BX), Z%d", 64*v, v)
-	}
-	// Broadcast each A value into one of six rotating registers, then two
-	// register-register FMAs: measured faster on Zen 5 than FMAs with an
-	// embedded-broadcast memory operand.
-	for i := 0; i < mr; i++ {
-		br := 2 + i%6
-		w("\tVBROADCASTSS %d(AX), Z%d", 4*i, br)
-		for v := 0; v < nrv; v++ {
-			w("\tVFMADD231PS Z%d, Z%d, Z%d", br, v, 8+i*nrv+v)
+	// AVX-512 12x32, and the same tile with fewer rows for the last
+	// panel of an m that is not a multiple of 12 (the A panel keeps its
+	// 12-row stride; the kernel reads the first rows of each group).
+	for rows := 12; rows >= 1; rows-- {
+		name := "sgemmKernelAVX512"
+		if rows < 12 {
+			name = fmt.Sprintf("sgemmKernelAVX512R%d", rows)
 		}
+		genAVX512(w, name, rows, 12)
 	}
-	w("\tADDQ $%d, AX", 4*mr)
-	w("\tADDQ $%d, BX", 64*nrv)
-	w("\tDECQ CX")
-	w("\tJNZ  k512_loop")
-	w("k512_store:")
-	for i := 0; i < mr; i++ {
-		for v := 0; v < nrv; v++ {
-			r := 8 + i*nrv + v
-			w("\tVADDPS %d(DX), Z%d, Z%d", 64*v, r, r)
-			w("\tVMOVUPS Z%d, %d(DX)", r, 64*v)
+	// AVX2 6x16, and its fewer-row variants.
+	for rows := 6; rows >= 1; rows-- {
+		name := "sgemmKernelAVX2"
+		if rows < 6 {
+			name = fmt.Sprintf("sgemmKernelAVX2R%d", rows)
 		}
-		if i < mr-1 {
-			w("\tADDQ R8, DX")
-		}
+		genAVX2(w, name, rows, 6)
 	}
-	w("\tVZEROUPPER")
-	w("\tRET")
-	w("")
-
-	// AVX2 6x16.
-	const mr2, nrv2 = 6, 2
-	w("// func sgemmKernelAVX2(kc int, a, b, c *float32, ldc int)")
-	w("TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-40")
-	w("\tMOVQ kc+0(FP), CX")
-	w("\tMOVQ a+8(FP), AX")
-	w("\tMOVQ b+16(FP), BX")
-	w("\tMOVQ c+24(FP), DX")
-	w("\tMOVQ ldc+32(FP), R8")
-	w("\tSHLQ $2, R8")
-	for r := 4; r < 4+mr2*nrv2; r++ {
-		w("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
-	}
-	w("\tTESTQ CX, CX")
-	w("\tJZ   k2_store")
-	w("k2_loop:")
-	for v := 0; v < nrv2; v++ {
-		w("\tVMOVUPS %d(BX), Y%d", 32*v, v)
-	}
-	for i := 0; i < mr2; i++ {
-		w("\tVBROADCASTSS %d(AX), Y2", 4*i)
-		for v := 0; v < nrv2; v++ {
-			w("\tVFMADD231PS Y2, Y%d, Y%d", v, 4+i*nrv2+v)
-		}
-	}
-	w("\tADDQ $%d, AX", 4*mr2)
-	w("\tADDQ $%d, BX", 32*nrv2)
-	w("\tDECQ CX")
-	w("\tJNZ  k2_loop")
-	w("k2_store:")
-	for i := 0; i < mr2; i++ {
-		for v := 0; v < nrv2; v++ {
-			r := 4 + i*nrv2 + v
-			w("\tVADDPS %d(DX), Y%d, Y%d", 32*v, r, r)
-			w("\tVMOVUPS Y%d, %d(DX)", r, 32*v)
-		}
-		if i < mr2-1 {
-			w("\tADDQ R8, DX")
-		}
-	}
-	w("\tVZEROUPPER")
-	w("\tRET")
 
 	out := "gemm_amd64.s"
 	if len(os.Args) > 1 {
@@ -122,4 +52,103 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// genAVX512 writes a kernel for the first rows of a 12×32 tile: 2 zmm
+// accumulators a row, A broadcast into six rotating registers.
+func genAVX512(w func(string, ...any), name string, rows, mr int) {
+	const nrv = 2 // zmm per row
+	lbl := strings.ToLower(name)
+	w("// func %s(kc int, a, b, c *float32, ldc int)", name)
+	w("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	w("\tMOVQ kc+0(FP), CX")
+	w("\tMOVQ a+8(FP), AX")
+	w("\tMOVQ b+16(FP), BX")
+	w("\tMOVQ c+24(FP), DX")
+	w("\tMOVQ ldc+32(FP), R8")
+	w("\tSHLQ $2, R8")
+	for r := 8; r < 8+rows*nrv; r++ {
+		w("\tVXORPS Z%d, Z%d, Z%d", r, r, r)
+	}
+	w("\tTESTQ CX, CX")
+	w("\tJZ   %s_store", lbl)
+	w("%s_loop:", lbl)
+	for v := 0; v < nrv; v++ {
+		w("\tVMOVUPS %d(BX), Z%d", 64*v, v)
+	}
+	// Broadcast each A value into one of six rotating registers, then two
+	// register-register FMAs: measured faster on Zen 5 than FMAs with an
+	// embedded-broadcast memory operand.
+	for i := 0; i < rows; i++ {
+		br := 2 + i%6
+		w("\tVBROADCASTSS %d(AX), Z%d", 4*i, br)
+		for v := 0; v < nrv; v++ {
+			w("\tVFMADD231PS Z%d, Z%d, Z%d", br, v, 8+i*nrv+v)
+		}
+	}
+	w("\tADDQ $%d, AX", 4*mr)
+	w("\tADDQ $%d, BX", 64*nrv)
+	w("\tDECQ CX")
+	w("\tJNZ  %s_loop", lbl)
+	w("%s_store:", lbl)
+	for i := 0; i < rows; i++ {
+		for v := 0; v < nrv; v++ {
+			r := 8 + i*nrv + v
+			w("\tVADDPS %d(DX), Z%d, Z%d", 64*v, r, r)
+			w("\tVMOVUPS Z%d, %d(DX)", r, 64*v)
+		}
+		if i < rows-1 {
+			w("\tADDQ R8, DX")
+		}
+	}
+	w("\tVZEROUPPER")
+	w("\tRET")
+	w("")
+}
+
+// genAVX2 writes a kernel for the first rows of a 6×16 tile.
+func genAVX2(w func(string, ...any), name string, rows, mr int) {
+	const nrv = 2 // ymm per row
+	lbl := strings.ToLower(name)
+	w("// func %s(kc int, a, b, c *float32, ldc int)", name)
+	w("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	w("\tMOVQ kc+0(FP), CX")
+	w("\tMOVQ a+8(FP), AX")
+	w("\tMOVQ b+16(FP), BX")
+	w("\tMOVQ c+24(FP), DX")
+	w("\tMOVQ ldc+32(FP), R8")
+	w("\tSHLQ $2, R8")
+	for r := 4; r < 4+rows*nrv; r++ {
+		w("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+	w("\tTESTQ CX, CX")
+	w("\tJZ   %s_store", lbl)
+	w("%s_loop:", lbl)
+	for v := 0; v < nrv; v++ {
+		w("\tVMOVUPS %d(BX), Y%d", 32*v, v)
+	}
+	for i := 0; i < rows; i++ {
+		w("\tVBROADCASTSS %d(AX), Y2", 4*i)
+		for v := 0; v < nrv; v++ {
+			w("\tVFMADD231PS Y2, Y%d, Y%d", v, 4+i*nrv+v)
+		}
+	}
+	w("\tADDQ $%d, AX", 4*mr)
+	w("\tADDQ $%d, BX", 32*nrv)
+	w("\tDECQ CX")
+	w("\tJNZ  %s_loop", lbl)
+	w("%s_store:", lbl)
+	for i := 0; i < rows; i++ {
+		for v := 0; v < nrv; v++ {
+			r := 4 + i*nrv + v
+			w("\tVADDPS %d(DX), Y%d, Y%d", 32*v, r, r)
+			w("\tVMOVUPS Y%d, %d(DX)", r, 32*v)
+		}
+		if i < rows-1 {
+			w("\tADDQ R8, DX")
+		}
+	}
+	w("\tVZEROUPPER")
+	w("\tRET")
+	w("")
 }
