@@ -13,5 +13,11 @@
 // figures in the same JSON (package keywordset); scripts/keyword-bench.sh
 // runs the three interleaved and prints Rosetta's ratios to Xapian's.
 //
+// bench/ort is not Go: it is the ONNX Runtime peer of `rosetta bench
+// encoders` (cmd/rosetta/benchencoders.go), a pinned onnxruntime-node
+// (package.json), the builder of the ONNX graphs of CLIP ViT-B/32's towers
+// (build_graphs.py) and a driver that times InferenceSession.run on
+// commands from stdin (driver.js).
+//
 // Speed targets live here and in bench/RESULTS.md, never in unit tests.
 package bench

@@ -15,9 +15,9 @@ import (
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Benchmarks: ann (vector index recall/latency), http (REST load test), retrieval (caption recall), keyword (BM25 index), whisper (speech-to-text speed)",
+		Short: "Benchmarks: ann (vector index recall/latency), http (REST load test), retrieval (caption recall), keyword (BM25 index), whisper (speech-to-text speed), encoders (CLIP against ONNX Runtime)",
 	}
-	cmd.AddCommand(newBenchANNCmd(), newBenchHTTPCmd(), newBenchRetrievalCmd(), newBenchKeywordCmd(), newBenchWhisperCmd())
+	cmd.AddCommand(newBenchANNCmd(), newBenchHTTPCmd(), newBenchRetrievalCmd(), newBenchKeywordCmd(), newBenchWhisperCmd(), newBenchEncodersCmd())
 	return cmd
 }
 
