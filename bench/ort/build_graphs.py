@@ -207,13 +207,33 @@ def count_flops(model):
     return total
 
 
+def matmul_graph(rng, m, n, k):
+    """One MatMul of an input [m, k] by a weight initializer [k, n]: the
+    SGEMM anchor of bench/RESULTS.md §3 (shape m×n×k as its table writes
+    it), timed by matmul.js."""
+    w = numpy_helper.from_array(rng.standard_normal((k, n), dtype=np.float32), "w")
+    node = helper.make_node("MatMul", ["a", "w"], ["c"])
+    g = helper.make_graph([node], "matmul", [helper.make_tensor_value_info("a", TensorProto.FLOAT, [m, k])],
+                          [helper.make_tensor_value_info("c", TensorProto.FLOAT, [m, n])], [w])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--matmul", default="", help="comma list of MxNxK: write matmul_MxNxK.onnx only")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "graphs"))
     ap.add_argument("--encoder", default="image,text")
     ap.add_argument("--precision", default="float32,int8")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
+    if a.matmul:
+        os.makedirs(a.out, exist_ok=True)
+        for sh in a.matmul.split(","):
+            m, n, k = (int(v) for v in sh.split("x"))
+            model = matmul_graph(np.random.default_rng(a.seed), m, n, k)
+            onnx.checker.check_model(model)
+            onnx.save(model, os.path.join(a.out, "matmul_%dx%dx%d.onnx" % (m, n, k)))
+        return
     builders = {"image": image_graph, "text": text_graph}
     encs = [e for e in a.encoder.split(",") if e]
     precs = [p for p in a.precision.split(",") if p]
