@@ -136,6 +136,25 @@ func expAVX2Go(x []float32) {
 	}
 }
 
+// quickGELUAVX2Go is x·σ(1.702x) = x/(1+e^(-1.702x)) with the exponentials
+// from expAVX2, a block at a time: the scalar Exp32 per element took a
+// tenth of a ViT forward pass on AVX2-only CPUs.
+func quickGELUAVX2Go(x []float32) {
+	var e [256]float32
+	for len(x) > 0 {
+		n := min(len(x), len(e))
+		blk := x[:n]
+		for i, v := range blk {
+			e[i] = -1.702 * v
+		}
+		expAVX2Go(e[:n])
+		for i, v := range blk {
+			blk[i] = v / (1 + e[i])
+		}
+		x = x[n:]
+	}
+}
+
 func expAVX512Go(x []float32) {
 	if len(x) > 0 {
 		expAVX512(&x[0], len(x))
@@ -220,7 +239,7 @@ func selectImpl(avx512, avx2 bool) {
 			dotF16Impl, squaredL2F16Impl = dotF16AVX2Go, squaredL2F16AVX2Go
 			decodeF16Impl = decodeF16AVX2Go
 		}
-		expImpl, quickGELUImpl = expAVX2Go, quickGELUGeneric
+		expImpl, quickGELUImpl = expAVX2Go, quickGELUAVX2Go
 		return
 	default:
 		impl, dotImpl, squaredL2Impl = "generic", dotGeneric, squaredL2Generic
