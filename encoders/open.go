@@ -204,8 +204,10 @@ func (b *BLIP) MatchTokens(ctx context.Context, text string, tokens []float32, n
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ids, masks := b.encodeTexts([]string{text})
-	logits, err := b.M.MatchText(tokens, n, ids[0], masks[0])
+	// One text needs no padding: padded tokens are keys no token attends
+	// to, so they would only cost (three times the work for a 12-token
+	// text padded to 35).
+	logits, err := b.M.MatchText(tokens, n, b.Tok.EncodeNoPad(text, b.MaxTokens), nil)
 	if err != nil {
 		return nil, err
 	}
