@@ -29,6 +29,9 @@ func TestConcurrentUse(t *testing.T) {
 			if err == nil {
 				_, err = m.ITMLogits(emb, ids, masks)
 			}
+			if err == nil { // pooled scratch buffers, shared packed weights
+				_, err = m.MatchText(emb, shape[0], ids[0], masks[0])
+			}
 			if err != nil {
 				errs <- err
 				return
