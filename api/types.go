@@ -44,6 +44,13 @@ type CreateCollectionRequest struct {
 	// every audio object written with its content: text.transcript and one
 	// segment object per stretch of speech.
 	Transcribe *Transcription `json:"transcribe,omitempty"`
+	// RerankModel names an image-text matching model (a BLIP retrieval
+	// checkpoint) whose image tokens every image object written with its
+	// content keeps (float16, 0.9 MB per image for BLIP-base), so that a
+	// text → image search re-ranked with it reads them instead of running
+	// the image tower per candidate; it is also the rerank model of a
+	// search whose rerank names none.
+	RerankModel string `json:"rerank_model,omitempty"`
 	// Shards and replicas (cluster mode only: rosetta serve --cluster):
 	// the collection's objects are hashed by id over shards logs, each
 	// applied by replicas nodes. Defaults: one shard per live data node,
@@ -68,6 +75,7 @@ type Collection struct {
 	Language     string         `json:"language"`
 	KeywordIndex bool           `json:"keyword_index"`
 	Transcribe   *Transcription `json:"transcribe,omitempty"`
+	RerankModel  string         `json:"rerank_model,omitempty"`
 	Created      time.Time      `json:"created"`
 	Count        int            `json:"count"`              // live objects
 	Shards       int            `json:"shards,omitempty"`   // cluster mode
@@ -202,7 +210,7 @@ type SnippetPart struct {
 
 // Rerank names the matching model and how many candidates it re-scores.
 type Rerank struct {
-	Model string `json:"model"`
+	Model string `json:"model,omitempty"` // absent: the collection's rerank_model
 	Top   int    `json:"top"`
 }
 

@@ -174,6 +174,50 @@ func (b *BLIP) MatchProbabilities(ctx context.Context, img image.Image, texts []
 	return out, nil
 }
 
+// ImageTokenShape is how many image tokens the image tower gives per image
+// and their width (577×768 for BLIP-base at 384 px): what ImageTokens
+// returns and MatchTokens takes.
+func (b *BLIP) ImageTokenShape() (tokens, width int) {
+	return b.M.ImageTokens(), b.M.Cfg.Vision.Hidden
+}
+
+// ImageTokens runs the image tower over imgs and returns their tokens
+// [len(imgs)*tokens*width] (ImageTokenShape): the image side of the ITM
+// head, which a collection can cache per image.
+func (b *BLIP) ImageTokens(ctx context.Context, imgs []image.Image) ([]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return b.imageEmbeds(imgs)
+}
+
+// EmbedImageTokens returns the normalised ITC features of n images from
+// their tokens: EmbedImages without running the image tower again.
+func (b *BLIP) EmbedImageTokens(tokens []float32, n int) ([][]float32, error) {
+	return b.M.ImageFeatures(tokens, n)
+}
+
+// MatchTokens scores one text against n images given by their tokens
+// ([n*tokens*width]) with the ITM head, all images at once
+// (blip.ITM.MatchText): the probability that the text describes each.
+func (b *BLIP) MatchTokens(ctx context.Context, text string, tokens []float32, n int) ([]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// One text needs no padding: padded tokens are keys no token attends
+	// to, so they would only cost (three times the work for a 12-token
+	// text padded to 35).
+	logits, err := b.M.MatchText(tokens, n, b.Tok.EncodeNoPad(text, b.MaxTokens), nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, len(logits))
+	for i, l := range logits {
+		out[i] = blip.MatchProbability(l)
+	}
+	return out, nil
+}
+
 // CoCa is CoCa's contrastive latents as an Embedder.
 type CoCa struct {
 	M   *coca.Model

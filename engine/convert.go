@@ -13,8 +13,9 @@ func fromStoreCollection(m store.Collection) Collection {
 	c := Collection{Name: m.Name, Created: m.Created, Count: m.Count,
 		Index: IndexParams{M: m.Index.M, EfConstruction: m.Index.EfConstruction, EfSearch: m.Index.EfSearch, Storage: m.Index.Storage,
 			Rescore: m.Index.Rescore, RescoreFrom: m.Index.RescoreFrom},
-		Text:       TextSchema{Disabled: m.Text.Disabled, Language: m.Text.Language, Fields: m.Text.Fields},
-		Transcribe: Transcription{Model: m.Transcribe.Model, Language: m.Transcribe.Language}}
+		Text:        TextSchema{Disabled: m.Text.Disabled, Language: m.Text.Language, Fields: m.Text.Fields},
+		Transcribe:  Transcription{Model: m.Transcribe.Model, Language: m.Transcribe.Language},
+		RerankModel: m.RerankModel}
 	c.Spaces = make([]Space, len(m.Spaces))
 	for i, s := range m.Spaces {
 		c.Spaces[i] = Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
@@ -26,8 +27,9 @@ func toStoreCollection(c Collection) store.Collection {
 	m := store.Collection{Name: c.Name,
 		Index: store.IndexParams{M: c.Index.M, EfConstruction: c.Index.EfConstruction, EfSearch: c.Index.EfSearch, Storage: c.Index.Storage,
 			Rescore: c.Index.Rescore, RescoreFrom: c.Index.RescoreFrom},
-		Text:       store.TextSchema{Disabled: c.Text.Disabled, Language: c.Text.Language, Fields: c.Text.Fields},
-		Transcribe: store.Transcription{Model: c.Transcribe.Model, Language: c.Transcribe.Language}}
+		Text:        store.TextSchema{Disabled: c.Text.Disabled, Language: c.Text.Language, Fields: c.Text.Fields},
+		Transcribe:  store.Transcription{Model: c.Transcribe.Model, Language: c.Transcribe.Language},
+		RerankModel: c.RerankModel}
 	m.Spaces = make([]store.Space, len(c.Spaces))
 	for i, s := range c.Spaces {
 		m.Spaces[i] = store.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
@@ -39,7 +41,7 @@ func toStoreCollection(c Collection) store.Collection {
 // no media bytes.
 func toRecord(o *Object) store.Object {
 	r := store.Object{ID: o.ID, Key: o.Key, Modality: o.Modality, Source: o.Source, Hash: o.Hash,
-		Metadata: o.Metadata, Text: o.Text, Vectors: o.Vectors, Blob: o.Blob, Updated: o.Updated}
+		Metadata: o.Metadata, Text: o.Text, Vectors: o.Vectors, Blob: o.Blob, Updated: o.Updated, Tokens: o.tokens}
 	if o.Content != nil && o.Content.Text != "" {
 		r.Content = &store.Content{Text: o.Content.Text}
 	}

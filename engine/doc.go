@@ -39,7 +39,8 @@
 //
 // # The write path
 //
-//	Upsert → validateBatch → encodeContent (chunks, budgets) → store.Upsert
+//	Upsert → validateBatch → encodeContent (chunks, budgets) → cacheTokens
+//	  (the rerank model's image tokens, float16; tokens.go) → store.Upsert
 //	  store: committer goroutine groups concurrent requests into one Pebble
 //	         batch, commits it with Sync, updates its in-memory state, then
 //	         calls onCommit per collection — before acknowledging anyone

@@ -293,8 +293,40 @@ func (e *Engine) encodeContent(ctx context.Context, c *coll, objs []Object) erro
 				return err
 			}
 		}
+		embedImages := func(chunk []int, in []image.Image) error {
+			vecs, err := e.embed(ctx, func() ([][]float32, error) { return enc.EmbedImages(ctx, in) })
+			if err != nil {
+				return encodeErr(ctx, "images", s.Model, err)
+			}
+			return put(chunk, vecs, "image")
+		}
+		// The collection's rerank model filling this space too runs its
+		// image tower once for the vectors and the cached tokens.
+		if tm, ok := enc.(TokenMatcher); ok && s.Model == c.meta.RerankModel {
+			if te, ok := enc.(TokenEmbedder); ok {
+				tokens, width := tm.ImageTokenShape()
+				embedImages = func(chunk []int, in []image.Image) error {
+					var toks []float32
+					var vecs [][]float32
+					_, err := e.embed(ctx, func() ([][]float32, error) {
+						var err error
+						if toks, err = tm.ImageTokens(ctx, in); err == nil {
+							vecs, err = te.EmbedImageTokens(toks, len(in))
+						}
+						return nil, err
+					})
+					if err != nil {
+						return encodeErr(ctx, "images", s.Model, err)
+					}
+					if err := put(chunk, vecs, "image"); err != nil {
+						return err
+					}
+					return e.setTokens(c, objs, chunk, toks, tokens, width)
+				}
+			}
+		}
 		for len(imgs) > 0 {
-			if err := e.encodeImageChunk(ctx, enc, s.Model, objs, &imgs, put); err != nil {
+			if err := e.decodeImageChunk(ctx, objs, &imgs, embedImages); err != nil {
 				return err
 			}
 		}
@@ -361,11 +393,12 @@ func (e *Engine) spaceTakes(ctx context.Context, c *coll, except, medium string)
 	return false, nil
 }
 
-// encodeImageChunk decodes and encodes the next chunk of *pending: up to
-// imageChunk images whose pixels fit half the server's budget (at least
-// one image). The chunk's pixels are reserved at once, before any is
-// decoded, and released once it is encoded.
-func (e *Engine) encodeImageChunk(ctx context.Context, enc Encoder, model string, objs []Object, pending *[]int, put func([]int, [][]float32, string) error) error {
+// decodeImageChunk decodes the next chunk of *pending (indexes of image
+// objects in objs) and hands it to encode: up to imageChunk images whose
+// pixels fit half the server's budget (at least one image). The chunk's
+// pixels are reserved at once, before any is decoded, and released once
+// encode returns.
+func (e *Engine) decodeImageChunk(ctx context.Context, objs []Object, pending *[]int, encode func(chunk []int, imgs []image.Image) error) error {
 	var chunk []int
 	var px int64 // pixels to decode (pre-decoded images are the caller's memory)
 	var total int64
@@ -409,11 +442,7 @@ func (e *Engine) encodeImageChunk(ctx context.Context, enc Encoder, model string
 			}
 		}
 	}
-	vecs, err := e.embed(ctx, func() ([][]float32, error) { return enc.EmbedImages(ctx, imgs) })
-	if err != nil {
-		return encodeErr(ctx, "images", model, err)
-	}
-	return put(chunk, vecs, "image")
+	return encode(chunk, imgs)
 }
 
 // embed runs one forward pass in an encode slot.

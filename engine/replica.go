@@ -83,14 +83,14 @@ func (e *Engine) Prepare(ctx context.Context, c Collection, objs []Object) (Prep
 // an untrusted caller, model spaces' dimensions filled in, index
 // parameters) without creating anything, and returns it with its
 // defaults: what a cluster records before its replicas create it.
-// Transcription is refused (ErrUnsupported): a cluster does not
-// transcribe yet.
+// Transcription and a rerank model are refused (ErrUnsupported): a
+// cluster does not transcribe or cache image tokens yet.
 func (e *Engine) CheckSchema(ctx context.Context, c Collection) (Collection, error) {
 	if e.closed.Load() {
 		return Collection{}, ErrClosed
 	}
-	if c.Transcribe.Model != "" {
-		return Collection{}, fmt.Errorf("%w: cluster collections do not transcribe", ErrUnsupported)
+	if err := clusterRefuses(c); err != nil {
+		return Collection{}, err
 	}
 	if err := e.checkSchema(ctx, &c); err != nil {
 		return Collection{}, err
@@ -109,8 +109,8 @@ func (e *Engine) template(c Collection) (*coll, error) {
 	if err := ValidateCollection(&c); err != nil {
 		return nil, err
 	}
-	if c.Transcribe.Model != "" {
-		return nil, fmt.Errorf("%w: cluster collections do not transcribe", ErrUnsupported)
+	if err := clusterRefuses(c); err != nil {
+		return nil, err
 	}
 	tc := newColl(toStoreCollection(c))
 	idxs := make([]*index.HNSW, len(c.Spaces))
@@ -201,4 +201,18 @@ func (e *Engine) Applied(name string) (uint64, error) {
 		return 0, err
 	}
 	return e.db.Applied(name)
+}
+
+// clusterRefuses reports what a cluster collection cannot have yet:
+// transcription, and a rerank model (its cached image tokens would have to
+// travel in the shard logs, 0.9 MB per image for BLIP-base; a search can
+// still re-rank by naming the model in its rerank, from the sources).
+func clusterRefuses(c Collection) error {
+	if c.Transcribe.Model != "" {
+		return fmt.Errorf("%w: cluster collections do not transcribe", ErrUnsupported)
+	}
+	if c.RerankModel != "" {
+		return fmt.Errorf("%w: cluster collections do not cache image tokens for a rerank_model; leave it out and name the model in a search's rerank instead", ErrUnsupported)
+	}
+	return nil
 }

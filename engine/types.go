@@ -75,6 +75,13 @@ type Collection struct {
 	Index      IndexParams
 	Text       TextSchema
 	Transcribe Transcription
+	// RerankModel names an image-text matching model (a BLIP retrieval
+	// checkpoint) whose image tokens every image object written with its
+	// content keeps, as float16 beside its record: a text → image re-rank
+	// with this model then reads them instead of decoding the candidate's
+	// source and running the image tower again, and it is the rerank
+	// model a search uses when its rerank names none. "" caches nothing.
+	RerankModel string
 	// Shards and Replicas lay a collection out over a cluster (package
 	// cluster): its objects hashed by id over Shards logs, each applied
 	// by Replicas nodes. A single engine refuses them (0 here).
@@ -103,6 +110,9 @@ type Object struct {
 	Blob    string
 	Created time.Time
 	Updated time.Time
+	// tokens are the collection's rerank model's image tokens of the
+	// object's image, encoded for the store (encodeTokens); set on write.
+	tokens []byte
 }
 
 // Content is an object's raw content for encode-on-write. At most one of
@@ -232,8 +242,8 @@ type SnippetPart struct {
 
 // Rerank names the matching model and how many candidates it re-scores.
 type Rerank struct {
-	Model string
-	Top   int // candidates to re-score (1..MaxRerank; at least k is used)
+	Model string // "" means the collection's RerankModel
+	Top   int    // candidates to re-score (1..MaxRerank; at least k is used)
 }
 
 // Hit is one search result. Score is the similarity users see (cosine,

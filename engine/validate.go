@@ -396,8 +396,13 @@ func normalizeSearch(c *coll, req *SearchRequest) (int, *store.Filter, error) {
 		return 0, nil, fmt.Errorf("%w: modality %s: want image, text or audio", ErrInvalid, quote(req.Modality))
 	}
 	if r := req.Rerank; r != nil {
+		if r.Model == "" && c.meta.RerankModel != "" {
+			rr := *r // the caller's stays as given
+			rr.Model = c.meta.RerankModel
+			req.Rerank, r = &rr, &rr
+		}
 		if r.Model == "" || r.Top < 1 || r.Top > MaxRerank {
-			return 0, nil, fmt.Errorf("%w: rerank needs a model and top in 1..%d", ErrInvalid, MaxRerank)
+			return 0, nil, fmt.Errorf("%w: rerank needs a model (the collection names no rerank_model) and top in 1..%d", ErrInvalid, MaxRerank)
 		}
 		if q.Text == "" && q.Image == nil {
 			return 0, nil, fmt.Errorf("%w: rerank applies to text or image queries", ErrInvalid)

@@ -53,7 +53,7 @@ func (e *Engine) CreateCollection(ctx context.Context, c Collection) (Collection
 
 // checkSchema vets a new collection's schema: model names (from an
 // untrusted caller), the dimensions of model spaces (filled in), the
-// schema itself and its transcriber.
+// schema itself, its transcriber and its rerank model.
 func (e *Engine) checkSchema(ctx context.Context, c *Collection) error {
 	c.Spaces = slices.Clone(c.Spaces) // filled in below: not the caller's
 	for _, s := range c.Spaces {
@@ -69,7 +69,10 @@ func (e *Engine) checkSchema(ctx context.Context, c *Collection) error {
 	if err := ValidateCollection(c); err != nil {
 		return err
 	}
-	return e.checkTranscription(ctx, c.Transcribe)
+	if err := e.checkTranscription(ctx, c.Transcribe); err != nil {
+		return err
+	}
+	return e.checkRerankModel(ctx, c.RerankModel)
 }
 
 // DropCollection deletes a collection, its objects, indexes and snapshots.
@@ -101,7 +104,8 @@ func (e *Engine) DropCollection(ctx context.Context, name string) error {
 
 // Upsert validates objects, encodes their content with the collection's
 // models (and transcribes their speech, when the collection names a
-// transcriber), writes them durably (one synced batch, group-committed
+// transcriber; and caches its rerank model's tokens of every image, when
+// it names one), writes them durably (one synced batch, group-committed
 // with concurrent writers) and applies them to the indexes before
 // returning their ids in input order. Nothing of the batch is written
 // when any object is invalid.
@@ -132,6 +136,10 @@ func (e *Engine) Upsert(ctx context.Context, coll string, objs []Object) ([]uint
 		poolChunks(objs, chunks, parentOf)
 	}
 	if err := e.encodeContent(ctx, c, objs); err != nil {
+		return nil, err
+	}
+	// The rerank model's image tokens, written in the objects' batch.
+	if err := e.cacheTokens(ctx, c, objs); err != nil {
 		return nil, err
 	}
 	// Speech becomes text.transcript and transcript segments, embedded in

@@ -488,6 +488,7 @@ func openAPIDocument() *oaDoc {
 		"language": str("The speech's language code (en, de, …); auto or absent: detected per object."),
 	}, "model")
 	transcribe.Description = "Transcribe every audio object written with its content and no text.transcript of its own: the object gets text.transcript (and metadata transcript_language), and each stretch of speech becomes a segment object keyed KEY#w=START,END (metadata parent, segment_start, segment_end, segment_kind transcript) holding its text.transcript, embedded in every space whose model has a text tower and indexed by the keyword index."
+	rerankModel := str("An image-text matching model (a BLIP retrieval checkpoint: catalogue name or a directory under the server's models directory) whose image tokens every image object written with its content keeps, as float16 beside it (577×768 values, 886,285 bytes per image for BLIP-base at 384 px; writing an image then also runs that model's image tower, unless it is the space's model), so that a text → image search re-ranked with it reads them instead of running the image tower per candidate. It is the rerank model of a search whose rerank names none. Not in cluster mode.")
 	sideHit := object(map[string]*oaSchema{
 		"rank":  integer("1-based rank in that side's list.", intp(1), nil),
 		"score": {Type: "number", Format: "float", Description: "That side's score: BM25, or the vector score."},
@@ -526,6 +527,7 @@ func openAPIDocument() *oaDoc {
 			"language":      language,
 			"keyword_index": keywordIndex,
 			"transcribe":    transcribe,
+			"rerank_model":  rerankModel,
 			"shards":        integer("Cluster mode only: shards (one replicated log each) the objects are hashed over by id; default one per live data node.", intp(1), intp(256)),
 			"replicas":      integer("Cluster mode only: nodes that hold each shard; default min(2, live data nodes).", intp(1), intp(7)),
 		}, "name", "spaces"),
@@ -537,6 +539,7 @@ func openAPIDocument() *oaDoc {
 			"language":      language,
 			"keyword_index": keywordIndex,
 			"transcribe":    transcribe,
+			"rerank_model":  rerankModel,
 			"created":       dateTime,
 			"count":         {Type: "integer", Description: "Live objects.", ReadOnly: true},
 			"shards":        {Type: "integer", Description: "Cluster mode: the collection's shards.", ReadOnly: true},
@@ -637,9 +640,9 @@ func openAPIDocument() *oaDoc {
 			}}, "Object fields to return with each hit (* for all); none means ids and scores only."),
 			"modality": {Type: "string", Enum: engine.Modalities, Description: "Only objects of this modality (e.g. text for image → text search)."},
 			"rerank": object(map[string]*oaSchema{
-				"model": str("An image-text matching model (BLIP retrieval checkpoint)."),
+				"model": str("An image-text matching model (BLIP retrieval checkpoint); absent: the collection's rerank_model."),
 				"top":   integer("Candidates to re-score.", intp(1), intp(engine.MaxRerank)),
-			}, "model", "top"),
+			}, "top"),
 			"mode": {Type: "string", Enum: []string{engine.ModeVector, engine.ModeKeyword, engine.ModeHybrid},
 				Description: "vector: k-NN in the space; keyword: BM25 over the keyword index; hybrid: both, fused. " +
 					"Default: hybrid when the keyword index holds documents and the query has text for it and a vector side, keyword when there is no vector side (or a text query on a space without a model), else vector."},
@@ -685,6 +688,7 @@ func openAPIDocument() *oaDoc {
 			"language":      language,
 			"keyword_index": keywordIndex,
 			"transcribe":    transcribe,
+			"rerank_model":  rerankModel,
 			"keyword_stats": object(map[string]*oaSchema{
 				"documents": {Type: "integer", Description: "Documents in the keyword index."},
 				"slots":     {Type: "integer", Description: "Document slots, those of replaced and deleted documents included (a snapshot compacts them once they outnumber the live ones)."},

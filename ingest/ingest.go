@@ -35,6 +35,10 @@ type Options struct {
 	// Model creates the collection when it does not exist: one space
 	// "embedding" filled by this model.
 	Model string
+	// RerankModel is a new collection's rerank_model (engine.Collection.
+	// RerankModel): every image's tokens for it are cached as it is
+	// written. "" caches none.
+	RerankModel string
 	// Text is a new collection's keyword index schema (zero: the defaults).
 	Text engine.TextSchema
 	// Workers read, hash and decode files in parallel (default GOMAXPROCS).
@@ -394,7 +398,8 @@ func (r *run) ensureCollection(ctx context.Context) error {
 		if r.o.DryRun {
 			return nil
 		}
-		_, err = r.sink.CreateCollection(ctx, engine.Collection{Name: r.coll, Spaces: []engine.Space{{Name: "embedding", Model: r.o.Model}}, Text: r.o.Text})
+		_, err = r.sink.CreateCollection(ctx, engine.Collection{Name: r.coll, Spaces: []engine.Space{{Name: "embedding", Model: r.o.Model}}, Text: r.o.Text,
+			RerankModel: r.o.RerankModel})
 		return err
 	}
 	if err != nil {

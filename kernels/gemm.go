@@ -329,6 +329,14 @@ func (p *PackedB) N() int { return p.n }
 
 // PackB packs op(B) (k×n; with transB, b is stored n×k) for GemmPacked.
 func PackB(transB bool, k, n int, b []float32, ldb int) (*PackedB, error) {
+	return RepackB(nil, transB, k, n, b, ldb)
+}
+
+// RepackB is PackB into p's memory when it is large enough (p may be nil):
+// for callers that pack many short-lived matrices of one shape, such as
+// activations used as the B side of several products. It returns p (a new
+// PackedB when p is nil); p must not be in use by a GemmPacked call.
+func RepackB(p *PackedB, transB bool, k, n int, b []float32, ldb int) (*PackedB, error) {
 	br, bc := k, n
 	if transB {
 		br, bc = n, k
@@ -340,8 +348,16 @@ func PackB(transB bool, k, n int, b []float32, ldb int) (*PackedB, error) {
 		return nil, fmt.Errorf("%w: PackB matrix of %d elements (ld %d) is too small for %d×%d", ErrBadShape, len(b), ldb, br, bc)
 	}
 	nr := gemmKernel.nr
-	p := &PackedB{k: k, n: n, nr: nr, np: roundUp(n, nr), kernel: gemmKernel.name}
-	p.data = make([]float32, k*p.np)
+	if p == nil {
+		p = new(PackedB)
+	}
+	data := p.data
+	*p = PackedB{k: k, n: n, nr: nr, np: roundUp(n, nr), kernel: gemmKernel.name}
+	if cap(data) >= k*p.np {
+		p.data = data[:k*p.np]
+	} else {
+		p.data = make([]float32, k*p.np)
+	}
 	for pc := 0; pc < k; pc += gemmKC {
 		kb := min(gemmKC, k-pc)
 		packB(p.data[pc*p.np:pc*p.np+kb*p.np], b, ldb, transB, pc, 0, kb, n, nr)

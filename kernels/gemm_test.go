@@ -129,6 +129,48 @@ func TestGemmPackedMatchesGemm(t *testing.T) {
 	}
 }
 
+// TestRepackB: repacking into a used PackedB (smaller, then larger, then
+// transposed) gives the products a fresh PackB would, reusing its memory
+// when it is large enough.
+func TestRepackB(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	var p *PackedB
+	var first *float32
+	for i, sh := range [][4]int{{9, 300, 200, 0}, {5, 37, 70, 0}, {12, 577, 400, 1}, {3, 20, 640, 0}} {
+		m, n, k, trB := sh[0], sh[1], sh[2], sh[3] == 1
+		a, b := randVec(r, m*k), randVec(r, n*k)
+		ldb := n
+		if trB {
+			ldb = k
+		}
+		q, err := RepackB(p, trB, k, n, b, ldb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p != nil && q != p {
+			t.Fatal("RepackB did not return p")
+		}
+		if i == 0 {
+			first = &q.data[0]
+		}
+		if i == 1 && &q.data[0] != first {
+			t.Error("a smaller matrix did not reuse the packed memory")
+		}
+		p = q
+		want := make([]float32, m*n)
+		naiveGemm(false, trB, m, n, k, 1, a, k, b, ldb, 0, want, n)
+		got := make([]float32, m*n)
+		if err := GemmPacked(false, m, 1, a, k, p, 0, got, n); err != nil {
+			t.Fatal(err)
+		}
+		for j := range got {
+			if math.Abs(float64(got[j]-want[j])) > 1e-4*(math.Sqrt(float64(k))+math.Abs(float64(want[j]))) {
+				t.Fatalf("shape %v: [%d] %v want %v", sh, j, got[j], want[j])
+			}
+		}
+	}
+}
+
 func TestGemmRejectsBadShapes(t *testing.T) {
 	a, b, c := make([]float32, 6), make([]float32, 6), make([]float32, 4)
 	if err := Gemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2); err != nil {

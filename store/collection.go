@@ -91,7 +91,7 @@ func (db *DB) commitDrop(r *writeReq) {
 	b := db.pdb.NewBatch()
 	defer b.Close()
 	b.Delete(collKey(r.coll), nil)
-	for _, tag := range []byte("sovktnelrb") {
+	for _, tag := range []byte("sovktnelrbm") {
 		p := prefix(tag, cid)
 		b.DeleteRange(p, prefixEnd(p), nil)
 	}

@@ -20,12 +20,16 @@
 //	"l" cid seq                       → change: op (1 = upsert, 2 = delete) then id
 //	"r" cid dir                       → "" a media root recorded by local ingest
 //	"b" cid sha id                    → "" object id names blob sha (its original, kept by the engine)
+//	"m" cid id                        → the object's cached tokens (Object.Tokens, opaque: the engine's)
 //
 // The "b" keys are written and deleted in the object's own batch, so the
 // engine can tell when a blob has no object left (BlobReferenced); the
 // commit hook's Change.Unref names a blob an object stopped naming. They
 // are new keys in format version 1: an older data directory simply has
-// none.
+// none. So are the "m" keys: written in the object's batch when the
+// engine gives an object Tokens, deleted by every upsert and delete of
+// the object (a later upsert writes them again or leaves none), and with
+// the collection.
 //
 // # Write path
 //

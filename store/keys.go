@@ -29,6 +29,9 @@ func extKey(cid uint32, key string) []byte   { return append(prefix('k', cid), k
 func logKey(cid uint32, seq uint64) []byte   { return appendU64(prefix('l', cid), seq) }
 func rootKey(cid uint32, dir string) []byte  { return append(prefix('r', cid), dir...) }
 
+// tokensKey is "m" cid id: the object's cached tokens (Object.Tokens).
+func tokensKey(cid uint32, id uint64) []byte { return appendU64(prefix('m', cid), id) }
+
 // blobRefKey is "b" cid sha id: object id references blob sha (hex as
 // given, so keys sort by blob).
 func blobRefKey(cid uint32, sha string, id uint64) []byte {

@@ -372,6 +372,24 @@ func (db *DB) Get(coll string, id uint64) (Object, error) {
 	return db.getObject(cs.meta, id, true)
 }
 
+// Tokens returns a copy of the tokens cached beside object id
+// (Object.Tokens); ErrNotFound when it has none.
+func (db *DB) Tokens(coll string, id uint64) ([]byte, error) {
+	cs, err := db.coll(coll)
+	if err != nil {
+		return nil, err
+	}
+	v, closer, err := db.pdb.Get(tokensKey(cs.meta.CID, id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, fmt.Errorf("%w: object %d in %q has no cached tokens", ErrNotFound, id, coll)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return append([]byte(nil), v...), nil
+}
+
 func (db *DB) getObject(meta Collection, id uint64, vectors bool) (Object, error) {
 	v, closer, err := db.pdb.Get(objKey(meta.CID, id))
 	if errors.Is(err, pebble.ErrNotFound) {

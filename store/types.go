@@ -46,7 +46,10 @@ type Collection struct {
 	// before it existed: those get the defaults).
 	Text       TextSchema    `json:"text,omitzero"`
 	Transcribe Transcription `json:"transcribe,omitzero"`
-	CID        uint32        `json:"-"` // internal id (stored separately)
+	// RerankModel names the image-text matching model whose image tokens
+	// the engine caches per image object (Object.Tokens).
+	RerankModel string `json:"rerank_model,omitempty"`
+	CID         uint32 `json:"-"` // internal id (stored separately)
 }
 
 // Transcription names the speech-to-text model that transcribes a
@@ -79,7 +82,13 @@ type Object struct {
 	// Blob names the object's original in the engine's blob store (the
 	// hex SHA-256 of its bytes); every object that names a blob holds a
 	// reference key ("b" cid sha id) written in the same batch.
-	Blob    string    `json:"blob,omitempty"`
+	Blob string `json:"blob,omitempty"`
+	// Tokens is a cache the engine keeps beside the object (a re-rank
+	// model's image tokens, in the engine's encoding; opaque here): written
+	// under its own key ("m" cid id) in the object's batch, replaced or
+	// removed with every upsert of the object and deleted with it. It is
+	// never part of the record, and Get does not read it (Tokens does).
+	Tokens  []byte    `json:"-"`
 	Created time.Time `json:"created,omitzero"`
 	Updated time.Time `json:"updated,omitzero"`
 }

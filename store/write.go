@@ -451,6 +451,7 @@ func (db *DB) buildRequest(b *pebble.Batch, g *groupState, r *writeReq) ([]effec
 		if old.Blob != "" {
 			b.Delete(blobRefKey(cid, old.Blob, id), nil)
 		}
+		b.Delete(tokensKey(cid, id), nil) // whether or not it had tokens
 		for i := range meta.Spaces {
 			b.Delete(vecKey(cid, i, id), nil)
 		}
@@ -525,8 +526,8 @@ func (db *DB) buildRequest(b *pebble.Batch, g *groupState, r *writeReq) ([]effec
 				e.unref = old.Blob
 			}
 		}
-		vecs := o.Vectors
-		o.Vectors = nil
+		vecs, tokens := o.Vectors, o.Tokens
+		o.Vectors, o.Tokens = nil, nil
 		js, err := json.Marshal(o)
 		if err != nil {
 			return nil, fmt.Errorf("%w: object %d: %v", ErrInvalid, i, err)
@@ -543,6 +544,9 @@ func (db *DB) buildRequest(b *pebble.Batch, g *groupState, r *writeReq) ([]effec
 		}
 		if o.Blob != "" {
 			b.Set(blobRefKey(cid, o.Blob, id), nil, nil)
+		}
+		if tokens != nil {
+			b.Set(tokensKey(cid, id), tokens, nil)
 		}
 		e.newIx = indexObject(&o)
 		putPostings(b, cid, id, e.newIx)

@@ -25,7 +25,7 @@ func ToEngineCollection(r api.CreateCollectionRequest) engine.Collection {
 		Index: engine.IndexParams{M: r.Index.M, EfConstruction: r.Index.EfConstruction, EfSearch: r.Index.EfSearch, Storage: r.Index.Storage,
 			Rescore: r.Index.Rescore, RescoreFrom: r.Index.RescoreFrom},
 		Text:       engine.TextSchema{Fields: r.TextFields, Language: r.Language, Disabled: r.KeywordIndex != nil && !*r.KeywordIndex},
-		Transcribe: toEngineTranscription(r.Transcribe), Shards: r.Shards, Replicas: r.Replicas}
+		Transcribe: toEngineTranscription(r.Transcribe), RerankModel: r.RerankModel, Shards: r.Shards, Replicas: r.Replicas}
 }
 
 func toEngineTranscription(t *api.Transcription) engine.Transcription {
@@ -52,6 +52,7 @@ func FromEngineCollection(c engine.Collection) api.Collection {
 	}
 	out.KeywordIndex = !c.Text.Disabled
 	out.Transcribe = fromEngineTranscription(c.Transcribe)
+	out.RerankModel = c.RerankModel
 	out.Language = c.Text.Language
 	if out.Language == "" {
 		out.Language = textindex.DefaultLanguage
@@ -167,14 +168,15 @@ func FromEngineStats(st engine.CollectionStats) api.CollectionStats {
 func FromEngineCreate(c engine.Collection) api.CreateCollectionRequest {
 	a := FromEngineCollection(c)
 	kw := a.KeywordIndex
-	return api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index, TextFields: c.Text.Fields, Language: c.Text.Language, KeywordIndex: &kw, Transcribe: a.Transcribe}
+	return api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index, TextFields: c.Text.Fields, Language: c.Text.Language, KeywordIndex: &kw, Transcribe: a.Transcribe,
+		RerankModel: a.RerankModel}
 }
 
 // ToEngineCollectionInfo converts a collection as the server reports it.
 func ToEngineCollectionInfo(a api.Collection) engine.Collection {
 	kw := a.KeywordIndex
 	c := ToEngineCollection(api.CreateCollectionRequest{Name: a.Name, Spaces: a.Spaces, Index: a.Index, TextFields: a.TextFields, Language: a.Language, KeywordIndex: &kw, Transcribe: a.Transcribe,
-		Shards: a.Shards, Replicas: a.Replicas})
+		RerankModel: a.RerankModel, Shards: a.Shards, Replicas: a.Replicas})
 	c.Created, c.Count = a.Created, a.Count
 	return c
 }

@@ -49,7 +49,7 @@ func newCaptioner(cfg Config, ck *safetensors.Checkpoint, path string) (*Caption
 	tc := cfg.Text
 	c := &Captioner{Cfg: cfg,
 		vision: loadVision(l, "vision_model", cfg.Vision),
-		text:   loadText(l, "text_decoder.bert", tc),
+		text:   loadText(l, "text_decoder.bert", tc, false),
 	}
 	const head = "text_decoder.cls.predictions"
 	c.headDense = l.linear(head+".transform.dense", tc.Hidden, tc.Hidden)

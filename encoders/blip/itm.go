@@ -15,9 +15,10 @@ type ITM struct {
 	Cfg        Config
 	vision     *vision
 	text       *textModel
-	itmHead    *nn.Linear // [2, text hidden]
-	visionProj *nn.Linear // [imageTextHidden, vision hidden]
-	textProj   *nn.Linear // [imageTextHidden, text hidden]
+	itmHead    *nn.Linear   // [2, text hidden]
+	visionProj *nn.Linear   // [imageTextHidden, vision hidden]
+	textProj   *nn.Linear   // [imageTextHidden, text hidden]
+	cross      []crossHeads // per text layer, for MatchText
 }
 
 // LoadITM reads a BlipForImageTextRetrieval directory (config.json +
@@ -44,12 +45,14 @@ func RandomITM(cfg Config, seed uint64) (*ITM, error) {
 func newITM(cfg Config, ck *safetensors.Checkpoint, path string) (*ITM, error) {
 	l := &loader{ck: ck}
 	tc, e := cfg.Text, cfg.ImageTextHidden
+	text := loadText(l, "text_encoder", tc, true)
 	m := &ITM{Cfg: cfg,
 		vision:     loadVision(l, "vision_model", cfg.Vision),
-		text:       loadText(l, "text_encoder", tc),
+		text:       text,
 		itmHead:    l.linear("itm_head", 2, tc.Hidden),
 		visionProj: l.linear("vision_proj", e, cfg.Vision.Hidden),
 		textProj:   l.linear("text_proj", e, tc.Hidden),
+		cross:      loadCrossHeads(l, text),
 	}
 	if err := l.err(path); err != nil {
 		return nil, err

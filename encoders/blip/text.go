@@ -14,16 +14,23 @@ import (
 type bertAttention struct {
 	q, k, v, dense *nn.Linear
 	ln             nn.LayerNorm
+	// wk, wv, bv are the key and value weights and the value bias as read
+	// ([out*in], PyTorch layout), kept only until the ITM model has packed
+	// them per head (loadCrossHeads).
+	wk, wv, bv []float32
 }
 
 func loadBertAttention(l *loader, p string, d, kvIn int, eps float64) bertAttention {
-	return bertAttention{
+	a := bertAttention{
 		q:     l.linear(p+".self.query", d, d),
-		k:     l.linear(p+".self.key", d, kvIn),
-		v:     l.linear(p+".self.value", d, kvIn),
 		dense: l.linear(p+".output.dense", d, d),
 		ln:    l.layerNorm(p+".output.LayerNorm", d, eps),
 	}
+	a.wk = l.tensor(p+".self.key.weight", d, kvIn)
+	a.k = l.newLinear(p+".self.key", a.wk, l.tensor(p+".self.key.bias", d), d, kvIn)
+	a.wv, a.bv = l.tensor(p+".self.value.weight", d, kvIn), l.tensor(p+".self.value.bias", d)
+	a.v = l.newLinear(p+".self.value", a.wv, a.bv, d, kvIn)
+	return a
 }
 
 // bertLayer is a post-norm BERT layer with optional cross-attention.
@@ -45,7 +52,9 @@ type textModel struct {
 	act    nn.Activation
 }
 
-func loadText(l *loader, prefix string, c TextConfig) *textModel {
+// loadText reads a BERT text model; with keepCross, the cross-attention
+// layers keep their key and value weights as read, for loadCrossHeads.
+func loadText(l *loader, prefix string, c TextConfig, keepCross bool) *textModel {
 	d := c.Hidden
 	m := &textModel{cfg: c, heads: c.Heads, act: l.activation(c.Act)}
 	m.words = l.tensor(prefix+".embeddings.word_embeddings.weight", c.Vocab, d)
@@ -60,6 +69,10 @@ func loadText(l *loader, prefix string, c TextConfig) *textModel {
 		ly.inter = l.linear(p+".intermediate.dense", c.Intermediate, d)
 		ly.out = l.linear(p+".output.dense", d, c.Intermediate)
 		ly.outLN = l.layerNorm(p+".output.LayerNorm", d, c.Eps)
+		ly.self.wk, ly.self.wv, ly.self.bv = nil, nil, nil
+		if !keepCross {
+			ly.cross.wk, ly.cross.wv, ly.cross.bv = nil, nil, nil
+		}
 	}
 	return m
 }
@@ -131,13 +144,7 @@ func (m *textModel) newState(causal bool, keyValid []bool, image []float32, imag
 // st.n+len(ids) must not exceed the position table.
 func (m *textModel) step(st *textState, ids []int) []float32 {
 	d, tq := m.cfg.Hidden, len(ids)
-	x := make([]float32, tq*d)
-	for i, id := range ids {
-		row := x[i*d : (i+1)*d]
-		copy(row, m.words[id*d:(id+1)*d])
-		nn.Add(row, m.pos[(st.n+i)*d:(st.n+i+1)*d])
-	}
-	m.embLN.Forward(x, tq, x)
+	x := m.embed(ids, st.n)
 	q := make([]float32, tq*d)
 	ctx := make([]float32, tq*d)
 	tmp := make([]float32, tq*d)
@@ -173,6 +180,20 @@ func (m *textModel) step(st *textState, ids []int) []float32 {
 	return x
 }
 
+// embed returns the embeddings [len(ids)*hidden] of tokens at positions
+// pos, pos+1, …: word + position, layer-normed.
+func (m *textModel) embed(ids []int, pos int) []float32 {
+	d := m.cfg.Hidden
+	x := make([]float32, len(ids)*d)
+	for i, id := range ids {
+		row := x[i*d : (i+1)*d]
+		copy(row, m.words[id*d:(id+1)*d])
+		nn.Add(row, m.pos[(pos+i)*d:(pos+i+1)*d])
+	}
+	m.embLN.Forward(x, len(ids), x)
+	return x
+}
+
 // grow extends b to n values, keeping its contents.
 func grow(b []float32, n int) []float32 {
 	if cap(b) >= n {
@@ -188,9 +209,15 @@ func grow(b []float32, n int) []float32 {
 // ctx [tq*d]. causal hides keys after a query's position; keyValid, when
 // non-nil, hides keys marked false.
 func attend(q []float32, tq, qpos int, k, v []float32, nk, d, heads int, causal bool, keyValid []bool, ctx []float32) {
+	attendInto(q, tq, qpos, k, v, nk, d, heads, causal, keyValid, ctx, make([]float32, tq*nk))
+}
+
+// attendInto is attend with the caller's scratch for the scores
+// (len(scores) >= tq*nk).
+func attendInto(q []float32, tq, qpos int, k, v []float32, nk, d, heads int, causal bool, keyValid []bool, ctx, scores []float32) {
 	hd := d / heads
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	scores := make([]float32, tq*nk)
+	scores = scores[:tq*nk]
 	ninf := float32(math.Inf(-1))
 	for h := 0; h < heads; h++ {
 		off := h * hd
