@@ -98,9 +98,11 @@ func TestTokensShareTheObjectsBatch(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	// A reserve that a 4 MB batch crosses and a small one does not.
-	db.mon.reserve = free - 2<<20
-	big := make([]byte, 4<<20)
+	// A reserve that a 16 MB batch crosses and a small one does not, with
+	// 8 MB of slack for what other processes (tests of other packages run
+	// in parallel) free on the same disk meanwhile.
+	db.mon.reserve = free - 8<<20
+	big := make([]byte, 16<<20)
 	if _, err := db.Upsert("photos", []Object{{Key: "a", Tokens: big}}); !errors.Is(err, ErrDiskFull) {
 		t.Fatalf("a batch over the reserve because of its tokens: %v", err)
 	}
