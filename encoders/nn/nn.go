@@ -21,10 +21,12 @@ import (
 var ErrShape = errors.New("nn: shape mismatch")
 
 // Linear is y = x·Wᵀ + b with W stored [Out, In] as PyTorch does, packed
-// once for the GEMM micro-kernel.
+// once for the GEMM micro-kernel: float32 (w), or int8 after QuantizeInt8
+// (q; w is then dropped, so the layer holds a quarter of the memory).
 type Linear struct {
 	In, Out int
 	w       *kernels.PackedB
+	q       *kernels.PackedInt8
 	Bias    []float32 // nil: no bias
 }
 
@@ -44,8 +46,47 @@ func NewLinear(weight, bias []float32, out, in int) (*Linear, error) {
 	return &Linear{In: in, Out: out, w: p, Bias: bias}, nil
 }
 
+// QuantizeInt8 makes the layer compute in int8 from now on: each output
+// channel's weights are quantised symmetrically (scale max|w|/127), the
+// activations per row on every call (kernels.GemmInt8), the bias stays
+// float32, and the float32 weight is released. It is a no-op on a layer
+// already quantised. Call it while loading, before the layer is shared:
+// it is not safe concurrently with Forward.
+func (l *Linear) QuantizeInt8() error {
+	if l.q != nil {
+		return nil
+	}
+	q, err := kernels.PackInt8FromPacked(l.w)
+	if err != nil {
+		return fmt.Errorf("nn: quantise linear %d→%d: %w", l.In, l.Out, err)
+	}
+	l.q, l.w = q, nil
+	return nil
+}
+
+// Int8 reports whether the layer computes in int8 (QuantizeInt8).
+func (l *Linear) Int8() bool { return l.q != nil }
+
+// QuantizeInt8 quantises every non-nil layer given (Linear.QuantizeInt8),
+// stopping at the first error.
+func QuantizeInt8(layers ...*Linear) error {
+	for _, l := range layers {
+		if l == nil {
+			continue
+		}
+		if err := l.QuantizeInt8(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Forward computes rows outputs into y ([rows*Out]) from x ([rows*In]).
 func (l *Linear) Forward(x []float32, rows int, y []float32) {
+	if l.q != nil {
+		kernels.GemmInt8(rows, x, l.In, l.q, l.Bias, y, l.Out)
+		return
+	}
 	if l.Bias != nil {
 		for r := 0; r < rows; r++ {
 			copy(y[r*l.Out:(r+1)*l.Out], l.Bias)
