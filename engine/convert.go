@@ -17,7 +17,7 @@ func fromStoreCollection(m store.Collection) Collection {
 		Transcribe: Transcription{Model: m.Transcribe.Model, Language: m.Transcribe.Language}}
 	c.Spaces = make([]Space, len(m.Spaces))
 	for i, s := range m.Spaces {
-		c.Spaces[i] = Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
+		c.Spaces[i] = Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model, Precision: s.Precision}
 	}
 	return c
 }
@@ -30,7 +30,7 @@ func toStoreCollection(c Collection) store.Collection {
 		Transcribe: store.Transcription{Model: c.Transcribe.Model, Language: c.Transcribe.Language}}
 	m.Spaces = make([]store.Space, len(c.Spaces))
 	for i, s := range c.Spaces {
-		m.Spaces[i] = store.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
+		m.Spaces[i] = store.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model, Precision: s.Precision}
 	}
 	return m
 }
