@@ -15,6 +15,10 @@ type Space struct {
 	Dim    int    `json:"dim"`
 	Metric string `json:"metric"`          // cosine (default), dot, l2
 	Model  string `json:"model,omitempty"` // model that fills it, if any
+	// Precision is what the model computes with: float32 or int8 (weights
+	// quantised per channel, activations per row); empty is the server's
+	// default (float32 unless rosetta serve --precision).
+	Precision string `json:"precision,omitempty"`
 }
 
 // IndexParams tune a collection's HNSW indexes (zero = defaults).

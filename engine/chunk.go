@@ -184,7 +184,7 @@ func (e *Engine) planChunks(ctx context.Context, c *coll, objs []Object) (chunkP
 		if s.Model == "" {
 			continue
 		}
-		enc, err := e.models.get(ctx, s.Model)
+		enc, err := e.spaceModel(ctx, s)
 		if err != nil {
 			return nil, err
 		}

@@ -18,7 +18,7 @@ func fromStoreCollection(m store.Collection) Collection {
 		RerankModel: m.RerankModel}
 	c.Spaces = make([]Space, len(m.Spaces))
 	for i, s := range m.Spaces {
-		c.Spaces[i] = Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
+		c.Spaces[i] = Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model, Precision: s.Precision}
 	}
 	return c
 }
@@ -32,7 +32,7 @@ func toStoreCollection(c Collection) store.Collection {
 		RerankModel: c.RerankModel}
 	m.Spaces = make([]store.Space, len(c.Spaces))
 	for i, s := range c.Spaces {
-		m.Spaces[i] = store.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
+		m.Spaces[i] = store.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model, Precision: s.Precision}
 	}
 	return m
 }

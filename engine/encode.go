@@ -107,7 +107,7 @@ func (e *Engine) fillModelSpaces(ctx context.Context, c *Collection) error {
 		if s.Model == "" {
 			continue
 		}
-		enc, err := e.models.get(ctx, s.Model)
+		enc, err := e.spaceModel(ctx, *s)
 		if err != nil {
 			return err
 		}
@@ -240,7 +240,7 @@ func (e *Engine) encodeContent(ctx context.Context, c *coll, objs []Object) erro
 		if len(texts)+len(imgs)+len(auds) == 0 {
 			continue
 		}
-		enc, err := e.models.get(ctx, s.Model)
+		enc, err := e.spaceModel(ctx, s)
 		if err != nil {
 			return err
 		}
@@ -382,7 +382,7 @@ func (e *Engine) spaceTakes(ctx context.Context, c *coll, except, medium string)
 		if s.Model == "" || s.Name == except {
 			continue
 		}
-		enc, err := e.models.get(ctx, s.Model)
+		enc, err := e.spaceModel(ctx, s)
 		if err != nil {
 			return false, err
 		}
@@ -461,7 +461,7 @@ func (e *Engine) encodeQuery(ctx context.Context, s Space, q Query) ([]float32, 
 	if s.Model == "" {
 		return nil, fmt.Errorf("%w: space %q has no model to encode a text, image or audio query; give a vector", ErrUnsupported, s.Name)
 	}
-	enc, err := e.models.get(ctx, s.Model)
+	enc, err := e.spaceModel(ctx, s)
 	if err != nil {
 		return nil, err
 	}

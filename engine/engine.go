@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"rosetta/encoders"
 	"rosetta/index"
 	"rosetta/kernels"
 	"rosetta/store"
@@ -42,6 +43,11 @@ type Options struct {
 	// directories under its models directory. nil allows every name.
 	// Callers marked with Trusted(ctx) (local tools) are not checked.
 	CheckModelName func(name string) error
+	// DefaultPrecision is the precision of the models of spaces that do
+	// not name one: "" or "float32" (the default), or "int8". An int8
+	// model is a copy of its own, loaded with LoadModel and quantised
+	// (encoders.SetPrecision), cached beside the float32 one.
+	DefaultPrecision string
 	// LoadTranscriber loads the speech-to-text model a collection's
 	// Transcribe names; nil means none: such collections are refused.
 	LoadTranscriber func(name string) (Transcriber, error)
@@ -68,6 +74,7 @@ type Engine struct {
 	colls map[string]*coll
 
 	models       models[Encoder]
+	models8      models[Encoder] // the int8 copies (precision.go)
 	transcribers models[Transcriber]
 
 	pixels, audioSecs, encodes *budget
@@ -102,11 +109,15 @@ func Open(opts Options) (*Engine, error) {
 		opts.SnapshotEvery = 5 * time.Minute
 	}
 	opts.Limits = opts.Limits.withDefaults()
+	if err := encoders.CheckPrecision(opts.DefaultPrecision); err != nil {
+		return nil, fmt.Errorf("%w: default precision: %v", ErrInvalid, err)
+	}
 	if err := os.MkdirAll(filepath.Join(opts.Dir, "index"), 0o755); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	e := &Engine{opts: opts, log: opts.Logger, colls: map[string]*coll{}, stop: make(chan struct{}),
 		models:       newModels(opts.LoadModel),
+		models8:      newModels(int8Loader(opts.LoadModel)),
 		transcribers: newModels(opts.LoadTranscriber),
 		pixels:       newBudget("decoded-pixel", opts.Limits.DecodePixels),
 		audioSecs:    newBudget("audio-seconds", int64(opts.Limits.AudioSeconds*1000)),

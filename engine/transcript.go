@@ -237,7 +237,7 @@ func (e *Engine) embedTranscripts(ctx context.Context, c *coll, objs []Object) e
 		if s.Model == "" {
 			continue
 		}
-		enc, err := e.models.get(ctx, s.Model)
+		enc, err := e.spaceModel(ctx, s)
 		if err != nil {
 			return err
 		}

@@ -32,6 +32,9 @@ type Space struct {
 	Dim    int
 	Metric string // cosine (default), dot, l2
 	Model  string // model that fills it, if any
+	// Precision is what the model computes with: "float32", "int8"
+	// (encoders.SetPrecision), or "" for Options.DefaultPrecision.
+	Precision string
 }
 
 // IndexParams tune a collection's HNSW indexes (zero = defaults).

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"rosetta/encoders"
 	"rosetta/index"
 	"rosetta/internal/textfmt"
 	"rosetta/kernels"
@@ -135,6 +136,11 @@ func ValidateCollection(c *Collection) error {
 			errs = append(errs, fmt.Errorf("space %q: %v", s.Name, err))
 		} else {
 			s.Metric = m.String()
+		}
+		if err := encoders.CheckPrecision(s.Precision); err != nil {
+			errs = append(errs, fmt.Errorf("space %q: precision %q is not float32 or int8", s.Name, s.Precision))
+		} else if s.Precision != "" && s.Model == "" {
+			errs = append(errs, fmt.Errorf("space %q: precision applies to a model, and the space has none", s.Name))
 		}
 	}
 	if _, err := indexConfig(Space{Dim: 1, Metric: "cosine"}, c.Index); err != nil {

@@ -23,11 +23,11 @@ func TestCollectionsHappyPath(t *testing.T) {
 	var c engine.Collection
 	s.mustDo(201, &c, "POST", "/v1/collections", `{
 		"name": "Photos_2024-a",
-		"spaces": [{"name": "image", "dim": 512, "metric": "cosine", "model": "clip-vit-b32"},
+		"spaces": [{"name": "image", "dim": 512, "metric": "cosine", "model": "clip-vit-b32", "precision": "int8"},
 		           {"name": "audio", "dim": 768, "metric": "l2"}],
 		"index": {"m": 16, "ef_construction": 200, "ef_search": 64, "storage": "float16"}
 	}`)
-	if c.Name != "Photos_2024-a" || len(c.Spaces) != 2 || c.Spaces[0].Model != "clip-vit-b32" ||
+	if c.Name != "Photos_2024-a" || len(c.Spaces) != 2 || c.Spaces[0].Model != "clip-vit-b32" || c.Spaces[0].Precision != "int8" ||
 		c.Index.M != 16 || c.Index.Storage != "float16" || c.Created.IsZero() {
 		t.Errorf("created %+v", c)
 	}
@@ -63,6 +63,7 @@ func TestCollectionsBadInput(t *testing.T) {
 	long := strings.Repeat("a", 65)
 	runBadRequests(t, s, []badRequest{
 		post("exists", `{"name":"media",`+space+`}`, 409, codeAlreadyExists, "media"),
+		post("precision", `{"name":"x","spaces":[{"name":"v","dim":2,"model":"m","precision":"fp8"}]}`, 400, codeInvalidRequest, "not float32 or int8"),
 		post("empty body", ``, 400, codeInvalidRequest, "empty"),
 		post("malformed", `{"name":"x",`, 400, codeInvalidRequest, "malformed"),
 		post("syntax", `{"name" "x"}`, 400, codeInvalidRequest, "malformed JSON at byte"),

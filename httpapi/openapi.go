@@ -507,6 +507,8 @@ func openAPIDocument() *oaDoc {
 			"metric": {Type: "string", Default: "cosine",
 				Description: "cosine, dot or l2 (on input also cos, ip, inner, euclidean)."},
 			"model": str("The model that fills this space, if any."),
+			"precision": {Type: "string", Enum: []string{"float32", "int8"},
+				Description: "What the model computes with: float32, or int8 (weights quantised per output channel, activations per row; a quarter of the weight memory, embeddings within cosine 0.999 of float32's). Absent: the server's default (rosetta serve --precision, float32 unless set). Only for a space with a model."},
 		}, "name", "dim"),
 
 		"IndexParams": object(map[string]*oaSchema{

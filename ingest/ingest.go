@@ -39,6 +39,9 @@ type Options struct {
 	// RerankModel): every image's tokens for it are cached as it is
 	// written. "" caches none.
 	RerankModel string
+	// Precision is the new collection's space precision (float32, int8,
+	// or "" for the engine's default; engine.Space.Precision).
+	Precision string
 	// Text is a new collection's keyword index schema (zero: the defaults).
 	Text engine.TextSchema
 	// Workers read, hash and decode files in parallel (default GOMAXPROCS).
@@ -398,7 +401,7 @@ func (r *run) ensureCollection(ctx context.Context) error {
 		if r.o.DryRun {
 			return nil
 		}
-		_, err = r.sink.CreateCollection(ctx, engine.Collection{Name: r.coll, Spaces: []engine.Space{{Name: "embedding", Model: r.o.Model}}, Text: r.o.Text,
+		_, err = r.sink.CreateCollection(ctx, engine.Collection{Name: r.coll, Spaces: []engine.Space{{Name: "embedding", Model: r.o.Model, Precision: r.o.Precision}}, Text: r.o.Text,
 			RerankModel: r.o.RerankModel})
 		return err
 	}

@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 )
 
-//go:generate go run ./internal/gengemm gemm_amd64.s
+//go:generate go run ./internal/gengemm gemm_amd64.s gemm_int8_amd64.s
 
 // Blocking of the GotoBLAS/BLIS scheme: a kc×nc panel of B is packed into
 // nr-wide micro-panels (kept in L3/L2), an mc×kc block of A into mr-tall

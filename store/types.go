@@ -23,6 +23,9 @@ type Space struct {
 	Dim    int    `json:"dim"`
 	Metric string `json:"metric"`          // cosine (default), dot, l2
 	Model  string `json:"model,omitempty"` // model that fills it, if any
+	// Precision is the weights' precision the model runs at: float32 or
+	// int8; empty is the server's default (float32 unless serve --precision).
+	Precision string `json:"precision,omitempty"`
 }
 
 // IndexParams tune a collection's HNSW indexes (zero = defaults).

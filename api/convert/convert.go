@@ -14,7 +14,7 @@ import (
 func ToEngineSpaces(ss []api.Space) []engine.Space {
 	out := make([]engine.Space, len(ss))
 	for i, s := range ss {
-		out[i] = engine.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
+		out[i] = engine.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model, Precision: s.Precision}
 	}
 	return out
 }
@@ -48,7 +48,7 @@ func FromEngineCollection(c engine.Collection) api.Collection {
 		Index: api.IndexParams{M: c.Index.M, EfConstruction: c.Index.EfConstruction, EfSearch: c.Index.EfSearch, Storage: c.Index.Storage,
 			Rescore: c.Index.Rescore, RescoreFrom: c.Index.RescoreFrom}}
 	for i, s := range c.Spaces {
-		out.Spaces[i] = api.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model}
+		out.Spaces[i] = api.Space{Name: s.Name, Dim: s.Dim, Metric: s.Metric, Model: s.Model, Precision: s.Precision}
 	}
 	out.KeywordIndex = !c.Text.Disabled
 	out.Transcribe = fromEngineTranscription(c.Transcribe)

@@ -21,7 +21,7 @@ import (
 )
 
 func newEncodeCmd() *cobra.Command {
-	var model string
+	var model, precision string
 	var texts, images, audios []string
 	var segments bool
 	var window, overlap time.Duration
@@ -40,7 +40,7 @@ open_clip model directory) and prints one JSON line per input, in the order give
 			if err != nil {
 				return err
 			}
-			enc, err := encoders.Open(dir)
+			enc, err := encoders.OpenAt(dir, precision)
 			if err != nil {
 				return err
 			}
@@ -91,6 +91,7 @@ open_clip model directory) and prints one JSON line per input, in the order give
 		},
 	}
 	cmd.Flags().StringVar(&model, "model", "", "model directory or catalogue name (see rosetta models list) (required)")
+	cmd.Flags().StringVar(&precision, "precision", "float32", "weights' precision: float32, or int8 (per-channel int8 weights, a quarter of the memory; fast with AVX-512 VNNI; see the README)")
 	cmd.Flags().StringArrayVar(&texts, "text", nil, "text to encode (repeatable)")
 	cmd.Flags().StringArrayVar(&images, "image", nil, "image file to encode (repeatable)")
 	cmd.Flags().StringArrayVar(&audios, "audio", nil, "audio file to encode with a HuBERT/wav2vec 2.0 model (repeatable)")

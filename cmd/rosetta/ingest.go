@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"rosetta/cluster"
+	"rosetta/encoders"
 	"rosetta/encoders/caption"
 	"rosetta/engine"
 	"rosetta/ingest"
@@ -68,6 +69,9 @@ their keys, so a re-run or a redelivered item rewrites the same objects.`,
   rosetta ingest /srv/photos --collection photos --cluster prod --nats-url nats://10.0.0.1:4222 --nats-monitor http://10.0.0.1:8222`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := encoders.CheckPrecision(o.Precision); err != nil {
+				return fmt.Errorf("--precision: %w", err)
+			}
 			var sink ingest.Sink
 			switch {
 			case cf.name != "" && (server != "" || dataDir != ""):
@@ -96,7 +100,8 @@ their keys, so a re-run or a redelivered item rewrites the same objects.`,
 				o.KeepOriginals = !noUpload
 			case dataDir != "":
 				log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-				e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, LoadModel: modelLoader(modelsDir), LoadTranscriber: transcriberLoader(modelsDir)})
+				e, err := engine.Open(engine.Options{Dir: dataDir, Logger: log, LoadModel: modelLoader(modelsDir), LoadTranscriber: transcriberLoader(modelsDir),
+					DefaultPrecision: o.Precision})
 				if err != nil {
 					return fmt.Errorf("%w (if `rosetta serve` owns this directory, use --server)", err)
 				}
@@ -175,6 +180,7 @@ their keys, so a re-run or a redelivered item rewrites the same objects.`,
 	f.StringVar(&apiKey, "api-key", os.Getenv("ROSETTA_API_KEY"), "bearer token for --server")
 	f.StringVar(&o.Model, "model", "", "model for a new collection: a directory, or a name under --models")
 	f.StringVar(&o.RerankModel, "rerank-model", "", "a new collection's rerank model (a BLIP retrieval checkpoint): every image's tokens for it are cached, 0.9 MB each, so text searches re-ranked with it run fast")
+	f.StringVar(&o.Precision, "precision", "", "the model's weights: float32 (the default) or int8, for a new collection's space and, with --data, for spaces that do not say (see the README)")
 	f.StringVar(&o.Text.Language, "language", "", "a new collection's keyword analysis language (default en; see the README)")
 	f.StringSliceVar(&o.Text.Fields, "text-fields", nil, "metadata fields a new collection's keyword index holds (default title,description,caption,tags)")
 	f.BoolVar(&o.Text.Disabled, "no-keyword-index", false, "create the collection without a keyword index")

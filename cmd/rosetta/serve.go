@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"rosetta/cluster"
+	"rosetta/encoders"
 	"rosetta/engine"
 	"rosetta/httpapi"
 	"rosetta/models"
@@ -23,7 +24,7 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	var dataDir, addr, apiKey, apiKeyFile, logLevel, modelsDir, metricsAddr, metricsToken string
+	var dataDir, addr, apiKey, apiKeyFile, logLevel, modelsDir, metricsAddr, metricsToken, precision string
 	var corsOrigins []string
 	var snapshotEvery time.Duration
 	var mediaRoots []string
@@ -89,6 +90,9 @@ pulls 'rosetta ingest --cluster' work, encodes it with its models and writes it.
   rosetta serve --data ./n1 --addr 10.0.0.1:7700 --cluster prod --node n1 \
       --nats-listen 10.0.0.1:4222 --nats-cluster-listen 10.0.0.1:6222 --nats-peers 10.0.0.2:6222,10.0.0.3:6222`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := encoders.CheckPrecision(precision); err != nil {
+				return fmt.Errorf("--precision: %w", err)
+			}
 			key, err := serverAPIKey(apiKey, apiKeyFile, cmd.Flags().Changed("api-key"))
 			if err != nil {
 				return err
@@ -123,10 +127,11 @@ pulls 'rosetta ingest --cluster' work, encodes it with its models and writes it.
 				engineDir = filepath.Join(dataDir, "cluster")
 			}
 			e, err := engine.Open(engine.Options{Dir: engineDir, Logger: log, SnapshotEvery: snapshotEvery,
-				LoadModel:       serverModelLoader(modelsDir),
-				LoadTranscriber: serverTranscriberLoader(modelsDir),
-				CheckModelName:  func(name string) error { return models.CheckServerName(modelsDir, name) },
-				MediaRoots:      roots, Limits: lim, Store: store.Options{DiskReserveBytes: diskReserveMB << 20, CacheBytes: cacheMB << 20}})
+				LoadModel:        serverModelLoader(modelsDir),
+				LoadTranscriber:  serverTranscriberLoader(modelsDir),
+				CheckModelName:   func(name string) error { return models.CheckServerName(modelsDir, name) },
+				DefaultPrecision: precision,
+				MediaRoots:       roots, Limits: lim, Store: store.Options{DiskReserveBytes: diskReserveMB << 20, CacheBytes: cacheMB << 20}})
 			if err != nil {
 				return err
 			}
@@ -220,6 +225,7 @@ pulls 'rosetta ingest --cluster' work, encodes it with its models and writes it.
 	f.StringArrayVar(&corsOrigins, "cors-origin", nil, "let pages on this origin (https://host[:port], or *) call the API from a browser (repeatable)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&modelsDir, "models", defaultModelsDir(), "models directory, for spaces that name a model (also $ROSETTA_MODELS)")
+	f.StringVar(&precision, "precision", "float32", "weights of the models of spaces that do not name a precision: float32 or int8 (see the README)")
 	f.DurationVar(&snapshotEvery, "snapshot-every", 5*time.Minute, "how often to snapshot the indexes (negative: only on shutdown)")
 	f.StringArrayVar(&mediaRoots, "media-root", nil, "also serve objects' source files under this folder (repeatable)")
 	f.IntVar(&thumbCacheMB, "thumbnail-cache-mb", 64, "memory for cached thumbnails (0 disables the cache)")

@@ -19,6 +19,9 @@ type Attention struct {
 	headDimInvS float32
 }
 
+// QuantizeInt8 quantises the attention's projections (Linear.QuantizeInt8).
+func (a *Attention) QuantizeInt8() error { return QuantizeInt8(a.Q, a.K, a.V, a.QKV, a.Out) }
+
 // Init finishes construction after the projections are set.
 func (a *Attention) Init() {
 	a.headDimInvS = float32(1 / math.Sqrt(float64(a.Dim/a.Heads)))

@@ -1,5 +1,7 @@
 package nn
 
+import "fmt"
+
 // Block is a pre-norm transformer layer as CLIP uses it:
 //
 //	x = x + Attn(LN1(x));  x = x + FC2(act(FC1(LN2(x))))
@@ -8,6 +10,25 @@ type Block struct {
 	Attn     Attention
 	FC1, FC2 *Linear
 	Act      Activation
+}
+
+// QuantizeInt8 quantises the block's linear layers (Linear.QuantizeInt8);
+// the layer norms stay float32.
+func (bl *Block) QuantizeInt8() error {
+	if err := bl.Attn.QuantizeInt8(); err != nil {
+		return err
+	}
+	return QuantizeInt8(bl.FC1, bl.FC2)
+}
+
+// QuantizeBlocks quantises every block of a tower.
+func QuantizeBlocks(blocks []Block) error {
+	for i := range blocks {
+		if err := blocks[i].QuantizeInt8(); err != nil {
+			return fmt.Errorf("layer %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // BlockScratch holds one forward pass's temporaries; reuse it across calls

@@ -21,10 +21,12 @@ import (
 var ErrShape = errors.New("nn: shape mismatch")
 
 // Linear is y = x·Wᵀ + b with W stored [Out, In] as PyTorch does, packed
-// once for the GEMM micro-kernel.
+// once for the GEMM micro-kernel: float32 (w), or int8 after QuantizeInt8
+// (q; w is then dropped, so the layer holds a quarter of the memory).
 type Linear struct {
 	In, Out int
 	w       *kernels.PackedB
+	q       *kernels.PackedInt8
 	Bias    []float32 // nil: no bias
 }
 
@@ -44,22 +46,66 @@ func NewLinear(weight, bias []float32, out, in int) (*Linear, error) {
 	return &Linear{In: in, Out: out, w: p, Bias: bias}, nil
 }
 
+// QuantizeInt8 makes the layer compute in int8 from now on: each output
+// channel's weights are quantised symmetrically (scale max|w|/127), the
+// activations per row on every call (kernels.GemmInt8), the bias stays
+// float32, and the float32 weight is released. It is a no-op on a layer
+// already quantised. Call it while loading, before the layer is shared:
+// it is not safe concurrently with Forward.
+func (l *Linear) QuantizeInt8() error {
+	if l.q != nil {
+		return nil
+	}
+	q, err := kernels.PackInt8FromPacked(l.w)
+	if err != nil {
+		return fmt.Errorf("nn: quantise linear %d→%d: %w", l.In, l.Out, err)
+	}
+	l.q, l.w = q, nil
+	return nil
+}
+
+// Int8 reports whether the layer computes in int8 (QuantizeInt8).
+func (l *Linear) Int8() bool { return l.q != nil }
+
+// QuantizeInt8 quantises every non-nil layer given (Linear.QuantizeInt8),
+// stopping at the first error.
+func QuantizeInt8(layers ...*Linear) error {
+	for _, l := range layers {
+		if l == nil {
+			continue
+		}
+		if err := l.QuantizeInt8(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Forward computes rows outputs into y ([rows*Out]) from x ([rows*In]);
 // the bias is added inside the product (kernels.Epilogue).
 func (l *Linear) Forward(x []float32, rows int, y []float32) {
-	kernels.GemmPackedEpilogue(rows, x, l.In, l.w, kernels.Epilogue{Bias: l.Bias}, y, l.Out)
+	l.product(x, rows, y, kernels.Epilogue{Bias: l.Bias})
 }
 
 // ForwardAct is Forward followed by act on y, fused into the product: each
 // tile of y is activated while it is still in cache.
 func (l *Linear) ForwardAct(x []float32, rows int, y []float32, act Activation) {
-	kernels.GemmPackedEpilogue(rows, x, l.In, l.w, kernels.Epilogue{Bias: l.Bias, Act: act}, y, l.Out)
+	l.product(x, rows, y, kernels.Epilogue{Bias: l.Bias, Act: act})
 }
 
 // ForwardAdd adds the layer's outputs into y (y += x·Wᵀ + b): a residual
 // connection fused into the product, with no separate pass over y.
 func (l *Linear) ForwardAdd(x []float32, rows int, y []float32) {
-	kernels.GemmPackedEpilogue(rows, x, l.In, l.w, kernels.Epilogue{Bias: l.Bias, Accumulate: true}, y, l.Out)
+	l.product(x, rows, y, kernels.Epilogue{Bias: l.Bias, Accumulate: true})
+}
+
+// product runs the layer's float32 or int8 product with epi fused in.
+func (l *Linear) product(x []float32, rows int, y []float32, epi kernels.Epilogue) {
+	if l.q != nil {
+		kernels.GemmInt8Epilogue(rows, x, l.In, l.q, epi, y, l.Out)
+		return
+	}
+	kernels.GemmPackedEpilogue(rows, x, l.In, l.w, epi, y, l.Out)
 }
 
 // LayerNorm normalises each row of width len(Gamma).
