@@ -285,7 +285,7 @@ func (e *Engine) encodeContent(ctx context.Context, c *coll, objs []Object) erro
 			for j, i := range chunk {
 				in[j] = objs[i].Content.Text
 			}
-			vecs, err := e.embed(ctx, func() ([][]float32, error) { return enc.EmbedTexts(ctx, in) })
+			vecs, err := e.embedTexts(ctx, s.Model, enc, in)
 			if err != nil {
 				return encodeErr(ctx, "texts", s.Model, err)
 			}
@@ -399,24 +399,25 @@ func (e *Engine) encodeImageChunk(ctx context.Context, enc Encoder, model string
 	if err != nil {
 		return err
 	}
-	defer release()
 	imgs := make([]image.Image, len(chunk))
 	for j, i := range chunk {
 		ct := objs[i].Content
 		if imgs[j] = ct.Decoded; imgs[j] == nil {
 			if imgs[j], err = e.decodeImage(ct.Image); err != nil {
+				release()
 				return fmt.Errorf("objects[%d]: %w", i, err)
 			}
 		}
 	}
-	vecs, err := e.embed(ctx, func() ([][]float32, error) { return enc.EmbedImages(ctx, imgs) })
+	vecs, err := e.embedImages(ctx, model, enc, imgs, release) // releases the pixels
 	if err != nil {
 		return encodeErr(ctx, "images", model, err)
 	}
 	return put(chunk, vecs, "image")
 }
 
-// embed runs one forward pass in an encode slot.
+// embed runs one forward pass in an encode slot (texts and images go
+// through embedTexts and embedImages, which batch across requests).
 func (e *Engine) embed(ctx context.Context, f func() ([][]float32, error)) ([][]float32, error) {
 	release, err := e.slot(ctx)
 	if err != nil {
@@ -460,7 +461,7 @@ func (e *Engine) encodeQuery(ctx context.Context, s Space, q Query) ([]float32, 
 			return nil, encodeErr(ctx, "the audio query", s.Model, err)
 		}
 	case q.Text != "":
-		vecs, err = e.embed(ctx, func() ([][]float32, error) { return enc.EmbedTexts(ctx, []string{q.Text}) })
+		vecs, err = e.embedTexts(ctx, s.Model, enc, []string{q.Text})
 		if err != nil {
 			return nil, encodeErr(ctx, "the text query", s.Model, err)
 		}
@@ -469,8 +470,7 @@ func (e *Engine) encodeQuery(ctx context.Context, s Space, q Query) ([]float32, 
 		if err != nil {
 			return nil, err
 		}
-		defer release()
-		vecs, err = e.embed(ctx, func() ([][]float32, error) { return enc.EmbedImages(ctx, []image.Image{img}) })
+		vecs, err = e.embedImages(ctx, s.Model, enc, []image.Image{img}, release) // releases the pixels
 		if err != nil {
 			return nil, encodeErr(ctx, "the image query", s.Model, err)
 		}
