@@ -37,6 +37,18 @@
 // before any is decoded, so two requests never hold part of the budget
 // each while waiting for the rest.
 //
+// # Batching across requests (batch.go)
+//
+// Every text and image encode made for a request (a query, an upsert's
+// chunk, transcript segments) goes through a batcher per model and medium.
+// One that finds no encode of its kind running runs at once; otherwise it
+// joins a batch that starts after Options.EncodeBatchWait (2 ms) or once it
+// holds EncodeBatchMax inputs, and runs as one encoder call in one encode
+// slot. A caller that leaves drops its inputs (and their pixels) if the
+// batch has not started; a failed batch is redone request by request. The
+// vectors are bit for bit those of an encode alone: kernels.GemmPacked
+// gives a row the same bits whatever the row count.
+//
 // # The write path
 //
 //	Upsert → validateBatch → encodeContent (chunks, budgets) → cacheTokens
@@ -78,6 +90,9 @@
 //     searches (see index/doc.go).
 //   - models.mu guards the model cache map only: each model loads once,
 //     outside the lock, and callers wait for that model alone.
+//   - batchers.mu guards the map of batchers; batcher.mu guards its open
+//     batch, its count of calls in flight and every field of its batches.
+//     Neither is held across an encoder call or a slot wait.
 //
 // # Index lifecycle
 //

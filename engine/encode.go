@@ -285,7 +285,7 @@ func (e *Engine) encodeContent(ctx context.Context, c *coll, objs []Object) erro
 			for j, i := range chunk {
 				in[j] = objs[i].Content.Text
 			}
-			vecs, err := e.embed(ctx, func() ([][]float32, error) { return enc.EmbedTexts(ctx, in) })
+			vecs, err := e.embedTexts(ctx, e.batchKey(s), enc, in)
 			if err != nil {
 				return encodeErr(ctx, "texts", s.Model, err)
 			}
@@ -293,8 +293,8 @@ func (e *Engine) encodeContent(ctx context.Context, c *coll, objs []Object) erro
 				return err
 			}
 		}
-		embedImages := func(chunk []int, in []image.Image) error {
-			vecs, err := e.embed(ctx, func() ([][]float32, error) { return enc.EmbedImages(ctx, in) })
+		embedImages := func(chunk []int, in []image.Image, release func()) error {
+			vecs, err := e.embedImages(ctx, e.batchKey(s), enc, in, release) // releases the pixels
 			if err != nil {
 				return encodeErr(ctx, "images", s.Model, err)
 			}
@@ -305,7 +305,7 @@ func (e *Engine) encodeContent(ctx context.Context, c *coll, objs []Object) erro
 		if tm, ok := enc.(TokenMatcher); ok && s.Model == c.meta.RerankModel {
 			if te, ok := enc.(TokenEmbedder); ok {
 				tokens, width := tm.ImageTokenShape()
-				embedImages = func(chunk []int, in []image.Image) error {
+				embedImages = func(chunk []int, in []image.Image, _ func()) error {
 					var toks []float32
 					var vecs [][]float32
 					_, err := e.embed(ctx, func() ([][]float32, error) {
@@ -397,8 +397,9 @@ func (e *Engine) spaceTakes(ctx context.Context, c *coll, except, medium string)
 // objects in objs) and hands it to encode: up to imageChunk images whose
 // pixels fit half the server's budget (at least one image). The chunk's
 // pixels are reserved at once, before any is decoded, and released once
-// encode returns.
-func (e *Engine) decodeImageChunk(ctx context.Context, objs []Object, pending *[]int, encode func(chunk []int, imgs []image.Image) error) error {
+// encode returns, or earlier when encode calls release (the batcher does
+// once the encoder no longer holds the images; release is idempotent).
+func (e *Engine) decodeImageChunk(ctx context.Context, objs []Object, pending *[]int, encode func(chunk []int, imgs []image.Image, release func()) error) error {
 	var chunk []int
 	var px int64 // pixels to decode (pre-decoded images are the caller's memory)
 	var total int64
@@ -428,10 +429,11 @@ func (e *Engine) decodeImageChunk(ctx context.Context, objs []Object, pending *[
 		chunk = append(chunk, i)
 	}
 	*pending = (*pending)[len(chunk):]
-	release, err := e.acquire(ctx, e.pixels, px)
+	held, err := e.acquire(ctx, e.pixels, px)
 	if err != nil {
 		return err
 	}
+	release := sync.OnceFunc(held)
 	defer release()
 	imgs := make([]image.Image, len(chunk))
 	for j, i := range chunk {
@@ -442,10 +444,11 @@ func (e *Engine) decodeImageChunk(ctx context.Context, objs []Object, pending *[
 			}
 		}
 	}
-	return encode(chunk, imgs)
+	return encode(chunk, imgs, release)
 }
 
-// embed runs one forward pass in an encode slot.
+// embed runs one forward pass in an encode slot (texts and images go
+// through embedTexts and embedImages, which batch across requests).
 func (e *Engine) embed(ctx context.Context, f func() ([][]float32, error)) ([][]float32, error) {
 	release, err := e.slot(ctx)
 	if err != nil {
@@ -489,7 +492,7 @@ func (e *Engine) encodeQuery(ctx context.Context, s Space, q Query) ([]float32, 
 			return nil, encodeErr(ctx, "the audio query", s.Model, err)
 		}
 	case q.Text != "":
-		vecs, err = e.embed(ctx, func() ([][]float32, error) { return enc.EmbedTexts(ctx, []string{q.Text}) })
+		vecs, err = e.embedTexts(ctx, e.batchKey(s), enc, []string{q.Text})
 		if err != nil {
 			return nil, encodeErr(ctx, "the text query", s.Model, err)
 		}
@@ -498,8 +501,7 @@ func (e *Engine) encodeQuery(ctx context.Context, s Space, q Query) ([]float32, 
 		if err != nil {
 			return nil, err
 		}
-		defer release()
-		vecs, err = e.embed(ctx, func() ([][]float32, error) { return enc.EmbedImages(ctx, []image.Image{img}) })
+		vecs, err = e.embedImages(ctx, e.batchKey(s), enc, []image.Image{img}, release) // releases the pixels
 		if err != nil {
 			return nil, encodeErr(ctx, "the image query", s.Model, err)
 		}

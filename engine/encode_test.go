@@ -12,7 +12,7 @@ import (
 
 // tinyCLIP assembles the clip-vit fixture and the tokenizer files into a
 // model directory in a temp dir (nothing is copied into the repository).
-func tinyCLIP(t *testing.T) string {
+func tinyCLIP(t testing.TB) string {
 	src := fixtures.Dir(t, "clip-vit")
 	tok := fixtures.Dir(t, "tokenizer-clip")
 	dir := t.TempDir()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -57,6 +58,15 @@ type Options struct {
 	MediaRoots []string
 	// Limits bound decoded pixels, audio seconds and concurrent encodes.
 	Limits Limits
+	// EncodeBatchWait is how long a small text or image encode (a query,
+	// an upsert of a few objects) waits for others of the same model to
+	// share its forward pass, when others are running already; an encode
+	// with none running never waits (default DefaultEncodeBatchWait, 2 ms;
+	// <0 disables batching across requests). EncodeBatchMax is the most
+	// inputs one such pass takes (default: the encoder's BatchSizes, else
+	// DefaultEncodeBatchMax). See batch.go.
+	EncodeBatchWait time.Duration
+	EncodeBatchMax  int
 	// Store passes options through to the store (disk reserve, ...).
 	Store store.Options
 }
@@ -78,6 +88,9 @@ type Engine struct {
 	transcribers models[Transcriber]
 
 	pixels, audioSecs, encodes *budget
+
+	// batch gathers concurrent small encodes into one forward pass.
+	batch batchers
 
 	// blobs keeps originals uploaded through the API; blobGC receives the
 	// blobs a commit unreferenced ("" asks for a full sweep).
@@ -112,6 +125,9 @@ func Open(opts Options) (*Engine, error) {
 	if err := encoders.CheckPrecision(opts.DefaultPrecision); err != nil {
 		return nil, fmt.Errorf("%w: default precision: %v", ErrInvalid, err)
 	}
+	if opts.EncodeBatchWait == 0 {
+		opts.EncodeBatchWait = DefaultEncodeBatchWait
+	}
 	if err := os.MkdirAll(filepath.Join(opts.Dir, "index"), 0o755); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
@@ -122,6 +138,7 @@ func Open(opts Options) (*Engine, error) {
 		pixels:       newBudget("decoded-pixel", opts.Limits.DecodePixels),
 		audioSecs:    newBudget("audio-seconds", int64(opts.Limits.AudioSeconds*1000)),
 		encodes:      newBudget("encode", int64(opts.Limits.Encodes)),
+		batch:        batchers{texts: map[string]*batcher[string]{}, images: map[string]*batcher[image.Image]{}},
 	}
 	e.removeSnapshotLeftovers()
 	bs, err := newBlobStore(filepath.Join(opts.Dir, "blobs"), opts.Logger)

@@ -99,6 +99,7 @@ func (e *Engine) Stats() Stats {
 	ev := e.db.Events()
 	st.BackgroundErrors, st.WriteStalls, st.DiskFullRefusals = ev.BackgroundErrors, ev.WriteStalls, ev.DiskFullRefusals
 	st.StoreHealthy = e.db.Health() == nil
+	st.EncodeBatches = e.encodeBatchStats()
 	cs := e.collList()
 	st.Collections = len(cs)
 	for _, c := range cs {

@@ -30,6 +30,17 @@ func (e *Engine) spaceModel(ctx context.Context, s Space) (Encoder, error) {
 	return e.models.get(ctx, s.Model)
 }
 
+// batchKey names the loaded model space s encodes with, for the request
+// batchers (and their metrics): the model's name, marked when it is the
+// int8 copy, so a float32 and an int8 space of one model never share a
+// batch.
+func (e *Engine) batchKey(s Space) string {
+	if e.precision(s) == encoders.PrecisionInt8 {
+		return s.Model + " (int8)"
+	}
+	return s.Model
+}
+
 // int8Loader loads a fresh copy of a model with load and quantises it.
 func int8Loader(load func(name string) (Encoder, error)) func(name string) (Encoder, error) {
 	if load == nil {

@@ -184,7 +184,7 @@ func (e *Engine) cacheTokens(ctx context.Context, c *coll, objs []Object) error 
 	}
 	tokens, width := tm.ImageTokenShape()
 	for len(pending) > 0 {
-		err := e.decodeImageChunk(ctx, objs, &pending, func(chunk []int, imgs []image.Image) error {
+		err := e.decodeImageChunk(ctx, objs, &pending, func(chunk []int, imgs []image.Image, _ func()) error {
 			var toks []float32
 			_, err := e.embed(ctx, func() ([][]float32, error) {
 				var err error

@@ -258,7 +258,7 @@ func (e *Engine) embedTranscripts(ctx context.Context, c *coll, objs []Object) e
 			for j, i := range chunk {
 				in[j] = objs[i].Text[TranscriptText]
 			}
-			vecs, err := e.embed(ctx, func() ([][]float32, error) { return enc.EmbedTexts(ctx, in) })
+			vecs, err := e.embedTexts(ctx, e.batchKey(s), enc, in)
 			if err != nil {
 				return encodeErr(ctx, "transcripts", s.Model, err)
 			}

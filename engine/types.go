@@ -305,6 +305,10 @@ type Stats struct {
 	Lag     map[string]uint64
 	// Busy counts requests refused because the decode/encode budget was full.
 	Busy uint64
+	// EncodeBatches describe the encoder calls made for requests, per
+	// model and medium: how many inputs each took (batching across
+	// requests, batch.go).
+	EncodeBatches []EncodeBatchStats
 	// Storage engine (Pebble) figures.
 	DiskBytes, WALBytes, MemtableBytes uint64
 	L0Files, Compactions               int64

@@ -27,13 +27,14 @@ type fakeEngine struct {
 	mu        sync.Mutex // guards everything below
 	colls     map[string]*fakeCollection
 	nextID    uint64
-	err       error           // returned by every call that can fail, when set
-	panicVal  any             // panicked with by every call, when set
-	shortIDs  bool            // Upsert returns one id too few
-	badScores bool            // Search returns a NaN score
-	calls     int             // engine calls that got past the hooks
-	roots     []string        // server-wide media roots (Options.MediaRoots of the real engine)
-	last      []engine.Object // the last batch Upsert received
+	err       error                     // returned by every call that can fail, when set
+	panicVal  any                       // panicked with by every call, when set
+	shortIDs  bool                      // Upsert returns one id too few
+	badScores bool                      // Search returns a NaN score
+	calls     int                       // engine calls that got past the hooks
+	roots     []string                  // server-wide media roots (Options.MediaRoots of the real engine)
+	last      []engine.Object           // the last batch Upsert received
+	batches   []engine.EncodeBatchStats // what Stats reports of encoder calls
 }
 
 // lastUpsert returns the last batch Upsert received, as received.
@@ -469,9 +470,10 @@ func (f *fakeEngine) Stats() engine.Stats {
 		panic(f.panicVal)
 	}
 	st := engine.Stats{
-		Collections: len(f.colls),
-		Objects:     map[string]int{},
-		IndexNodes:  map[string]int{},
+		Collections:   len(f.colls),
+		Objects:       map[string]int{},
+		IndexNodes:    map[string]int{},
+		EncodeBatches: f.batches,
 	}
 	for name, fc := range f.colls {
 		st.Objects[name] = len(fc.objs)

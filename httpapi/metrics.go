@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"rosetta/engine"
 )
 
 // httpMetrics are the request metrics the observe middleware records.
@@ -106,6 +108,9 @@ type statsCollector struct {
 	skipped, busy, bgErrors, stalls, diskFull, storeHealthy *prometheus.Desc
 	// Keyword index per collection: documents, terms, bytes, lag.
 	textDocs, textTerms, textBytes, textLag *prometheus.Desc
+	// Encoder calls per model and medium: inputs per call, calls that
+	// batched several requests, batches redone request by request.
+	encodeBatch, encodeBatched, encodeFallbacks *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*statsCollector)(nil)
@@ -143,6 +148,13 @@ func newStatsCollector(e Engine, log *slog.Logger) *statsCollector {
 		textBytes:    prometheus.NewDesc("rosetta_text_index_bytes", "Memory a collection's keyword index holds (estimated).", []string{"collection"}, nil),
 		textLag: prometheus.NewDesc("rosetta_index_lag_changes",
 			"Committed changes of a collection its indexes (vector and keyword) do not reflect yet.", []string{"collection"}, nil),
+		encodeBatch: prometheus.NewDesc("rosetta_encode_batch_size",
+			"Inputs per encoder call made for requests (queries, upserts), by model and medium; calls that batch several requests take more than one.",
+			[]string{"model", "medium"}, nil),
+		encodeBatched: prometheus.NewDesc("rosetta_encode_batched_calls_total",
+			"Encoder calls that gathered the inputs of more than one request, by model and medium.", []string{"model", "medium"}, nil),
+		encodeFallbacks: prometheus.NewDesc("rosetta_encode_batch_fallbacks_total",
+			"Batched encoder calls that failed and were redone request by request, by model and medium.", []string{"model", "medium"}, nil),
 	}
 }
 
@@ -152,7 +164,8 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.objects
 	ch <- c.indexNodes
 	for _, d := range []*prometheus.Desc{c.written, c.deleted, c.searches, c.disk, c.wal, c.memtable, c.l0, c.compactions, c.rdamp,
-		c.skipped, c.busy, c.bgErrors, c.stalls, c.diskFull, c.storeHealthy, c.textDocs, c.textTerms, c.textBytes, c.textLag} {
+		c.skipped, c.busy, c.bgErrors, c.stalls, c.diskFull, c.storeHealthy, c.textDocs, c.textTerms, c.textBytes, c.textLag,
+		c.encodeBatch, c.encodeBatched, c.encodeFallbacks} {
 		ch <- d
 	}
 }
@@ -209,6 +222,26 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	for name, lag := range st.Lag {
 		ch <- prometheus.MustNewConstMetric(c.textLag, prometheus.GaugeValue, float64(lag), name)
 	}
+	for _, b := range st.EncodeBatches {
+		ch <- prometheus.MustNewConstHistogram(c.encodeBatch, b.Calls, float64(b.Inputs), batchBuckets(b.Sizes), b.Model, b.Medium)
+		ch <- prometheus.MustNewConstMetric(c.encodeBatched, prometheus.CounterValue, float64(b.Batched), b.Model, b.Medium)
+		ch <- prometheus.MustNewConstMetric(c.encodeFallbacks, prometheus.CounterValue, float64(b.Fallbacks), b.Model, b.Medium)
+	}
+}
+
+// batchBuckets turns EncodeBatchStats.Sizes (a count per bucket of
+// engine.EncodeBatchBuckets) into a Prometheus histogram's cumulative
+// counts by upper bound.
+func batchBuckets(sizes []uint64) map[float64]uint64 {
+	out := make(map[float64]uint64, len(engine.EncodeBatchBuckets))
+	var cum uint64
+	for i, le := range engine.EncodeBatchBuckets {
+		if i < len(sizes) {
+			cum += sizes[i]
+		}
+		out[float64(le)] = cum
+	}
+	return out
 }
 
 // splitIndexKey splits an Engine.Stats IndexNodes key, "collection/space",

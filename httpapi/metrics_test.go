@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"rosetta/engine"
 )
 
 func TestMetricsExposition(t *testing.T) {
@@ -47,6 +49,32 @@ func TestMetricsExposition(t *testing.T) {
 	}
 	if strings.Contains(body, "12345") {
 		t.Error("an unmatched path leaked into a label")
+	}
+}
+
+// TestMetricsEncodeBatches: the engine's encoder-call figures become a
+// batch-size histogram and counters per model and medium.
+func TestMetricsEncodeBatches(t *testing.T) {
+	s := newTestServer(t, Options{})
+	s.e.mu.Lock()
+	s.e.batches = []engine.EncodeBatchStats{{Model: "openai/clip-vit-base-patch32", Medium: "image",
+		Calls: 6, Inputs: 21, Sizes: []uint64{2, 1, 0, 3, 0, 0, 0, 0}, Batched: 4, Fallbacks: 1}}
+	s.e.mu.Unlock()
+	body := s.do("GET", "/metrics", "").Body.String()
+	for _, want := range []string{
+		`rosetta_encode_batch_size_bucket{medium="image",model="openai/clip-vit-base-patch32",le="1"} 2`,
+		`rosetta_encode_batch_size_bucket{medium="image",model="openai/clip-vit-base-patch32",le="2"} 3`,
+		`rosetta_encode_batch_size_bucket{medium="image",model="openai/clip-vit-base-patch32",le="4"} 3`,
+		`rosetta_encode_batch_size_bucket{medium="image",model="openai/clip-vit-base-patch32",le="8"} 6`,
+		`rosetta_encode_batch_size_bucket{medium="image",model="openai/clip-vit-base-patch32",le="+Inf"} 6`,
+		`rosetta_encode_batch_size_sum{medium="image",model="openai/clip-vit-base-patch32"} 21`,
+		`rosetta_encode_batch_size_count{medium="image",model="openai/clip-vit-base-patch32"} 6`,
+		`rosetta_encode_batched_calls_total{medium="image",model="openai/clip-vit-base-patch32"} 4`,
+		`rosetta_encode_batch_fallbacks_total{medium="image",model="openai/clip-vit-base-patch32"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }
 

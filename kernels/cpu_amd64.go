@@ -108,6 +108,9 @@ func axpyAVX2(alpha float32, x, y *float32, n int)
 //go:noescape
 func gemv16AVX2(kb int, a, panel, c *float32, stride int)
 
+//go:noescape
+func gemv32AVX2(kb int, a, p0, p1, c *float32, stride int)
+
 func axpyAVX2Go(alpha float32, x, y []float32) {
 	y = y[:len(x)]
 	n := len(x) &^ 7
@@ -122,6 +125,11 @@ func axpyAVX2Go(alpha float32, x, y []float32) {
 func gemv16AVX2Go(kb int, a, panel, c []float32, stride int) {
 	_, _, _ = a[kb-1], panel[stride*(kb-1)+15], c[15]
 	gemv16AVX2(kb, &a[0], &panel[0], &c[0], stride)
+}
+
+func gemv32AVX2Go(kb int, a, p0, p1, c []float32, stride int) {
+	_, _, _, _ = a[kb-1], p0[stride*(kb-1)+15], p1[stride*(kb-1)+15], c[31]
+	gemv32AVX2(kb, &a[0], &p0[0], &p1[0], &c[0], stride)
 }
 
 // expAVX2Go runs expAVX2 over the multiple-of-8 head of x and Exp32 over
@@ -216,10 +224,10 @@ func init() { selectImpl(hasAVX512, hasAVX2) }
 // selectImpl installs the fastest kernels the CPU supports. Tests call it to
 // force each path in turn.
 func selectImpl(avx512, avx2 bool) {
-	axpyImpl, gemv16Impl = axpyGeneric, nil
+	axpyImpl, gemv16Impl, gemv32Impl = axpyGeneric, nil, nil
 	dotU8Impl = dotU8Generic
 	if avx2 || avx512 { // every AVX-512 CPU has AVX2
-		axpyImpl, gemv16Impl = axpyAVX2Go, gemv16AVX2Go
+		axpyImpl, gemv16Impl, gemv32Impl = axpyAVX2Go, gemv16AVX2Go, gemv32AVX2Go
 		dotU8Impl = dotU8AVX2Go
 	}
 	switch {

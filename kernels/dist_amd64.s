@@ -277,6 +277,9 @@ axpy2_done:
 // c[0:16] += Σ_p a[p]·panel[stride·p : stride·p+16] for p < kb: one row
 // of A against 16 columns of a packed micro-panel of B whose rows are
 // stride floats apart (16 for avx2-6x16 panels, 32 for avx512-12x32).
+// Each column is one FMA chain from zero over p, added to c at the end:
+// the order of the GEMM micro-kernels, so a one-row product gives the bits
+// that row gets in a product of many rows.
 TEXT ·gemv16AVX2(SB), NOSPLIT, $0-40
 	MOVQ kb+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -284,38 +287,64 @@ TEXT ·gemv16AVX2(SB), NOSPLIT, $0-40
 	MOVQ c+24(FP), DX
 	MOVQ stride+32(FP), R8
 	SHLQ $2, R8
-	LEAQ (DI)(R8*1), R9
-	SHLQ $1, R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-gemv16_loop2:
-	CMPQ CX, $2
-	JL   gemv16_loop1
-	VBROADCASTSS (SI), Y4
-	VBROADCASTSS 4(SI), Y5
-	VFMADD231PS (DI), Y4, Y0
-	VFMADD231PS 32(DI), Y4, Y1
-	VFMADD231PS (R9), Y5, Y2
-	VFMADD231PS 32(R9), Y5, Y3
-	ADDQ $8, SI
-	ADDQ R8, DI
-	ADDQ R8, R9
-	SUBQ $2, CX
-	JMP  gemv16_loop2
-gemv16_loop1:
+gemv16_loop:
 	TESTQ CX, CX
 	JZ   gemv16_done
 	VBROADCASTSS (SI), Y4
 	VFMADD231PS (DI), Y4, Y0
 	VFMADD231PS 32(DI), Y4, Y1
+	ADDQ $4, SI
+	ADDQ R8, DI
+	DECQ CX
+	JMP  gemv16_loop
 gemv16_done:
-	VADDPS Y2, Y0, Y0
-	VADDPS Y3, Y1, Y1
 	VADDPS (DX), Y0, Y0
 	VADDPS 32(DX), Y1, Y1
 	VMOVUPS Y0, (DX)
 	VMOVUPS Y1, 32(DX)
+	VZEROUPPER
+	RET
+
+// func gemv32AVX2(kb int, a, p0, p1, c *float32, stride int)
+// c[0:16] += Σ_p a[p]·p0[stride·p : stride·p+16] and c[16:32] likewise
+// from p1: gemv16AVX2 on two 16-column groups at once (two micro-panels,
+// or the halves of a 32-wide one), four independent FMA chains to hide
+// the FMA latency, each column still one chain in p.
+TEXT ·gemv32AVX2(SB), NOSPLIT, $0-48
+	MOVQ kb+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ p0+16(FP), DI
+	MOVQ p1+24(FP), R9
+	MOVQ c+32(FP), DX
+	MOVQ stride+40(FP), R8
+	SHLQ $2, R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+gemv32_loop:
+	TESTQ CX, CX
+	JZ   gemv32_done
+	VBROADCASTSS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y4, Y1
+	VFMADD231PS (R9), Y4, Y2
+	VFMADD231PS 32(R9), Y4, Y3
+	ADDQ $4, SI
+	ADDQ R8, DI
+	ADDQ R8, R9
+	DECQ CX
+	JMP  gemv32_loop
+gemv32_done:
+	VADDPS (DX), Y0, Y0
+	VADDPS 32(DX), Y1, Y1
+	VADDPS 64(DX), Y2, Y2
+	VADDPS 96(DX), Y3, Y3
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
 	VZEROUPPER
 	RET

@@ -171,6 +171,58 @@ func TestRepackB(t *testing.T) {
 	}
 }
 
+// TestGemmPackedRowIndependentOfM: a row of A gives the same bits whether
+// it is multiplied alone (the one-row GEMV path) or among other rows (the
+// blocked micro-kernels), with a bias in C, alpha ≠ 1, K over one KC block
+// and N that leaves partial panels and odd 16-column groups. Encoders rely
+// on it: an input's embedding must not depend on its batch.
+func TestGemmPackedRowIndependentOfM(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	for _, im := range impls() {
+		withImpl(t, im.avx512, im.avx2)
+		for _, sh := range [][2]int{{1, 1}, {16, 7}, {17, 33}, {48, 256}, {64, 257}, {100, 600}, {3001, 70}} {
+			n, k := sh[0], sh[1]
+			for _, trB := range []bool{false, true} {
+				b := randVec(r, n*k)
+				ldb := n
+				if trB {
+					ldb = k
+				}
+				p, err := PackB(trB, k, n, b, ldb)
+				if err != nil {
+					t.Fatal(err)
+				}
+				const m = 7
+				a := randVec(r, m*k)
+				bias := randVec(r, n)
+				for _, threads := range []int{1, 2} {
+					old := SetGemmThreads(threads)
+					all := make([]float32, m*n)
+					for i := range m {
+						copy(all[i*n:], bias)
+					}
+					if err := GemmPacked(false, m, 0.75, a, k, p, 1, all, n); err != nil {
+						t.Fatal(err)
+					}
+					for i := range m {
+						one := append([]float32(nil), bias...)
+						if err := GemmPacked(false, 1, 0.75, a[i*k:(i+1)*k], k, p, 1, one, n); err != nil {
+							t.Fatal(err)
+						}
+						for j := range one {
+							if math.Float32bits(one[j]) != math.Float32bits(all[i*n+j]) {
+								t.Fatalf("%s n=%d k=%d trB=%v threads=%d: row %d col %d alone %v, among %d rows %v",
+									GemmImpl(), n, k, trB, threads, i, j, one[j], m, all[i*n+j])
+							}
+						}
+					}
+					SetGemmThreads(old)
+				}
+			}
+		}
+	}
+}
+
 func TestGemmRejectsBadShapes(t *testing.T) {
 	a, b, c := make([]float32, 6), make([]float32, 6), make([]float32, 4)
 	if err := Gemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2); err != nil {

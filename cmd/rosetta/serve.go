@@ -33,6 +33,8 @@ func newServeCmd() *cobra.Command {
 	lim := engine.DefaultLimits()
 	var maxImageMpx, decodeMpx float64
 	var diskReserveMB, cacheMB int64
+	var batchWait time.Duration
+	var batchMax int
 	var cf clusterFlags
 	cmd := &cobra.Command{
 		Use:   "serve --data DIR [--addr 127.0.0.1:7700]",
@@ -67,6 +69,13 @@ than --max-audio-seconds of audio is refused (413); the server decodes at most
 --decode-mpx megapixels and encodes --encodes forward passes at once, and a request that
 finds no room within --queue-wait gets 429 with Retry-After. Writes are refused (507)
 while the disk has less than --disk-reserve-mb free; they resume once space is freed.
+
+Concurrent small encodes (a search's text or image, an upsert of a few objects) of one
+model share a forward pass: while an encode of that model and medium is running, the
+next ones gather for up to --encode-batch-wait (2ms) or until --encode-batch-max inputs
+(default: the model's preferred batch, 8 images or 16 texts for CLIP), then run as one
+call, each request getting its own vectors, bit for bit those of an encode alone. An
+encode that finds none running never waits. --encode-batch-wait 0 turns this off.
 
 The page shows thumbnails and plays audio from the objects' source files. A file is
 served only if, with symbolic links resolved, it lies under a folder that
@@ -120,6 +129,12 @@ pulls 'rosetta ingest --cluster' work, encodes it with its models and writes it.
 				roots[i] = a
 			}
 			lim.MaxImagePixels, lim.DecodePixels = int64(maxImageMpx*1e6), int64(decodeMpx*1e6)
+			if batchWait < 0 || batchMax < 0 {
+				return errors.New("--encode-batch-wait and --encode-batch-max cannot be negative")
+			}
+			if batchWait == 0 {
+				batchWait = -1 // the engine's "off"
+			}
 			// A cluster node's engine holds only its shard replicas, under
 			// DIR/cluster: never a single server's collections in DIR.
 			engineDir := dataDir
@@ -131,7 +146,8 @@ pulls 'rosetta ingest --cluster' work, encodes it with its models and writes it.
 				LoadTranscriber:  serverTranscriberLoader(modelsDir),
 				CheckModelName:   func(name string) error { return models.CheckServerName(modelsDir, name) },
 				DefaultPrecision: precision,
-				MediaRoots:       roots, Limits: lim, Store: store.Options{DiskReserveBytes: diskReserveMB << 20, CacheBytes: cacheMB << 20}})
+				MediaRoots:       roots, Limits: lim, EncodeBatchWait: batchWait, EncodeBatchMax: batchMax,
+				Store: store.Options{DiskReserveBytes: diskReserveMB << 20, CacheBytes: cacheMB << 20}})
 			if err != nil {
 				return err
 			}
@@ -238,6 +254,8 @@ pulls 'rosetta ingest --cluster' work, encodes it with its models and writes it.
 	f.Float64Var(&lim.AudioSeconds, "audio-seconds", lim.AudioSeconds, "audio seconds being encoded at once, server-wide")
 	f.IntVar(&lim.Encodes, "encodes", lim.Encodes, "model forward passes at once, server-wide")
 	f.DurationVar(&lim.QueueWait, "queue-wait", lim.QueueWait, "how long a request waits for room before 429")
+	f.DurationVar(&batchWait, "encode-batch-wait", engine.DefaultEncodeBatchWait, "how long a small encode waits for others of its model to share a forward pass, when one is running (0: no batching across requests)")
+	f.IntVar(&batchMax, "encode-batch-max", 0, "most inputs one batched forward pass takes (0: the model's preferred batch, else 8)")
 	f.Int64Var(&cacheMB, "cache-mb", store.DefaultCacheBytes>>20, "Pebble block cache for records and vectors, MiB")
 	f.Int64Var(&diskReserveMB, "disk-reserve-mb", 0, "refuse writes while the data directory's disk has less than this free (0: the store's default)")
 	cf.add(cmd)

@@ -73,6 +73,14 @@ func TestServeConventions(t *testing.T) {
 	if err != nil || !strings.Contains(string(help), `--addr string`) || !strings.Contains(string(help), `(default "127.0.0.1:7700")`) {
 		t.Fatalf("serve --help (%v) does not show the loopback default:\n%s", err, help)
 	}
+	if !strings.Contains(string(help), "--encode-batch-wait duration") || !strings.Contains(string(help), "(default 2ms)") ||
+		!strings.Contains(string(help), "--encode-batch-max int") {
+		t.Errorf("serve --help does not document batching across requests:\n%s", help)
+	}
+	if out, err := exec.Command(bin, "serve", "--data", t.TempDir(), "--encode-batch-wait", "-1ms").CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "cannot be negative") {
+		t.Errorf("serve --encode-batch-wait -1ms: %v\n%s", err, out)
+	}
 
 	keyFile := filepath.Join(t.TempDir(), "key")
 	os.WriteFile(keyFile, []byte("file-key\n"), 0o600)

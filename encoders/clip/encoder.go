@@ -99,6 +99,11 @@ func preprocessConfig(dir string, size int) (imageproc.Config, error) {
 // Dim is the embedding dimension.
 func (e *Encoder) Dim() int { return e.Model.Cfg.EmbedDim }
 
+// BatchSizes are ImageBatch and TextBatch: how many inputs a caller that
+// gathers work for the encoder (the engine's batching across requests)
+// should give one call.
+func (e *Encoder) BatchSizes() (images, texts int) { return e.ImageBatch, e.TextBatch }
+
 // Modalities lists what Embed accepts.
 func (e *Encoder) Modalities() []Modality { return []Modality{ModalityImage, ModalityText} }
 
