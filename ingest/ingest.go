@@ -194,8 +194,8 @@ type run struct {
 	spoken map[string][]string // file → keys of its stored transcript segments (from prev)
 	timed  map[string][]string // file → keys of its stored #t= segments (audio windows, video frames)
 	ff     ffmpegOnce
-	seen   sync.Map            // key → struct{}
-	hashes sync.Map            // content hash → key of the object that holds it
+	seen   sync.Map // key → struct{}
+	hashes sync.Map // content hash → key of the object that holds it
 	report *json.Encoder
 	repMu  sync.Mutex
 
