@@ -171,6 +171,7 @@ type item struct {
 	path     string
 	segment  bool           // a window of an audio file: not counted as a file
 	frame    bool           // with segment: a video frame (counted as a frame)
+	track    bool           // with segment: a window of a video's audio track
 	spoken   bool           // with segment: a transcript segment (no vector to pool)
 	segments iter.Seq[item] // windows of a long audio file, sent after it
 	// pool, on the item sent after a file's last segment, asks the batcher
@@ -201,6 +202,10 @@ type run struct {
 
 	found, done, added, updated, skipped, failed, pruned, dups, segs, warns atomic.Int64
 	frames, noFFmpeg                                                        atomic.Int64
+	// noAudioModel: the collection has no model that embeds audio (an
+	// audio-track window was refused as unsupported), so videos' audio
+	// tracks are not cut into windows.
+	noAudioModel atomic.Bool
 	bytes                                                                   atomic.Int64
 	walkDone                                                                atomic.Bool
 	start                                                                   time.Time
@@ -889,6 +894,14 @@ func (r *run) batcher(ctx context.Context, items <-chan item) error {
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
+				}
+				if it.track && errors.Is(err, engine.ErrUnsupported) {
+					// A video's audio track is extra: a collection
+					// without an audio model just goes without it.
+					if !r.noAudioModel.Swap(true) {
+						r.o.Log.Info("ingest: the collection has no audio model; videos' audio tracks are not embedded", "err", err)
+					}
+					continue
 				}
 				r.fail(it.path, "%v", err)
 				continue

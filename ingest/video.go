@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"io"
 	"math"
+	"time"
 	"os"
 	"sync"
 
@@ -177,7 +178,7 @@ func (r *run) sendVideo(ctx context.Context, it item, send func(item) bool) {
 			o.ID = p.id
 		}
 		written[o.Key] = true
-		return send(item{obj: o, path: path, segment: true, frame: frame})
+		return send(item{obj: o, path: path, segment: true, frame: frame, track: !frame})
 	}
 
 	// Frames: each stands for the span until the next one (the last, until
@@ -235,7 +236,7 @@ func (r *run) sendVideo(ctx context.Context, it item, send func(item) bool) {
 
 	// The audio track: windows as an audio file's, and the transcript.
 	var spoken []item
-	if info.HasAudio() && r.o.AudioWindow > 0 {
+	if info.HasAudio() && (r.o.AudioWindow > 0 && !r.noAudioModel.Load() || r.o.Transcriber != nil) {
 		var ok bool
 		if spoken, ok = r.videoAudio(ctx, ff, &it, info, segment); !ok {
 			return
@@ -268,7 +269,14 @@ func (r *run) sendVideo(ctx context.Context, it item, send func(item) bool) {
 // or the run is stopping.
 func (r *run) videoAudio(ctx context.Context, ff *video.FFmpeg, it *item, info video.Info, segment func(engine.Object, bool) bool) (spoken []item, ok bool) {
 	path := it.path
-	ar, err := ff.Audio(ctx, path, info, r.o.AudioWindow, r.o.AudioOverlap)
+	// Windows are sent while the collection may embed audio; with only a
+	// Transcriber to feed, the track is read in 30 s pieces.
+	windows := r.o.AudioWindow > 0 && !r.noAudioModel.Load()
+	win, ov := r.o.AudioWindow, r.o.AudioOverlap
+	if !windows {
+		win, ov = 30*time.Second, 0
+	}
+	ar, err := ff.Audio(ctx, path, info, win, ov)
 	if err != nil {
 		r.fail(path, "video audio: %v", err)
 		return nil, false
@@ -298,6 +306,9 @@ func (r *run) videoAudio(ctx context.Context, ff *video.FFmpeg, it *item, info v
 				track = append(track, int16(max(-32768, min(32767, w.Samples[i]*32768))))
 			}
 			prevEnd = w.End
+		}
+		if !windows || r.noAudioModel.Load() {
+			continue
 		}
 		start, end := float64(w.Start)/video.AudioRate, float64(w.End)/video.AudioRate
 		smd := map[string]any{"parent": path, "segment_start": start, "segment_end": end, MetaName: name, MetaDir: dir}

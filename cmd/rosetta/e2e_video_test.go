@@ -55,7 +55,8 @@ func TestVideoCLIAndPage(t *testing.T) {
 		"--video-interval", "2s", "--video-scene-threshold", "0.3", "--video-max-per-minute", "60", "--report", report}
 	out, err = exec.Command(bin, args...).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "added 3,") || !strings.Contains(string(out), "failed 0") || !strings.Contains(string(out), "video frames stored: 12") {
-		t.Fatalf("ingest: %v\n%s", err, out)
+		rep, _ := os.ReadFile(report)
+		t.Fatalf("ingest: %v\n%s\nreport:\n%s", err, out, rep)
 	}
 	out, err = exec.Command(bin, args...).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "added 0, updated 0, skipped 3") || strings.Contains(string(out), "frames stored") {
