@@ -206,9 +206,9 @@ type run struct {
 	// audio-track window was refused as unsupported), so videos' audio
 	// tracks are not cut into windows.
 	noAudioModel atomic.Bool
-	bytes                                                                   atomic.Int64
-	walkDone                                                                atomic.Bool
-	start                                                                   time.Time
+	bytes        atomic.Int64
+	walkDone     atomic.Bool
+	start        time.Time
 }
 
 // Run ingests the files under roots into o.Collection.

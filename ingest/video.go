@@ -9,9 +9,9 @@ import (
 	"image/jpeg"
 	"io"
 	"math"
-	"time"
 	"os"
 	"sync"
+	"time"
 
 	"rosetta/engine"
 	"rosetta/media/video"
