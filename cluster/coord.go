@@ -559,3 +559,17 @@ func (n *Node) OpenSource(ctx context.Context, coll string, id uint64) (*engine.
 	}
 	return tempSource(resp)
 }
+
+// OpenStill forwards the still image of an object (engine.OpenStill) as
+// OpenSource forwards its media.
+func (n *Node) OpenStill(ctx context.Context, coll string, id uint64) (*engine.Source, error) {
+	r, err := n.record(coll)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := n.callShard(ctx, r, shardOf(id, r.Shards), rpcRequest{Op: "still", ID: id})
+	if err != nil {
+		return nil, err
+	}
+	return tempSource(resp)
+}

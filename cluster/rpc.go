@@ -147,8 +147,12 @@ func (n *Node) answer(ctx context.Context, req *rpcRequest) rpcResponse {
 			return errResponse(err)
 		}
 		return rpcResponse{}
-	case "media":
-		src, err := n.eng.OpenSource(ctx, req.Local, req.ID)
+	case "media", "still":
+		open := n.eng.OpenSource
+		if req.Op == "still" {
+			open = n.eng.OpenStill
+		}
+		src, err := open(ctx, req.Local, req.ID)
 		if err != nil {
 			return errResponse(err)
 		}

@@ -136,7 +136,11 @@
 // only if, symbolic links resolved, it lies under a media root recorded
 // by local ingest (AddMediaRoot) or given in Options.MediaRoots; the
 // /media and /thumbnail routes and re-ranking all read through it, and
-// re-ranking reads at most MaxSourceRead bytes. Model names from
+// re-ranking reads at most MaxSourceRead bytes. OpenStill is the still
+// image that stands for an object — a video frame's kept keyframe, a
+// video's (the frame its metadata names), else the source — which
+// thumbnails and re-ranking read; a frame's /media is its video (video.go
+// describes video objects). Model names from
 // untrusted callers (a space's model at create, a rerank model) are
 // vetted by Options.CheckModelName before anything is loaded; local
 // tools mark their context with Trusted.

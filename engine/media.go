@@ -66,13 +66,19 @@ func errOutsideRoots(id uint64) error {
 // uploaded; else the file its source names, if the server may read it
 // (under one of the collection's recorded media roots or
 // Options.MediaRoots, see OpenUnder); else, for a segment (an audio
-// window, metadata "parent"), its parent's kept original.
+// window or a video frame, metadata "parent"), its parent's kept
+// original. A video frame's own blob is its keyframe (see OpenStill), not
+// its media: its media is its video.
 func (e *Engine) OpenSource(ctx context.Context, coll string, id uint64) (*Source, error) {
 	obj, err := e.GetObject(ctx, coll, id)
 	if err != nil {
 		return nil, err
 	}
-	if obj.Blob != "" {
+	return e.openSource(ctx, coll, obj)
+}
+
+func (e *Engine) openSource(ctx context.Context, coll string, obj Object) (*Source, error) {
+	if obj.Blob != "" && !IsFrameSegment(obj.Metadata) {
 		return e.openBlob(obj)
 	}
 	roots, err := e.db.MediaRoots(coll)
@@ -168,10 +174,51 @@ func OpenUnder(obj Object, roots []string) (*Source, error) {
 	return &Source{File: f, Info: fi, Path: real, Object: obj}, nil
 }
 
-// readSource reads an object's source file through OpenSource, refusing
+// OpenStill opens the still image that stands for an object, for
+// thumbnails and re-ranking: a video frame's keyframe (its kept blob); a
+// video's, the keyframe of the frame segment its metadata names
+// (MetaKeyframe); any other object's original, as OpenSource. A video
+// without a keyframe gives ErrNotFound.
+func (e *Engine) OpenStill(ctx context.Context, coll string, id uint64) (*Source, error) {
+	obj, err := e.GetObject(ctx, coll, id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case IsFrameSegment(obj.Metadata) && obj.Blob != "":
+		return e.openBlob(obj)
+	case obj.Modality == "video":
+		key, _ := obj.Metadata[MetaKeyframe].(string)
+		if key == "" {
+			return nil, fmt.Errorf("%w: video %d has no keyframe", ErrNotFound, obj.ID)
+		}
+		fid, ok, err := e.db.IDOfKey(coll, key)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: video %d's keyframe %q is gone", ErrNotFound, obj.ID, key)
+		}
+		frame, err := e.GetObject(ctx, coll, fid)
+		if err != nil {
+			return nil, err
+		}
+		if frame.Blob == "" || frame.Metadata["parent"] != obj.Key {
+			return nil, fmt.Errorf("%w: video %d has no kept keyframe", ErrNotFound, obj.ID)
+		}
+		s, err := e.openBlob(frame)
+		if err == nil {
+			s.Object = obj
+		}
+		return s, err
+	}
+	return e.openSource(ctx, coll, obj)
+}
+
+// readSource reads an object's still image through OpenStill, refusing
 // files over MaxSourceRead.
 func (e *Engine) readSource(ctx context.Context, coll string, id uint64) ([]byte, error) {
-	s, err := e.OpenSource(ctx, coll, id)
+	s, err := e.OpenStill(ctx, coll, id)
 	if err != nil {
 		return nil, err
 	}

@@ -158,7 +158,7 @@ type SearchRequest struct {
 	// Rerank re-scores the top candidates of a text ↔ image query with an
 	// image-text matching model (BLIP's ITM head) and orders them by that.
 	Rerank *Rerank
-	// GroupBy "parent" folds segments (audio windows, text chunks: objects
+	// GroupBy "parent" folds segments (audio windows, video frames, text chunks: objects
 	// whose metadata names a parent) into one hit per parent, carrying its
 	// best segments; "" returns every object on its own.
 	GroupBy string

@@ -59,7 +59,7 @@ const (
 )
 
 // Modalities an object may have (or none).
-var Modalities = []string{"image", "text", "audio"}
+var Modalities = []string{"image", "text", "audio", "video"}
 
 func validModality(m string) bool {
 	for _, x := range Modalities {
@@ -198,7 +198,7 @@ func validateObject(c *coll, o *Object) error {
 		return fmt.Errorf("%w: source is %d bytes; the limit is %d", ErrInvalid, len(o.Source), MaxSourceLen)
 	}
 	if o.Modality != "" && !validModality(o.Modality) {
-		return fmt.Errorf("%w: modality %s: want image, text or audio", ErrInvalid, quote(o.Modality))
+		return fmt.Errorf("%w: modality %s: want image, text, audio or video", ErrInvalid, quote(o.Modality))
 	}
 	if err := checkMetadata(o.Metadata); err != nil {
 		return err
@@ -399,7 +399,7 @@ func normalizeSearch(c *coll, req *SearchRequest) (int, *store.Filter, error) {
 		}
 	}
 	if req.Modality != "" && !validModality(req.Modality) {
-		return 0, nil, fmt.Errorf("%w: modality %s: want image, text or audio", ErrInvalid, quote(req.Modality))
+		return 0, nil, fmt.Errorf("%w: modality %s: want image, text, audio or video", ErrInvalid, quote(req.Modality))
 	}
 	if r := req.Rerank; r != nil {
 		if r.Model == "" && c.meta.RerankModel != "" {

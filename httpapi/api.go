@@ -44,6 +44,10 @@ type Engine interface {
 	// OpenSource opens an object's source file if the engine's file
 	// policy lets the server read it (under a media root).
 	OpenSource(ctx context.Context, collection string, id uint64) (*engine.Source, error)
+	// OpenStill opens the still image that stands for an object (a
+	// video's or a video frame's keyframe; else its source), under the
+	// same policy: thumbnails show it.
+	OpenStill(ctx context.Context, collection string, id uint64) (*engine.Source, error)
 }
 
 // Clustered is implemented by an Engine that is a cluster node

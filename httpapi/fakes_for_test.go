@@ -525,6 +525,11 @@ func (f *fakeEngine) CollectionStats(_ context.Context, name string) (engine.Col
 	return st, nil
 }
 
+// OpenStill is OpenSource: the fake has no videos.
+func (f *fakeEngine) OpenStill(ctx context.Context, name string, id uint64) (*engine.Source, error) {
+	return f.OpenSource(ctx, name, id)
+}
+
 // OpenSource applies the engine's own file policy (engine.OpenUnder) to
 // the roots set with addMediaRoot and the fake's server-wide roots.
 func (f *fakeEngine) OpenSource(_ context.Context, name string, id uint64) (*engine.Source, error) {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"container/list"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -18,6 +19,8 @@ import (
 
 	"rosetta/encoders/audio"
 	"rosetta/encoders/imageproc"
+	"rosetta/engine"
+	"rosetta/media/video"
 )
 
 // Thumbnail sizes: the longest side in pixels.
@@ -46,11 +49,21 @@ type mediaFile struct {
 // roots) and checks that it is of a media type the server serves. Nothing
 // the client sends names a path: only the object id does.
 func (a *server) resolveMedia(r *http.Request) (*mediaFile, error) {
+	return a.resolve(r, a.e.OpenSource)
+}
+
+// resolveStill is resolveMedia for the object's still image (a video's or
+// a video frame's keyframe: engine.OpenStill), which thumbnails show.
+func (a *server) resolveStill(r *http.Request) (*mediaFile, error) {
+	return a.resolve(r, a.e.OpenStill)
+}
+
+func (a *server) resolve(r *http.Request, open func(context.Context, string, uint64) (*engine.Source, error)) (*mediaFile, error) {
 	coll, id, err := objectPath(r)
 	if err != nil {
 		return nil, err
 	}
-	src, err := a.e.OpenSource(r.Context(), coll, id)
+	src, err := open(r.Context(), coll, id)
 	if err != nil {
 		return nil, err
 	}
@@ -64,9 +77,9 @@ func (a *server) resolveMedia(r *http.Request) (*mediaFile, error) {
 	return &mediaFile{f: src.File, info: src.Info, ctype: ctype, etag: `"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`}, nil
 }
 
-// sniffMedia names a file's media type from its content: images, audio
-// and plain text are served; anything else (HTML, SVG, executables) is
-// refused, so the endpoint can never serve active content.
+// sniffMedia names a file's media type from its content: images, audio,
+// video and plain text are served; anything else (HTML, SVG, executables)
+// is refused, so the endpoint can never serve active content.
 // It reads with ReadAt, leaving f's offset at the start.
 func sniffMedia(f io.ReaderAt) (string, error) {
 	head := make([]byte, 512)
@@ -81,6 +94,9 @@ func sniffMedia(f io.ReaderAt) (string, error) {
 		return "audio/ogg", nil
 	case "mp3":
 		return "audio/mpeg", nil
+	}
+	if _, mt := video.Sniff(head); mt != "" {
+		return mt, nil
 	}
 	switch imageproc.Sniff(head) {
 	case imageproc.FormatTIFF:
@@ -99,7 +115,7 @@ func sniffMedia(f io.ReaderAt) (string, error) {
 		return "text/plain; charset=utf-8", nil
 	}
 	return "", &apiError{status: http.StatusUnsupportedMediaType, code: codeUnsupportedMediaType,
-		message: "the object's source is not an image, audio or plain-text file"}
+		message: "the object's source is not an image, audio, video or plain-text file"}
 }
 
 // setMediaHeaders marks a response as inert, privately cacheable media.
@@ -129,7 +145,7 @@ func (a *server) objectMedia(w http.ResponseWriter, r *http.Request) {
 }
 
 // objectThumbnail serves GET /v1/collections/{collection}/objects/{id}/thumbnail?size=N:
-// the object's image, EXIF orientation applied, scaled (never enlarged) so
+// the object's image (a video's or a video frame's: its keyframe), EXIF orientation applied, scaled (never enlarged) so
 // its longer side is N pixels, as JPEG. Thumbnails are cached in memory by
 // the file's validator, so a changed file gets a new one.
 func (a *server) objectThumbnail(w http.ResponseWriter, r *http.Request) {
@@ -142,7 +158,7 @@ func (a *server) objectThumbnail(w http.ResponseWriter, r *http.Request) {
 		}
 		size = n
 	}
-	m, err := a.resolveMedia(r)
+	m, err := a.resolveStill(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return

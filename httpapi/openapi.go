@@ -328,10 +328,11 @@ func openAPIDocument() *oaDoc {
 		"/v1/collections/{collection}/objects/{id}/media": {
 			"get": {
 				OperationID: "getObjectMedia",
-				Summary:     "The object's original file (image, audio or text)",
+				Summary:     "The object's original file (image, audio, video or text)",
 				Description: "Served only when the object's source, symbolic links resolved, lies under a folder " +
 					"recorded by `rosetta ingest --data` or named by `rosetta serve --media-root`. Supports " +
-					"Range and conditional requests.",
+					"Range and conditional requests. A segment's media is its parent's file (an audio window's " +
+					"recording, a video frame's video): play it from the segment's segment_start.",
 				Tags:       []string{tagObjects},
 				Parameters: []*oaParameter{paramRef("Collection"), paramRef("ObjectID")},
 				Responses: withErrors(map[string]*oaResponse{
@@ -345,7 +346,7 @@ func openAPIDocument() *oaDoc {
 		"/v1/collections/{collection}/objects/{id}/thumbnail": {
 			"get": {
 				OperationID: "getObjectThumbnail",
-				Summary:     "A JPEG thumbnail of the object's image, cached in memory",
+				Summary:     "A JPEG thumbnail of the object's image (a video's or a video frame's: its keyframe), cached in memory",
 				Tags:        []string{tagObjects},
 				Parameters: []*oaParameter{paramRef("Collection"), paramRef("ObjectID"), {Name: "size", In: "query",
 					Description: "Longest side in pixels (never enlarged).",
@@ -576,7 +577,7 @@ func openAPIDocument() *oaDoc {
 		"Object": object(map[string]*oaSchema{
 			"id":       uint64Schema("0 on input: assign one, or use the object with this key."),
 			"key":      str("External key, unique in the collection."),
-			"modality": str("image, text, audio, ..."),
+			"modality": str("image, text, audio, video, ..."),
 			"source":   str("Path or URI the object came from."),
 			"hash":     str("Content hash."),
 			"metadata": {Type: "object", AdditionalProperties: true,
@@ -631,7 +632,7 @@ func openAPIDocument() *oaDoc {
 				"Pages asked with the same ef slice one ranking.", intp(0), intp(engine.MaxEf)),
 			"offset": integer("Hits to skip (paging; offset+k at most "+strconv.Itoa(engine.MaxK)+"). Use the answer's next_offset and ef.", intp(0), intp(engine.MaxK)),
 			"group_by": {Type: "string", Enum: []string{"parent"},
-				Description: "parent: one hit per file (audio windows and text chunks fold into their parent), with its best segments."},
+				Description: "parent: one hit per file (audio windows, video frames and text chunks fold into their parent), with its best segments."},
 			"exclude":   array(uint64Schema(""), "Ids left out of the results (e.g. the query object of more-like-this); at most "+strconv.Itoa(engine.MaxExclude)+"."),
 			"min_score": {Type: "number", Format: "float", Description: "Drop hits scoring below this (cosine and dot spaces)."},
 			"filter": {Type: "object", AdditionalProperties: true,

@@ -13,6 +13,12 @@
 // workers and segment generators stop reading, waits for them, and
 // returns the error.
 //
+// Video files are streamed through FFmpeg (video.go, package
+// media/video): sampled frames become image segments with kept keyframes,
+// the audio track windows and transcript segments, and the video itself,
+// written last with the mean of its segments' vectors, is what makes a
+// re-run skip it; without FFmpeg they are skipped and reported.
+//
 // Derived text comes from optional models: a Captioner describes images, a
 // Transcriber transcribes audio (transcribe.go), whose segments become
 // vectorless objects keyed path#w=start,end for the keyword index.

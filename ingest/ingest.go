@@ -27,6 +27,7 @@ import (
 	"rosetta/encoders/audio"
 	"rosetta/encoders/imageproc"
 	"rosetta/engine"
+	"rosetta/media/video"
 )
 
 // Options configure Run.
@@ -92,8 +93,21 @@ type Options struct {
 	// that cannot read the files' paths can still serve their media.
 	// ingest --server sets it unless --no-upload; local ingest records
 	// media roots instead. Audio segments never keep theirs: they play
-	// from their file's original.
+	// from their file's original. Video files are never uploaded (only
+	// their frames' keyframes are kept): a server plays a video only when
+	// its media roots cover the file's path.
 	KeepOriginals bool
+	// FFmpeg is the ffmpeg executable that decodes video files (see
+	// video.go); "" looks for ffmpeg on PATH. When it cannot be found or
+	// run, video files are skipped (Progress.NoFFmpeg) and reported with
+	// what to install; every other file still ingests.
+	FFmpeg string
+	// Video says which frames of a video become frame segments (zero
+	// fields: video.DefaultSampling(): a frame at every scene change and at
+	// least every 2 s, at most 60 a minute).
+	Video video.Sampling
+	// VideoLimits bound each FFmpeg process (zero: video's defaults).
+	VideoLimits video.Limits
 }
 
 // Captioner generates a description of an image (encoders/caption
@@ -109,9 +123,13 @@ type Progress struct {
 	// Duplicates counts files skipped because a file with the same content
 	// (SHA-256) is already in the collection under another path.
 	Duplicates int
-	// Segments counts audio windows and transcript segments stored (not
-	// files).
-	Segments int
+	// Segments counts audio windows (of audio files and of videos' audio
+	// tracks) and transcript segments stored (not files); Frames counts
+	// video frame segments.
+	Segments, Frames int
+	// NoFFmpeg counts video files skipped because FFmpeg was not found
+	// (also counted in Skipped; each has a line in Report).
+	NoFFmpeg int
 	// Warnings counts files stored without a derived text that failed
 	// (a transcription error); each has a line in Report.
 	Warnings int
@@ -159,12 +177,17 @@ type item struct {
 	update   bool
 	path     string
 	segment  bool           // a window of an audio file: not counted as a file
+	frame    bool           // with segment: a video frame (counted as a frame)
+	track    bool           // with segment: a window of a video's audio track
 	spoken   bool           // with segment: a transcript segment (no vector to pool)
 	segments iter.Seq[item] // windows of a long audio file, sent after it
 	// pool, on the item sent after a file's last segment, asks the batcher
 	// to store the file with the mean of its segments' vectors (files too
 	// long to encode whole); obj is the file object.
 	pool bool
+	// video, on a video file's item from prepare, carries what ffprobe
+	// said; work sends its segments and then the video itself (pool).
+	video *video.Info
 	// drop, on an item sent after a re-ingested file's segments, lists
 	// the ids of its old transcript segments that were not rewritten; the
 	// batcher deletes them once what came before is written.
@@ -177,15 +200,22 @@ type run struct {
 	coll   string
 	prev   map[string]fileState
 	spoken map[string][]string // file → keys of its stored transcript segments (from prev)
-	seen   sync.Map            // key → struct{}
-	hashes sync.Map            // content hash → key of the object that holds it
+	timed  map[string][]string // file → keys of its stored #t= segments (audio windows, video frames)
+	ff     ffmpegOnce
+	seen   sync.Map // key → struct{}
+	hashes sync.Map // content hash → key of the object that holds it
 	report *json.Encoder
 	repMu  sync.Mutex
 
 	found, done, added, updated, skipped, failed, pruned, dups, segs, warns atomic.Int64
-	bytes                                                                   atomic.Int64
-	walkDone                                                                atomic.Bool
-	start                                                                   time.Time
+	frames, noFFmpeg                                                        atomic.Int64
+	// noAudioModel: the collection has no model that embeds audio (an
+	// audio-track window was refused as unsupported), so videos' audio
+	// tracks are not cut into windows.
+	noAudioModel atomic.Bool
+	bytes        atomic.Int64
+	walkDone     atomic.Bool
+	start        time.Time
 }
 
 // Run ingests the files under roots into o.Collection.
@@ -229,7 +259,11 @@ func Run(ctx context.Context, sink Sink, roots []string, o Options) (Summary, er
 			return Summary{}, fmt.Errorf("ingest: bad glob %q: %w", g, err)
 		}
 	}
-	r := &run{sink: sink, o: o, coll: o.Collection, prev: map[string]fileState{}, spoken: map[string][]string{}, start: time.Now()}
+	var err error
+	if o.Video, err = o.Video.WithDefaults(); err != nil {
+		return Summary{}, fmt.Errorf("ingest: %w", err)
+	}
+	r := &run{sink: sink, o: o, coll: o.Collection, prev: map[string]fileState{}, spoken: map[string][]string{}, timed: map[string][]string{}, start: time.Now()}
 	if o.Report != nil {
 		r.report = json.NewEncoder(o.Report)
 	}
@@ -363,6 +397,10 @@ func (r *run) work(ctx context.Context, paths <-chan string, items chan<- item) 
 		if !ok {
 			continue
 		}
+		if it.video != nil {
+			r.sendVideo(ctx, it, send)
+			continue
+		}
 		segs, drop := it.segments, it.drop
 		it.segments, it.drop = nil, nil
 		if !send(it) {
@@ -388,7 +426,7 @@ func (r *run) work(ctx context.Context, paths <-chan string, items chan<- item) 
 func (r *run) progress() Progress {
 	return Progress{Found: int(r.found.Load()), Done: int(r.done.Load()), Added: int(r.added.Load()), Updated: int(r.updated.Load()),
 		Skipped: int(r.skipped.Load()), Failed: int(r.failed.Load()), Pruned: int(r.pruned.Load()), Duplicates: int(r.dups.Load()),
-		Segments: int(r.segs.Load()), Warnings: int(r.warns.Load()), Bytes: r.bytes.Load(),
+		Segments: int(r.segs.Load()), Frames: int(r.frames.Load()), NoFFmpeg: int(r.noFFmpeg.Load()), Warnings: int(r.warns.Load()), Bytes: r.bytes.Load(),
 		Elapsed: time.Since(r.start), WalkDone: r.walkDone.Load()}
 }
 
@@ -431,12 +469,16 @@ func (r *run) loadPrevious(ctx context.Context) error {
 		if v, ok := o.Metadata[MetaMTime].(float64); ok {
 			st.mtime = int64(v)
 		}
-		if _, ok := o.Metadata["transcript_language"]; !ok && o.Modality == "audio" && o.Metadata["parent"] == nil {
+		_, hasAudio := o.Metadata["audio_codec"]
+		if _, ok := o.Metadata["transcript_language"]; !ok && (o.Modality == "audio" || o.Modality == "video" && hasAudio) && o.Metadata["parent"] == nil {
 			st.untranscribed = true
 		}
 		r.prev[o.Key] = st
 		if file, _, ok := strings.Cut(o.Key, engine.TranscriptKeySep); ok {
 			r.spoken[file] = append(r.spoken[file], o.Key)
+		}
+		if file, _, ok := strings.Cut(o.Key, "#t="); ok {
+			r.timed[file] = append(r.timed[file], o.Key)
 		}
 		if o.Hash != "" {
 			r.hashes.Store(o.Hash, o.Key)
@@ -569,6 +611,14 @@ func (r *run) prepare(ctx context.Context, path string) (item, bool) {
 		r.fail(path, "empty file")
 		return item{}, false
 	}
+	// A video is streamed through FFmpeg, never read whole: it is sniffed
+	// by its first bytes before the size limit applies to other files.
+	if head, err := readHead(path, 4096); err != nil {
+		r.fail(path, "unreadable: %v", err)
+		return item{}, false
+	} else if c, _ := video.Sniff(head); c != "" {
+		return r.prepareVideo(ctx, path, size, mtime, known, prev, redo)
+	}
 	if size > r.o.MaxFileBytes {
 		r.fail(path, "file of %d bytes exceeds the %d-byte limit", size, r.o.MaxFileBytes)
 		return item{}, false
@@ -581,26 +631,10 @@ func (r *run) prepare(ctx context.Context, path string) (item, bool) {
 	r.bytes.Add(int64(len(data)))
 	sum := sha256.Sum256(data)
 	hash := "sha256:" + hex.EncodeToString(sum[:])
-	if known && prev.hash == hash && !redo {
-		// Touched but unchanged. The stored mtime stays old, so the next
-		// run hashes it again; that is cheaper than rewriting the object.
-		r.skipped.Add(1)
-		r.done.Add(1)
+	if r.skipByHash(path, hash, known, prev, redo) {
 		return item{}, false
 	}
-	// Dedupe by content: the same bytes under another path that is still
-	// there are stored once (the first path keeps them).
-	if other, loaded := r.hashes.LoadOrStore(hash, path); loaded && other.(string) != path {
-		if _, err := os.Stat(other.(string)); err == nil {
-			r.dups.Add(1)
-			r.skipped.Add(1)
-			r.done.Add(1)
-			return item{}, false
-		}
-		r.hashes.Store(hash, path)
-	}
-	md := map[string]any{MetaSize: float64(size), MetaMTime: float64(mtime), MetaName: filepath.Base(path),
-		MetaExt: strings.ToLower(filepath.Ext(path)), MetaDir: filepath.Dir(path)}
+	md := fileMetadata(path, size, mtime)
 	obj := engine.Object{Key: path, Source: path, Hash: hash}
 	if known {
 		obj.ID = prev.id
@@ -678,6 +712,35 @@ func (r *run) prepare(ctx context.Context, path string) (item, bool) {
 	return r.withSidecar(item{obj: obj, update: known, path: path})
 }
 
+// skipByHash skips a file whose content is what the collection holds:
+// touched but unchanged (the stored mtime stays old, so the next run
+// hashes it again; that is cheaper than rewriting the object), or the same
+// bytes as another path that is still there (stored once: the first path
+// keeps them).
+func (r *run) skipByHash(path, hash string, known bool, prev fileState, redo bool) bool {
+	if known && prev.hash == hash && !redo {
+		r.skipped.Add(1)
+		r.done.Add(1)
+		return true
+	}
+	if other, loaded := r.hashes.LoadOrStore(hash, path); loaded && other.(string) != path {
+		if _, err := os.Stat(other.(string)); err == nil {
+			r.dups.Add(1)
+			r.skipped.Add(1)
+			r.done.Add(1)
+			return true
+		}
+		r.hashes.Store(hash, path)
+	}
+	return false
+}
+
+// fileMetadata is the file fields every ingested file gets.
+func fileMetadata(path string, size, mtime int64) map[string]any {
+	return map[string]any{MetaSize: float64(size), MetaMTime: float64(mtime), MetaName: filepath.Base(path),
+		MetaExt: strings.ToLower(filepath.Ext(path)), MetaDir: filepath.Dir(path)}
+}
+
 // withSidecar merges path.json (a JSON object) into the item's metadata.
 func (r *run) withSidecar(it item) (item, bool) {
 	b, err := os.ReadFile(it.path + ".json")
@@ -700,6 +763,9 @@ func (r *run) withSidecar(it item) (item, bool) {
 // recording too long to encode whole.
 func (r *run) poolSegments(ctx context.Context, it item, ids []uint64) error {
 	if len(ids) == 0 {
+		if it.obj.Modality == "video" {
+			return errors.New("none of its frames was stored")
+		}
 		return nil
 	}
 	var mean engine.VectorMean
@@ -741,7 +807,7 @@ func (r *run) audioSegments(ctx context.Context, path string, src audio.Recordin
 				r.fail(path, "audio segment %.3f–%.3f s: %v", start, end, err)
 				return
 			}
-			o := engine.Object{Key: fmt.Sprintf("%s#t=%.3f,%.3f", path, start, end), Source: path, Modality: "audio", Metadata: smd,
+			o := engine.Object{Key: engine.SegmentKey(path, start, end), Source: path, Modality: "audio", Metadata: smd,
 				Content: &engine.Content{Audio: floatWAV(samples, rate)}}
 			if prev, ok := r.prev[o.Key]; ok {
 				o.ID = prev.id
@@ -837,6 +903,14 @@ func (r *run) batcher(ctx context.Context, items <-chan item) error {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
+				if it.track && errors.Is(err, engine.ErrUnsupported) {
+					// A video's audio track is extra: a collection
+					// without an audio model just goes without it.
+					if !r.noAudioModel.Swap(true) {
+						r.o.Log.Info("ingest: the collection has no audio model; videos' audio tracks are not embedded", "err", err)
+					}
+					continue
+				}
 				r.fail(it.path, "%v", err)
 				continue
 			}
@@ -855,6 +929,9 @@ func (r *run) batcher(ctx context.Context, items <-chan item) error {
 					return ctx.Err()
 				}
 				r.fail(it.path, "pooled vector: %v", err)
+			} else if it.obj.Modality == "video" {
+				// A video is written last, after its segments: now it counts.
+				r.count([]item{{update: it.update, path: it.path}})
 			}
 			delete(segIDs, it.path)
 			continue
@@ -892,6 +969,10 @@ func drain(items <-chan item) {
 
 func (r *run) count(batch []item) {
 	for _, it := range batch {
+		if it.frame {
+			r.frames.Add(1)
+			continue
+		}
 		if it.segment {
 			r.segs.Add(1)
 			continue

@@ -3,11 +3,17 @@
 # from python3-skimage into $1 and LibriVox speech clips from
 # pocketsphinx-testdata into $1/speech (both only unpacked, not installed),
 # and sentences spoken by espeak-ng (installed if missing) into $1/speech,
-# one of them encoded as Ogg Vorbis by oggenc (vorbis-tools).
+# one of them encoded as Ogg Vorbis by oggenc (vorbis-tools); installs
+# FFmpeg for the video tests.
 # Prints $1.
 set -euo pipefail
 dest=${1:?usage: e2e-media.sh DIR}
 mkdir -p "$dest"
+# FFmpeg (ffmpeg, ffprobe) for the video tests, which make their videos
+# from these photos and speech.
+if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
+  apt-get install -y ffmpeg >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1; apt-get install -y ffmpeg >/dev/null; }
+fi
 if [ -f "$dest/astronaut.png" ] && [ -f "$dest/speech/espeak-4.ogg" ]; then echo "$dest"; exit 0; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -18,6 +18,7 @@ import (
 	"rosetta/encoders/caption"
 	"rosetta/engine"
 	"rosetta/ingest"
+	"rosetta/media/video"
 	"rosetta/models"
 )
 
@@ -29,7 +30,7 @@ func newIngestCmd() *cobra.Command {
 	var cf clusterFlags
 	cmd := &cobra.Command{
 		Use:   "ingest (DIR|FILE)... --collection C (--data DIR | --server URL | --cluster NAME --nats-url URL)",
-		Short: "Ingest folders (or single files) of images, audio and text into a collection",
+		Short: "Ingest folders (or single files) of images, audio, video and text into a collection",
 		Long: `Walks the folders, sniffs each file by content (images: JPEG, PNG, GIF, BMP, WebP,
 TIFF; audio: WAV, FLAC, MP3, Ogg Vorbis; text: .txt and .md), encodes it with the collection's model and stores it, one
 synced batch at a time. A sidecar photo.jpg.json merges into the photo's metadata;
@@ -51,6 +52,20 @@ transcript segments are replaced (deleted, in a run without --transcribe). A fil
 transcription fails is stored without a transcript and listed in --report; audio stored
 without a transcript (before --transcribe, or after a failure) is not skipped as
 unchanged by a run with --transcribe.
+
+Video files (MP4/MOV, WebM/Matroska, AVI, MPEG-TS/PS, FLV, ASF; sniffed by content) are
+decoded with FFmpeg (ffmpeg and ffprobe on PATH, or --ffmpeg; Debian/Ubuntu: apt-get
+install ffmpeg); without it they are skipped and listed in --report, and everything else
+still ingests. A frame is sampled at every scene change (--video-scene-threshold) and at
+least every --video-interval, at most --video-max-per-minute; each becomes a segment
+FILE#t=START,END (modality image; metadata parent, segment_start, segment_end in seconds,
+segment_kind "frame") with its image vector and a JPEG keyframe (its thumbnail). The audio
+track is cut into --audio-window segments FILE#t=START,END&track=audio (and transcribed
+with --transcribe). The video itself (modality video; metadata duration_s, width, height,
+video_codec, fps, rotation, container, audio_codec, captured, gps_lat, gps_lon) is written
+last with the normalised mean of its segments' vectors, so a video an interrupted run left
+unfinished is finished by the next, its segments rewritten in place. Videos are streamed,
+never read whole: --max-file-mb does not apply to them.
 
 The collection is created with one space "embedding" filled by --model when it does not
 exist. One process owns a data directory: with a server running, ingest through it
@@ -160,10 +175,16 @@ their keys, so a re-run or a redelivered item rewrites the same objects.`,
 			if s.Segments > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "audio segments stored: %d\n", s.Segments)
 			}
+			if s.Frames > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "video frames stored: %d\n", s.Frames)
+			}
+			if s.NoFFmpeg > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "videos skipped, FFmpeg not found: %d (%s, or give --ffmpeg)\n", s.NoFFmpeg, video.InstallHint)
+			}
 			if s.Warnings > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "stored without a transcript: %d\n", s.Warnings)
 			}
-			if s.Failed+s.Warnings > 0 {
+			if s.Failed+s.Warnings+s.NoFFmpeg > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "failures: %s\n", reportPath)
 			}
 			if o.DryRun {
@@ -202,6 +223,10 @@ their keys, so a re-run or a redelivered item rewrites the same objects.`,
 	f.StringVar(&captionModel, "caption", "", "caption every image with this BLIP or CoCa model (stored as text.caption and metadata caption)")
 	f.StringVar(&transcribeModel, "transcribe", "", "transcribe every audio file with this Whisper model (stored as text.transcript, and each segment as an object FILE#w=START,END)")
 	f.StringVar(&transcribeLang, "transcribe-language", "auto", "with --transcribe: the speech's language code (en, de, …), or auto to detect it per file")
+	f.StringVar(&o.FFmpeg, "ffmpeg", "", "the ffmpeg executable for video files (default: ffmpeg on PATH; ffprobe is looked for beside it)")
+	f.DurationVar(&o.Video.Interval, "video-interval", 2*time.Second, "sample a video frame at least this often")
+	f.Float64Var(&o.Video.SceneThreshold, "video-scene-threshold", 0.3, "sample a video frame where FFmpeg's scene score (0–1) exceeds this")
+	f.IntVar(&o.Video.MaxPerMinute, "video-max-per-minute", 60, "sample at most this many frames per minute of video")
 	cmd.MarkFlagRequired("collection")
 	return cmd
 }

@@ -143,7 +143,7 @@ found_by and snippets come in keyword and hybrid modes.`,
 	f.StringToStringVar(&boostFlag, "boost", nil, "keyword field boosts, e.g. title=2,content=1")
 	f.Uint64Var(&object, "object", 0, "query by a stored object's id")
 	f.StringVar(&space, "space", "", "vector space (needed when the collection has several)")
-	f.StringVar(&modality, "modality", "", "only return objects of this modality: image, text or audio")
+	f.StringVar(&modality, "modality", "", "only return objects of this modality: image, text, audio or video")
 	f.IntVarP(&k, "k", "k", 10, "number of results")
 	f.StringVar(&filter, "filter", "", `metadata filter as JSON, e.g. '{"field":"year","gte":2020}'`)
 	f.BoolVar(&asJSON, "json", false, "one JSON line per hit")

@@ -171,8 +171,8 @@ async function refreshOverview() {
 function renderOverview(st) {
   const ov = $("overview");
   const parts = [item("objects", String(st.count))];
-  const labels = { image: "images", text: "texts", audio: "audio", "": "other" };
-  for (const m of ["image", "text", "audio", ""]) {
+  const labels = { image: "images", text: "texts", audio: "audio", video: "videos", "": "other" };
+  for (const m of ["image", "text", "audio", "video", ""]) {
     if (!st.modalities[m]) continue;
     let n = String(st.modalities[m]);
     if (m === "audio" && st.segments) n += ` (${st.segments} of them segments)`;
@@ -434,7 +434,31 @@ function renderHit(h, rank) {
     card.append(p);
   }
 
-  if (o.modality === "image" && o.source) {
+  // A video, or one of its frames: a player that starts at the hit's
+  // time (a grouped hit's best segment), its keyframe as the poster.
+  const isFrame = md.segment_kind === "frame";
+  if ((o.modality === "video" || isFrame) && o.source) {
+    const player = el("video", "video");
+    player.controls = true;
+    player.muted = true;
+    player.preload = "metadata";
+    player.playsInline = true;
+    const best = (h.segments && h.segments[0] && h.segments[0].object && h.segments[0].object.metadata) || md;
+    const start = typeof best.segment_start === "number" ? best.segment_start : null;
+    const end = typeof best.segment_end === "number" ? best.segment_end : null;
+    if (start !== null) {
+      card.append(el("div", "segment", `from ${start.toFixed(1)} s${end !== null ? " to " + end.toFixed(1) + " s" : ""}`));
+      player.dataset.start = String(start);
+      player.addEventListener("loadedmetadata", () => {
+        if (player.currentTime < start) player.currentTime = start;
+      });
+    }
+    player.poster = `${objectPath(h.id)}/thumbnail?size=256`;
+    player.addEventListener("error", () => explainFailure(card, player.src, "the server could not serve this video"));
+    card.append(player);
+    const frag = start !== null ? `#t=${start}${end !== null ? "," + end : ""}` : "";
+    player.src = `${objectPath(h.id)}/media${frag}`;
+  } else if (o.modality === "image" && o.source) {
     const a = el("a");
     a.target = "_blank";
     a.rel = "noopener";
