@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 //go:generate go run ./internal/gengemm gemm_amd64.s gemm_int8_amd64.s
@@ -159,38 +160,25 @@ func gemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []floa
 		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, nil, 0, nil)
 		return
 	}
-	var wg sync.WaitGroup
 	if n >= threads*nr*2 {
 		step := (n/nr + threads - 1) / threads * nr
-		for j0 := 0; j0 < n; j0 += step {
-			j1 := min(n, j0+step)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				bb := b[j0:]
-				if transB {
-					bb = b[j0*ldb:]
-				}
-				gemmSerial(transA, transB, m, j1-j0, k, alpha, a, lda, bb, ldb, c[j0:], ldc, nil, 0, nil)
-			}()
-		}
-	} else {
-		step := (m/mr + threads - 1) / threads * mr
-		step = max(step, mr)
-		for i0 := 0; i0 < m; i0 += step {
-			i1 := min(m, i0+step)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				aa := a[i0*lda:]
-				if transA {
-					aa = a[i0:]
-				}
-				gemmSerial(transA, transB, i1-i0, n, k, alpha, aa, lda, b, ldb, c[i0*ldc:], ldc, nil, 0, nil)
-			}()
-		}
+		parallelSteps(n, step, func(j0, j1 int) {
+			bb := b[j0:]
+			if transB {
+				bb = b[j0*ldb:]
+			}
+			gemmSerial(transA, transB, m, j1-j0, k, alpha, a, lda, bb, ldb, c[j0:], ldc, nil, 0, nil)
+		})
+		return
 	}
-	wg.Wait()
+	step := max((m/mr+threads-1)/threads*mr, mr)
+	parallelSteps(m, step, func(i0, i1 int) {
+		aa := a[i0*lda:]
+		if transA {
+			aa = a[i0:]
+		}
+		gemmSerial(transA, transB, i1-i0, n, k, alpha, aa, lda, b, ldb, c[i0*ldc:], ldc, nil, 0, nil)
+	})
 }
 
 func scaleC(m, n int, beta float32, c []float32, ldc int) {
@@ -440,42 +428,30 @@ func checkPacked(transA bool, m int, a []float32, lda int, b *PackedB, c []float
 func gemmPackedParallel(transA bool, m int, alpha float32, a []float32, lda int, b *PackedB, c []float32, ldc int, epi *Epilogue) {
 	n, k, nr, mr := b.n, b.k, b.nr, gemmKernel.mr
 	threads := min(GemmThreads(), max(1, m*n*k/(1<<20)))
-	var wg sync.WaitGroup
 	switch {
 	case threads > 1 && m >= threads*gemmMC:
 		step := roundUp((m+threads-1)/threads, mr)
-		for i0 := 0; i0 < m; i0 += step {
-			i1 := min(m, i0+step)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				aa := a[i0*lda:]
-				if transA {
-					aa = a[i0:]
-				}
-				gemmSerial(transA, false, i1-i0, n, k, alpha, aa, lda, nil, 0, c[i0*ldc:], ldc, b, 0, epi)
-			}()
-		}
+		parallelSteps(m, step, func(i0, i1 int) {
+			aa := a[i0*lda:]
+			if transA {
+				aa = a[i0:]
+			}
+			gemmSerial(transA, false, i1-i0, n, k, alpha, aa, lda, nil, 0, c[i0*ldc:], ldc, b, 0, epi)
+		})
 	case threads > 1 && n >= threads*nr*2:
 		step := (n/nr + threads - 1) / threads * nr
-		for j0 := 0; j0 < n; j0 += step {
-			j1 := min(n, j0+step)
+		parallelSteps(n, step, func(j0, j1 int) {
 			part := epi
 			if epi != nil && epi.Bias != nil {
 				e := *epi
 				e.Bias = epi.Bias[j0:]
 				part = &e
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				gemmSerial(transA, false, m, j1-j0, k, alpha, a, lda, nil, 0, c[j0:], ldc, b, j0, part)
-			}()
-		}
+			gemmSerial(transA, false, m, j1-j0, k, alpha, a, lda, nil, 0, c[j0:], ldc, b, j0, part)
+		})
 	default:
 		gemmSerial(transA, false, m, n, k, alpha, a, lda, nil, 0, c, ldc, b, 0, epi)
 	}
-	wg.Wait()
 }
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
@@ -542,12 +518,37 @@ func packRows(panel, a []float32, lda, i0, pc, kb, mr int, alpha float32) {
 	}
 }
 
+// packColsT is packB's transposed case for a full panel: B stored n×k,
+// nr of its rows (columns of op(B)) interleaved a k step at a time, each
+// read sequentially and the panel written sequentially (the column-wise
+// loop wrote every value nr floats from the last, and the fused attention
+// packs a head's keys this way for every head).
+func packColsT(panel, b []float32, ldb, j0, pc, kb, nr int) {
+	var rows [32]unsafe.Pointer
+	for j := 0; j < nr; j++ {
+		off := (j0+j)*ldb + pc
+		_ = b[off+kb-1] // the row's kb values are in b
+		rows[j] = unsafe.Pointer(&b[off])
+	}
+	panel = panel[:kb*nr]
+	for p := 0; p < kb; p++ {
+		d := panel[p*nr : p*nr+nr]
+		for j := range d {
+			d[j] = *(*float32)(unsafe.Add(rows[j], 4*p))
+		}
+	}
+}
+
 // packB copies op(B)[pc:pc+kb, jc:jc+nb] into nr-column micro-panels:
 // panel q holds, for each p, columns q*nr..q*nr+nr-1 (zero past nb).
 func packB(dst, b []float32, ldb int, trans bool, pc, jc, kb, nb, nr int) {
 	for q := 0; q*nr < nb; q++ {
 		panel := dst[q*nr*kb : (q+1)*nr*kb]
 		cols := min(nr, nb-q*nr)
+		if trans && cols == nr && nr <= 32 {
+			packColsT(panel, b, ldb, jc+q*nr, pc, kb, nr)
+			continue
+		}
 		if !trans {
 			for p := 0; p < kb; p++ {
 				copy(panel[p*nr:p*nr+cols], b[(pc+p)*ldb+jc+q*nr:(pc+p)*ldb+jc+q*nr+cols])

@@ -341,17 +341,10 @@ func gemmInt8(threads, m int, a []float32, lda int, b *PackedInt8, epi Epilogue,
 		gemmInt8Part(kern, m, b, &epi, bufs, c, ldc, 0, panels)
 		return nil
 	}
-	var wg sync.WaitGroup
 	step := (panels + threads - 1) / threads
-	for q0 := 0; q0 < panels; q0 += step {
-		q1 := min(panels, q0+step)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			gemmInt8Part(kern, m, b, &epi, bufs, c, ldc, q0, q1)
-		}()
-	}
-	wg.Wait()
+	parallelSteps(panels, step, func(q0, q1 int) {
+		gemmInt8Part(kern, m, b, &epi, bufs, c, ldc, q0, q1)
+	})
 	return nil
 }
 

@@ -1,7 +1,5 @@
 package kernels
 
-import "sync"
-
 // One row of A (m == 1: a decoder's step, one query against cached keys)
 // makes the blocked GEMM wasteful: the micro-kernel computes mr rows for
 // one, and an unpacked B is copied into panels on every call to be read
@@ -146,17 +144,7 @@ func splitColumns(threads, n, align int, part func(j0, j1 int)) {
 		part(0, n)
 		return
 	}
-	step := (n/align + threads - 1) / threads * align
-	var wg sync.WaitGroup
-	for j0 := 0; j0 < n; j0 += step {
-		j1 := min(n, j0+step)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			part(j0, j1)
-		}()
-	}
-	wg.Wait()
+	parallelSteps(n, (n/align+threads-1)/threads*align, part)
 }
 
 // SplitRange runs part over [0, n) on up to GemmThreads() goroutines, in

@@ -31,7 +31,13 @@ type encoderBenchOptions struct {
 	Node       string
 	Python     string
 	Seed       uint64
-	Log        io.Writer
+	// Settle is an idle pause before every timed block of either runtime:
+	// ONNX Runtime's intra-op threads spin-wait for work for a while after
+	// each run, and without it they take the cores from the Rosetta block
+	// that follows (and Go's GC or a Rosetta worker could do the same to
+	// ORT).
+	Settle time.Duration
+	Log    io.Writer
 }
 
 // encoderBenchRow is one runtime at one (encoder, batch, threads,
@@ -63,7 +69,7 @@ var (
 )
 
 func newBenchEncodersCmd() *cobra.Command {
-	o := encoderBenchOptions{Rounds: 5, Iters: 3, Node: "node", Python: "/usr/bin/python3", Seed: 1}
+	o := encoderBenchOptions{Rounds: 5, Iters: 3, Node: "node", Python: "/usr/bin/python3", Seed: 1, Settle: 200 * time.Millisecond}
 	var encs, batches, threads, precs string
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -146,6 +152,7 @@ with a baseline). Progress goes to stderr.`,
 	f.StringVar(&o.Node, "node", o.Node, "Node.js executable for --baseline ort")
 	f.StringVar(&o.Python, "python", o.Python, "Python that builds missing graphs (needs Debian's python3-onnx and python3-numpy)")
 	f.Uint64Var(&o.Seed, "seed", o.Seed, "seed of Rosetta's random weights")
+	f.DurationVar(&o.Settle, "settle", o.Settle, "idle pause before each timed block of either runtime (ORT's threads spin after a run)")
 	f.BoolVar(&asJSON, "json", false, "one JSON line per encoder, runtime, batch, threads and precision")
 	return cmd
 }
@@ -300,6 +307,7 @@ func timeEncoderConfig(ctx context.Context, o encoderBenchOptions, m *clip.Model
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		time.Sleep(o.Settle)
 		t0 := time.Now()
 		for i := 0; i < o.Iters; i++ {
 			if _, err := forward(); err != nil {
@@ -309,6 +317,7 @@ func timeEncoderConfig(ctx context.Context, o encoderBenchOptions, m *clip.Model
 		ours = append(ours, ms(time.Since(t0))/float64(o.Iters*batch))
 		line := fmt.Sprintf("%s %s, batch %d, %d threads, round %d/%d: rosetta %.1f ms/item", enc, prec, batch, threads, r+1, o.Rounds, ours[r])
 		if ort != nil {
+			time.Sleep(o.Settle)
 			v, err := ort.Time(req, embed)
 			if err != nil {
 				return nil, err

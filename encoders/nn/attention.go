@@ -127,20 +127,14 @@ func (a *Attention) forward(x []float32, batch, t int, mask func(seq int) Mask, 
 		attnScratch.Put(sc)
 	} else {
 		var next atomic.Int32
-		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sc := attnScratch.Get().(*kernels.AttnScratch)
-				defer attnScratch.Put(sc)
-				scores := scoreBufs[w*scoreLen : (w+1)*scoreLen]
-				for job := int(next.Add(1)) - 1; job < batch*h; job = int(next.Add(1)) - 1 {
-					head(job/h, job%h, 1, scores, sc)
-				}
-			}()
-		}
-		wg.Wait()
+		kernels.Parallel(workers, func(w int) {
+			sc := attnScratch.Get().(*kernels.AttnScratch)
+			defer attnScratch.Put(sc)
+			scores := scoreBufs[w*scoreLen : (w+1)*scoreLen]
+			for job := int(next.Add(1)) - 1; job < batch*h; job = int(next.Add(1)) - 1 {
+				head(job/h, job%h, 1, scores, sc)
+			}
+		})
 	}
 	if add {
 		a.Out.ForwardAdd(ctx, rows, y)
