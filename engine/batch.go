@@ -106,6 +106,7 @@ type batch[T any] struct {
 	n       int  // inputs of parts
 	live    int  // parts whose caller is still waiting
 	sealed  bool // taking no more parts
+	firing  bool // its wait is over and its runner (counted active) waits for a slot; it takes parts until then
 	started bool // the inputs went to the encoder
 	timer   *time.Timer
 	cancel  context.CancelFunc // of the call's context; set once sealed and running
@@ -149,8 +150,12 @@ func (b *batcher[T]) embed(ctx context.Context, in []T, release func()) ([][]flo
 		return b.direct(ctx, in, release)
 	}
 	if bt != nil && bt.n+len(in) > b.max {
-		b.sealLocked(bt)
-		go b.run(bt)
+		if bt.firing { // its runner takes it as it is
+			b.closeLocked(bt)
+		} else {
+			b.sealLocked(bt)
+			go b.run(bt)
+		}
 		bt = nil
 	}
 	if bt == nil {
@@ -163,7 +168,10 @@ func (b *batcher[T]) embed(ctx context.Context, in []T, release func()) ([][]flo
 	bt.n += len(in)
 	bt.live++
 	full := bt.n >= b.max
-	if full {
+	if full && bt.firing {
+		b.closeLocked(bt)
+		full = false // its runner has it
+	} else if full {
 		b.sealLocked(bt)
 	}
 	b.mu.Unlock()
@@ -191,6 +199,7 @@ func (b *batcher[T]) embed(ctx context.Context, in []T, release func()) ([][]flo
 		p.release = nil
 	}
 	if bt.live == 0 && bt.cancel != nil {
+		b.closeLocked(bt) // a firing batch: nobody may join a cancelled call
 		bt.cancel()
 	}
 	b.mu.Unlock()
@@ -214,22 +223,34 @@ func (b *batcher[T]) direct(ctx context.Context, in []T, release func()) ([][]fl
 
 // sealLocked closes bt to new parts; the caller then runs it.
 func (b *batcher[T]) sealLocked(bt *batch[T]) {
+	b.closeLocked(bt)
+	b.active++
+}
+
+// closeLocked closes bt to new parts (again, harmlessly).
+func (b *batcher[T]) closeLocked(bt *batch[T]) {
 	bt.sealed = true
 	bt.timer.Stop()
 	if b.open == bt {
 		b.open = nil
 	}
-	b.active++
 }
 
 // fire seals bt when its wait is over, unless it filled up first.
+//
+// The batch stays open while its runner waits for an encode slot (every
+// slot busy with earlier calls): callers arriving meanwhile join it at no
+// cost in latency, so a busy server's batches grow to what arrives during
+// a forward pass, not during the wait alone. It closes once the slot is
+// taken, or when it fills.
 func (b *batcher[T]) fire(bt *batch[T]) {
 	b.mu.Lock()
-	if bt.sealed {
+	if bt.sealed || bt.firing {
 		b.mu.Unlock()
 		return
 	}
-	b.sealLocked(bt)
+	bt.firing = true
+	b.active++
 	b.mu.Unlock()
 	b.run(bt)
 }
@@ -250,12 +271,14 @@ func (b *batcher[T]) run(bt *batch[T]) {
 	b.mu.Lock()
 	bt.cancel = cancel
 	if bt.live == 0 {
+		b.closeLocked(bt)
 		b.mu.Unlock()
 		return
 	}
 	b.mu.Unlock()
 	rel, err := b.slot(ctx)
 	b.mu.Lock()
+	b.closeLocked(bt)
 	bt.started = true
 	var in []T
 	for _, p := range bt.parts {

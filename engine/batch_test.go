@@ -589,53 +589,101 @@ func TestBatchingOffWithNegativeWait(t *testing.T) {
 }
 
 // BenchmarkConcurrentImageQueries: 8 clients, each encoding one image at a
-// time with the fixture CLIP through the engine (decode, budgets, encode),
-// with batching across requests on and off. For a quiet machine:
+// time through the engine (decode, budgets, encode), with batching across
+// requests on and off, with the fixture CLIP (decoding dominates) and with
+// ViT-B/32 shapes and random weights (the encoder dominates). For a quiet
+// machine:
 //
-//	go test -run XXX -bench ConcurrentImageQueries -benchtime 2000x ./engine
+//	go test -run XXX -bench ConcurrentImageQueries -benchtime 200x ./engine
 func BenchmarkConcurrentImageQueries(b *testing.B) {
-	for _, mode := range []struct {
-		name string
-		wait time.Duration
-	}{{"batching=on", DefaultEncodeBatchWait}, {"batching=off", -1}} {
-		b.Run(mode.name, func(b *testing.B) {
-			modelDir := tinyCLIP(b)
-			e, err := Open(Options{Dir: b.TempDir(), SnapshotEvery: -1, EncodeBatchWait: mode.wait, Logger: slog.New(slog.DiscardHandler),
-				LoadModel: func(string) (Encoder, error) { return clip.Open(modelDir, nil) }})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer e.Close()
-			e.WaitReady(bg)
-			_, raw, _ := fixtureImages(b)
-			space := Space{Name: "clip", Model: "tiny"}
-			if _, err := e.encodeQuery(bg, space, Query{Image: raw[0]}); err != nil { // load the model
-				b.Fatal(err)
-			}
-			const clients = 8
-			var next atomic.Int64
-			b.ResetTimer()
-			start := time.Now()
-			var wg sync.WaitGroup
-			for c := range clients {
-				wg.Go(func() {
-					for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
-						if _, err := e.encodeQuery(bg, space, Query{Image: raw[(int(i)+c)%len(raw)]}); err != nil {
-							b.Error(err)
-							return
+	full := sync.OnceValues(func() (Encoder, error) {
+		m, err := clip.NewRandom(clip.ViTB32(), nil, 1)
+		if err != nil {
+			return nil, err
+		}
+		return &clip.Encoder{Model: m, Pre: imageproc.DefaultCLIP(224), ImageBatch: 8, TextBatch: 16}, nil
+	})
+	for _, model := range []string{"tiny", "vit-b-32"} {
+		for _, mode := range []struct {
+			name string
+			wait time.Duration
+		}{{"batching=on", DefaultEncodeBatchWait}, {"batching=off", -1}} {
+			b.Run(model+"/"+mode.name, func(b *testing.B) {
+				load := func(string) (Encoder, error) { return clip.Open(tinyCLIP(b), nil) }
+				if model != "tiny" {
+					load = func(string) (Encoder, error) { return full() }
+				}
+				e, err := Open(Options{Dir: b.TempDir(), SnapshotEvery: -1, EncodeBatchWait: mode.wait, Logger: slog.New(slog.DiscardHandler),
+					LoadModel: load})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer e.Close()
+				e.WaitReady(bg)
+				_, raw, _ := fixtureImages(b)
+				space := Space{Name: "clip", Model: model}
+				if _, err := e.encodeQuery(bg, space, Query{Image: raw[0]}); err != nil { // load the model
+					b.Fatal(err)
+				}
+				const clients = 8
+				var next atomic.Int64
+				b.ResetTimer()
+				start := time.Now()
+				var wg sync.WaitGroup
+				for c := range clients {
+					wg.Go(func() {
+						for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+							if _, err := e.encodeQuery(bg, space, Query{Image: raw[(int(i)+c)%len(raw)]}); err != nil {
+								b.Error(err)
+								return
+							}
 						}
-					}
-				})
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "images/s")
-			var calls, inputs uint64
-			for _, st := range e.Stats().EncodeBatches {
-				calls, inputs = calls+st.Calls, inputs+st.Inputs
-			}
-			if calls > 0 {
-				b.ReportMetric(float64(inputs)/float64(calls), "images/call")
-			}
-		})
+					})
+				}
+				wg.Wait()
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "images/s")
+				var calls, inputs uint64
+				for _, st := range e.Stats().EncodeBatches {
+					calls, inputs = calls+st.Calls, inputs+st.Inputs
+				}
+				if calls > 0 {
+					b.ReportMetric(float64(inputs)/float64(calls), "images/call")
+				}
+			})
+		}
 	}
+}
+
+// TestBatcherJoinsWhileWaitingForASlot: a batch whose wait is over but
+// whose encode slot is still taken keeps taking callers until the slot
+// comes, then runs them all in one call.
+func TestBatcherJoinsWhileWaitingForASlot(t *testing.T) {
+	before := runtime.NumGoroutine()
+	f := &fakeCall{}
+	b := newTestBatcher(f, 16, time.Millisecond)
+	slots := make(chan struct{}, 1) // one encode slot
+	b.slot = func(ctx context.Context) (func(), error) {
+		select {
+		case slots <- struct{}{}:
+			return func() { <-slots }, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	unblock := blockFirst(t, b, f) // holds the slot
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			s := strings.Repeat(string(rune('a'+i)), i+1)
+			vecs, err := b.embed(bg, []string{s}, nil)
+			wantVec(t, s, vecs, err)
+		})
+		time.Sleep(10 * time.Millisecond) // each arrives well after the last one's wait
+	}
+	unblock()
+	wg.Wait()
+	if got := f.sizes(); !slices.Equal(got, []int{1, 6}) {
+		t.Errorf("call sizes %v, want [1 6]: the batch stopped taking callers before it had a slot", got)
+	}
+	checkNoLeak(t, before)
 }
