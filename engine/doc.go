@@ -44,7 +44,8 @@
 // One that finds no encode of its kind running runs at once; otherwise it
 // joins a batch that starts after Options.EncodeBatchWait (2 ms) or once it
 // holds EncodeBatchMax inputs, and runs as one encoder call in one encode
-// slot. A caller that leaves drops its inputs (and their pixels) if the
+// slot; while it waits for that slot (all busy) it keeps taking callers,
+// at no cost in latency. A caller that leaves drops its inputs (and their pixels) if the
 // batch has not started; a failed batch is redone request by request. The
 // vectors are bit for bit those of an encode alone: kernels.GemmPacked
 // gives a row the same bits whatever the row count.
