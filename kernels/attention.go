@@ -66,12 +66,13 @@ func AttentionHead(t, hd int, scale float32, q, k, v []float32, ld int, causal b
 	for i := 0; i < t; i++ {
 		row := s[i*tn : i*tn+t]
 		if causal {
-			for j := i + 1; j < t; j++ {
-				row[j] = ninf
-			}
+			// The keys after i get weight 0: softmax over the rest and
+			// zeros (the same values as -Inf scores give, in half the work).
+			clear(row[i+1:])
+			row = row[:i+1]
 		}
 		if keyValid != nil {
-			for j, ok := range keyValid[:t] {
+			for j, ok := range keyValid[:len(row)] {
 				if !ok {
 					row[j] = ninf
 				}
