@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"rosetta/engine"
+	"rosetta/internal/testnet"
 )
 
 // deadRoute is an address nobody listens on (port 1), for servers that
@@ -128,14 +129,8 @@ type harness struct {
 	cfg     func(*Config)
 }
 
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// freeAddr is a loopback address to listen on later (testnet.FreeAddr).
+func freeAddr(t *testing.T) string { return testnet.FreeAddr(t) }
 
 func quiet() *slog.Logger {
 	if os.Getenv("ROSETTA_CLUSTER_LOG") != "" {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"rosetta/internal/testnet"
 )
 
 // buildBinary compiles this command once per test binary.
@@ -29,14 +30,8 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// freeAddr is a loopback address to listen on later (testnet.FreeAddr).
+func freeAddr(t *testing.T) string { return testnet.FreeAddr(t) }
 
 type server struct {
 	cmd  *exec.Cmd
