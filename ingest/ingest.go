@@ -821,23 +821,31 @@ func (r *run) audioSegments(ctx context.Context, path string, src audio.Recordin
 
 // floatWAV encodes mono samples as a 32-bit float WAV.
 func floatWAV(x []float32, rate int) []byte {
-	b := make([]byte, 44+4*len(x))
+	b := monoWAV(len(x), 4, 3, rate) // 3: IEEE float
+	for i, v := range x {
+		binary.LittleEndian.PutUint32(b[44+4*i:], math.Float32bits(v))
+	}
+	return b
+}
+
+// monoWAV returns a mono WAV file of n samples of size bytes each, in
+// format (1 PCM, 3 IEEE float), with its 44-byte header written and the
+// samples left for the caller to fill from b[44:].
+func monoWAV(n, size, format, rate int) []byte {
+	b := make([]byte, 44+size*n)
 	le := binary.LittleEndian
 	copy(b, "RIFF")
-	le.PutUint32(b[4:], uint32(36+4*len(x)))
+	le.PutUint32(b[4:], uint32(36+size*n))
 	copy(b[8:], "WAVEfmt ")
 	le.PutUint32(b[16:], 16)
-	le.PutUint16(b[20:], 3) // IEEE float
+	le.PutUint16(b[20:], uint16(format))
 	le.PutUint16(b[22:], 1)
 	le.PutUint32(b[24:], uint32(rate))
-	le.PutUint32(b[28:], uint32(4*rate))
-	le.PutUint16(b[32:], 4)
-	le.PutUint16(b[34:], 32)
+	le.PutUint32(b[28:], uint32(size*rate))
+	le.PutUint16(b[32:], uint16(size))
+	le.PutUint16(b[34:], uint16(8*size))
 	copy(b[36:], "data")
-	le.PutUint32(b[40:], uint32(4*len(x)))
-	for i, v := range x {
-		le.PutUint32(b[44+4*i:], math.Float32bits(v))
-	}
+	le.PutUint32(b[40:], uint32(size*n))
 	return b
 }
 

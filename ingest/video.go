@@ -330,22 +330,9 @@ func (r *run) videoAudio(ctx context.Context, ff *video.FFmpeg, it *item, info v
 
 // pcm16WAV encodes mono 16-bit samples as a WAV file.
 func pcm16WAV(x []int16, rate int) []byte {
-	b := make([]byte, 44+2*len(x))
-	le := binary.LittleEndian
-	copy(b, "RIFF")
-	le.PutUint32(b[4:], uint32(36+2*len(x)))
-	copy(b[8:], "WAVEfmt ")
-	le.PutUint32(b[16:], 16)
-	le.PutUint16(b[20:], 1) // PCM
-	le.PutUint16(b[22:], 1)
-	le.PutUint32(b[24:], uint32(rate))
-	le.PutUint32(b[28:], uint32(2*rate))
-	le.PutUint16(b[32:], 2)
-	le.PutUint16(b[34:], 16)
-	copy(b[36:], "data")
-	le.PutUint32(b[40:], uint32(2*len(x)))
+	b := monoWAV(len(x), 2, 1, rate) // 1: PCM
 	for i, v := range x {
-		le.PutUint16(b[44+2*i:], uint16(v))
+		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(v))
 	}
 	return b
 }
