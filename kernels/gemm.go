@@ -320,20 +320,29 @@ func PackB(transB bool, k, n int, b []float32, ldb int) (*PackedB, error) {
 	return RepackB(nil, transB, k, n, b, ldb)
 }
 
-// RepackB is PackB into p's memory when it is large enough (p may be nil):
-// for callers that pack many short-lived matrices of one shape, such as
-// activations used as the B side of several products. It returns p (a new
-// PackedB when p is nil); p must not be in use by a GemmPacked call.
-func RepackB(p *PackedB, transB bool, k, n int, b []float32, ldb int) (*PackedB, error) {
+// checkPackInput verifies that b holds op(B), k×n (stored n×k with
+// transB, row stride ldb), for the packers of weights (fn names the caller).
+func checkPackInput(fn string, transB bool, k, n int, b []float32, ldb int) error {
 	br, bc := k, n
 	if transB {
 		br, bc = n, k
 	}
 	if k <= 0 || n <= 0 {
-		return nil, fmt.Errorf("%w: PackB dimensions %d×%d", ErrBadShape, k, n)
+		return fmt.Errorf("%w: %s dimensions %d×%d", ErrBadShape, fn, k, n)
 	}
 	if ldb < bc || len(b) < (br-1)*ldb+bc {
-		return nil, fmt.Errorf("%w: PackB matrix of %d elements (ld %d) is too small for %d×%d", ErrBadShape, len(b), ldb, br, bc)
+		return fmt.Errorf("%w: %s matrix of %d elements (ld %d) is too small for %d×%d", ErrBadShape, fn, len(b), ldb, br, bc)
+	}
+	return nil
+}
+
+// RepackB is PackB into p's memory when it is large enough (p may be nil):
+// for callers that pack many short-lived matrices of one shape, such as
+// activations used as the B side of several products. It returns p (a new
+// PackedB when p is nil); p must not be in use by a GemmPacked call.
+func RepackB(p *PackedB, transB bool, k, n int, b []float32, ldb int) (*PackedB, error) {
+	if err := checkPackInput("PackB", transB, k, n, b, ldb); err != nil {
+		return nil, err
 	}
 	nr := gemmKernel.nr
 	if p == nil {

@@ -86,15 +86,8 @@ func (p *PackedInt8) Scale(j int) float32 { return p.scale[j] }
 // PackInt8 quantises op(B) (k×n; with transB, b is stored n×k, the
 // PyTorch Linear weight layout) per column and packs it for GemmInt8.
 func PackInt8(transB bool, k, n int, b []float32, ldb int) (*PackedInt8, error) {
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
-	if k <= 0 || n <= 0 {
-		return nil, fmt.Errorf("%w: PackInt8 dimensions %d×%d", ErrBadShape, k, n)
-	}
-	if ldb < bc || len(b) < (br-1)*ldb+bc {
-		return nil, fmt.Errorf("%w: PackInt8 matrix of %d elements (ld %d) is too small for %d×%d", ErrBadShape, len(b), ldb, br, bc)
+	if err := checkPackInput("PackInt8", transB, k, n, b, ldb); err != nil {
+		return nil, err
 	}
 	return packInt8(k, n, func(j int, dst []float32) {
 		if transB {

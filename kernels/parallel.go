@@ -42,8 +42,8 @@ func (t *parTask) run() {
 }
 
 var pool struct {
-	mu      sync.Mutex
-	workers int
+	mu      sync.Mutex   // serialises starting workers
+	workers atomic.Int32 // started so far
 	ch      chan *parTask
 }
 
@@ -52,10 +52,14 @@ func init() { pool.ch = make(chan *parTask, 256) }
 // ensureWorkers starts workers until there are at least n (at most 64).
 func ensureWorkers(n int) {
 	n = min(n, 64)
+	if int(pool.workers.Load()) >= n { // every call after the first few
+		return
+	}
 	pool.mu.Lock()
 	defer pool.mu.Unlock()
-	for ; pool.workers < n; pool.workers++ {
+	for int(pool.workers.Load()) < n {
 		go worker()
+		pool.workers.Add(1)
 	}
 }
 

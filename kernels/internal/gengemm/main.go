@@ -138,61 +138,37 @@ func int8Kernel() string {
 	return b.String()
 }
 
-// genAVX512 writes a kernel for the first rows of a 12×32 tile: 2 zmm
-// accumulators a row, A broadcast into six rotating registers.
+// isa is what tells the two SGEMM kernels apart: the register file, the
+// vector width, where the accumulators start, and which register
+// broadcasts row i's A value.
+type isa struct {
+	reg     string // "Z" or "Y"
+	vbytes  int    // bytes per vector register
+	acc     int    // first accumulator register
+	bcastOf func(i int) int
+}
+
+// AVX-512 broadcasts each A value into one of six rotating registers,
+// then two register-register FMAs: measured faster on Zen 5 than FMAs with
+// an embedded-broadcast memory operand. AVX2 reuses one.
+var (
+	avx512 = isa{reg: "Z", vbytes: 64, acc: 8, bcastOf: func(i int) int { return 2 + i%6 }}
+	avx2   = isa{reg: "Y", vbytes: 32, acc: 4, bcastOf: func(int) int { return 2 }}
+)
+
+// genAVX512 writes a kernel for the first rows of a 12×32 tile.
 func genAVX512(w func(string, ...any), name string, rows, mr int) {
-	const nrv = 2 // zmm per row
-	lbl := strings.ToLower(name)
-	w("// func %s(kc int, a, b, c *float32, ldc int)", name)
-	w("TEXT ·%s(SB), NOSPLIT, $0-40", name)
-	w("\tMOVQ kc+0(FP), CX")
-	w("\tMOVQ a+8(FP), AX")
-	w("\tMOVQ b+16(FP), BX")
-	w("\tMOVQ c+24(FP), DX")
-	w("\tMOVQ ldc+32(FP), R8")
-	w("\tSHLQ $2, R8")
-	for r := 8; r < 8+rows*nrv; r++ {
-		w("\tVXORPS Z%d, Z%d, Z%d", r, r, r)
-	}
-	w("\tTESTQ CX, CX")
-	w("\tJZ   %s_store", lbl)
-	w("%s_loop:", lbl)
-	for v := 0; v < nrv; v++ {
-		w("\tVMOVUPS %d(BX), Z%d", 64*v, v)
-	}
-	// Broadcast each A value into one of six rotating registers, then two
-	// register-register FMAs: measured faster on Zen 5 than FMAs with an
-	// embedded-broadcast memory operand.
-	for i := 0; i < rows; i++ {
-		br := 2 + i%6
-		w("\tVBROADCASTSS %d(AX), Z%d", 4*i, br)
-		for v := 0; v < nrv; v++ {
-			w("\tVFMADD231PS Z%d, Z%d, Z%d", br, v, 8+i*nrv+v)
-		}
-	}
-	w("\tADDQ $%d, AX", 4*mr)
-	w("\tADDQ $%d, BX", 64*nrv)
-	w("\tDECQ CX")
-	w("\tJNZ  %s_loop", lbl)
-	w("%s_store:", lbl)
-	for i := 0; i < rows; i++ {
-		for v := 0; v < nrv; v++ {
-			r := 8 + i*nrv + v
-			w("\tVADDPS %d(DX), Z%d, Z%d", 64*v, r, r)
-			w("\tVMOVUPS Z%d, %d(DX)", r, 64*v)
-		}
-		if i < rows-1 {
-			w("\tADDQ R8, DX")
-		}
-	}
-	w("\tVZEROUPPER")
-	w("\tRET")
-	w("")
+	genKernel(w, avx512, name, rows, mr)
 }
 
 // genAVX2 writes a kernel for the first rows of a 6×16 tile.
-func genAVX2(w func(string, ...any), name string, rows, mr int) {
-	const nrv = 2 // ymm per row
+func genAVX2(w func(string, ...any), name string, rows, mr int) { genKernel(w, avx2, name, rows, mr) }
+
+// genKernel writes C[0:rows, 0:2 vectors] += A_panel · B_panel, two
+// accumulators a row, A read from a panel of mr values per k.
+func genKernel(w func(string, ...any), x isa, name string, rows, mr int) {
+	const nrv = 2 // vectors per row
+	r := x.reg
 	lbl := strings.ToLower(name)
 	w("// func %s(kc int, a, b, c *float32, ldc int)", name)
 	w("TEXT ·%s(SB), NOSPLIT, $0-40", name)
@@ -202,31 +178,32 @@ func genAVX2(w func(string, ...any), name string, rows, mr int) {
 	w("\tMOVQ c+24(FP), DX")
 	w("\tMOVQ ldc+32(FP), R8")
 	w("\tSHLQ $2, R8")
-	for r := 4; r < 4+rows*nrv; r++ {
-		w("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
+	for q := x.acc; q < x.acc+rows*nrv; q++ {
+		w("\tVXORPS %s%d, %s%d, %s%d", r, q, r, q, r, q)
 	}
 	w("\tTESTQ CX, CX")
 	w("\tJZ   %s_store", lbl)
 	w("%s_loop:", lbl)
 	for v := 0; v < nrv; v++ {
-		w("\tVMOVUPS %d(BX), Y%d", 32*v, v)
+		w("\tVMOVUPS %d(BX), %s%d", x.vbytes*v, r, v)
 	}
 	for i := 0; i < rows; i++ {
-		w("\tVBROADCASTSS %d(AX), Y2", 4*i)
+		br := x.bcastOf(i)
+		w("\tVBROADCASTSS %d(AX), %s%d", 4*i, r, br)
 		for v := 0; v < nrv; v++ {
-			w("\tVFMADD231PS Y2, Y%d, Y%d", v, 4+i*nrv+v)
+			w("\tVFMADD231PS %s%d, %s%d, %s%d", r, br, r, v, r, x.acc+i*nrv+v)
 		}
 	}
 	w("\tADDQ $%d, AX", 4*mr)
-	w("\tADDQ $%d, BX", 32*nrv)
+	w("\tADDQ $%d, BX", x.vbytes*nrv)
 	w("\tDECQ CX")
 	w("\tJNZ  %s_loop", lbl)
 	w("%s_store:", lbl)
 	for i := 0; i < rows; i++ {
 		for v := 0; v < nrv; v++ {
-			r := 4 + i*nrv + v
-			w("\tVADDPS %d(DX), Y%d, Y%d", 32*v, r, r)
-			w("\tVMOVUPS Y%d, %d(DX)", r, 32*v)
+			q := x.acc + i*nrv + v
+			w("\tVADDPS %d(DX), %s%d, %s%d", x.vbytes*v, r, q, r, q)
+			w("\tVMOVUPS %s%d, %d(DX)", r, q, x.vbytes*v)
 		}
 		if i < rows-1 {
 			w("\tADDQ R8, DX")
